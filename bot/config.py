@@ -1,0 +1,258 @@
+"""Settings: one TOML file for what is not secret, environment variables for what is.
+
+The file is `HELPDESK_CONFIG` (default `helpdesk.toml` in the working directory).
+When that default file does not exist the embedded defaults below are used, so
+`helpdesk chat` runs on a fresh checkout; a file named in `HELPDESK_CONFIG` must
+exist. Every setting is checked at start: an unknown key, a wrong type or an
+out-of-range value stops the bot with one line naming the setting.
+
+Relative paths in the file are taken from the working directory.
+Environment variables:
+
+- `HELPDESK_CONFIG`   path of the TOML file (default `helpdesk.toml`)
+- `HELPDESK_DATA_DIR` where the SQLite store lives (default `data/`)
+- `HELPDESK_LOG_LEVEL` DEBUG, INFO, WARNING (default), ERROR
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    name: str = "Helpdesk"
+    """The bot's name in greetings."""
+    support_phone: str = "ext. 4357"
+    """The service desk phone line, offered when something is urgent."""
+    max_message_chars: int = 4000
+    """Longer messages are cut to this many characters (the user is told)."""
+    timezone: str = "Asia/Hong_Kong"
+    """Times shown to users are in this IANA time zone."""
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    backend: str = "demo"
+    """Where accounts live: "demo" (a JSON file); "ldap" and "graph" come with their issues."""
+    demo_file: Path = Path("data/demo-directory.json")
+    """The demo directory's users."""
+
+
+@dataclass(frozen=True)
+class KnowledgeSettings:
+    path: Path = Path("kb")
+    """Folder of Markdown articles (searched recursively)."""
+    max_results: int = 3
+    """Articles shown for one question."""
+    min_score: float = 0.55
+    """Below this confidence the bot says it has no article instead of guessing."""
+    password_article: str = "change-password-domain-pc"  # noqa: S105 - an article id
+    """The article shown for "show me how to change my password"."""
+
+
+@dataclass(frozen=True)
+class IntentSettings:
+    threshold: float = 0.66
+    """Below this confidence a message is treated as a knowledge question."""
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    timeout_minutes: int = 30
+    """A question the bot asked (a pending flow) is forgotten after this long."""
+
+
+@dataclass(frozen=True)
+class SelfServiceSettings:
+    unlocks_per_day: int = 3
+    """Self-service unlocks one user may do in 24 hours."""
+    unlock_cooldown_minutes: int = 5
+    """Minimum time between two unlocks of the same account."""
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    default_user: str = "chan.taiman@corp.example.com"
+    """Whom `helpdesk chat` speaks as when `--as` is not given (a demo user)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot: BotSettings = field(default_factory=BotSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
+    kb: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+    intents: IntentSettings = field(default_factory=IntentSettings)
+    conversation: ConversationSettings = field(default_factory=ConversationSettings)
+    self_service: SelfServiceSettings = field(default_factory=SelfServiceSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    data_dir: Path = Path("data")
+    log_level: str = "WARNING"
+    source: str = "embedded defaults"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "helpdesk.db"
+
+
+SECTIONS: dict[str, type] = {
+    "bot": BotSettings,
+    "directory": DirectorySettings,
+    "kb": KnowledgeSettings,
+    "intents": IntentSettings,
+    "conversation": ConversationSettings,
+    "self_service": SelfServiceSettings,
+    "console": ConsoleSettings,
+}
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "bot.max_message_chars": (200, 100_000),
+    "kb.max_results": (1, 10),
+    "kb.min_score": (0.0, 1.0),
+    "intents.threshold": (0.0, 1.0),
+    "conversation.timeout_minutes": (1, 7 * 24 * 60),
+    "self_service.unlocks_per_day": (0, 100),
+    "self_service.unlock_cooldown_minutes": (0, 24 * 60),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {"directory.backend": ("demo", "ldap", "graph")}
+
+
+def _coerce(setting: str, kind: Any, value: Any) -> Any:
+    """Check one value against its declared type; return it in that type."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(setting, f"must be true or false, not {value!r}")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(setting, f"must be a whole number, not {value!r}")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(setting, f"must be a number, not {value!r}")
+    if kind is str:
+        if isinstance(value, str) and value.strip():
+            return value
+        raise ConfigError(setting, f"must be a non-empty string, not {value!r}")
+    if kind is Path:
+        if isinstance(value, str) and value.strip():
+            return Path(value)
+        raise ConfigError(setting, f"must be a path (a string), not {value!r}")
+    raise TypeError(f"unsupported setting type {kind!r} for {setting}")  # pragma: no cover
+
+
+def _check_timezone(setting: str, value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            setting, f"{value!r} is not an IANA time zone (e.g. Asia/Hong_Kong)"
+        ) from None
+
+
+def _check_range(setting: str, value: Any) -> None:
+    if setting == "bot.timezone":
+        _check_timezone(setting, value)
+    if setting in _RANGES:
+        low, high = _RANGES[setting]
+        if not low <= value <= high:
+            raise ConfigError(setting, f"must be between {low:g} and {high:g}, not {value!r}")
+    if setting in _CHOICES and value not in _CHOICES[setting]:
+        raise ConfigError(setting, f"must be one of {', '.join(_CHOICES[setting])}, not {value!r}")
+
+
+def _section(name: str, cls: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(name, "must be a table ([" + name + "])")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key in table:
+        if key not in known:
+            raise ConfigError(
+                f"{name}.{key}", f"unknown setting (known: {', '.join(sorted(known))})"
+            )
+    values = {}
+    for key, value in table.items():
+        setting = f"{name}.{key}"
+        kind = hints[key]
+        if isinstance(kind, types.UnionType):  # pragma: no cover - no optional settings yet
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        values[key] = _coerce(setting, kind, value)
+        _check_range(setting, values[key])
+    return cls(**values)
+
+
+def _check_defaults(settings: Settings) -> None:
+    for name in SECTIONS:
+        section = getattr(settings, name)
+        for f in dataclasses.fields(section):
+            _check_range(f"{name}.{f.name}", getattr(section, f.name))
+
+
+def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Settings:
+    """Build `Settings` from TOML text and the environment; raise `ConfigError` on any problem."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(source, f"is not valid TOML ({exc})") from None
+    for key in raw:
+        if key not in SECTIONS:
+            raise ConfigError(key, f"unknown section (known: {', '.join(SECTIONS)})")
+    sections = {name: _section(name, cls, raw.get(name, {})) for name, cls in SECTIONS.items()}
+    level = env.get("HELPDESK_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
+    if level not in LOG_LEVELS:
+        raise ConfigError("HELPDESK_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+    data_dir = env.get("HELPDESK_DATA_DIR", "").strip() or "data"
+    settings = Settings(**sections, data_dir=Path(data_dir), log_level=level, source=source)
+    _check_defaults(settings)
+    return settings
+
+
+def load_settings(env: typing.Mapping[str, str] | None = None) -> Settings:
+    """Read the configuration named by the environment (see the module docstring)."""
+    env = os.environ if env is None else env
+    named = env.get("HELPDESK_CONFIG", "").strip()
+    path = Path(named or "helpdesk.toml")
+    if not path.exists():
+        if named:
+            raise ConfigError("HELPDESK_CONFIG", f"file {path} does not exist")
+        return parse_settings("", "embedded defaults", env)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("HELPDESK_CONFIG", f"cannot read {path} ({exc})") from None
+    return parse_settings(text, str(path), env)
+
+
+def check_paths(settings: Settings) -> None:
+    """Check that the files and folders the settings name are usable."""
+    if not settings.kb.path.is_dir():
+        raise ConfigError("kb.path", f"folder {settings.kb.path} does not exist")
+    if settings.directory.backend == "demo" and not settings.directory.demo_file.is_file():
+        raise ConfigError(
+            "directory.demo_file", f"file {settings.directory.demo_file} does not exist"
+        )
+    if settings.directory.backend != "demo":
+        raise ConfigError(
+            "directory.backend",
+            f'{settings.directory.backend!r} is not available in this version; use "demo"',
+        )
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            "HELPDESK_DATA_DIR", f"cannot create {settings.data_dir} ({exc})"
+        ) from None

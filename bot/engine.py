@@ -1,0 +1,127 @@
+"""The engine: one `Incoming` in, a list of `Reply`s out.
+
+For each message it (1) drops a redelivered platform event, (2) cleans the text
+(control characters, length, secrets), (3) detects the language, (4) hands the
+message to the flow that is waiting for an answer, if any, else (5) classifies
+the intent and calls that intent's handler. Around (4) and (5) sits the error
+boundary: a `UserFacingError` becomes its catalogue message; anything else is
+logged with a short reference id and the user sees a polite message with that
+id, never the exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from bot.errors import UserFacingError
+from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
+from bot.i18n import Translator
+from bot.intents import INTENTS
+from bot.language import detect_language
+from bot.messages import Incoming, Lang, Reply
+from bot.redact import redact
+from bot.services import Services
+from bot.store.conversations import PendingFlow, conversation_key
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\ufffe\uffff]")
+_CANCEL_WORDS = frozenset(
+    {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
+)
+
+
+@dataclass
+class Engine:
+    """Routes messages to handlers. Build with `Engine(services, handlers)`."""
+
+    services: Services
+    handlers: Sequence[Handler]
+    _by_intent: dict[str, Handler] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for handler in self.handlers:
+            if not (handler.__doc__ or "").strip():
+                raise TypeError(
+                    f"handler {type(handler).__name__} has no docstring (its help text)"
+                )
+            if handler.intent in self._by_intent:
+                raise TypeError(f"two handlers for intent {handler.intent!r}")
+            self._by_intent[handler.intent] = handler
+        missing = set(INTENTS) - set(self._by_intent)
+        if missing:
+            raise TypeError(f"no handler for intents: {', '.join(sorted(missing))}")
+
+    def handler_for(self, intent: str) -> Handler:
+        return self._by_intent[intent]
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        """Answer one message. Never raises for anything a user can send."""
+        services = self.services
+        if msg.event_id and not services.events.claim(msg.platform, msg.event_id):
+            log.info("dropping redelivered event %s", msg.event_id)
+            return []
+        key = conversation_key(msg)
+        notes: list[str] = []
+        text = _CONTROL.sub("", msg.text).strip()
+        limit = services.settings.bot.max_message_chars
+        if len(text) > limit:
+            text = text[:limit]
+            notes.append("engine.too_long")
+        cleaned = redact(text)
+        if cleaned.found:
+            notes.append("engine.secret_redacted")
+        pending = services.conversations.get(key)
+        lang: Lang = (
+            detect_language(cleaned.text)
+            if cleaned.text
+            else (pending.lang if pending else msg.lang)
+        )
+        if msg.choice and pending and not cleaned.text:
+            lang = pending.lang
+        msg = replace(msg, text=cleaned.text, lang=lang)
+        t = Translator(lang)
+        request_id = msg.event_id or uuid.uuid4().hex
+        turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)
+        replies = await self._answer(turn, pending)
+        prefix = [Reply(t(note, limit=f"{limit:,}"), private=True) for note in notes]
+        return prefix + replies
+
+    async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
+        msg, t = turn.msg, turn.t
+        try:
+            if not msg.text and not msg.choice and not msg.form:
+                return [Reply(t("engine.empty"), choices=menu(t))]
+            if msg.text.lower() in _CANCEL_WORDS:
+                turn.services.conversations.clear(turn.key)
+                return [Reply(t("engine.cancelled"), choices=menu(t))]
+            if msg.choice and msg.choice.startswith(INTENT_CHOICE_PREFIX):
+                intent = msg.choice.removeprefix(INTENT_CHOICE_PREFIX)
+                if intent in self._by_intent:
+                    turn.services.conversations.clear(turn.key)
+                    return await self._by_intent[intent].handle(turn)
+            if pending is not None:
+                handler = self._by_intent.get(pending.flow.split(".", 1)[0])
+                if handler is not None:
+                    answer = await handler.resume(turn, pending)
+                    if answer is not None:
+                        return answer
+                turn.services.conversations.clear(turn.key)
+            if not msg.text:
+                return [Reply(t("engine.choice_expired"), choices=menu(t))]
+            result = turn.services.classifier.classify(msg.text)
+            log.debug("intent %s (%.2f)", result.intent, result.confidence)
+            return await self._by_intent[result.intent].handle(turn)
+        except UserFacingError as exc:
+            turn.services.conversations.clear(turn.key)
+            return [Reply(t(exc.key, **exc.params), choices=menu(t))]
+        except Exception:
+            ref = secrets.token_hex(2)
+            log.exception("error %s while answering request %s", ref, turn.request_id)
+            turn.services.conversations.clear(turn.key)
+            return [Reply(t("engine.error", ref=ref), choices=(human_choice(t),))]

@@ -1,0 +1,146 @@
+"""What a handler is, and the `Turn` it is given.
+
+A handler serves one intent. `handle` answers a fresh message; `resume` answers a
+message that arrives while one of its flows waits (`turn.expect(...)` started it)
+and returns None when the message is not an answer, so the engine understands it
+afresh. A handler's docstring is its help text: the first line is what `help`
+shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar, Protocol
+
+from rapidfuzz import fuzz
+
+from bot.i18n import Translator
+from bot.integrations.directory import Account, NotFound
+from bot.messages import Choice, Incoming, Reply
+from bot.services import Services
+from bot.store.audit import AuditEntry
+from bot.store.conversations import PendingFlow
+
+INTENT_CHOICE_PREFIX = "intent:"
+_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
+_YES = frozenset(
+    "y yes yep yeah yea ok okay sure please pls go ahead do it".split()
+    + "好 係 得 好呀 係呀 得呀 ok呀 好啊 要 要呀".split()
+)
+_NO = frozenset("n no nope nah not now later dont don't 唔好 唔要 不 唔使 唔係 遲啲".split())
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message being answered, with everything needed to answer it."""
+
+    msg: Incoming
+    t: Translator
+    services: Services
+    key: str
+    request_id: str
+
+    def expect(self, flow: str, state: dict[str, Any] | None = None) -> None:
+        """Wait for an answer: the next message in this conversation goes to `flow`."""
+        self.services.conversations.put(self.key, PendingFlow(flow, state or {}, self.t.lang))
+
+    def done(self) -> None:
+        """Stop waiting for an answer."""
+        self.services.conversations.clear(self.key)
+
+    def picked(self, choices: tuple[Choice, ...]) -> str | None:
+        """Which choice the message picks: a clicked value, a number, or the label typed."""
+        msg = self.msg
+        values = {c.value for c in choices}
+        if msg.choice in values:
+            return msg.choice
+        text = msg.text.strip().lower()
+        number = _NUMBER.match(text)
+        if number and 1 <= int(number.group(1)) <= len(choices):
+            return choices[int(number.group(1)) - 1].value
+        for choice in choices:
+            if text and fuzz.ratio(text, choice.label.lower()) >= 85:
+                return choice.value
+        return None
+
+    def yes_no(self) -> bool | None:
+        """True for a yes ("y", "ok", "好"), False for a no, None for anything else."""
+        text = re.sub(r"[^\w\s']", "", self.msg.text.strip().lower())
+        if text in _YES:
+            return True
+        if text in _NO:
+            return False
+        return None
+
+    async def account(self) -> Account:
+        """The directory account behind the actor's verified email (NotFound if none)."""
+        email = self.msg.actor.email
+        if not email:
+            raise NotFound("the platform gave no verified email", email="?")
+        try:
+            return await self.services.directory.find_by_email(email)
+        except NotFound as exc:
+            raise NotFound(exc.detail, email=email) from None
+
+    def audit(
+        self,
+        *,
+        action: str,
+        outcome: str,
+        target: Account | None,
+        actor: Account | None,
+        reason: str = "",
+        verification: str = "none",
+        ticket: str | None = None,
+    ) -> None:
+        """Write one audit record for this turn (actor, target, outcome, request id)."""
+        self.services.audit.append(
+            AuditEntry(
+                actor_platform=self.msg.platform,
+                actor_id=self.msg.actor.user_id,
+                actor_directory_id=actor.directory_id if actor else None,
+                target=target.directory_id if target else None,
+                action=action,
+                verification=verification,
+                outcome=outcome,
+                reason=reason,
+                ticket=ticket,
+                request_id=self.request_id,
+            )
+        )
+
+    def local_time(self, moment: datetime) -> str:
+        """A time as the user reads it, in the configured time zone: `21 Nov 2026 09:12`
+        in English, `2026年11月21日 09:12` in Chinese."""
+        local = moment.astimezone(self.services.timezone)
+        if self.t.lang == "zh-Hant":
+            return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+        return local.strftime("%d %b %Y %H:%M")
+
+
+class Handler(Protocol):
+    """A capability of the bot, serving one intent. Its docstring is its help text."""
+
+    intent: ClassVar[str]
+
+    async def handle(self, turn: Turn) -> list[Reply]: ...
+
+    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None: ...
+
+
+def intent_choice(t: Translator, intent: str) -> Choice:
+    return Choice(t(f"menu.{intent}"), INTENT_CHOICE_PREFIX + intent)
+
+
+def human_choice(t: Translator) -> Choice:
+    return intent_choice(t, "human")
+
+
+def menu(t: Translator) -> tuple[Choice, ...]:
+    """The main actions, offered after a greeting, an error or a cancel."""
+    return tuple(
+        intent_choice(t, intent)
+        for intent in ("unlock", "password_reset", "ticket_status", "human")
+    )

@@ -1,0 +1,130 @@
+"""The demo directory: fictional users from a JSON file, for the console and for tests.
+
+Changes (an unlock) live in memory only: every start begins from the file, so
+the demo always has a locked account to try. The file is checked at load; a
+malformed entry stops the start with one line naming the user and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import parse_iso
+from bot.errors import ConfigError
+from bot.integrations.directory import Account, Licence, NotFound, ProtectedAccount
+
+SETTING = "directory.demo_file"
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "email": str,
+    "display_name": str,
+    "enabled": bool,
+    "locked": bool,
+    "source": str,
+    "privileged": bool,
+    "licences": list,
+    "groups": list,
+}
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(SETTING, f"{where}: expected an ISO-8601 time, not {value!r}")
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise ConfigError(SETTING, f"{where}: {value!r} is not an ISO-8601 time") from None
+
+
+def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str, ...]]:
+    where = f"user {index + 1}"
+    if not isinstance(raw, dict):
+        raise ConfigError(SETTING, f"{where}: expected an object")
+    for key, kind in _REQUIRED.items():
+        if key not in raw:
+            raise ConfigError(SETTING, f"{where}: missing key {key!r}")
+        if not isinstance(raw[key], kind):
+            raise ConfigError(SETTING, f"{where}: {key!r} has the wrong type")
+    if raw["source"] not in ("onprem", "cloud"):
+        raise ConfigError(SETTING, f"{where}: source must be 'onprem' or 'cloud'")
+    licences = []
+    for item in raw["licences"]:
+        if not isinstance(item, dict) or not {"sku", "name"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each licence needs 'sku' and 'name'")
+        plans = tuple(str(p) for p in item.get("disabled_plans", []))
+        licences.append(Licence(str(item["sku"]), str(item["name"]), plans))
+    account = Account(
+        directory_id=raw["id"],
+        email=raw["email"].strip().lower(),
+        display_name=raw["display_name"],
+        enabled=raw["enabled"],
+        locked=raw["locked"],
+        locked_at=_when(raw.get("locked_at"), f"{where}.locked_at"),
+        password_last_set=_when(raw.get("password_last_set"), f"{where}.password_last_set"),
+        password_expires=_when(raw.get("password_expires"), f"{where}.password_expires"),
+        must_change_password=bool(raw.get("must_change_password", False)),
+        source=raw["source"],
+        privileged=raw["privileged"],
+        privileged_reason=raw.get("privileged_reason"),
+        service_account=bool(raw.get("service_account", False)),
+        department=str(raw.get("department", "")),
+        manager_email=raw.get("manager"),
+    )
+    return account, tuple(licences), tuple(str(g) for g in raw["groups"])
+
+
+class DemoDirectory:
+    """A `Directory` over the demo file."""
+
+    name = "demo"
+
+    def __init__(self, path: Path) -> None:
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except OSError as exc:
+            raise ConfigError(SETTING, f"cannot read {path} ({exc.strerror})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(SETTING, f"{path} is not valid JSON ({exc})") from None
+        users = data.get("users") if isinstance(data, dict) else None
+        if not isinstance(users, list) or not users:
+            raise ConfigError(
+                SETTING, f'{path} must hold {{"users": [...]}} with at least one user'
+            )
+        self._accounts: dict[str, Account] = {}
+        self._licences: dict[str, tuple[Licence, ...]] = {}
+        self._groups: dict[str, tuple[str, ...]] = {}
+        for index, raw in enumerate(users):
+            account, licences, groups = _user(raw, index)
+            if account.email in self._accounts:
+                raise ConfigError(SETTING, f"user {index + 1}: duplicate email {account.email}")
+            self._accounts[account.email] = account
+            self._licences[account.directory_id] = licences
+            self._groups[account.directory_id] = groups
+
+    @property
+    def accounts(self) -> tuple[Account, ...]:
+        return tuple(self._accounts.values())
+
+    async def find_by_email(self, email: str) -> Account:
+        account = self._accounts.get(email.strip().lower())
+        if account is None:
+            raise NotFound(f"no demo user {email!r}")
+        return account
+
+    async def licences(self, account: Account) -> tuple[Licence, ...]:
+        return self._licences.get(account.directory_id, ())
+
+    async def groups(self, account: Account) -> tuple[str, ...]:
+        return self._groups.get(account.directory_id, ())
+
+    async def unlock(self, account: Account) -> None:
+        current = self._accounts[account.email]
+        if current.privileged or current.service_account or not current.enabled:
+            raise ProtectedAccount(f"demo refuses to unlock {account.directory_id}")
+        self._accounts[account.email] = dataclasses.replace(current, locked=False, locked_at=None)

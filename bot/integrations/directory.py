@@ -1,0 +1,118 @@
+"""The directory port: who a user is, the state of their account, their licences and groups.
+
+Backends (the demo file here; Active Directory through ldap3 and Entra ID through
+Graph in their own modules) implement `Directory` and raise only the errors below,
+so handlers never learn which backend answered.
+
+    DirectoryError (UserFacingError)
+    ├── NotFound           no account for that verified email
+    ├── Ambiguous          more than one account matched; we act on exactly one
+    ├── ProtectedAccount   privileged, service or disabled: self-service refused
+    ├── PolicyViolation    the directory refused the change by policy
+    ├── Throttled          too many requests; try again later
+    └── Unavailable        the directory cannot be reached or failed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from bot.errors import UserFacingError
+
+Source = Literal["onprem", "cloud"]
+
+
+class DirectoryError(UserFacingError):
+    """Base of the directory's domain errors; each carries a catalogue key for the user."""
+
+    default_key = "directory.unavailable"
+
+    def __init__(self, detail: str = "", key: str | None = None, **params: object) -> None:
+        super().__init__(key or self.default_key, **params)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}: {self.detail}" if self.detail else type(self).__name__
+
+
+class NotFound(DirectoryError):
+    default_key = "directory.not_found"
+
+
+class Ambiguous(DirectoryError):
+    default_key = "directory.ambiguous"
+
+
+class ProtectedAccount(DirectoryError):
+    default_key = "directory.protected"
+
+
+class PolicyViolation(DirectoryError):
+    default_key = "directory.policy"
+
+
+class Throttled(DirectoryError):
+    default_key = "directory.throttled"
+
+
+class Unavailable(DirectoryError):
+    default_key = "directory.unavailable"
+
+
+@dataclass(frozen=True)
+class Licence:
+    """A licence assigned to the user, in product names people know."""
+
+    sku: str
+    name: str
+    disabled_plans: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Account:
+    """One directory account, as the bot needs to see it.
+
+    `directory_id` is immutable (objectGUID in AD, the object id in Entra): every
+    action targets it, never a name. `privileged` covers adminCount=1, transitive
+    membership of protected groups and privileged directory roles.
+    """
+
+    directory_id: str
+    email: str
+    display_name: str
+    enabled: bool
+    locked: bool
+    locked_at: datetime | None
+    password_last_set: datetime | None
+    password_expires: datetime | None
+    must_change_password: bool
+    source: Source
+    privileged: bool
+    privileged_reason: str | None = None
+    service_account: bool = False
+    department: str = ""
+    manager_email: str | None = None
+
+
+class Directory(Protocol):
+    """What every directory backend offers. All methods may raise `DirectoryError`s."""
+
+    name: str
+
+    async def find_by_email(self, email: str) -> Account:
+        """The one account whose verified email / UPN is `email` (NotFound, Ambiguous)."""
+        ...
+
+    async def licences(self, account: Account) -> tuple[Licence, ...]:
+        """Licences assigned to the account."""
+        ...
+
+    async def groups(self, account: Account) -> tuple[str, ...]:
+        """Display names of the groups the account is in, transitively."""
+        ...
+
+    async def unlock(self, account: Account) -> None:
+        """Clear the account's lockout. Refuses protected accounts (ProtectedAccount)."""
+        ...

@@ -1,0 +1,111 @@
+"""The platform-neutral messages the engine speaks: `Incoming` in, `Reply` out.
+
+Adapters (console, Slack, Teams) translate their platform's payloads into an
+`Incoming` and render each `Reply`; handlers never see a platform SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Lang = Literal["en", "zh-Hant"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who sent a message, as the platform vouches for it.
+
+    `email` is the platform-verified email (Slack `users.info`, the Teams token's
+    UPN, the console's `--as`); it is how the actor is mapped to exactly one
+    directory account. Never a name typed in chat.
+    """
+
+    platform: str
+    user_id: str
+    email: str | None
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a user did: a message, a clicked choice or a submitted form.
+
+    `conversation_id` names the place the reply goes (a DM, a channel); `thread_id`
+    the thread inside it, if any. `choice` is the value of a clicked button (or a
+    numbered option typed in the console); `form` the fields of a submitted form.
+    `event_id` is the platform's id for the delivery, used to drop redeliveries.
+    """
+
+    actor: Actor
+    conversation_id: str
+    text: str
+    lang: Lang = "en"
+    thread_id: str | None = None
+    choice: str | None = None
+    form: Mapping[str, str] | None = None
+    event_id: str | None = None
+
+    @property
+    def platform(self) -> str:
+        return self.actor.platform
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button (or numbered option): `label` is shown, `value` comes back as `Incoming.choice`."""
+
+    label: str
+    value: str
+    style: Literal["default", "primary", "danger"] = "default"
+
+
+@dataclass(frozen=True)
+class ArticleCard:
+    """A knowledge-base article offered as an answer."""
+
+    article_id: str
+    title: str
+    summary: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form; `options` makes it a drop-down."""
+
+    name: str
+    label: str
+    required: bool = True
+    multiline: bool = False
+    options: tuple[Choice, ...] = ()
+    initial: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form the user fills in (a Slack modal, a Teams Adaptive Card, prompts in the console)."""
+
+    form_id: str
+    title: str
+    fields: tuple[FormField, ...]
+    submit_label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot says back.
+
+    `private` asks the adapter to show it to the actor alone (Slack ephemeral or a
+    DM); a reply carrying a secret must set it. `delete_after_s` asks the platform
+    to remove the message after that many seconds where it can.
+    """
+
+    text: str
+    cards: tuple[ArticleCard, ...] = ()
+    choices: tuple[Choice, ...] = ()
+    form: Form | None = None
+    private: bool = False
+    delete_after_s: int | None = None
+    fields: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,60 @@
+"""Everything a handler may use, built once at start and passed explicitly (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from bot.clock import Clock, utcnow
+from bot.config import Settings, check_paths
+from bot.integrations.demo import DemoDirectory
+from bot.integrations.directory import Directory
+from bot.intents import IntentClassifier
+from bot.knowledge import KnowledgeBase, load_articles
+from bot.store import open_store
+from bot.store.audit import AuditLog
+from bot.store.conversations import ConversationStore
+from bot.store.events import ProcessedEvents
+from bot.store.outbox import Outbox
+from bot.store.tickets import TicketStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: sqlite_utils.Database
+    directory: Directory
+    kb: KnowledgeBase
+    classifier: IntentClassifier
+    conversations: ConversationStore
+    events: ProcessedEvents
+    tickets: TicketStore
+    audit: AuditLog
+    outbox: Outbox
+    clock: Clock
+    timezone: ZoneInfo
+
+
+def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
+    """Open the store, load the directory, the KB and the classifier. Raises `ConfigError`."""
+    check_paths(settings)
+    db = open_store(settings.db_path)
+    return Services(
+        settings=settings,
+        db=db,
+        directory=DemoDirectory(settings.directory.demo_file),
+        kb=KnowledgeBase(load_articles(settings.kb.path), settings.kb.min_score),
+        classifier=IntentClassifier(settings.intents.threshold),
+        conversations=ConversationStore(
+            db, timedelta(minutes=settings.conversation.timeout_minutes), clock
+        ),
+        events=ProcessedEvents(db, clock),
+        tickets=TicketStore(db, clock),
+        audit=AuditLog(db, clock),
+        outbox=Outbox(db, clock),
+        clock=clock,
+        timezone=ZoneInfo(settings.bot.timezone),
+    )

@@ -1,0 +1,98 @@
+"""Opening the store: pragmas for durability and concurrency, then migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.errors import ConfigError
+from bot.store.migrations import MIGRATIONS
+
+SCHEMA_VERSION = len(MIGRATIONS)
+BUSY_TIMEOUT_MS = 5000
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection with WAL, `synchronous=FULL`, a busy timeout and foreign keys on.
+
+    Autocommit mode (`isolation_level=None`): every write that must be atomic runs
+    inside an explicit `with transaction(conn)` block.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if str(path) != ":memory:":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every migration newer than the store's version; return the new version."""
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            "HELPDESK_DATA_DIR",
+            f"the store is at schema version {version}, newer than this bot ({SCHEMA_VERSION}); "
+            "upgrade the bot or point HELPDESK_DATA_DIR elsewhere",
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        statements = [s for s in _split(script) if s.strip()]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return SCHEMA_VERSION
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    if current.strip():
+        statements.append(current)
+    return statements
+
+
+def open_store(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if need be) and migrate the store at `path`.
+
+    A file that is not an SQLite database is reported as a `ConfigError` naming
+    `HELPDESK_DATA_DIR`, not a traceback.
+    """
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = connect(path)
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        if conn is not None:
+            conn.close()
+        raise ConfigError("HELPDESK_DATA_DIR", f"cannot use the store {path} ({exc})") from None
+    return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,31 @@
+"""Deduplication of platform deliveries by event id, persisted so a restart remembers.
+
+Slack redelivers events it thinks were not acknowledged, Socket Mode drops the
+retry headers, and Teams retries a slow turn: the engine claims each event id
+once, atomically (`INSERT` on a primary key), and ignores the repeats.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import sqlite_utils
+
+from bot.clock import Clock, iso, utcnow
+
+
+class ProcessedEvents:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+        self._conn = db.conn
+        self._clock = clock
+
+    def claim(self, platform: str, event_id: str) -> bool:
+        """True the first time `event_id` is seen on `platform`; False for every repeat."""
+        try:
+            self._conn.execute(
+                "INSERT INTO processed_events (event_id, platform, received_at) VALUES (?, ?, ?)",
+                (f"{platform}:{event_id}", platform, iso(self._clock())),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True

@@ -1,0 +1,88 @@
+"""Versioned schema migrations, applied in order at start.
+
+The schema version is SQLite's `PRAGMA user_version`. Each migration runs in one
+transaction together with the version bump, so a crash leaves the store at the
+old version or the new one, never in between. Append new migrations; never edit
+one that has shipped. SQL stays portable (no SQLite-only types) so a PostgreSQL
+store can follow.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: conversations, deduplication, outbox, tickets, audit trail
+    """
+    CREATE TABLE conversations (
+        conversation_key TEXT PRIMARY KEY,
+        flow TEXT NOT NULL,
+        state_json TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE processed_events (
+        event_id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX processed_events_received ON processed_events (received_at);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        available_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        delivered_at TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox (available_at) WHERE delivered_at IS NULL;
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        idempotency_key TEXT UNIQUE,
+        requester_email TEXT NOT NULL,
+        requester_platform TEXT NOT NULL,
+        requester_user_id TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        description TEXT NOT NULL,
+        category TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX tickets_requester ON tickets (requester_email, created_at);
+    CREATE TABLE ticket_events (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+        at TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        body TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX ticket_events_ticket ON ticket_events (ticket_id, id);
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor_platform TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        actor_directory_id TEXT,
+        target TEXT,
+        action TEXT NOT NULL,
+        verification TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        ticket TEXT,
+        request_id TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_actor_action ON audit_log (actor_directory_id, action, at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    """,
+)

@@ -1,0 +1,41 @@
+"""The outbox: messages to deliver (alerts, notices), written in the same transaction as
+the change that causes them and delivered by the platform adapter's worker.
+
+`dedupe_key` is unique, so writing the same notice twice stores it once; a
+delivery worker marks each row delivered, so a restart never sends it twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlite_utils
+
+from bot.clock import Clock, iso, utcnow
+
+
+class Outbox:
+    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+        self._conn = db.conn
+        self._clock = clock
+
+    def put(self, dedupe_key: str, kind: str, recipient: str, payload: dict[str, Any]) -> bool:
+        """Queue one message; False when a message with that key was already queued."""
+        now = iso(self._clock())
+        cursor = self._conn.execute(
+            "INSERT INTO outbox (dedupe_key, kind, recipient, payload_json, created_at,"
+            " available_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (dedupe_key, kind, recipient, json.dumps(payload, ensure_ascii=False), now, now),
+        )
+        return cursor.rowcount == 1
+
+    def pending(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            "SELECT id, kind, recipient, payload_json FROM outbox WHERE delivered_at IS NULL"
+            " ORDER BY id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            {"id": r[0], "kind": r[1], "recipient": r[2], "payload": json.loads(r[3])} for r in rows
+        ]

@@ -1,0 +1,119 @@
+"""A whole-bot harness: the real engine, a fresh SQLite store and the demo directory.
+
+Tests read like a conversation: `bot.say("acc locked")` returns the replies, and
+`bot.click(1)` answers the last numbered choice, as the console does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import Settings, parse_settings
+from bot.engine import Engine
+from bot.handlers import Handler, default_handlers
+from bot.messages import Actor, Choice, Incoming, Reply
+from bot.services import Services, build_services
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_USER = "chan.taiman@corp.example.com"
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def make_settings(data_dir: Path, extra_toml: str = "") -> Settings:
+    text = (
+        f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
+        f'[kb]\npath = "{(ROOT / "kb").as_posix()}"\n' + extra_toml
+    )
+    return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
+
+
+class BotHarness:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        user: str = DEFAULT_USER,
+        extra_toml: str = "",
+        clock: FakeClock | None = None,
+        handlers: Sequence[Handler] | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.extra_toml = extra_toml
+        self.clock = clock or FakeClock()
+        self.handlers = handlers
+        self.user = user
+        self.platform = "test"
+        self.last_choices: tuple[Choice, ...] = ()
+        self._last_user = user
+        self.services: Services
+        self.engine: Engine
+        self.start()
+
+    def start(self) -> None:
+        """(Re)start the bot on the same store: what a process restart does."""
+        self.services = build_services(make_settings(self.data_dir, self.extra_toml), self.clock)
+        self.engine = Engine(self.services, self.handlers or default_handlers())
+
+    def restart(self) -> None:
+        self.services.db.conn.close()
+        self.start()
+
+    def actor(self, email: str | None = None) -> Actor:
+        email = email or self.user
+        return Actor(platform=self.platform, user_id=f"U-{email}", email=email)
+
+    def send(self, msg: Incoming) -> list[Reply]:
+        replies = asyncio.run(self.engine.handle(msg))
+        offered = [r.choices for r in replies if r.choices]
+        self.last_choices = offered[-1] if offered else ()
+        return replies
+
+    def say(
+        self, text: str, *, user: str | None = None, event_id: str | None = None
+    ) -> list[Reply]:
+        self._last_user = user or self.user
+        actor = self.actor(user)
+        return self.send(
+            Incoming(actor=actor, conversation_id=f"dm-{actor.email}", text=text, event_id=event_id)
+        )
+
+    def click(self, label_or_number: int | str, *, user: str | None = None) -> list[Reply]:
+        """Click one of the last choices, by number (1-based) or by label."""
+        if isinstance(label_or_number, int):
+            choice = self.last_choices[label_or_number - 1]
+        else:
+            choice = next(c for c in self.last_choices if c.label == label_or_number)
+        actor = self.actor(user or self._last_user)
+        return self.send(
+            Incoming(
+                actor=actor,
+                conversation_id=f"dm-{actor.email}",
+                text="",
+                choice=choice.value,
+            )
+        )
+
+    def labels(self) -> list[str]:
+        return [c.label for c in self.last_choices]
+
+    def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
+        return list(self.services.db.conn.execute(sql, params).fetchall())
+
+
+def text_of(replies: list[Reply]) -> str:
+    return "\n".join(r.text for r in replies)
