@@ -60,7 +60,7 @@ def test_a_new_request_replaces_an_unanswered_question(bot: BotHarness) -> None:
     bot.say("my account is locked")
     replies = bot.say("do i have visio?")
     assert "Visio" in text_of(replies)
-    assert bot.rows("SELECT count(*) FROM conversations") == [(0,)]
+    assert bot.rows("SELECT flow FROM conversations") == [("licence_check.request",)]
 
 
 def test_cancel_stops_a_flow(bot: BotHarness) -> None:

@@ -157,7 +157,12 @@ def test_licence_check_answers_no_and_offers_a_request(bot: BotHarness) -> None:
     replies = bot.say("do i have visio", user=LOCKED)
     assert "No, you don't have Visio" in text_of(replies)
     assert "Microsoft 365 E3" in text_of(replies)
-    assert bot.labels() == ["Talk to a person"]
+    assert bot.labels() == ["Request it", "Talk to a person"]
+    assert "Licence request: Visio" in text_of(bot.click("Request it"))
+    bot.click("Open ticket")
+    assert bot.rows("SELECT summary, category FROM tickets") == [
+        ("Licence request: Visio", "software")
+    ]
 
 
 def test_licence_list_in_chinese(bot: BotHarness) -> None:

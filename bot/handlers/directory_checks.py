@@ -13,83 +13,29 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from bot.handlers.base import Turn, human_choice
+from bot.handlers.tickets import propose_ticket
+from bot.i18n import Translator
 from bot.integrations.directory import Licence
-from bot.messages import Reply
+from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9+&-]*")
 # Words of the question itself, not of a product or group name.
 _QUESTION_WORDS = frozenset(
-    [
-        "a",
-        "am",
-        "an",
-        "any",
-        "are",
-        "check",
-        "do",
-        "does",
-        "got",
-        "group",
-        "groups",
-        "grp",
-        "have",
-        "i",
-        "if",
-        "im",
-        "in",
-        "is",
-        "it",
-        "licence",
-        "licences",
-        "license",
-        "licenses",
-        "licensed",
-        "me",
-        "member",
-        "membership",
-        "members",
-        "my",
-        "of",
-        "on",
-        "part",
-        "please",
-        "pls",
-        "plz",
-        "the",
-        "to",
-        "what",
-        "which",
-        "whether",
-        "you",
-        "u",
-        "dl",
-        "list",
-        "lists",
-        "distribution",
-        "mailing",
-        "security",
-        "access",
-        "team",
-        "can",
-        "could",
-        "tell",
-        "show",
-        "see",
-        "know",
-        "want",
-        "need",
-        "assigned",
-        "belong",
-        "belongs",
-        "included",
-        "inside",
-        "acc",
-        "account",
-        "really",
-    ]
+    """
+    a am an any are check do does got group groups grp have i if im in is it licence
+    licences license licenses licensed me member membership members my of on part please
+    pls plz the to what which whether you u dl list lists distribution mailing security
+    access team can could tell show see know want need assigned belong belongs included
+    inside acc account really
+    """.split()
 )
 _HAN = re.compile(r"[\u3400-\u9fff]+")
+_REQUEST = "request:open"
+
+
+def _request(t: Translator) -> tuple[Choice, ...]:
+    return (Choice(t("request.open"), _REQUEST, "primary"), human_choice(t))
 
 
 @cache
@@ -149,14 +95,21 @@ class LicenceCheck:
                 ]
             if _provides(licence, needles):
                 return [Reply(t("licence.yes", product=product.title(), licence=licence.name))]
+        turn.expect("licence_check.request", {"product": product.title()})
         return [
-            Reply(
-                t("licence.no", product=product.title(), licences=names), choices=(human_choice(t),)
-            )
+            Reply(t("licence.no", product=product.title(), licences=names), choices=_request(t))
         ]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None
+        if turn.picked(_request(turn.t)) != _REQUEST:
+            return None
+        product = str(pending.state.get("product", ""))
+        return propose_ticket(
+            turn,
+            summary=f"Licence request: {product}",
+            description=turn.t("licence.request_description", product=product),
+            category="software",
+        )
 
 
 class GroupCheck:

@@ -1,0 +1,139 @@
+"""The `helpdesk` command: help everywhere, and the real chat process driven through stdin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in sorted(group.commands.items()):
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+ALL_COMMANDS = _commands(main)
+
+
+def test_the_command_tree_is_what_the_readme_documents() -> None:
+    readme = (ROOT / "README.md").read_text("utf-8")
+    for path in ALL_COMMANDS:
+        if path:
+            assert f"helpdesk {' '.join(path)}" in readme, f"README does not mention {path}"
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "helpdesk")
+def test_every_command_has_help_text(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    assert (command.help or "").strip(), f"{path} has no help text"
+
+
+def chat(stdin: bytes, *args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["HELPDESK_DATA_DIR"] = str(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+    )
+
+
+def test_piped_chat_greets_handles_a_locked_account_and_answers_in_chinese(tmp_path: Path) -> None:
+    done = chat(
+        "hi\nmy account is locked\n點樣改密碼\n".encode(),
+        "--as",
+        "chan.taiman@corp.example.com",
+        data_dir=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    bot_lines = [block for block in done.stdout.split("bot> ")[1:]]
+    assert len(bot_lines) == 3
+    assert "Hi Chan Tai Man" in bot_lines[0]
+    assert "Your account is locked" in bot_lines[1] and "1) Yes, unlock it" in bot_lines[1]
+    assert "密碼" in bot_lines[2] and "過期" in bot_lines[2]
+    assert "Traceback" not in done.stderr
+
+
+def test_piped_chat_unlocks_by_choice_number_and_audits(tmp_path: Path) -> None:
+    done = chat(b"acc locked\n1\n", data_dir=tmp_path)
+    assert "I've unlocked your account" in done.stdout
+    import sqlite3
+
+    rows = (
+        sqlite3.connect(tmp_path / "helpdesk.db")
+        .execute("SELECT action, outcome FROM audit_log")
+        .fetchall()
+    )
+    assert rows == [("unlock", "done")]
+
+
+def test_bad_input_gets_clear_replies_and_the_process_keeps_running(tmp_path: Path) -> None:
+    junk = bytes(range(0, 256)).replace(b"\n", b"")
+    stdin = b"\n" + b"printer " * 13_000 + b"\n" + junk + b"\n" + b"hi\n"
+    done = chat(stdin, data_dir=tmp_path)
+    assert done.returncode == 0, done.stderr
+    replies = done.stdout.split("bot> ")[1:]
+    assert "looked empty" in replies[0]
+    assert "first 4,000 characters" in replies[1]
+    assert "Hi" in replies[-1] and "IT helpdesk bot" in replies[-1]
+    assert "Traceback" not in done.stderr and "went wrong" not in done.stdout
+
+
+def test_unknown_demo_user_is_warned_and_can_still_ask_questions(tmp_path: Path) -> None:
+    done = chat(
+        b"how do i add a printer\nmy account is locked\n",
+        "--as",
+        "nobody@example.com",
+        data_dir=tmp_path,
+    )
+    assert done.returncode == 0
+    assert "no demo user nobody@example.com" in done.stderr
+    assert "Add a network printer" in done.stdout
+    assert "couldn't find your account (nobody@example.com)" in done.stdout
+
+
+def test_demo_users_lists_interesting_accounts() -> None:
+    result = CliRunner().invoke(main, ["demo", "users"])
+    assert result.exit_code == 0
+    assert len(result.output.splitlines()) == 20
+    assert "yip.kinfai@corp.example.com" in result.output and "privileged" in result.output
+
+
+def test_audit_verify_cli(tmp_path: Path) -> None:
+    chat(b"acc locked\n1\n", data_dir=tmp_path)
+    result = CliRunner().invoke(main, ["audit", "verify"], env={"HELPDESK_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0 and "audit trail OK: 1 records" in result.output
+
+
+def test_store_migrate_cli(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["store", "migrate"], env={"HELPDESK_DATA_DIR": str(tmp_path / "new")}
+    )
+    assert result.exit_code == 0 and "schema version" in result.output
+    assert (tmp_path / "new" / "helpdesk.db").exists()

@@ -1,0 +1,136 @@
+"""The SQLite store: pragmas, migrations, deduplication, audit chain, outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.store import SCHEMA_VERSION, open_store
+from bot.store.audit import AuditEntry, AuditLog
+from bot.store.events import ProcessedEvents
+from bot.store.outbox import Outbox
+from bot.store.tickets import TicketStore, parse_ticket_ref
+
+
+def test_store_uses_wal_full_sync_and_a_busy_timeout(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    conn = db.conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_migrations_are_applied_once(tmp_path: Path) -> None:
+    open_store(tmp_path / "h.db").conn.close()
+    db = open_store(tmp_path / "h.db")
+    tables = set(db.table_names())
+    assert {"conversations", "processed_events", "outbox", "tickets", "audit_log"} <= tables
+
+
+def test_a_store_from_a_newer_bot_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "h.db")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match="newer than this bot"):
+        open_store(tmp_path / "h.db")
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "h.db").write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ConfigError, match="HELPDESK_DATA_DIR"):
+        open_store(tmp_path / "h.db")
+
+
+def test_event_ids_are_claimed_once_and_remembered_across_restart(tmp_path: Path) -> None:
+    events = ProcessedEvents(open_store(tmp_path / "h.db"))
+    assert events.claim("slack", "Ev1") is True
+    assert events.claim("slack", "Ev1") is False
+    assert events.claim("teams", "Ev1") is True
+    again = ProcessedEvents(open_store(tmp_path / "h.db"))
+    assert again.claim("slack", "Ev1") is False
+
+
+def test_outbox_keeps_one_message_per_key(tmp_path: Path) -> None:
+    outbox = Outbox(open_store(tmp_path / "h.db"))
+    assert outbox.put("k1", "notice", "U1", {"text": "hi"}) is True
+    assert outbox.put("k1", "notice", "U1", {"text": "hi"}) is False
+    assert [m["payload"] for m in outbox.pending()] == [{"text": "hi"}]
+
+
+def test_ticket_open_is_idempotent_on_its_key(tmp_path: Path) -> None:
+    tickets = TicketStore(open_store(tmp_path / "h.db"))
+    args = dict(
+        requester_email="a@x",
+        requester_platform="t",
+        requester_user_id="U",
+        summary="s",
+        description="d",
+    )
+    first, new1 = tickets.open(**args, idempotency_key="ev-1")
+    second, new2 = tickets.open(**args, idempotency_key="ev-1")
+    third, _ = tickets.open(**args, idempotency_key="ev-2")
+    assert (first.ref, new1, second.ref, new2, third.ref) == (
+        "HD-1001",
+        True,
+        "HD-1001",
+        False,
+        "HD-1002",
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("HD-1042", 1042),
+        ("hd1042", 1042),
+        ("#1042", 1042),
+        ("1042", 1042),
+        ("HD-", None),
+        ("abc", None),
+    ],
+)
+def test_ticket_refs_parse(text: str, number: int | None) -> None:
+    assert parse_ticket_ref(text) == number
+
+
+def _entry(n: int) -> AuditEntry:
+    return AuditEntry("test", f"U{n}", f"dir-{n}", f"dir-{n}", "unlock", "none", "done")
+
+
+def test_audit_chain_verifies_and_rejects_update_and_delete(tmp_path: Path) -> None:
+    log = AuditLog(open_store(tmp_path / "h.db"))
+    for n in range(3):
+        log.append(_entry(n))
+    assert log.verify() == (3, None)
+    conn = sqlite3.connect(tmp_path / "h.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE audit_log SET outcome = 'refused' WHERE seq = 2")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM audit_log WHERE seq = 2")
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        ("UPDATE audit_log SET outcome = 'refused' WHERE seq = 2", "record 2 was altered"),
+        ("DELETE FROM audit_log WHERE seq = 2", "record 2 is missing"),
+        ("UPDATE audit_log SET seq = 9 WHERE seq = 1", "record 1 is missing"),
+    ],
+)
+def test_audit_verify_finds_tampering_past_the_triggers(
+    tmp_path: Path, tamper: str, problem: str
+) -> None:
+    log = AuditLog(open_store(tmp_path / "h.db"))
+    for n in range(4):
+        log.append(_entry(n))
+    conn = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    conn.execute("DROP TRIGGER audit_log_no_delete")
+    conn.execute(tamper)
+    conn.close()
+    _, found = AuditLog(open_store(tmp_path / "h.db")).verify()
+    assert found is not None and problem in found
