@@ -110,3 +110,18 @@ def test_config_show_prints_valid_toml_of_the_settings(tmp_path: Path) -> None:
     shown = done.stdout.decode()
     reparsed = parse_settings(shown, "shown", {})
     assert reparsed.kb == parse_settings("", "defaults", {}).kb
+
+
+def test_readme_documents_every_setting_and_environment_variable() -> None:
+    import dataclasses
+
+    from bot.config import SECTIONS
+
+    readme = (ROOT / "README.md").read_text("utf-8")
+    example = (ROOT / "helpdesk.example.toml").read_text("utf-8")
+    for name, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            assert f"`{name}.{f.name}`" in readme, f"README lacks {name}.{f.name}"
+            assert f"\n{f.name} = " in example, f"example file lacks {name}.{f.name}"
+    for var in ("HELPDESK_CONFIG", "HELPDESK_DATA_DIR", "HELPDESK_LOG_LEVEL"):
+        assert f"`{var}`" in readme
