@@ -22,7 +22,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	touch $@
 
 chat: $(VENV)/.installed
-	$(BIN)/helpdesk chat $(if $(AS),--as $(AS),)
+	$(BIN)/helpdesk chat $(if $(CHAT_AS),--as $(CHAT_AS),)
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

@@ -137,3 +137,24 @@ def test_store_migrate_cli(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0 and "schema version" in result.output
     assert (tmp_path / "new" / "helpdesk.db").exists()
+
+
+def test_make_chat_runs_the_console_as_the_default_demo_user(tmp_path: Path) -> None:
+    """The README's first command, with its venv already made (make skips the install)."""
+    venv = ROOT / ".venv" / "bin" / "helpdesk"
+    if not venv.exists():
+        assert not os.environ.get("CI"), "make test creates .venv; in CI it must exist"
+        pytest.skip("make chat needs the .venv that make test creates")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["HELPDESK_DATA_DIR"] = str(tmp_path)
+    done = subprocess.run(
+        ["make", "-s", "chat"],
+        input=b"my account is locked\n",
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"Your account is locked" in done.stdout
+    assert b"warning" not in done.stderr
