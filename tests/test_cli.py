@@ -158,3 +158,28 @@ def test_make_chat_runs_the_console_as_the_default_demo_user(tmp_path: Path) -> 
     assert done.returncode == 0, done.stderr
     assert b"Your account is locked" in done.stdout
     assert b"warning" not in done.stderr
+
+
+def test_console_renders_every_part_of_a_reply() -> None:
+    from bot.adapters.console import render
+    from bot.messages import ArticleCard, Choice, Form, FormField, Reply
+
+    reply = Reply(
+        "Pick one",
+        cards=(ArticleCard("a1", "VPN guide", "How to connect"),),
+        choices=(Choice("Yes", "y"), Choice("No", "n")),
+        form=Form("f1", "New ticket", (FormField("summary", "Summary"),), "Open"),
+        fields=(("State", "new"),),
+    )
+    text = render(reply)
+    for part in (
+        "Pick one",
+        "State: new",
+        "[New ticket]",
+        "- Summary *",
+        "• VPN guide",
+        "How to connect",
+        "1) Yes",
+        "2) No",
+    ):
+        assert part in text

@@ -22,6 +22,10 @@ QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 def render(reply: Reply) -> str:
     """A reply as terminal text: text, article cards, numbered choices."""
     lines = [reply.text]
+    lines += [f"  {name}: {value}" for name, value in reply.fields]
+    if reply.form is not None:
+        lines.append(f"  [{reply.form.title}]")
+        lines += [f"  - {f.label}{' *' if f.required else ''}" for f in reply.form.fields]
     for card in reply.cards:
         lines.append(f"  • {card.title}")
         if card.summary:

@@ -37,6 +37,12 @@ def _protected_reason(account: Account) -> str | None:
     return None
 
 
+def refusal(turn: Turn, account: Account, action: str) -> list[Reply] | None:
+    """The refusal to answer with when `account` is protected from self-service, else None."""
+    reason = _protected_reason(account)
+    return refuse_protected(turn, account, action, reason) if reason else None
+
+
 def refuse_protected(turn: Turn, account: Account, action: str, reason: str) -> list[Reply]:
     """Refuse a self-service action on a protected account: audit, alert security, explain."""
     t = turn.t
@@ -89,9 +95,8 @@ class Unlock:
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account()
-        reason = _protected_reason(account)
-        if reason:
-            return refuse_protected(turn, account, "unlock", reason)
+        if refused := refusal(turn, account, "unlock"):
+            return refused
         if not account.locked:
             return [
                 Reply(
@@ -138,9 +143,8 @@ class Unlock:
                 reason="target_changed",
             )
             return [Reply(t("unlock.changed"), choices=(human_choice(t),))]
-        reason = _protected_reason(account)
-        if reason:
-            return refuse_protected(turn, account, "unlock", reason)
+        if refused := refusal(turn, account, "unlock"):
+            return refused
         if not account.locked:
             return [Reply(t("unlock.already"))]
         limited = self._rate_limited(turn, account)
@@ -213,9 +217,8 @@ class PasswordReset:
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account()
-        reason = _protected_reason(account)
-        if reason:
-            return refuse_protected(turn, account, "password_reset", reason)
+        if refused := refusal(turn, account, "password_reset"):
+            return refused
         lines = [password_status(turn, account)]
         if account.locked:
             lines.append(t("password.also_locked"))
