@@ -8,43 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
-from collections.abc import Callable, Iterable
-from functools import wraps
-from typing import Any, TypeVar
+from collections.abc import Iterable
 
 import click
 
 from bot import __version__
-from bot.config import Settings, load_settings
+from bot.cli_common import config_errors, load
+from bot.cli_kb import kb
 from bot.errors import ConfigError
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _settings() -> Settings:
-    settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return settings
-
-
-def config_errors(func: F) -> F:
-    """Turn a `ConfigError` into one clear line on stderr and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            click.echo(f"helpdesk: configuration error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -55,6 +27,9 @@ def main() -> None:
     Settings come from HELPDESK_CONFIG (default helpdesk.toml; embedded defaults
     when it does not exist) and HELPDESK_DATA_DIR (default data/).
     """
+
+
+main.add_command(kb)
 
 
 @main.command()
@@ -78,7 +53,7 @@ def chat(as_email: str | None) -> None:
     from bot.messages import Actor
     from bot.services import build_services
 
-    settings = _settings()
+    settings = load()
     if settings.directory.backend != "demo":
         raise ConfigError(
             "directory.backend",
@@ -132,7 +107,7 @@ def intents_classify(text: tuple[str, ...], as_json: bool) -> None:
     """
     from bot.intents import IntentClassifier
 
-    settings = _settings()
+    settings = load()
     classifier = IntentClassifier(settings.intents.threshold)
     lines: Iterable[str]
     if text == ("-",):
@@ -176,7 +151,7 @@ def config_check() -> None:
     """Check every setting, the KB folder, the demo directory and the store; exit 2 on a problem."""
     from bot.services import build_services
 
-    settings = _settings()
+    settings = load()
     services = build_services(settings)
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.db_path}")
@@ -192,7 +167,7 @@ def config_show() -> None:
 
     from bot.config import SECTIONS
 
-    settings = _settings()
+    settings = load()
     click.echo(f"# from {settings.source}; HELPDESK_DATA_DIR={settings.data_dir}")
     for name in SECTIONS:
         click.echo(f"\n[{name}]")
@@ -214,7 +189,7 @@ def store_migrate() -> None:
     """Create the store or bring it to the current schema version."""
     from bot.store import SCHEMA_VERSION, open_store
 
-    settings = _settings()
+    settings = load()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     open_store(settings.db_path)
     click.echo(f"{settings.db_path}: schema version {SCHEMA_VERSION}")
@@ -232,7 +207,7 @@ def audit_verify() -> None:
     from bot.store import open_store
     from bot.store.audit import AuditLog
 
-    settings = _settings()
+    settings = load()
     checked, problem = AuditLog(open_store(settings.db_path)).verify()
     if problem:
         click.echo(f"audit trail BROKEN after {checked} good records: {problem}", err=True)
@@ -251,7 +226,7 @@ def demo_users() -> None:
     """List the demo users (for `helpdesk chat --as EMAIL`) and what makes each interesting."""
     from bot.integrations.demo import DemoDirectory
 
-    settings = _settings()
+    settings = load()
     for account in DemoDirectory(settings.directory.demo_file).accounts:
         flags = [
             word

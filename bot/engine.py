@@ -66,6 +66,7 @@ class Engine:
         if msg.event_id and not services.events.claim(msg.platform, msg.event_id):
             log.info("dropping redelivered event %s", msg.event_id)
             return []
+        services.kb.refresh()
         key = conversation_key(msg)
         notes: list[str] = []
         text = _CONTROL.sub("", msg.text).strip()

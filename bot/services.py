@@ -13,11 +13,12 @@ from bot.config import Settings, check_paths
 from bot.integrations.demo import DemoDirectory
 from bot.integrations.directory import Directory
 from bot.intents import IntentClassifier
-from bot.knowledge import KnowledgeBase, load_articles
+from bot.knowledge.library import Library
 from bot.store import open_store
 from bot.store.audit import AuditLog
 from bot.store.conversations import ConversationStore
 from bot.store.events import ProcessedEvents
+from bot.store.kb_log import SearchLog, Signals
 from bot.store.outbox import Outbox
 from bot.store.tickets import TicketStore
 
@@ -27,7 +28,8 @@ class Services:
     settings: Settings
     db: sqlite_utils.Database
     directory: Directory
-    kb: KnowledgeBase
+    kb: Library
+    search_log: SearchLog
     classifier: IntentClassifier
     conversations: ConversationStore
     events: ProcessedEvents
@@ -46,7 +48,8 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         settings=settings,
         db=db,
         directory=DemoDirectory(settings.directory.demo_file),
-        kb=KnowledgeBase(load_articles(settings.kb.path), settings.kb.min_score),
+        kb=Library(settings.kb.path, settings.kb.min_score, Signals(db, clock)),
+        search_log=SearchLog(db, clock),
         classifier=IntentClassifier(settings.intents.threshold),
         conversations=ConversationStore(
             db, timedelta(minutes=settings.conversation.timeout_minutes), clock

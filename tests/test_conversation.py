@@ -101,4 +101,8 @@ def test_not_quite_offers_other_articles_then_a_person(bot: BotHarness) -> None:
 def test_unknown_question_abstains_and_offers_a_ticket(bot: BotHarness) -> None:
     replies = bot.say("what is the canteen menu today")
     assert "I don't have an article for that" in text_of(replies)
-    assert bot.labels() == ["Talk to a person"]
+    assert bot.labels() == ["Open a ticket", "Talk to a person"]
+    assert "what is the canteen menu today" in text_of(bot.click("Open a ticket"))
+    bot.click("Open ticket")
+    assert bot.rows("SELECT summary FROM tickets") == [("what is the canteen menu today",)]
+    assert bot.rows("SELECT query, answered FROM kb_searches") == [("what is the canteen menu today", 0)]

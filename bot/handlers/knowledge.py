@@ -1,17 +1,28 @@
-"""Knowledge answers: the fallback for any question that is not an action."""
+"""Knowledge answers: the fallback for any question that is not an action.
+
+The best 1-3 articles are offered as cards in the asker's language when a
+translation exists, with "Read", "This solved it", "Not quite" and "Talk to a
+person". "Not quite" offers the next candidates, then a ticket. Below the search
+confidence the bot says it has no article and offers a ticket carrying the
+question. Every search, card shown, article read and verdict is logged
+(`helpdesk kb gaps`, `helpdesk kb stats`).
+"""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from bot.handlers.base import INTENT_CHOICE_PREFIX, Turn, human_choice
-from bot.knowledge import Article, SearchHit
+from bot.handlers.base import Turn, human_choice
+from bot.handlers.tickets import propose_ticket
+from bot.knowledge import Article, SearchHit, SearchResult
 from bot.messages import ArticleCard, Choice, Reply
 from bot.store.conversations import PendingFlow
 
 _SOLVED = "kb:solved"
 _NOT_QUITE = "kb:not_quite"
+_TICKET = "kb:ticket"
 _READ = "kb:read:"
+_SHOW_RELATIVE = 0.75  # show a runner-up card when its score is this close to the best
 
 
 def _card(article: Article) -> ArticleCard:
@@ -27,58 +38,80 @@ class Knowledge:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, services = turn.t, turn.services
         limit = services.settings.kb.max_results
-        result = services.kb.search(turn.msg.text, turn.t.lang, limit=limit + 3)
+        result = services.kb.search(turn.msg.text, t.lang, limit=limit + 3)
         if not result.answered:
-            turn.expect("kb_question.abstained", {"query": turn.msg.text})
-            return [Reply(t("kb.no_answer"), choices=(human_choice(t),))]
-        shown = [h for h in result.hits[:limit] if h.score >= services.kb.min_score]
-        rest = [h.article.article_id for h in result.hits if h not in shown]
-        return [self._offer(turn, turn.msg.text, shown, rest, first=True)]
+            search_id = services.search_log.record(turn.msg.platform, t.lang, result, [])
+            turn.expect("kb_question.abstained", {"query": turn.msg.text, "search": search_id})
+            return [Reply(t("kb.no_answer"), choices=self._ticket_choices(turn))]
+        shown = [result.hits[0].article] + [
+            h.article for h in result.hits[1:limit] if h.score >= _SHOW_RELATIVE
+        ]
+        rest = [h.article.article_id for h in result.hits if h.article not in shown]
+        search_id = services.search_log.record(
+            turn.msg.platform, t.lang, result, [a.article_id for a in shown]
+        )
+        return [self._offer(turn, turn.msg.text, search_id, shown, rest, first=True)]
+
+    @staticmethod
+    def _ticket_choices(turn: Turn) -> tuple[Choice, ...]:
+        return (Choice(turn.t("kb.open_ticket"), _TICKET, "primary"), human_choice(turn.t))
 
     def _offer(
-        self, turn: Turn, query: str, shown: list[SearchHit], rest: list[str], *, first: bool
+        self,
+        turn: Turn,
+        query: str,
+        search_id: int,
+        shown: list[Article],
+        rest: list[str],
+        *,
+        first: bool,
     ) -> Reply:
         t = turn.t
         turn.expect(
             "kb_question.feedback",
             {
                 "query": query,
-                "shown": [h.article.article_id for h in shown],
+                "search": search_id,
+                "shown": [a.article_id for a in shown],
                 "rest": rest,
             },
         )
-        reads = tuple(
-            Choice(t("kb.read", title=h.article.title), _READ + h.article.article_id) for h in shown
-        )
         return Reply(
             t("kb.found" if first else "kb.more"),
-            cards=tuple(_card(h.article) for h in shown),
-            choices=(
-                *reads,
-                Choice(t("kb.solved"), _SOLVED, "primary"),
-                Choice(t("kb.not_quite"), _NOT_QUITE),
-                human_choice(t),
-            ),
+            cards=tuple(_card(a) for a in shown),
+            choices=self._feedback_choices(turn, shown),
+        )
+
+    @staticmethod
+    def _feedback_choices(turn: Turn, shown: list[Article]) -> tuple[Choice, ...]:
+        t = turn.t
+        reads = tuple(Choice(t("kb.read", title=a.title), _READ + a.article_id) for a in shown)
+        return (
+            *reads,
+            Choice(t("kb.solved"), _SOLVED, "primary"),
+            Choice(t("kb.not_quite"), _NOT_QUITE),
+            human_choice(t),
         )
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        t, kb = turn.t, turn.services.kb
+        t, kb, log = turn.t, turn.services.kb, turn.services.search_log
+        query = str(pending.state.get("query", ""))
+        search_id = int(pending.state.get("search", 0)) or None
         if pending.flow == "kb_question.abstained":
-            return None
-        shown: list[str] = pending.state.get("shown", [])
-        rest: list[str] = pending.state.get("rest", [])
-        choices = (
-            *(Choice(aid, _READ + aid) for aid in shown),
-            Choice(t("kb.solved"), _SOLVED),
-            Choice(t("kb.not_quite"), _NOT_QUITE),
-        )
-        picked = turn.picked(choices)
+            if turn.picked(self._ticket_choices(turn)) != _TICKET:
+                return None
+            return self._propose(turn, query)
+        shown_ids: list[str] = pending.state.get("shown", [])
+        shown = [a for a in (kb.get(i) for i in shown_ids) if a is not None]
+        shown = [kb.in_language(a, t.lang) for a in shown]
+        picked = turn.picked(self._feedback_choices(turn, shown))
         if picked is None:
             return None
         if picked.startswith(_READ):
             article = kb.get(picked.removeprefix(_READ))
             if article is None:
-                return [Reply(t("kb.gone"), choices=(human_choice(t),))]
+                return [Reply(t("kb.gone"), choices=self._ticket_choices(turn))]
+            log.event(search_id, article.group_id, "read")
             article = kb.in_language(article, t.lang)
             return [
                 Reply(
@@ -90,20 +123,38 @@ class Knowledge:
                     ),
                 )
             ]
+        if search_id is not None:
+            verdict = "solved" if picked == _SOLVED else "not_quite"
+            log.feedback(search_id, verdict, [a.group_id for a in shown])
         if picked == _SOLVED:
             turn.done()
             return [Reply(t("kb.glad"))]
-        more = [kb.get(aid) for aid in rest]
-        hits = [SearchHit(kb.in_language(a, t.lang), 0.0) for a in more if a is not None]
-        if not hits:
-            turn.done()
-            return [
-                Reply(
-                    t("kb.no_more"),
-                    choices=(Choice(t("menu.human"), INTENT_CHOICE_PREFIX + "human", "primary"),),
-                )
-            ]
+        rest: list[str] = pending.state.get("rest", [])
+        more = [kb.in_language(a, t.lang) for a in (kb.get(i) for i in rest) if a is not None]
+        if not more:
+            turn.expect("kb_question.abstained", {"query": query, "search": search_id})
+            return [Reply(t("kb.no_more"), choices=self._ticket_choices(turn))]
         limit = turn.services.settings.kb.max_results
-        next_rest = [h.article.article_id for h in hits[limit:]]
-        query = str(pending.state.get("query", ""))
-        return [self._offer(turn, query, hits[:limit], next_rest, first=False)]
+        new_id = log.record(
+            turn.msg.platform,
+            t.lang,
+            _as_result(query, more[:limit]),
+            [a.article_id for a in more[:limit]],
+        )
+        next_rest = [a.article_id for a in more[limit:]]
+        return [self._offer(turn, query, new_id, more[:limit], next_rest, first=False)]
+
+    @staticmethod
+    def _propose(turn: Turn, query: str) -> list[Reply]:
+        return propose_ticket(
+            turn,
+            summary=query or turn.t("kb.ticket_summary"),
+            description=turn.t("kb.ticket_description", query=query),
+            category="other",
+        )
+
+
+def _as_result(query: str, articles: list[Article]) -> SearchResult:
+    from bot.knowledge import SearchResult
+
+    return SearchResult(query, True, tuple(SearchHit(a, 0.0) for a in articles), 0.0)

@@ -1,21 +1,47 @@
-"""Reading articles: `kb/**/*.md`, YAML front matter between `---` lines, Markdown body.
+"""Reading articles: `**/*.md`, front matter between `---` lines, then a Markdown body.
 
-A malformed article is skipped with a warning naming the file and the problem;
-it never stops the bot.
+`load_articles` is lenient (an article needs `id`, `title`, `lang` and a body; a bad
+one is skipped with a warning naming file and line, never stopping the bot).
+`check_articles` is strict, for `helpdesk kb check`: the whole schema, duplicate
+ids, translations that point nowhere, empty bodies and unknown categories.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import yaml
+from bot.knowledge.frontmatter import FrontMatterError, parse_front_matter
 
 log = logging.getLogger(__name__)
 
-REQUIRED = ("id", "title", "lang")
 LANGS = ("en", "zh-Hant")
+CATEGORIES = (
+    "account-access",
+    "email",
+    "teams",
+    "network-vpn",
+    "hardware",
+    "printing",
+    "software",
+    "mobile",
+    "security",
+)
+SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "title": str,
+    "lang": str,
+    "translation_of": (str, type(None)),
+    "summary": str,
+    "tags": list,
+    "category": str,
+    "audience": str,
+    "owner": str,
+    "updated": (str, dt.date),
+}
 
 
 @dataclass(frozen=True)
@@ -29,6 +55,7 @@ class Article:
     tags: tuple[str, ...] = ()
     category: str = ""
     translation_of: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def group_id(self) -> str:
@@ -37,59 +64,69 @@ class Article:
 
 
 class ArticleError(ValueError):
-    """An article that cannot be read; the message names the line."""
+    """An article that cannot be read; the message is `file:line: problem`."""
 
     def __init__(self, path: Path, line: int, problem: str) -> None:
         super().__init__(f"{path}:{line}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem
+
+
+def _split(path: Path, text: str) -> tuple[dict[str, Any], str, int]:
+    if not text.startswith("---"):
+        raise ArticleError(path, 1, "no front matter (the file must start with ---)")
+    end = text.find("\n---", 3)
+    if end < 0:
+        raise ArticleError(path, 1, "front matter is not closed with ---")
+    try:
+        meta = parse_front_matter(text[text.index("\n") + 1 : end])
+    except FrontMatterError as exc:
+        raise ArticleError(path, exc.line + 1, f"front matter {exc}") from None
+    body_start = text.find("\n", end + 4)
+    body = text[body_start + 1 :].strip() if body_start >= 0 else ""
+    body_line = text.count("\n", 0, end) + 2
+    return meta, body, body_line
 
 
 def parse_article(path: Path, text: str) -> Article:
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        raise ArticleError(path, 1, "no front matter (the file must start with ---)")
-    try:
-        end = next(i for i, line in enumerate(lines[1:], start=1) if line.strip() == "---")
-    except StopIteration:
-        raise ArticleError(path, 1, "front matter is not closed with ---") from None
-    try:
-        meta = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 1
-        raise ArticleError(path, line, f"front matter is not valid YAML ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ArticleError(path, 2, "front matter must be a mapping of keys to values")
-    for key in REQUIRED:
+    meta, body, body_line = _split(path, text)
+    for key in ("id", "title", "lang"):
         if not isinstance(meta.get(key), str) or not meta[key].strip():
-            raise ArticleError(path, 2, f"front matter needs a non-empty {key!r}")
-    if meta["lang"] not in LANGS:
-        raise ArticleError(path, 2, f"lang must be one of {', '.join(LANGS)}")
-    body = "\n".join(lines[end + 1 :]).strip()
+            raise ArticleError(path, _line_of(text, key), f"front matter needs a non-empty {key!r}")
     if not body:
-        raise ArticleError(path, end + 1, "the article has no body")
+        raise ArticleError(path, body_line, "the article has no body")
     tags = meta.get("tags") or []
-    if not isinstance(tags, list):
-        raise ArticleError(path, 2, "tags must be a list")
     return Article(
         article_id=meta["id"].strip(),
         title=meta["title"].strip(),
-        lang=meta["lang"],
+        lang=meta["lang"].strip(),
         body=body,
         path=path,
         summary=str(meta.get("summary") or "").strip(),
-        tags=tuple(str(t) for t in tags),
+        tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
         category=str(meta.get("category") or ""),
         translation_of=meta.get("translation_of") or None,
+        meta=meta,
     )
+
+
+def _line_of(text: str, key: str) -> int:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(f"{key}:"):
+            return number
+    return 2
+
+
+def article_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.md") if p.name.lower() != "readme.md")
 
 
 def load_articles(folder: Path) -> list[Article]:
     """Every readable article under `folder`, recursively; problems are logged and skipped."""
     articles: list[Article] = []
     seen: set[str] = set()
-    for path in sorted(folder.rglob("*.md")):
-        if path.name.lower() == "readme.md":
-            continue
+    for path in article_files(folder):
         try:
             article = parse_article(path, path.read_text("utf-8"))
         except (ArticleError, OSError, UnicodeDecodeError) as exc:
@@ -101,3 +138,54 @@ def load_articles(folder: Path) -> list[Article]:
         seen.add(article.article_id)
         articles.append(article)
     return articles
+
+
+def check_articles(folder: Path, categories: tuple[str, ...] = CATEGORIES) -> list[str]:
+    """Every problem in `folder`, one `file:line: message` each; empty when all is well."""
+    problems: list[str] = []
+    by_id: dict[str, Path] = {}
+    parsed: list[tuple[Article, str]] = []
+    for path in article_files(folder):
+        try:
+            text = path.read_text("utf-8")
+            article = parse_article(path, text)
+        except ArticleError as exc:
+            problems.append(str(exc))
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}:1: cannot read ({exc})")
+            continue
+        for key, kind in SCHEMA.items():
+            if key not in article.meta:
+                problems.append(f"{path}:2: missing {key!r}")
+            elif not isinstance(article.meta[key], kind):
+                problems.append(f"{path}:{_line_of(text, key)}: {key!r} has the wrong type")
+        for key in article.meta:
+            if key not in SCHEMA:
+                problems.append(f"{path}:{_line_of(text, key)}: unknown key {key!r}")
+        if article.lang not in LANGS:
+            problems.append(
+                f"{path}:{_line_of(text, 'lang')}: lang must be one of {', '.join(LANGS)}"
+            )
+        if article.category and article.category not in categories:
+            problems.append(
+                f"{path}:{_line_of(text, 'category')}: unknown category {article.category!r}"
+            )
+        if article.article_id in by_id:
+            problems.append(
+                f"{path}:{_line_of(text, 'id')}: duplicate id {article.article_id!r}"
+                f" (also in {by_id[article.article_id]})"
+            )
+        else:
+            by_id[article.article_id] = path
+        parsed.append((article, text))
+    for article, text in parsed:
+        target = article.translation_of
+        if target is None:
+            continue
+        line = _line_of(text, "translation_of")
+        if target not in by_id:
+            problems.append(f"{article.path}:{line}: translation_of {target!r} is no article")
+        elif target == article.article_id:
+            problems.append(f"{article.path}:{line}: translation_of points to itself")
+    return problems

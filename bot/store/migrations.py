@@ -85,4 +85,33 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     """,
+    # 2: knowledge-base analytics (searches, what was shown, feedback) and control signals
+    """
+    CREATE TABLE kb_searches (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        query TEXT NOT NULL,
+        answered INTEGER NOT NULL,
+        confidence REAL NOT NULL,
+        results_json TEXT NOT NULL,
+        feedback TEXT,
+        feedback_at TEXT
+    );
+    CREATE INDEX kb_searches_at ON kb_searches (at);
+    CREATE TABLE kb_events (
+        id INTEGER PRIMARY KEY,
+        search_id INTEGER REFERENCES kb_searches (id),
+        at TEXT NOT NULL,
+        article_id TEXT NOT NULL,
+        kind TEXT NOT NULL
+    );
+    CREATE INDEX kb_events_article ON kb_events (article_id, kind);
+    CREATE TABLE signals (
+        name TEXT PRIMARY KEY,
+        generation INTEGER NOT NULL,
+        at TEXT NOT NULL
+    );
+    """,
 )

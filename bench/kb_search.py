@@ -1,0 +1,137 @@
+"""Knowledge-base search on the public corpus: quality, abstention, speed, scale.
+
+Run: .venv/bin/python bench/kb_search.py [--corpus DIR] [--smoke]
+Defaults to ../shared/corpora/ms-support-articles (3,431 Microsoft support articles
+with 151 labelled dev queries). Prints hit@1, hit@3, MRR@10, hit@3 on the Chinese
+queries, abstention precision/recall on the no-answer queries, p50/p95 latency per
+query (single thread), index build time and memory; then build time and latency at
+10k and 100k articles made by perturbing copies of the corpus (--smoke: 10k only).
+A query is a hit@k when any relevant id is among the first k results, answered or not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.knowledge import Article, KnowledgeBase, load_articles  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpora" / "ms-support-articles"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def latencies(kb: KnowledgeBase, queries: list[str], repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        for q in queries:
+            t0 = time.perf_counter()
+            kb.search(q, limit=10)
+            times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+
+
+def perturbed(articles: list[Article], n: int, seed: int = 7) -> list[Article]:
+    """`n` articles: the corpus, then copies with shuffled and misspelt words and new ids."""
+    rng = random.Random(seed)
+    out = list(articles)
+    copy = 0
+    while len(out) < n:
+        copy += 1
+        for a in articles:
+            if len(out) >= n:
+                break
+            words = a.body.split()
+            for _ in range(max(1, len(words) // 20)):
+                i = rng.randrange(len(words))
+                w = words[i]
+                if len(w) > 4:
+                    j = rng.randrange(1, len(w) - 1)
+                    words[i] = w[:j] + w[j + 1 :]
+            title = a.title.split()
+            rng.shuffle(title)
+            out.append(
+                dataclasses.replace(
+                    a,
+                    article_id=f"{a.article_id}-copy{copy}",
+                    title=" ".join(title),
+                    body=" ".join(words),
+                    translation_of=None,
+                )
+            )
+    return out
+
+
+def main() -> None:
+    corpus = CORPUS
+    if "--corpus" in sys.argv:
+        corpus = Path(sys.argv[sys.argv.index("--corpus") + 1])
+    smoke = "--smoke" in sys.argv
+    t0 = time.perf_counter()
+    articles = load_articles(corpus / "articles")
+    load_s = time.perf_counter() - t0
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    kb = KnowledgeBase(articles)
+    build_s = time.perf_counter() - t0
+    print(f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s;"
+          f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)")
+    rows = [json.loads(x) for x in (corpus / "queries_dev.jsonl").read_text("utf-8").splitlines() if x]
+    hit1 = hit3 = mrr = zh_hit3 = zh_n = n = 0.0
+    abstain_tp = abstain_fp = abstain_fn = 0
+    misses = []
+    for row in rows:
+        result = kb.search(row["q"], limit=10)
+        ids = [h.article.article_id for h in result.hits]
+        relevant = set(row["relevant"])
+        if not relevant:
+            abstain_tp += not result.answered
+            abstain_fn += result.answered
+            continue
+        abstain_fp += not result.answered
+        n += 1
+        rank = next((i for i, a in enumerate(ids) if a in relevant), None)
+        hit1 += rank == 0
+        hit3 += rank is not None and rank < 3
+        mrr += 1 / (rank + 1) if rank is not None else 0
+        if row["lang"] == "zh":
+            zh_n += 1
+            zh_hit3 += rank is not None and rank < 3
+        if rank is None or rank >= 3:
+            misses.append(row["q"])
+    precision = abstain_tp / max(1, abstain_tp + abstain_fp)
+    recall = abstain_tp / max(1, abstain_tp + abstain_fn)
+    p50, p95 = latencies(kb, [r["q"] for r in rows], 1 if smoke else 5)
+    print(f"queries: {len(rows)} ({int(n)} answerable, {int(zh_n)} Chinese answerable)")
+    print("| hit@1 | hit@3 | MRR@10 | zh hit@3 | abstain P | abstain R | p50 ms | p95 ms |")
+    print(f"| {hit1 / n:.3f} | {hit3 / n:.3f} | {mrr / n:.3f} | {zh_hit3 / max(1, zh_n):.3f}"
+          f" | {precision:.2f} | {recall:.2f} | {p50:.2f} | {p95:.2f} |")
+    if "--misses" in sys.argv:
+        print("\n".join(misses))
+    sizes = (10_000,) if smoke else (10_000, 100_000)
+    for size in sizes:
+        big = perturbed(articles, size)
+        rss0 = rss_mb()
+        t0 = time.perf_counter()
+        big_kb = KnowledgeBase(big)
+        build = time.perf_counter() - t0
+        p50, p95 = latencies(big_kb, [r["q"] for r in rows], 1 if smoke else 2)
+        print(f"{size:>7,} articles: build {build:.2f} s, memory +{rss_mb() - rss0:.0f} MB,"
+              f" latency p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+        del big_kb, big
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""Helpers shared by the `helpdesk` command modules."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def load() -> Settings:
+    """The settings, with logging set up at their level (stderr)."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return settings
+
+
+def config_errors(func: F) -> F:
+    """Turn a `ConfigError` into one clear line on stderr and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            click.echo(f"helpdesk: configuration error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,186 @@
+"""`helpdesk kb …`: check, search, reload and report on the knowledge base."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+
+from bot.cli_common import config_errors, load
+
+
+@click.group()
+def kb() -> None:
+    """The knowledge base: check articles, search, reload, find gaps, see article stats."""
+
+
+@kb.command("check")
+@click.argument("folder", required=False, type=click.Path(path_type=Path))
+@config_errors
+def kb_check(folder: Path | None) -> None:
+    """Validate every article in FOLDER (default kb.path); one `file:line: problem` each.
+
+    Checks the front matter schema, duplicate ids, translations that point nowhere,
+    empty bodies and unknown categories. Exits 1 when there is any problem.
+    """
+    from bot.knowledge.articles import article_files, check_articles
+
+    folder = folder or load().kb.path
+    if not folder.is_dir():
+        click.echo(f"{folder}: not a folder", err=True)
+        sys.exit(1)
+    problems = check_articles(folder)
+    for problem in problems:
+        click.echo(problem)
+    count = len(article_files(folder))
+    if problems:
+        click.echo(f"{len(problems)} problems in {count} articles", err=True)
+        sys.exit(1)
+    click.echo(f"{count} articles OK")
+
+
+@kb.command("search")
+@click.argument("query", nargs=-1)
+@click.option(
+    "--kb",
+    "folder",
+    type=click.Path(path_type=Path),
+    help="Index this folder instead of kb.path (recursively).",
+)
+@click.option(
+    "--top", default=3, show_default=True, type=click.IntRange(1, 50), help="Results per query."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per query: query, answered, results."
+)
+@click.option(
+    "--lang",
+    default="en",
+    type=click.Choice(["en", "zh-Hant"]),
+    help="Prefer articles in this language.",
+)
+@config_errors
+def kb_search(
+    query: tuple[str, ...], folder: Path | None, top: int, as_json: bool, lang: str
+) -> None:
+    """Search for QUERY, or with '-' for one query per line from stdin.
+
+    With --json every query gives one line
+    {"query", "answered", "confidence", "results": [{"id", "title", "score"}, …]},
+    results best first and present even when the search abstains.
+    """
+    from bot.knowledge import KnowledgeBase, load_articles
+
+    settings = load()
+    folder = folder or settings.kb.path
+    if not folder.is_dir():
+        raise click.BadParameter(f"{folder} is not a folder", param_hint="--kb")
+    index = KnowledgeBase(load_articles(folder), settings.kb.min_score)
+    lines: Iterable[str]
+    if query == ("-",):
+        lines = (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in sys.stdin.buffer)
+    elif query:
+        lines = [" ".join(query)]
+    else:
+        raise click.UsageError("give QUERY, or '-' to read one query per line from stdin")
+    for line in lines:
+        result = index.search(line, lang, limit=top)
+        if as_json:
+            record = {
+                "query": line,
+                "answered": result.answered,
+                "confidence": result.confidence,
+                "results": [
+                    {"id": h.article.article_id, "title": h.article.title, "score": h.score}
+                    for h in result.hits
+                ],
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        verdict = "answered" if result.answered else "no good answer (abstains)"
+        click.echo(f"{line!r}: {verdict}, confidence {result.confidence:.2f}")
+        for rank, hit in enumerate(result.hits, start=1):
+            click.echo(
+                f"  {rank}. {hit.article.article_id}  {hit.article.title}  ({hit.score:.2f})"
+            )
+
+
+@kb.command("reload")
+@config_errors
+def kb_reload() -> None:
+    """Ask running bots to re-read the knowledge base (they do so before their next message)."""
+    from bot.knowledge.articles import check_articles
+    from bot.knowledge.library import SIGNAL
+    from bot.store import open_store
+    from bot.store.kb_log import Signals
+
+    settings = load()
+    problems = check_articles(settings.kb.path)
+    for problem in problems:
+        click.echo(f"warning: {problem} (this article will be skipped)", err=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    generation = Signals(open_store(settings.db_path)).bump(SIGNAL)
+    click.echo(
+        f"reload requested (generation {generation}); bots pick it up before their next message"
+    )
+
+
+@kb.command("gaps")
+@click.option(
+    "--since", default="", metavar="DATE", help="Only searches on or after this date (YYYY-MM-DD)."
+)
+@click.option(
+    "--limit", default=20, show_default=True, type=click.IntRange(1, 500), help="Clusters to show."
+)
+@config_errors
+def kb_gaps(since: str, limit: int) -> None:
+    """The most frequent questions with no answer or a "not quite", similar ones grouped.
+
+    What to write next: each line is a cluster with its size, how many went
+    unanswered and how many got "not quite", and example wordings.
+    """
+    from bot.store import open_store
+    from bot.store.kb_log import SearchLog
+
+    settings = load()
+    gaps = SearchLog(open_store(settings.db_path)).gaps(since, limit)
+    if not gaps:
+        click.echo("no unanswered or 'not quite' questions" + (f" since {since}" if since else ""))
+        return
+    for gap in gaps:
+        others = f"  (also: {'; '.join(gap.others)})" if gap.others else ""
+        click.echo(
+            f"{gap.count:>4}  unanswered {gap.unanswered:>3}  not quite {gap.not_quite:>3}"
+            f"  {gap.example}{others}"
+        )
+
+
+@kb.command("stats")
+@click.option(
+    "--since", default="", metavar="DATE", help="Only events on or after this date (YYYY-MM-DD)."
+)
+@config_errors
+def kb_stats(since: str) -> None:
+    """Per article: times shown, read, solved, not quite, and the solved rate.
+
+    The solved rate counts only answers people gave: solved / (solved + not quite).
+    """
+    from bot.store import open_store
+    from bot.store.kb_log import SearchLog
+
+    settings = load()
+    rows = SearchLog(open_store(settings.db_path)).stats(since)
+    if not rows:
+        click.echo("no article has been shown yet")
+        return
+    header = ("article", "shown", "read", "solved", "not quite", "solved rate")
+    click.echo("{:<44} {:>6} {:>5} {:>6} {:>9} {:>11}".format(*header))
+    for row in rows:
+        rate = "-" if row.solved_rate is None else f"{row.solved_rate:.0%}"
+        click.echo(
+            f"{row.article_id:<44} {row.shown:>6} {row.read:>5} {row.solved:>6}"
+            f" {row.not_quite:>9} {rate:>11}"
+        )

@@ -1,0 +1,28 @@
+"""The bilingual glossary: Chinese / Cantonese IT words → English search words."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+
+
+@cache
+def glossary() -> dict[str, str]:
+    raw = resources.files("bot.knowledge").joinpath("glossary.toml").read_text("utf-8")
+    return {k.lower(): str(v) for k, v in tomllib.loads(raw)["zh_en"].items()}
+
+
+@cache
+def _pattern() -> re.Pattern[str]:
+    terms = sorted(glossary(), key=len, reverse=True)
+    return re.compile("|".join(re.escape(t) for t in terms))
+
+
+def translate_terms(text: str) -> list[str]:
+    """English words for the glossary terms found in `text` (longest match first)."""
+    found: list[str] = []
+    for match in _pattern().finditer(text.lower()):
+        found.extend(glossary()[match.group(0)].split())
+    return found
