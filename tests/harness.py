@@ -34,10 +34,10 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
-def make_settings(data_dir: Path, extra_toml: str = "") -> Settings:
+def make_settings(data_dir: Path, extra_toml: str = "", kb_path: Path | None = None) -> Settings:
     text = (
         f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
-        f'[kb]\npath = "{(ROOT / "kb").as_posix()}"\n' + extra_toml
+        f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n' + extra_toml
     )
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
 
@@ -51,7 +51,9 @@ class BotHarness:
         extra_toml: str = "",
         clock: FakeClock | None = None,
         handlers: Sequence[Handler] | None = None,
+        kb_path: Path | None = None,
     ) -> None:
+        self.kb_path = kb_path
         self.data_dir = data_dir
         self.extra_toml = extra_toml
         self.clock = clock or FakeClock()
@@ -66,7 +68,9 @@ class BotHarness:
 
     def start(self) -> None:
         """(Re)start the bot on the same store: what a process restart does."""
-        self.services = build_services(make_settings(self.data_dir, self.extra_toml), self.clock)
+        self.services = build_services(
+            make_settings(self.data_dir, self.extra_toml, self.kb_path), self.clock
+        )
         self.engine = Engine(self.services, self.handlers or default_handlers())
 
     def restart(self) -> None:

@@ -105,4 +105,6 @@ def test_unknown_question_abstains_and_offers_a_ticket(bot: BotHarness) -> None:
     assert "what is the canteen menu today" in text_of(bot.click("Open a ticket"))
     bot.click("Open ticket")
     assert bot.rows("SELECT summary FROM tickets") == [("what is the canteen menu today",)]
-    assert bot.rows("SELECT query, answered FROM kb_searches") == [("what is the canteen menu today", 0)]
+    assert bot.rows("SELECT query, answered FROM kb_searches") == [
+        ("what is the canteen menu today", 0)
+    ]
