@@ -43,6 +43,7 @@ check: lint types test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/intents.py
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/kb_search.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.knowledge import Article, KnowledgeBase, load_articles  # noqa: E402
+from bot.knowledge import Article, KnowledgeBase, load_articles
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpora" / "ms-support-articles"
@@ -86,9 +86,13 @@ def main() -> None:
     t0 = time.perf_counter()
     kb = KnowledgeBase(articles)
     build_s = time.perf_counter() - t0
-    print(f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s;"
-          f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)")
-    rows = [json.loads(x) for x in (corpus / "queries_dev.jsonl").read_text("utf-8").splitlines() if x]
+    print(
+        f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s;"
+        f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)"
+    )
+    rows = [
+        json.loads(x) for x in (corpus / "queries_dev.jsonl").read_text("utf-8").splitlines() if x
+    ]
     hit1 = hit3 = mrr = zh_hit3 = zh_n = n = 0.0
     abstain_tp = abstain_fp = abstain_fn = 0
     misses = []
@@ -116,8 +120,10 @@ def main() -> None:
     p50, p95 = latencies(kb, [r["q"] for r in rows], 1 if smoke else 5)
     print(f"queries: {len(rows)} ({int(n)} answerable, {int(zh_n)} Chinese answerable)")
     print("| hit@1 | hit@3 | MRR@10 | zh hit@3 | abstain P | abstain R | p50 ms | p95 ms |")
-    print(f"| {hit1 / n:.3f} | {hit3 / n:.3f} | {mrr / n:.3f} | {zh_hit3 / max(1, zh_n):.3f}"
-          f" | {precision:.2f} | {recall:.2f} | {p50:.2f} | {p95:.2f} |")
+    print(
+        f"| {hit1 / n:.3f} | {hit3 / n:.3f} | {mrr / n:.3f} | {zh_hit3 / max(1, zh_n):.3f}"
+        f" | {precision:.2f} | {recall:.2f} | {p50:.2f} | {p95:.2f} |"
+    )
     if "--misses" in sys.argv:
         print("\n".join(misses))
     sizes = (10_000,) if smoke else (10_000, 100_000)
@@ -128,8 +134,10 @@ def main() -> None:
         big_kb = KnowledgeBase(big)
         build = time.perf_counter() - t0
         p50, p95 = latencies(big_kb, [r["q"] for r in rows], 1 if smoke else 2)
-        print(f"{size:>7,} articles: build {build:.2f} s, memory +{rss_mb() - rss0:.0f} MB,"
-              f" latency p50 {p50:.2f} ms, p95 {p95:.2f} ms")
+        print(
+            f"{size:>7,} articles: build {build:.2f} s, memory +{rss_mb() - rss0:.0f} MB,"
+            f" latency p50 {p50:.2f} ms, p95 {p95:.2f} ms"
+        )
         del big_kb, big
 
 

@@ -1,4 +1,4 @@
-"""The bilingual glossary: Chinese / Cantonese IT words → English search words."""
+"""The bilingual glossary (Chinese / Cantonese → English) and the English synonyms."""
 
 from __future__ import annotations
 
@@ -26,3 +26,12 @@ def translate_terms(text: str) -> list[str]:
     for match in _pattern().finditer(text.lower()):
         found.extend(glossary()[match.group(0)].split())
     return found
+
+
+@cache
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """English question word → article words that mean the same in IT support."""
+    raw = resources.files("bot.knowledge").joinpath("synonyms.toml").read_text("utf-8")
+    return {
+        k.lower(): tuple(str(v) for v in vs) for k, vs in tomllib.loads(raw)["synonyms"].items()
+    }

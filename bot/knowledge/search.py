@@ -1,20 +1,27 @@
 """Hybrid search over the articles, with a confidence that knows when it doesn't know.
 
-Index (built in memory at start and on reload):
-- SQLite FTS5 over pre-stemmed terms in five columns (title, slug from the id, tags,
-  summary, body), ranked by BM25 with the title weighted most;
-- the raw vocabulary with document frequencies, for typo correction by symmetric
-  deletes (edit distance 1, or 2 for long words; the most frequent candidate wins);
-- per article, the stemmed terms of its "head" (title, slug, tags, summary).
+Index (in memory, built at start and on `helpdesk kb reload`):
+- `head`: SQLite FTS5 over our own terms (Snowball stems, Chinese bigrams) of the
+  title, the slug (the id's words), the tags and the summary; BM25, title weighted most;
+- `body`: SQLite FTS5 over the body text with FTS5's Porter stemmer;
+- the raw vocabulary of the heads, for typo correction by symmetric deletes (edit
+  distance 1, or 2 for long words; the closest, then most frequent, candidate wins);
+- per article, the set of head terms of its translation group (so a Chinese article is
+  found by English words through its English original, and the other way round).
 
-A question is folded and expanded (chat shorthand, British spellings), misspelt
-words are corrected against the vocabulary, Chinese text adds English words from
-the glossary and its own character bigrams (for Chinese articles). Candidates come
-from BM25 over all columns; they are re-ranked by reciprocal-rank fusion of three
-lists: BM25, the IDF-weighted share of the question's terms in the article's head,
-and rapidfuzz similarity of the question to the title. The confidence is that
-head coverage of the best article, where a question word found nowhere in the
-knowledge base counts as uncovered; below `kb.min_score` the search abstains.
+A question becomes *concepts*: each content word, after chat shorthand and British
+spellings are folded and typos corrected (its English IT synonyms count only towards
+the confidence: in ranking they cost more precision than they win); Chinese text
+adds concepts for the English words the glossary gives it, and its character bigrams
+for Chinese articles. Candidates come from BM25 over heads and over bodies (each
+within a row budget, rarest words first, so a common word cannot make a question
+slow). They are ranked by reciprocal-rank fusion of four lists: head BM25, body BM25,
+the IDF-weighted share of concepts in the article's head, and rapidfuzz similarity of
+the question to the title.
+
+The confidence is the IDF-weighted share of the question's concepts the best article
+contains — fully in its head, partly in its body — where a word found nowhere in the
+knowledge base counts against it. Below `kb.min_score` the search abstains.
 """
 
 from __future__ import annotations
@@ -30,30 +37,31 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
-from bot.knowledge.glossary import translate_terms
+from bot.knowledge.glossary import synonyms, translate_terms
 from bot.knowledge.text import HAN, STOPWORDS, fold, han_bigrams, porter_stem, stem, words
 
 MAX_QUERY_CHARS = 500
 HEAD_ROWS = 1500  # BM25 budget per question: matching article heads
 BODY_ROWS = 600  # and matching article bodies
 CANDIDATES = 60
+BODY_CREDIT = 0.6  # a concept found only in the body counts this much towards confidence
 _RRF_K = 10
 _WEIGHTS = (1.0, 1.0, 1.0, 0.6)  # head bm25, body bm25, head coverage, title fuzz
-_HEAD_BM25 = (10.0, 8.0, 5.0, 3.0)  # title, slug, tags, summary
-BODY_CHARS = 4000  # symptoms, cause and first steps; the rest adds noise and time
+_HEAD_BM25 = ", ".join(map(str, (10.0, 8.0, 5.0, 3.0)))  # title, slug, tags, summary
+_PREFIX = 7  # symmetric deletes are taken over the first letters only (as SymSpell does)
 # Two-word spellings in article bodies, joined as the question side joins them.
 _BODY_PAIRS = re.compile(
     r"\b(?:wi[ -]fi|e-mail|one drive|(?:sign|log)[ -]?(?:in|on)|(?:sign|log)[ -]out|free/busy)\b"
 )
-_BODY_VARIANTS = {"signin": "signin OR login OR logon", "signout": "signout OR logout"}
+_BODY_JOINED = {"login": "signin", "logon": "signin", "logout": "signout"}
+_BODY_VARIANTS = {"signin": ("signin", "login", "logon"), "signout": ("signout", "logout")}
+_SLUG_SPLIT = re.compile(r"[-_/]+")
+_FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
 
 def _join(match: re.Match[str]) -> str:
     text = match.group(0).replace(" ", "").replace("-", "").replace("/", "")
-    return {"login": "signin", "logon": "signin", "logout": "signout"}.get(text, text)
-
-
-_SLUG_SPLIT = re.compile(r"[-_/]+")
+    return _BODY_JOINED.get(text, text)
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,26 @@ class _Doc:
     title: str
 
 
-_PREFIX = 7  # symmetric deletes are taken over the first letters only (as SymSpell does)
+@dataclass(frozen=True)
+class Concept:
+    """One idea of a question: the head terms and body words that express it."""
+
+    word: str
+    head: frozenset[str]
+    body: tuple[str, ...]
+    weight: float
+    related_head: frozenset[str] = frozenset()
+    related_body: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Query:
+    concepts: tuple[Concept, ...]
+    unknown: tuple[str, ...]
+    clean: str
+
+    def total(self, unknown_weight: float) -> float:
+        return sum(c.weight for c in self.concepts) + unknown_weight * len(self.unknown)
 
 
 def _deletes(word: str, distance: int) -> set[str]:
@@ -104,7 +131,6 @@ class KnowledgeBase:
             (a.group_id, a.lang): a for a in articles
         }
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
-        # Head: our own terms (stems, Chinese bigrams). Body: raw text, stemmed by FTS5.
         self._conn.execute(
             "CREATE VIRTUAL TABLE head USING fts5(title, slug, tags, summary,"
             " content='', tokenize='unicode61 remove_diacritics 0')"
@@ -113,11 +139,11 @@ class KnowledgeBase:
             "CREATE VIRTUAL TABLE body USING fts5(text, content='',"
             " tokenize='porter unicode61 remove_diacritics 0')"
         )
-        self._docs: list[_Doc] = []
         df: Counter[str] = Counter()
         raw_df: Counter[str] = Counter()
-        heads = []
-        bodies = []
+        heads: list[set[str]] = []
+        head_rows = []
+        body_rows = []
         for rowid, article in enumerate(articles):
             fields = (
                 article.title,
@@ -139,24 +165,28 @@ class KnowledgeBase:
                 columns.append(" ".join(terms))
             df.update(head)
             raw_df.update(raw)
-            self._docs.append(_Doc(article, frozenset(head), fold(article.title)))
-            heads.append((rowid, *columns))
-            body = _BODY_PAIRS.sub(_join, fold(article.body[:BODY_CHARS]))
+            heads.append(head)
+            head_rows.append((rowid, *columns))
+            body = _BODY_PAIRS.sub(_join, fold(article.body))
             if HAN.search(body):
                 body = HAN.sub(lambda m: " " + " ".join(han_bigrams(m.group(0))) + " ", body)
-            bodies.append((rowid, body))
+            body_rows.append((rowid, body))
+        groups: dict[str, set[str]] = {}
+        for article, head in zip(articles, heads, strict=True):
+            groups.setdefault(article.group_id, set()).update(head)
+        self._docs = [_Doc(a, frozenset(groups[a.group_id]), fold(a.title)) for a in articles]
         self._conn.executemany(
-            "INSERT INTO head (rowid, title, slug, tags, summary) VALUES (?, ?, ?, ?, ?)", heads
+            "INSERT INTO head (rowid, title, slug, tags, summary) VALUES (?, ?, ?, ?, ?)",
+            head_rows,
         )
-        self._conn.executemany("INSERT INTO body (rowid, text) VALUES (?, ?)", bodies)
+        self._conn.executemany("INSERT INTO body (rowid, text) VALUES (?, ?)", body_rows)
         self._conn.execute("CREATE VIRTUAL TABLE body_vocab USING fts5vocab(body, 'row')")
         self._body_df: dict[str, int] = dict(
             self._conn.execute("SELECT term, doc FROM body_vocab").fetchall()
         )
-        n = max(len(articles), 1)
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self._n = max(len(articles), 1)
         self._head_df: dict[str, int] = dict(df)
-        self._max_idf = math.log(1 + (n + 0.5) / 0.5)
+        self._max_idf = self._idf_of(0)
         self._raw_df = raw_df
         self._deletes: dict[str, list[str]] = {}
         for word, count in raw_df.items():
@@ -164,6 +194,10 @@ class KnowledgeBase:
                 continue
             for variant in _deletes(word, _max_edits(word)):
                 self._deletes.setdefault(variant, []).append(word)
+
+    def _idf_of(self, count: int) -> float:
+        n = self._n
+        return math.log(1 + (n - count + 0.5) / (count + 0.5))
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -177,8 +211,11 @@ class KnowledgeBase:
     # -- query processing ------------------------------------------------------------------
 
     def correct(self, word: str) -> str | None:
-        """The vocabulary word closest to `word` (None when nothing is close enough)."""
-        if word in self._raw_df or word.isdigit():
+        """The vocabulary word closest to `word`, `word` itself if known, None if nothing fits.
+
+        A word is known when some article head has it, or some article body has its stem.
+        """
+        if word in self._raw_df or word.isdigit() or porter_stem(word) in self._body_df:
             return word
         edits = _max_edits(word)
         if edits == 0:
@@ -196,31 +233,54 @@ class KnowledgeBase:
                 best = key
         return None if best is None else best[2]
 
-    def query_terms(self, query: str) -> tuple[list[str], list[str], str]:
-        """(stems to search, stems found nowhere, the cleaned question for fuzzy matching)."""
+    def _concept(self, word: str) -> Concept | None:
+        own = stem(word)
+        head = frozenset({own}) if own in self._head_df else frozenset()
+        body = (word,) if self._body_df.get(porter_stem(word)) else ()
+        if not head and not body:
+            return None
+        related = synonyms().get(word, ())
+        related_head = frozenset(
+            t for m in related for w in words(fold(m)) if (t := stem(w)) in self._head_df
+        )
+        related_body = tuple(m for m in related if self._body_df.get(_porter_phrase(m)))
+        if own in self._head_df:
+            count = self._head_df[own]
+        else:
+            count = self._body_df.get(porter_stem(word), 0)
+        return Concept(word, head, body, self._idf_of(count), related_head, related_body)
+
+    def parse(self, query: str) -> Query:
+        """The question as concepts, the words found nowhere, and a cleaned text."""
         folded = fold(query[:MAX_QUERY_CHARS])
-        terms: list[str] = []
+        english = [w for w in words(folded) if w not in STOPWORDS]
+        runs = HAN.findall(folded)
+        for run in runs:
+            english.extend(w for w in words(" ".join(translate_terms(run))) if w not in STOPWORDS)
+        concepts: dict[str, Concept] = {}
         unknown: list[str] = []
         clean: list[str] = []
-        english = [w for w in words(folded) if w not in STOPWORDS]
-        for run in HAN.findall(folded):
-            english.extend(w for w in words(" ".join(translate_terms(run))) if w not in STOPWORDS)
         for word in english:
             fixed = self.correct(word)
-            if fixed is None:
-                unknown.append(word)
+            concept = self._concept(fixed) if fixed else None
+            if concept is None:
+                if word not in unknown:
+                    unknown.append(word)
                 continue
-            clean.append(fixed)
-            term = stem(fixed)
-            if term not in terms and term in self._idf:
-                terms.append(term)
-            elif term not in self._idf:
-                unknown.append(word)
-        for run in HAN.findall(folded):
+            clean.append(fixed or word)
+            concepts.setdefault(concept.word, concept)
+        for run in runs:
             for gram in han_bigrams(run):
-                if gram in self._idf and gram not in terms:
-                    terms.append(gram)
-        return terms, unknown, " ".join(clean)
+                count = self._head_df.get(gram) or self._body_df.get(gram)
+                if count and gram not in concepts:
+                    concepts[gram] = Concept(gram, frozenset({gram}), (gram,), self._idf_of(count))
+        return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean))
+
+    def query_terms(self, query: str) -> tuple[list[str], list[str], str]:
+        """(head terms searched, words found nowhere, cleaned text): for explaining a search."""
+        parsed = self.parse(query)
+        terms = sorted({t for c in parsed.concepts for t in c.head})
+        return terms, list(parsed.unknown), parsed.clean
 
     # -- search ----------------------------------------------------------------------------
 
@@ -241,7 +301,10 @@ class KnowledgeBase:
             spent += cost
         return chosen
 
-    def _ranked(self, table: str, match: str, weights: str) -> list[int]:
+    def _ranked(self, table: str, terms: list[str], weights: str = "") -> list[int]:
+        if not terms:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
         rows = self._conn.execute(
             f"SELECT rowid FROM {table} WHERE {table} MATCH ? ORDER BY bm25({table}{weights})"
             " LIMIT ?",
@@ -249,49 +312,55 @@ class KnowledgeBase:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def _in_body(self, rowid: int, body_words: tuple[str, ...]) -> bool:
+        if not body_words:
+            return False
+        match = " OR ".join(f'"{w}"' for w in body_words)
+        row = self._conn.execute(
+            "SELECT 1 FROM body WHERE body MATCH ? AND rowid = ?", (match, rowid)
+        ).fetchone()
+        return row is not None
+
     def search(self, query: str, lang: str = "en", limit: int = 3) -> SearchResult:
-        terms, unknown, clean = self.query_terms(query)
-        if not terms:
+        parsed = self.parse(query)
+        if not parsed.concepts:
             return SearchResult(query, False, (), 0.0)
-        idf = self._idf
-        head_terms = self._within_budget(terms, self._head_df, HEAD_ROWS)
+        head_terms = list({t for c in parsed.concepts for t in c.head})
         head_rank = self._ranked(
-            "head",
-            " OR ".join(f'"{t}"' for t in head_terms),
-            ", " + ", ".join(map(str, _HEAD_BM25)),
+            "head", self._within_budget(head_terms, self._head_df, HEAD_ROWS), ", " + _HEAD_BM25
         )
-        porter = {w: porter_stem(w) for w in dict.fromkeys(clean.split())}
-        body_df = {w: self._body_df.get(p, 0) for w, p in porter.items()}
-        body_words = self._within_budget(list(porter), body_df, BODY_ROWS)
-        body_terms = [_BODY_VARIANTS.get(w, f'"{w}"') for w in body_words]
-        body_terms += [f'"{t}"' for t in terms if HAN.match(t)]
-        body_rank = self._ranked("body", " OR ".join(body_terms), "") if body_terms else []
+        body_df = {
+            v: self._body_df.get(_porter_phrase(v), 0)
+            for c in parsed.concepts
+            for w in c.body
+            for v in _BODY_VARIANTS.get(w, (w,))
+        }
+        body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
         candidates = list(dict.fromkeys(head_rank + body_rank))
         if not candidates:
             return SearchResult(query, False, (), 0.0)
-        total = sum(idf[t] for t in terms) + self._max_idf * len(set(unknown))
-        docs = [self._docs[i] for i in candidates]
+        total = parsed.total(self._max_idf)
         coverage = {
-            i: sum(idf[t] for t in terms if t in d.head) / total
-            for i, d in zip(candidates, docs, strict=True)
+            i: sum(c.weight for c in parsed.concepts if c.head & self._docs[i].head) / total
+            for i in candidates
         }
         fuzzy = {
-            i: (fuzz.token_set_ratio(clean, d.title) if clean else 0.0)
-            for i, d in zip(candidates, docs, strict=True)
+            i: (fuzz.token_set_ratio(parsed.clean, self._docs[i].title) if parsed.clean else 0.0)
+            for i in candidates
         }
         lists = (
-            (_WEIGHTS[0], head_rank),
-            (_WEIGHTS[1], body_rank),
-            (_WEIGHTS[2], sorted(candidates, key=lambda i: -coverage[i])),
-            (_WEIGHTS[3], sorted(candidates, key=lambda i: -fuzzy[i])),
+            head_rank,
+            body_rank,
+            sorted(candidates, key=lambda i: -coverage[i]),
+            sorted(candidates, key=lambda i: -fuzzy[i]),
         )
         fused: dict[int, float] = dict.fromkeys(candidates, 0.0)
-        for weight, order in lists:
+        for weight, order in zip(_WEIGHTS, lists, strict=True):
             for rank, i in enumerate(order):
                 fused[i] += weight / (_RRF_K + rank)
         ranked = sorted(candidates, key=lambda i: -fused[i])
-        seen: set[str] = set()
         hits: list[SearchHit] = []
+        seen: set[str] = set()
         top = fused[ranked[0]]
         for i in ranked:
             article = self._docs[i].article
@@ -301,5 +370,21 @@ class KnowledgeBase:
             hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top, 4)))
             if len(hits) == limit:
                 break
-        confidence = round(coverage[ranked[0]], 4)
+        confidence = round(self._confidence(ranked[0], parsed, total), 4)
         return SearchResult(query, confidence >= self.min_score, tuple(hits), confidence)
+
+    def _confidence(self, rowid: int, parsed: Query, total: float) -> float:
+        head = self._docs[rowid].head
+        found = 0.0
+        for concept in parsed.concepts:
+            if (concept.head | concept.related_head) & head:
+                found += concept.weight
+            elif self._in_body(rowid, concept.body + concept.related_body):
+                found += BODY_CREDIT * concept.weight
+        return min(1.0, found / total)
+
+
+def _porter_phrase(text: str) -> str:
+    """The key under which FTS5's vocabulary holds a word (a phrase: its first word)."""
+    first = text.split()[0] if text.split() else text
+    return porter_stem(first) if _FTS_WORD.match(first) else first
