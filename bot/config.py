@@ -57,7 +57,7 @@ class KnowledgeSettings:
     """Folder of Markdown articles (searched recursively)."""
     max_results: int = 3
     """Articles shown for one question."""
-    min_score: float = 0.55
+    min_score: float = 0.5
     """Below this confidence the bot says it has no article instead of guessing."""
     password_article: str = "change-password-domain-pc"  # noqa: S105 - an article id
     """The article shown for "show me how to change my password"."""

@@ -49,19 +49,19 @@ _RRF_K = 10
 _WEIGHTS = (1.0, 1.0, 1.0, 0.6)  # head bm25, body bm25, head coverage, title fuzz
 _HEAD_BM25 = ", ".join(map(str, (10.0, 8.0, 5.0, 3.0)))  # title, slug, tags, summary
 _PREFIX = 7  # symmetric deletes are taken over the first letters only (as SymSpell does)
-# Two-word spellings in article bodies, joined as the question side joins them.
-_BODY_PAIRS = re.compile(
-    r"\b(?:wi[ -]fi|e-mail|one drive|(?:sign|log)[ -]?(?:in|on)|(?:sign|log)[ -]out|free/busy)\b"
-)
-_BODY_JOINED = {"login": "signin", "logon": "signin", "logout": "signout"}
-_BODY_VARIANTS = {"signin": ("signin", "login", "logon"), "signout": ("signout", "logout")}
+# Article bodies keep their own spelling; a joined question word also matches the
+# two-word forms (FTS5 phrases), so indexing costs nothing extra.
+_BODY_VARIANTS = {
+    "signin": ("signin", "login", "logon", "sign in", "log in", "log on", "sign on"),
+    "signout": ("signout", "logout", "sign out", "log out"),
+    "wifi": ("wifi", "wi fi"),
+    "email": ("email", "e mail"),
+    "onedrive": ("onedrive", "one drive"),
+    "sharepoint": ("sharepoint", "share point"),
+    "freebusy": ("freebusy", "free busy"),
+}
 _SLUG_SPLIT = re.compile(r"[-_/]+")
 _FTS_WORD = re.compile(r"^[a-z0-9]+$")
-
-
-def _join(match: re.Match[str]) -> str:
-    text = match.group(0).replace(" ", "").replace("-", "").replace("/", "")
-    return _BODY_JOINED.get(text, text)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _max_edits(word: str) -> int:
 
 
 class KnowledgeBase:
-    def __init__(self, articles: list[Article], min_score: float = 0.55) -> None:
+    def __init__(self, articles: list[Article], min_score: float = 0.5) -> None:
         self.min_score = min_score
         self.articles = articles
         self._by_id = {a.article_id: a for a in articles}
@@ -159,16 +159,17 @@ class KnowledgeBase:
                 plain = words(folded)
                 raw.update(plain)
                 terms = [stem(w) for w in plain]
-                for run in HAN.findall(folded):
-                    terms.extend(han_bigrams(run))
+                if not folded.isascii():
+                    for run in HAN.findall(folded):
+                        terms.extend(han_bigrams(run))
                 head.update(terms)
                 columns.append(" ".join(terms))
             df.update(head)
             raw_df.update(raw)
             heads.append(head)
             head_rows.append((rowid, *columns))
-            body = _BODY_PAIRS.sub(_join, fold(article.body))
-            if HAN.search(body):
+            body = fold(article.body)
+            if not body.isascii() and HAN.search(body):
                 body = HAN.sub(lambda m: " " + " ".join(han_bigrams(m.group(0))) + " ", body)
             body_rows.append((rowid, body))
         groups: dict[str, set[str]] = {}
@@ -236,7 +237,8 @@ class KnowledgeBase:
     def _concept(self, word: str) -> Concept | None:
         own = stem(word)
         head = frozenset({own}) if own in self._head_df else frozenset()
-        body = (word,) if self._body_df.get(porter_stem(word)) else ()
+        variants = _BODY_VARIANTS.get(word, (word,))
+        body = tuple(v for v in variants if self._body_df.get(_porter_phrase(v)))
         if not head and not body:
             return None
         related = synonyms().get(word, ())
@@ -247,7 +249,7 @@ class KnowledgeBase:
         if own in self._head_df:
             count = self._head_df[own]
         else:
-            count = self._body_df.get(porter_stem(word), 0)
+            count = max((self._body_df.get(_porter_phrase(v), 0) for v in body), default=0)
         return Concept(word, head, body, self._idf_of(count), related_head, related_body)
 
     def parse(self, query: str) -> Query:
@@ -330,10 +332,7 @@ class KnowledgeBase:
             "head", self._within_budget(head_terms, self._head_df, HEAD_ROWS), ", " + _HEAD_BM25
         )
         body_df = {
-            v: self._body_df.get(_porter_phrase(v), 0)
-            for c in parsed.concepts
-            for w in c.body
-            for v in _BODY_VARIANTS.get(w, (w,))
+            v: self._body_df.get(_porter_phrase(v), 0) for c in parsed.concepts for v in c.body
         }
         body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
         candidates = list(dict.fromkeys(head_rank + body_rank))

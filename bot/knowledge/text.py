@@ -157,7 +157,7 @@ def han_bigrams(run: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """English words of folded text, shorthand expanded (not stemmed, stopwords kept)."""
-    tokens = _WORD.findall(HAN.sub(" ", text) if HAN.search(text) else text)
+    tokens = _WORD.findall(text if text.isascii() else HAN.sub(" ", text))
     if not _PAIR_FIRST.isdisjoint(tokens):
         tokens = _join_pairs(tokens)
     out: list[str] = []
