@@ -113,6 +113,8 @@ def test_a_malformed_article_is_skipped_not_fatal(
         "translation_of: null",
         'updated: "2026-11-01"',
         "summary: plain text, with a comma",
+        "tags: [outlook, 密碼, sign in]",
+        "tags: []",
     ],
 )
 def test_front_matter_fast_path_agrees_with_yaml(line: str) -> None:

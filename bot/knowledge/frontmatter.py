@@ -29,8 +29,15 @@ class FrontMatterError(ValueError):
 def _scalar(raw: str) -> Any:
     if raw == "" or raw.lower() in ("null", "~"):
         return None
-    if raw.startswith('"') or raw.startswith("["):
+    if raw.startswith('"'):
         return json.loads(raw)
+    if raw.startswith("["):
+        if '"' in raw or "'" in raw or not raw.endswith("]"):
+            return json.loads(raw)
+        items = [item.strip() for item in raw[1:-1].split(",")]
+        if any(not _PLAIN.match(item) or ": " in item for item in items if item):
+            raise ValueError("needs YAML")
+        return [item for item in items if item]
     if raw.lower() in _SPECIAL or re.fullmatch(r"[-+]?[0-9][0-9_.:eE+-]*", raw):
         raise ValueError("needs YAML")
     if not _PLAIN.match(raw) or ": " in raw:
