@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterable
 
 import click
 
 from bot import __version__
-from bot.cli_common import config_errors, load
+from bot.cli_common import config_errors, input_lines, load
 from bot.cli_kb import kb
 from bot.errors import ConfigError
 
@@ -109,13 +108,7 @@ def intents_classify(text: tuple[str, ...], as_json: bool) -> None:
 
     settings = load()
     classifier = IntentClassifier(settings.intents.threshold)
-    lines: Iterable[str]
-    if text == ("-",):
-        lines = (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in sys.stdin.buffer)
-    elif text:
-        lines = [" ".join(text)]
-    else:
-        raise click.UsageError("give TEXT, or '-' to read one utterance per line from stdin")
+    lines = input_lines(text, "TEXT")
     for line in lines:
         result = classifier.classify(line)
         if as_json:

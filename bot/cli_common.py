@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -39,3 +39,12 @@ def config_errors(func: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def input_lines(words: tuple[str, ...], what: str) -> Iterable[str]:
+    """The words as one line, or with '-' every line of stdin (undecodable bytes replaced)."""
+    if words == ("-",):
+        return (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in sys.stdin.buffer)
+    if words:
+        return [" ".join(words)]
+    raise click.UsageError(f"give {what}, or '-' to read one per line from stdin")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
-from bot.cli_common import config_errors, load
+from bot.cli_common import config_errors, input_lines, load
 
 
 @click.group()
@@ -79,13 +78,7 @@ def kb_search(
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not a folder", param_hint="--kb")
     index = KnowledgeBase(load_articles(folder), settings.kb.min_score)
-    lines: Iterable[str]
-    if query == ("-",):
-        lines = (raw.decode("utf-8", errors="replace").rstrip("\r\n") for raw in sys.stdin.buffer)
-    elif query:
-        lines = [" ".join(query)]
-    else:
-        raise click.UsageError("give QUERY, or '-' to read one query per line from stdin")
+    lines = input_lines(query, "QUERY")
     for line in lines:
         result = index.search(line, lang, limit=top)
         if as_json:
