@@ -38,7 +38,16 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.glossary import synonyms, translate_terms
-from bot.knowledge.text import HAN, STOPWORDS, fold, han_bigrams, porter_stem, stem, words
+from bot.knowledge.text import (
+    HAN,
+    STOPWORDS,
+    fold,
+    han_bigrams,
+    index_terms,
+    porter_stem,
+    stem,
+    words,
+)
 
 MAX_QUERY_CHARS = 500
 HEAD_ROWS = 1500  # BM25 budget per question: matching article heads
@@ -155,13 +164,8 @@ class KnowledgeBase:
             head: set[str] = set()
             raw: set[str] = set()
             for text in fields:
-                folded = fold(text)
-                plain = words(folded)
+                plain, terms = index_terms(text)
                 raw.update(plain)
-                terms = [stem(w) for w in plain]
-                if not folded.isascii():
-                    for run in HAN.findall(folded):
-                        terms.extend(han_bigrams(run))
                 head.update(terms)
                 columns.append(" ".join(terms))
             df.update(head)
@@ -277,12 +281,6 @@ class KnowledgeBase:
                 if count and gram not in concepts:
                     concepts[gram] = Concept(gram, frozenset({gram}), (gram,), self._idf_of(count))
         return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean))
-
-    def query_terms(self, query: str) -> tuple[list[str], list[str], str]:
-        """(head terms searched, words found nowhere, cleaned text): for explaining a search."""
-        parsed = self.parse(query)
-        terms = sorted({t for c in parsed.concepts for t in c.head})
-        return terms, list(parsed.unknown), parsed.clean
 
     # -- search ----------------------------------------------------------------------------
 

@@ -186,10 +186,12 @@ def _join_pairs(tokens: list[str]) -> list[str]:
     return out
 
 
-def index_terms(text: str) -> list[str]:
-    """Terms of an article field: stems of every word, plus Chinese bigrams."""
+def index_terms(text: str) -> tuple[list[str], list[str]]:
+    """An article field's words (for typo correction) and its terms (stems, Chinese bigrams)."""
     folded = fold(text)
-    terms = [stem(w) for w in words(folded)]
-    for run in HAN.findall(folded):
-        terms.extend(han_bigrams(run))
-    return terms
+    plain = words(folded)
+    terms = [stem(w) for w in plain]
+    if not folded.isascii():
+        for run in HAN.findall(folded):
+            terms.extend(han_bigrams(run))
+    return plain, terms
