@@ -15,6 +15,7 @@ from typing import ClassVar
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.tickets import propose_ticket
 from bot.knowledge import Article, SearchHit, SearchResult
+from bot.knowledge.library import Library
 from bot.messages import ArticleCard, Choice, Reply
 from bot.store.conversations import PendingFlow
 
@@ -102,8 +103,7 @@ class Knowledge:
                 return None
             return self._propose(turn, query)
         shown_ids: list[str] = pending.state.get("shown", [])
-        shown = [a for a in (kb.get(i) for i in shown_ids) if a is not None]
-        shown = [kb.in_language(a, t.lang) for a in shown]
+        shown = _in_language(kb, shown_ids, t.lang)
         picked = turn.picked(self._feedback_choices(turn, shown))
         if picked is None:
             return None
@@ -130,7 +130,7 @@ class Knowledge:
             turn.done()
             return [Reply(t("kb.glad"))]
         rest: list[str] = pending.state.get("rest", [])
-        more = [kb.in_language(a, t.lang) for a in (kb.get(i) for i in rest) if a is not None]
+        more = _in_language(kb, rest, t.lang)
         if not more:
             turn.expect("kb_question.abstained", {"query": query, "search": search_id})
             return [Reply(t("kb.no_more"), choices=self._ticket_choices(turn))]
@@ -152,6 +152,11 @@ class Knowledge:
             description=turn.t("kb.ticket_description", query=query),
             category="other",
         )
+
+
+def _in_language(kb: Library, article_ids: list[str], lang: str) -> list[Article]:
+    """The articles still in the KB (a reload may have removed some), in `lang` where possible."""
+    return [kb.in_language(a, lang) for a in (kb.get(i) for i in article_ids) if a is not None]
 
 
 def _as_result(query: str, articles: list[Article]) -> SearchResult:
