@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -90,6 +93,88 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class TicketSettings:
+    categories: tuple[str, ...] = (
+        "account & access",
+        "email",
+        "Teams",
+        "network/VPN",
+        "hardware",
+        "printing",
+        "software",
+        "mobile",
+        "security",
+        "other",
+    )
+    """The categories a ticket can have (the last one is the fallback)."""
+    teams: tuple[str, ...] = (
+        "Service Desk",
+        "Desktop",
+        "Network",
+        "Messaging",
+        "Identity",
+        "Security",
+    )
+    """Resolver teams tickets can be assigned or escalated to (the first takes new tickets)."""
+    triage_channel: str = "helpdesk-triage"
+    """Where each new ticket is posted for the engineers (a channel name or id)."""
+    oncall_recipient: str = "oncall"
+    """Who is paged for P1 tickets (a placeholder until the rotation is configured)."""
+    reopen_days: int = 7
+    """A requester can reopen a resolved ticket for this many days."""
+    transcript_messages: int = 20
+    """How many recent messages of the conversation are attached to a new ticket."""
+
+
+@dataclass(frozen=True)
+class SlaSettings:
+    p1_response: str = "15m"
+    """P1 (critical) first-response target; durations are like 15m, 4h, 3d, 1w."""
+    p1_resolution: str = "4h"
+    """P1 resolution target."""
+    p2_response: str = "1h"
+    """P2 (high) first-response target."""
+    p2_resolution: str = "8h"
+    """P2 resolution target."""
+    p3_response: str = "4h"
+    """P3 (normal) first-response target."""
+    p3_resolution: str = "3d"
+    """P3 resolution target."""
+    p4_response: str = "1d"
+    """P4 (low) first-response target."""
+    p4_resolution: str = "5d"
+    """P4 resolution target."""
+    at_risk_fraction: float = 0.75
+    """A clock is "at risk" once this fraction of its target has passed."""
+    calendar: str = "24x7"
+    """The calendar SLA clocks run on: "24x7" or the name of a [calendars.NAME] table."""
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """A business-hours calendar, defined as `[calendars.NAME]`."""
+
+    timezone: str = "Asia/Hong_Kong"
+    """The calendar's IANA time zone."""
+    days: str = "Mon-Fri"
+    """Working days: Mon-Fri, Sun-Thu, Mon,Wed,Fri."""
+    opens: str = "09:00"
+    """Local opening time (HH:MM)."""
+    closes: str = "18:00"
+    """Local closing time (HH:MM); earlier than `opens` for a night that crosses midnight."""
+    holidays: tuple[str, ...] = ()
+    """Dates (YYYY-MM-DD) on which the clock does not run."""
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    engineer_groups: tuple[str, ...] = ("Helpdesk Engineers",)
+    """Directory groups whose members may use the engineer commands."""
+    supervisor_groups: tuple[str, ...] = ("Helpdesk Supervisors",)
+    """Directory groups whose members are supervisors (they may also use engineer commands)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
@@ -98,6 +183,10 @@ class Settings:
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     self_service: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
+    sla: SlaSettings = field(default_factory=SlaSettings)
+    roles: RoleSettings = field(default_factory=RoleSettings)
+    calendars: Mapping[str, CalendarSettings] = field(default_factory=dict)
     data_dir: Path = Path("data")
     log_level: str = "WARNING"
     source: str = "embedded defaults"
@@ -115,7 +204,11 @@ SECTIONS: dict[str, type] = {
     "conversation": ConversationSettings,
     "self_service": SelfServiceSettings,
     "console": ConsoleSettings,
+    "tickets": TicketSettings,
+    "sla": SlaSettings,
+    "roles": RoleSettings,
 }
+TABLE_SECTIONS: dict[str, type] = {"calendars": CalendarSettings}
 
 _RANGES: dict[str, tuple[float, float]] = {
     "bot.max_message_chars": (200, 100_000),
@@ -125,6 +218,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "conversation.timeout_minutes": (1, 7 * 24 * 60),
     "self_service.unlocks_per_day": (0, 100),
     "self_service.unlock_cooldown_minutes": (0, 24 * 60),
+    "tickets.reopen_days": (0, 365),
+    "tickets.transcript_messages": (0, 200),
+    "sla.at_risk_fraction": (0.05, 1.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {"directory.backend": ("demo", "ldap", "graph")}
 
@@ -147,6 +243,10 @@ def _coerce(setting: str, kind: Any, value: Any) -> Any:
         if isinstance(value, str) and value.strip():
             return value
         raise ConfigError(setting, f"must be a non-empty string, not {value!r}")
+    if kind == tuple[str, ...]:
+        if isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value):
+            return tuple(value)
+        raise ConfigError(setting, f"must be a list of non-empty strings, not {value!r}")
     if kind is Path:
         if isinstance(value, str) and value.strip():
             return Path(value)
@@ -163,7 +263,33 @@ def _check_timezone(setting: str, value: str) -> None:
         ) from None
 
 
+def _check_value(setting: str, value: Any) -> None:
+    """Checks of meaning: durations, times, days, dates, lists."""
+    from bot.tickets.sla import parse_days, parse_duration
+
+    leaf = setting.rsplit(".", 1)[-1]
+    try:
+        if setting.startswith("sla.p") and ("_response" in setting or "_resolution" in setting):
+            parse_duration(value)
+        elif setting.startswith("calendars.") and leaf == "days":
+            parse_days(value)
+        elif setting.startswith("calendars.") and leaf in ("opens", "closes"):
+            if not re.fullmatch(r"\d\d:\d\d", value):
+                raise ValueError(f"{value!r} is not a time like 09:00")
+            time.fromisoformat(value)
+        elif setting.startswith("calendars.") and leaf == "holidays":
+            for day in value:
+                date.fromisoformat(day)
+    except ValueError as exc:
+        raise ConfigError(setting, str(exc)) from None
+    if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
+        raise ConfigError(setting, "must name at least one")
+    if setting.startswith("calendars.") and leaf == "timezone":
+        _check_timezone(setting, value)
+
+
 def _check_range(setting: str, value: Any) -> None:
+    _check_value(setting, value)
     if setting == "bot.timezone":
         _check_timezone(setting, value)
     if setting in _RANGES:
@@ -209,14 +335,26 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, f"is not valid TOML ({exc})") from None
     for key in raw:
-        if key not in SECTIONS:
-            raise ConfigError(key, f"unknown section (known: {', '.join(SECTIONS)})")
+        if key not in SECTIONS and key not in TABLE_SECTIONS:
+            known = ", ".join([*SECTIONS, *TABLE_SECTIONS])
+            raise ConfigError(key, f"unknown section (known: {known})")
     sections = {name: _section(name, cls, raw.get(name, {})) for name, cls in SECTIONS.items()}
+    tables = raw.get("calendars", {})
+    if not isinstance(tables, dict):
+        raise ConfigError("calendars", "must be tables ([calendars.NAME])")
+    calendars = {
+        key: _section(f"calendars.{key}", CalendarSettings, table) for key, table in tables.items()
+    }
+    calendar = sections["sla"].calendar
+    if calendar != "24x7" and calendar not in calendars:
+        raise ConfigError("sla.calendar", f"no [calendars.{calendar}] table defines {calendar!r}")
     level = env.get("HELPDESK_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
     if level not in LOG_LEVELS:
         raise ConfigError("HELPDESK_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
     data_dir = env.get("HELPDESK_DATA_DIR", "").strip() or "data"
-    settings = Settings(**sections, data_dir=Path(data_dir), log_level=level, source=source)
+    settings = Settings(
+        **sections, calendars=calendars, data_dir=Path(data_dir), log_level=level, source=source
+    )
     _check_defaults(settings)
     return settings
 

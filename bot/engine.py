@@ -31,6 +31,11 @@ from bot.store.conversations import PendingFlow, conversation_key
 log = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\ufffe\uffff]")
+COMMAND_PREFIXES = ("/helpdesk", "/hd ")
+"""Text starting with these is a command (`/helpdesk queue`), handled by the "command" handler."""
+ACTION_CHOICE_PREFIX = "@"
+"""A choice value `@intent:...` (a button on a ticket or a notice) goes to that intent's
+handler whatever flow is waiting, so buttons keep working long after they were shown."""
 _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
@@ -91,6 +96,11 @@ class Engine:
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)
         replies = await self._answer(turn, pending)
         prefix = [Reply(t(note, limit=f"{limit:,}"), private=True) for note in notes]
+        said = msg.text or (f"[{msg.choice}]" if msg.choice else "")
+        services.transcripts.record(
+            key,
+            [("user", said)] + [("bot", r.text) for r in replies if not r.private],
+        )
         return prefix + replies
 
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
@@ -101,6 +111,13 @@ class Engine:
             if msg.text.lower() in _CANCEL_WORDS:
                 turn.services.conversations.clear(turn.key)
                 return [Reply(t("engine.cancelled"), choices=menu(t))]
+            if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
+                turn.services.conversations.clear(turn.key)
+                return await self._by_intent["command"].handle(turn)
+            if msg.choice and msg.choice.startswith(ACTION_CHOICE_PREFIX):
+                intent = msg.choice[1:].split(":", 1)[0]
+                if intent in self._by_intent:
+                    return await self._by_intent[intent].handle(turn)
             if msg.choice and msg.choice.startswith(INTENT_CHOICE_PREFIX):
                 intent = msg.choice.removeprefix(INTENT_CHOICE_PREFIX)
                 if intent in self._by_intent:

@@ -20,7 +20,8 @@ from bot.store.conversations import ConversationStore
 from bot.store.events import ProcessedEvents
 from bot.store.kb_log import SearchLog, Signals
 from bot.store.outbox import Outbox
-from bot.store.tickets import TicketStore
+from bot.store.transcripts import Transcripts
+from bot.tickets.service import TicketService
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ class Services:
     classifier: IntentClassifier
     conversations: ConversationStore
     events: ProcessedEvents
-    tickets: TicketStore
+    tickets: TicketService
+    transcripts: Transcripts
     audit: AuditLog
     outbox: Outbox
     clock: Clock
@@ -55,7 +57,8 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
             db, timedelta(minutes=settings.conversation.timeout_minutes), clock
         ),
         events=ProcessedEvents(db, clock),
-        tickets=TicketStore(db, clock),
+        tickets=TicketService(db, settings, clock),
+        transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
         audit=AuditLog(db, clock),
         outbox=Outbox(db, clock),
         clock=clock,

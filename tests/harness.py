@@ -15,6 +15,7 @@ from bot.config import Settings, parse_settings
 from bot.engine import Engine
 from bot.handlers import Handler, default_handlers
 from bot.messages import Actor, Choice, Incoming, Reply
+from bot.notify import Outbound, OutboxWorker
 from bot.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,35 @@ def make_settings(data_dir: Path, extra_toml: str = "", kb_path: Path | None = N
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
 
 
+class RecordingTransport:
+    """A transport that remembers what it delivered (the platform's side of the outbox).
+
+    `fail` makes the next sends raise; `crash_after_send` raises after recording, as a
+    process dying between the send and the bookkeeping would.
+    """
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+        self.fail = 0
+        self.crash_after_send = False
+
+    async def deliver(self, message: Outbound) -> str:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("platform unreachable")
+        self.sent.append(message)
+        if self.crash_after_send:
+            self.crash_after_send = False
+            raise SystemExit("crash")
+        return f"ref-{len(self.sent)}"
+
+    async def was_delivered(self, message: Outbound) -> bool:
+        return any(m.key == message.key for m in self.sent)
+
+    def texts(self, kind: str = "notice") -> list[str]:
+        return [str(m.payload.get("text", "")) for m in self.sent if m.kind == kind]
+
+
 class BotHarness:
     def __init__(
         self,
@@ -64,6 +94,7 @@ class BotHarness:
         self._last_user = user
         self.services: Services
         self.engine: Engine
+        self.transport = RecordingTransport()
         self.start()
 
     def start(self) -> None:
@@ -97,9 +128,11 @@ class BotHarness:
         )
 
     def click(self, label_or_number: int | str, *, user: str | None = None) -> list[Reply]:
-        """Click one of the last choices, by number (1-based) or by label."""
+        """Click one of the last choices, by number (1-based), by label or by value."""
         if isinstance(label_or_number, int):
             choice = self.last_choices[label_or_number - 1]
+        elif label_or_number.startswith("@"):
+            choice = Choice(label_or_number, label_or_number)
         else:
             choice = next(c for c in self.last_choices if c.label == label_or_number)
         actor = self.actor(user or self._last_user)
@@ -114,6 +147,15 @@ class BotHarness:
 
     def labels(self) -> list[str]:
         return [c.label for c in self.last_choices]
+
+    def deliver(self) -> list[Outbound]:
+        """Run the outbox worker once; return what it delivered this time."""
+        before = len(self.transport.sent)
+        asyncio.run(OutboxWorker(self.services.db, self.transport, self.clock).run_once())
+        return self.transport.sent[before:]
+
+    def command(self, text: str, *, user: str | None = None) -> list[Reply]:
+        return self.say(text, user=user)
 
     def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
         return list(self.services.db.conn.execute(sql, params).fetchall())

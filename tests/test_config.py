@@ -29,6 +29,8 @@ def test_example_file_is_valid_and_equals_the_defaults() -> None:
     assert from_file.bot == defaults.bot and from_file.kb == defaults.kb
     assert from_file.self_service == defaults.self_service
     assert from_file.intents == defaults.intents and from_file.console == defaults.console
+    assert from_file.tickets == defaults.tickets and from_file.sla == defaults.sla
+    assert from_file.roles == defaults.roles
 
 
 def test_data_dir_and_log_level_from_environment() -> None:
@@ -115,7 +117,7 @@ def test_config_show_prints_valid_toml_of_the_settings(tmp_path: Path) -> None:
 def test_readme_documents_every_setting_and_environment_variable() -> None:
     import dataclasses
 
-    from bot.config import SECTIONS
+    from bot.config import SECTIONS, TABLE_SECTIONS
 
     readme = (ROOT / "README.md").read_text("utf-8")
     example = (ROOT / "helpdesk.example.toml").read_text("utf-8")
@@ -123,5 +125,9 @@ def test_readme_documents_every_setting_and_environment_variable() -> None:
         for f in dataclasses.fields(cls):
             assert f"`{name}.{f.name}`" in readme, f"README lacks {name}.{f.name}"
             assert f"\n{f.name} = " in example, f"example file lacks {name}.{f.name}"
+    for name, cls in TABLE_SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            assert f"`{name}.NAME.{f.name}`" in readme, f"README lacks {name}.NAME.{f.name}"
+            assert f"\n# {f.name} = " in example, f"example file lacks {name}.NAME.{f.name}"
     for var in ("HELPDESK_CONFIG", "HELPDESK_DATA_DIR", "HELPDESK_LOG_LEVEL"):
         assert f"`{var}`" in readme

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import parse_settings
 from bot.errors import ConfigError
 from bot.store import SCHEMA_VERSION, open_store
 from bot.store.audit import AuditEntry, AuditLog
 from bot.store.events import ProcessedEvents
 from bot.store.outbox import Outbox
-from bot.store.tickets import TicketStore, parse_ticket_ref
+from bot.tickets.model import parse_ticket_ref
+from bot.tickets.service import TicketService
 
 
 def test_store_uses_wal_full_sync_and_a_busy_timeout(tmp_path: Path) -> None:
@@ -62,7 +64,7 @@ def test_outbox_keeps_one_message_per_key(tmp_path: Path) -> None:
 
 
 def test_ticket_open_is_idempotent_on_its_key(tmp_path: Path) -> None:
-    tickets = TicketStore(open_store(tmp_path / "h.db"))
+    tickets = TicketService(open_store(tmp_path / "h.db"), parse_settings("", "defaults", {}))
     args = dict(
         requester_email="a@x",
         requester_platform="t",

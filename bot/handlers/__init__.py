@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bot.handlers.account import PasswordReset, Unlock
 from bot.handlers.base import Handler, Turn
+from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
@@ -26,7 +27,7 @@ def default_handlers() -> tuple[Handler, ...]:
         LicenceCheck(),
         GroupCheck(),
     )
-    return handlers
+    return (*handlers, Commands({h.intent: h for h in handlers}))
 
 
 __all__ = ["Handler", "Turn", "default_handlers"]

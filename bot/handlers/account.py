@@ -70,10 +70,7 @@ def refuse_protected(turn: Turn, account: Account, action: str, reason: str) -> 
 def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail: str) -> str:
     """Rule 7: the directory failed; open a ticket with the context, return its reference."""
     email = turn.msg.actor.email or "unknown"
-    ticket, _ = turn.services.tickets.open(
-        requester_email=email,
-        requester_platform=turn.msg.platform,
-        requester_user_id=turn.msg.actor.user_id,
+    ticket, _ = turn.open_ticket(
         summary=f"Self-service {action} failed",
         description=(
             f"The bot could not complete a self-service {action} for {email}"
@@ -82,7 +79,7 @@ def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail
         ),
         category="account & access",
         priority="P2",
-        idempotency_key=f"failure:{turn.request_id}",
+        key=f"failure:{turn.request_id}",
     )
     return ticket.ref
 

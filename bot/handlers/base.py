@@ -22,6 +22,7 @@ from bot.messages import Choice, Incoming, Reply
 from bot.services import Services
 from bot.store.audit import AuditEntry
 from bot.store.conversations import PendingFlow
+from bot.tickets.model import Ticket
 
 INTENT_CHOICE_PREFIX = "intent:"
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
@@ -109,6 +110,38 @@ class Turn:
                 ticket=ticket,
                 request_id=self.request_id,
             )
+        )
+
+    def open_ticket(
+        self,
+        *,
+        summary: str,
+        description: str,
+        category: str,
+        key: str,
+        priority: str | None = None,
+        impact: str = "single",
+        urgency: str = "medium",
+    ) -> tuple[Ticket, bool]:
+        """Open a ticket for the actor with this conversation's recent transcript attached.
+
+        `key` makes it idempotent: the same key never opens a second ticket.
+        """
+        msg = self.msg
+        return self.services.tickets.open(
+            requester_email=msg.actor.email or "unknown",
+            requester_platform=msg.platform,
+            requester_user_id=msg.actor.user_id,
+            summary=summary,
+            description=description,
+            category=category,
+            priority=priority,
+            impact=impact,
+            urgency=urgency,
+            conversation=msg.conversation_id,
+            lang=self.t.lang,
+            transcript=self.services.transcripts.recent(self.key),
+            idempotency_key=key,
         )
 
     def local_time(self, moment: datetime) -> str:

@@ -1,4 +1,13 @@
-"""Tickets for requesters: ask for a human (open a ticket) and follow your tickets."""
+"""Tickets for requesters: ask for a human (open a ticket) and follow your tickets.
+
+Opening: the bot proposes summary, category and priority from what was said
+(`bot.tickets.proposal`); the user opens it, changes any part, or cancels. The
+conversation's recent transcript goes with it, secrets already redacted, and the
+user is told when something was hidden. Following: "my tickets", one ticket's
+detail with its public history, add a comment or an attachment note, cancel,
+reopen within the configured days, and rate the help (once) after a resolution.
+Requesters only ever see their own tickets; someone else's id looks like no ticket.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +18,20 @@ from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
-from bot.store.tickets import Ticket, parse_ticket_ref
+from bot.tickets.model import OPEN, RESOLVED, Ticket, parse_ticket_ref
+from bot.tickets.proposal import URGENCIES, priority_of, propose
+from bot.tickets.service import transcript_was_redacted
 
 _OPEN = "ticket:open"
 _EDIT = "ticket:edit"
+_CATEGORY = "ticket:category"
+_URGENCY = "ticket:urgency"
 _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
 _TICKET_REF = re.compile(r"(?i)\b(?:hd)[-_ ]?(\d{1,9})\b|#(\d{3,9})\b")
+ACTION = "@ticket_status:"
+"""Prefix of the buttons on a ticket (`@ticket_status:comment:1042`), routed here by the
+engine whatever flow is waiting."""
 
 
 def _summary(text: str) -> str:
@@ -23,25 +39,48 @@ def _summary(text: str) -> str:
     return line if len(line) <= _SUMMARY_CHARS else line[: _SUMMARY_CHARS - 1] + "…"
 
 
-def _confirm(turn: Turn, summary: str) -> Reply:
+def _confirm(turn: Turn, state: dict[str, object]) -> Reply:
     t = turn.t
+    priority = priority_of(str(state["impact"]), str(state["urgency"]))
+    text = t(
+        "ticket.confirm",
+        summary=state["summary"],
+        category=state["category"],
+        priority=priority,
+    )
+    if transcript_was_redacted(turn.services.transcripts.recent(turn.key)):
+        text += "\n" + t("ticket.transcript_redacted")
     return Reply(
-        t("ticket.confirm", summary=summary),
+        text,
         choices=(
             Choice(t("ticket.open"), _OPEN, "primary"),
             Choice(t("ticket.edit"), _EDIT),
+            Choice(t("ticket.change_category"), _CATEGORY),
+            Choice(t("ticket.change_urgency"), _URGENCY),
             Choice(t("ticket.cancel"), _CANCEL),
         ),
     )
 
 
 def propose_ticket(turn: Turn, *, summary: str, description: str, category: str) -> list[Reply]:
-    """Show the ticket the bot would open and wait for the user to confirm, edit or cancel."""
-    turn.expect(
-        "human.confirm",
-        {"summary": _summary(summary), "description": description, "category": category},
-    )
-    return [_confirm(turn, _summary(summary))]
+    """Show the ticket the bot would open and wait for the user to confirm or change it.
+
+    `category` is the caller's view (a failed unlock is "account & access"); when the
+    caller has none ("other"), the words decide.
+    """
+    categories = turn.services.tickets.categories
+    guess = propose(description, categories)
+    if category not in categories or category == categories[-1]:
+        category = guess.category
+    state: dict[str, object] = {
+        "summary": _summary(summary),
+        "description": description,
+        "category": category,
+        "impact": guess.impact,
+        "urgency": guess.urgency,
+    }
+    turn.expect("human.confirm", state)
+    return [_confirm(turn, state)]
 
 
 class Human:
@@ -55,17 +94,42 @@ class Human:
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
+        state = dict(pending.state)
         if pending.flow == "human.describe":
             if not msg.text:
                 return None
+            if state:  # editing the text of a proposal
+                state.update(summary=_summary(msg.text), description=msg.text)
+                turn.expect("human.confirm", state)
+                return [_confirm(turn, state)]
             return propose_ticket(turn, summary=msg.text, description=msg.text, category="other")
-        state = pending.state
-        choices = (
-            Choice(t("ticket.open"), _OPEN),
-            Choice(t("ticket.edit"), _EDIT),
-            Choice(t("ticket.cancel"), _CANCEL),
+        if pending.flow == "human.category":
+            categories = turn.services.tickets.categories
+            picked = turn.picked(tuple(Choice(c, c) for c in categories))
+            if picked is None:
+                return None
+            state["category"] = picked
+            turn.expect("human.confirm", state)
+            return [_confirm(turn, state)]
+        if pending.flow == "human.urgency":
+            options = tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
+            picked = turn.picked(options)
+            if picked is None:
+                return None
+            state["urgency"] = picked
+            turn.expect("human.confirm", state)
+            return [_confirm(turn, state)]
+        choices = tuple(Choice("", value) for value in (_OPEN, _EDIT, _CATEGORY, _URGENCY, _CANCEL))
+        labels = (
+            t("ticket.open"),
+            t("ticket.edit"),
+            t("ticket.change_category"),
+            t("ticket.change_urgency"),
+            t("ticket.cancel"),
         )
-        picked = turn.picked(choices)
+        picked = turn.picked(
+            tuple(Choice(label, c.value) for label, c in zip(labels, choices, strict=True))
+        )
         if picked is None:
             answer = turn.yes_no()
             picked = None if answer is None else (_OPEN if answer else _CANCEL)
@@ -75,18 +139,26 @@ class Human:
             turn.done()
             return [Reply(t("ticket.cancelled"), choices=menu(t))]
         if picked == _EDIT:
-            turn.expect("human.describe")
+            turn.expect("human.describe", state)
             return [Reply(t("ticket.describe_again"))]
+        if picked == _CATEGORY:
+            turn.expect("human.category", state)
+            categories = turn.services.tickets.categories
+            return [
+                Reply(t("ticket.pick_category"), choices=tuple(Choice(c, c) for c in categories))
+            ]
+        if picked == _URGENCY:
+            turn.expect("human.urgency", state)
+            options = tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
+            return [Reply(t("ticket.pick_urgency"), choices=options)]
         turn.done()
-        email = msg.actor.email or ""
-        ticket, _ = turn.services.tickets.open(
-            requester_email=email,
-            requester_platform=msg.platform,
-            requester_user_id=msg.actor.user_id,
+        ticket, _ = turn.open_ticket(
             summary=str(state["summary"]),
             description=str(state["description"]),
             category=str(state.get("category", "other")),
-            idempotency_key=f"{msg.platform}:{msg.event_id}" if msg.event_id else None,
+            impact=str(state.get("impact", "single")),
+            urgency=str(state.get("urgency", "medium")),
+            key=f"{msg.platform}:{msg.event_id}" if msg.event_id else f"flow:{turn.request_id}",
         )
         return [Reply(t("ticket.opened", ref=ticket.ref, summary=ticket.summary))]
 
@@ -97,27 +169,147 @@ def _line(turn: Turn, ticket: Ticket) -> str:
     return turn.t("ticket.line", ref=ticket.ref, state=state, summary=ticket.summary, opened=opened)
 
 
+def own_ticket(turn: Turn, number: int | None, shown: str) -> Ticket:
+    """The actor's own ticket `number`; someone else's looks the same as none."""
+    from bot.tickets.model import TicketError
+
+    ticket = turn.services.tickets.get(number) if number else None
+    if ticket is None or ticket.requester_email != (turn.msg.actor.email or ""):
+        raise TicketError("ticket.not_yours", ref=shown)
+    return ticket
+
+
+def can_reopen(turn: Turn, ticket: Ticket) -> bool:
+    if ticket.state != RESOLVED or ticket.resolved_at is None:
+        return False
+    days = turn.services.settings.tickets.reopen_days
+    return (turn.services.clock() - parse_iso(ticket.resolved_at)).days < days
+
+
+def detail(turn: Turn, ticket: Ticket) -> Reply:
+    """One ticket as its requester sees it: state, who has it, the public history."""
+    t = turn.t
+    history = [e for e in turn.services.tickets.events(ticket.number, public_only=True) if e.body][
+        -3:
+    ]
+    lines = [_line(turn, ticket)]
+    lines += [f"  {turn.local_time(parse_iso(e.at))} · {e.actor}: {e.body}" for e in history]
+    fields = [
+        (t("ticket.field.priority"), ticket.priority),
+        (t("ticket.field.category"), ticket.category),
+        (t("ticket.field.assignee"), ticket.assignee or t("ticket.field.nobody")),
+    ]
+    choices: list[Choice] = []
+    n = ticket.number
+    if ticket.state in OPEN:
+        choices += [
+            Choice(t("ticket.add_comment"), f"{ACTION}comment:{n}"),
+            Choice(t("ticket.add_attachment"), f"{ACTION}attach:{n}"),
+            Choice(t("ticket.cancel_ticket"), f"{ACTION}cancel:{n}", "danger"),
+        ]
+    if can_reopen(turn, ticket):
+        choices.append(Choice(t("ticket.reopen"), f"{ACTION}reopen:{n}"))
+    if ticket.state in (RESOLVED, "closed") and ticket.csat_score is None:
+        choices.append(Choice(t("ticket.rate"), f"{ACTION}rate:{n}"))
+    return Reply("\n".join(lines), fields=tuple(fields), choices=tuple(choices))
+
+
 class TicketStatus:
-    """See your tickets and where they stand: `my tickets`, `HD-1042`."""
+    """See your tickets and where they stand, comment, cancel or reopen: `my tickets`, `HD-1042`."""
 
     intent: ClassVar[str] = "ticket_status"
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t, msg = turn.t, turn.msg
+        if msg.choice and msg.choice.startswith(ACTION):
+            return self._action(turn, msg.choice.removeprefix(ACTION))
         email = msg.actor.email or ""
         match = _TICKET_REF.search(msg.text)
         if match:
             number = parse_ticket_ref(match.group(1) or match.group(2))
-            ticket = turn.services.tickets.get(number) if number else None
-            # Requesters see only their own tickets; someone else's looks the same as none.
-            if ticket is None or ticket.requester_email != email:
-                return [Reply(t("ticket.not_yours", ref=match.group(0).upper()))]
-            return [Reply(_line(turn, ticket))]
+            return [detail(turn, own_ticket(turn, number, match.group(0).upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
         lines = "\n".join(_line(turn, ticket) for ticket in tickets)
-        return [Reply(f"{t('ticket.yours', count=len(tickets))}\n{lines}")]
+        choices = tuple(
+            Choice(ticket.ref, f"{ACTION}show:{ticket.number}")
+            for ticket in tickets
+            if ticket.state in OPEN or can_reopen(turn, ticket)
+        )[:5]
+        return [Reply(f"{t('ticket.yours', count=len(tickets))}\n{lines}", choices=choices)]
+
+    def _action(self, turn: Turn, value: str) -> list[Reply]:
+        t = turn.t
+        parts = value.split(":")
+        action, number = parts[0], parse_ticket_ref(parts[1]) if len(parts) > 1 else None
+        if action == "csat" and len(parts) == 3 and parts[2].isdigit():
+            return self.rate(turn, number, int(parts[2]))
+        ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
+        if action == "show":
+            return [detail(turn, ticket)]
+        if action in ("comment", "attach", "reopen"):
+            turn.expect(f"ticket_status.{action}", {"ticket": ticket.number})
+            return [Reply(t(f"ticket.ask_{action}", ref=ticket.ref))]
+        if action == "cancel":
+            turn.expect("ticket_status.cancel", {"ticket": ticket.number})
+            return [
+                Reply(
+                    t("ticket.confirm_cancel", ref=ticket.ref, summary=ticket.summary),
+                    choices=(
+                        Choice(t("ticket.cancel_ticket"), "yes", "danger"),
+                        Choice(t("ticket.keep_ticket"), "no"),
+                    ),
+                )
+            ]
+        if action == "rate":
+            choices = tuple(
+                Choice(str(s), f"{ACTION}csat:{ticket.number}:{s}") for s in range(1, 6)
+            )
+            return [Reply(t("ticket.csat_ask"), choices=choices)]
+        return [Reply(t("engine.choice_expired"), choices=menu(t))]
+
+    def rate(self, turn: Turn, number: int | None, score: int) -> list[Reply]:
+        t = turn.t
+        ticket = own_ticket(turn, number, f"HD-{number}")
+        actor = turn.msg.actor.email or ""
+        if not turn.services.tickets.csat(ticket.number, actor, score):
+            return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
+        return [
+            Reply(
+                t("ticket.csat_thanks", ref=ticket.ref),
+                choices=(Choice(t("ticket.csat_skip"), "skip"),),
+            )
+        ]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None
+        t, msg = turn.t, turn.msg
+        number = int(pending.state.get("ticket", 0))
+        actor = msg.actor.email or ""
+        tickets = turn.services.tickets
+        flow = pending.flow.removeprefix("ticket_status.")
+        if flow == "csat_comment":
+            turn.done()
+            if msg.choice == "skip" or not msg.text:
+                return [Reply(t("ticket.csat_done"), choices=menu(t))]
+            tickets.csat_comment(number, actor, msg.text)
+            return [Reply(t("ticket.csat_done"), choices=menu(t))]
+        if flow == "cancel":
+            answer = True if msg.choice == "yes" else False if msg.choice == "no" else turn.yes_no()
+            if answer is None:
+                return None
+            turn.done()
+            if not answer:
+                return [Reply(t("ticket.kept"), choices=menu(t))]
+            ticket = tickets.cancel(own_ticket(turn, number, f"HD-{number}").number, actor)
+            return [Reply(t("ticket.cancelled_ticket", ref=ticket.ref), choices=menu(t))]
+        if not msg.text:
+            return None
+        turn.done()
+        own = own_ticket(turn, number, f"HD-{number}")
+        if flow == "reopen":
+            ticket = tickets.reopen(own.number, actor, msg.text, requester=True)
+            return [Reply(t("ticket.reopened", ref=ticket.ref))]
+        ticket = tickets.comment(own.number, actor, msg.text, attachment=flow == "attach")
+        return [Reply(t("ticket.comment_added", ref=ticket.ref))]

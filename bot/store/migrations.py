@@ -114,4 +114,54 @@ MIGRATIONS: tuple[str, ...] = (
         at TEXT NOT NULL
     );
     """,
+    # 3: the ticket system: assignment, SLA clocks, watchers, public/internal events,
+    # triage posts, and outbox sends that survive a crash mid-send
+    """
+    ALTER TABLE tickets ADD COLUMN impact TEXT NOT NULL DEFAULT 'single';
+    ALTER TABLE tickets ADD COLUMN urgency TEXT NOT NULL DEFAULT 'medium';
+    ALTER TABLE tickets ADD COLUMN assignee TEXT;
+    ALTER TABLE tickets ADD COLUMN team TEXT NOT NULL DEFAULT 'Service Desk';
+    ALTER TABLE tickets ADD COLUMN requester_conversation TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tickets ADD COLUMN requester_lang TEXT NOT NULL DEFAULT 'en';
+    ALTER TABLE tickets ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE tickets ADD COLUMN first_response_at TEXT;
+    ALTER TABLE tickets ADD COLUMN resolved_at TEXT;
+    ALTER TABLE tickets ADD COLUMN closed_at TEXT;
+    ALTER TABLE tickets ADD COLUMN waiting_since TEXT;
+    ALTER TABLE tickets ADD COLUMN response_due_at TEXT;
+    ALTER TABLE tickets ADD COLUMN response_risk_at TEXT;
+    ALTER TABLE tickets ADD COLUMN resolution_due_at TEXT;
+    ALTER TABLE tickets ADD COLUMN resolution_risk_at TEXT;
+    ALTER TABLE tickets ADD COLUMN sla_flags INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN csat_score INTEGER;
+    ALTER TABLE tickets ADD COLUMN reopen_count INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_state ON tickets (state, priority, created_at);
+    CREATE INDEX tickets_assignee ON tickets (assignee, state);
+    CREATE INDEX tickets_team ON tickets (team, state);
+    CREATE INDEX tickets_created ON tickets (created_at);
+    ALTER TABLE tickets ADD COLUMN sla_next_at TEXT;
+    CREATE INDEX tickets_sla_next ON tickets (sla_next_at) WHERE sla_next_at IS NOT NULL;
+    CREATE TABLE ticket_watchers (
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+        watcher TEXT NOT NULL,
+        PRIMARY KEY (ticket_id, watcher)
+    );
+    ALTER TABLE ticket_events ADD COLUMN public INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ticket_events ADD COLUMN data_json TEXT NOT NULL DEFAULT '{}';
+    CREATE TABLE triage_posts (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id),
+        channel TEXT NOT NULL,
+        message_ref TEXT NOT NULL,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE transcripts (
+        id INTEGER PRIMARY KEY,
+        conversation_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        speaker TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX transcripts_conversation ON transcripts (conversation_key, id);
+    ALTER TABLE outbox ADD COLUMN sending_at TEXT;
+    """,
 )

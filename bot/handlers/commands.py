@@ -1,0 +1,305 @@
+"""`/helpdesk` commands: the same parser for every platform (Slack's slash command,
+a Teams message, the console).
+
+Requester subcommands act on the actor's own tickets or start a self-service flow.
+Engineer subcommands work the queue; they need membership of a directory group in
+`roles.engineer_groups` or `roles.supervisor_groups`, checked on every command
+against the directory (never a name typed in chat). Anyone else is refused
+politely and the attempt is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from bot.handlers.base import Handler, Turn
+from bot.handlers.tickets import own_ticket, propose_ticket
+from bot.integrations.directory import DirectoryError
+from bot.messages import Reply
+from bot.store.conversations import PendingFlow
+from bot.tickets.model import TicketError, parse_ticket_ref
+from bot.tickets.triage import ACTION, triage_view
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str
+    help: str
+    engineer: bool
+    args: int = 0
+    """How many words of arguments must follow (the rest of the text is free text)."""
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "help", "what you can do with /helpdesk", False),
+    Command("tickets", "tickets", "your tickets and where they stand", False),
+    Command("new", "new <what you need>", "open a ticket (you confirm it first)", False, 1),
+    Command("comment", "comment <ID> <text>", "add a comment to your ticket", False, 2),
+    Command("cancel", "cancel <ID>", "cancel your ticket", False, 1),
+    Command("rate", "rate <ID> <1-5>", "rate the help you got on a resolved ticket", False, 2),
+    Command("kb", "kb <question>", "search the self-help articles", False, 1),
+    Command("unlock", "unlock", "unlock your account", False),
+    Command("reset", "reset", "password help", False),
+    Command("licences", "licences", "your Microsoft 365 licences", False),
+    Command("show", "show <ID>", "one ticket (engineers see every ticket, with its log)", False, 1),
+    Command("reopen", "reopen <ID> [reason]", "reopen a resolved ticket", False, 1),
+    Command(
+        "queue",
+        "queue [mine|unassigned|team <name>|breaching]",
+        "open tickets, most urgent first",
+        True,
+    ),
+    Command("claim", "claim <ID>", "take a ticket yourself", True, 1),
+    Command("assign", "assign <ID> @user|<team>", "give a ticket to a person or a team", True, 2),
+    Command("note", "note <ID> <text>", "internal note (engineers only see it)", True, 2),
+    Command("reply", "reply <ID> <text>", "message the requester", True, 2),
+    Command("contact", "contact <ID> phone|email|chat <note>", "log a contact attempt", True, 2),
+    Command("priority", "priority <ID> P1|P2|P3|P4", "change the priority", True, 2),
+    Command("escalate", "escalate <ID> <team> <reason>", "hand to a resolver team", True, 3),
+    Command("wait", "wait <ID> <reason>", "wait on the requester (pauses the SLA clock)", True, 2),
+    Command(
+        "resolve", "resolve <ID> <resolution>", "resolve (the requester is asked to rate)", True, 2
+    ),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+_ENGINEER_ONLY = frozenset(c.name for c in COMMANDS if c.engineer)
+# Buttons that need more words: what to ask for.
+_ASK = {
+    "assign": "commands.ask_assign",
+    "escalate": "commands.ask_escalate",
+    "resolve": "commands.ask_resolve",
+}
+
+
+def split_command(text: str) -> tuple[str, list[str]]:
+    """`/helpdesk note HD-1 text here` → ("note", ["HD-1", "text", "here"])."""
+    words = text.split()
+    if words and words[0].lower() in ("/helpdesk", "/hd"):
+        words = words[1:]
+    if not words:
+        return "help", []
+    return words[0].lower(), words[1:]
+
+
+def help_text(engineer: bool) -> str:
+    shown = [c for c in COMMANDS if engineer or not c.engineer]
+    width = max(len(c.usage) for c in shown)
+    return "\n".join(f"/helpdesk {c.usage.ljust(width)}  {c.help}" for c in shown)
+
+
+class Commands:
+    """Commands: `/helpdesk help` lists what you can do; engineers work the queue with it."""
+
+    intent: ClassVar[str] = "command"
+
+    def __init__(self, handlers: Mapping[str, Handler]) -> None:
+        self._handlers = handlers
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        msg = turn.msg
+        if msg.choice and msg.choice.startswith(ACTION):
+            action, _, number = msg.choice.removeprefix(ACTION).partition(":")
+            if action in _ASK:
+                if not await self._is_engineer(turn):
+                    return self._refuse(turn, action)
+                turn.expect(f"command.{action}", {"ticket": number})
+                return [Reply(turn.t(_ASK[action], ref=f"HD-{number}"))]
+            return await self.run(turn, action, [number])
+        name, args = split_command(msg.text)
+        return await self.run(turn, name, args)
+
+    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
+        if not turn.msg.text:
+            return None
+        turn.done()
+        action = pending.flow.removeprefix("command.")
+        return await self.run(turn, action, [str(pending.state["ticket"]), *turn.msg.text.split()])
+
+    async def _is_engineer(self, turn: Turn) -> bool:
+        roles = turn.services.settings.roles
+        allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
+        try:
+            account = await turn.account()
+            groups = await turn.services.directory.groups(account)
+        except DirectoryError:
+            return False
+        return bool(allowed & set(groups))
+
+    def _refuse(self, turn: Turn, name: str) -> list[Reply]:
+        turn.audit(
+            action=f"command.{name}",
+            outcome="refused",
+            target=None,
+            actor=None,
+            reason="not a member of an engineer or supervisor group",
+        )
+        return [Reply(turn.t("commands.refused"), private=True)]
+
+    async def run(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
+        t = turn.t
+        command = BY_NAME.get(name)
+        if command is None:
+            return [Reply(t("commands.unknown", name=name) + "\n" + help_text(False), private=True)]
+        engineer = (
+            await self._is_engineer(turn)
+            if name in _ENGINEER_ONLY or name in ("help", "show", "reopen")
+            else False
+        )
+        if command.engineer and not engineer:
+            return self._refuse(turn, name)
+        if len(args) < command.args:
+            return [Reply(t("commands.usage", usage=f"/helpdesk {command.usage}"), private=True)]
+        if name == "help":
+            return [Reply(help_text(engineer), private=True)]
+        if command.engineer or (engineer and name in ("show", "reopen")):
+            return self._engineer(turn, name, args)
+        return await self._requester(turn, name, args)
+
+    async def _requester(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
+        by_intent = self._handlers
+        rest = " ".join(args)
+        if name == "new":
+            return propose_ticket(turn, summary=rest, description=rest, category="other")
+        intents = {
+            "tickets": ("ticket_status", ""),
+            "kb": ("kb_question", rest),
+            "unlock": ("unlock", "unlock my account"),
+            "reset": ("password_reset", "reset my password"),
+            "licences": ("licence_check", "what licences do I have"),
+        }
+        if name in intents:
+            intent, text = intents[name]
+            inner = replace(turn, msg=replace(turn.msg, text=text))
+            return await by_intent[intent].handle(inner)
+        status = by_intent["ticket_status"]
+        number = parse_ticket_ref(args[0])
+        action = {"show": "show", "cancel": "cancel", "comment": "comment", "reopen": "reopen"}.get(
+            name
+        )
+        if name == "rate":
+            if not args[1].isdigit():
+                usage = "/helpdesk " + BY_NAME["rate"].usage
+                return [Reply(turn.t("commands.usage", usage=usage), private=True)]
+            inner = replace(
+                turn, msg=replace(turn.msg, choice=f"@ticket_status:csat:{number or 0}:{args[1]}")
+            )
+            return await status.handle(inner)
+        if name == "comment" and number is not None:
+            ticket = own_ticket(turn, number, args[0])
+            turn.services.tickets.comment(
+                ticket.number, turn.msg.actor.email or "", " ".join(args[1:])
+            )
+            return [Reply(turn.t("ticket.comment_added", ref=ticket.ref))]
+        if name == "reopen" and len(args) > 1 and number is not None:
+            ticket = own_ticket(turn, number, args[0])
+            turn.services.tickets.reopen(
+                ticket.number, turn.msg.actor.email or "", " ".join(args[1:]), requester=True
+            )
+            return [Reply(turn.t("ticket.reopened", ref=ticket.ref))]
+        inner = replace(
+            turn, msg=replace(turn.msg, choice=f"@ticket_status:{action}:{number or 0}")
+        )
+        return await status.handle(inner)
+
+    def _engineer(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
+        t = turn.t
+        me = turn.msg.actor.email or turn.msg.actor.user_id
+        tickets = turn.services.tickets
+        if name == "queue":
+            view = args[0].lower() if args else "open"
+            team = " ".join(args[1:])
+            if view not in ("open", "mine", "unassigned", "team", "breaching"):
+                return [
+                    Reply(
+                        t("commands.usage", usage=f"/helpdesk {BY_NAME['queue'].usage}"),
+                        private=True,
+                    )
+                ]
+            found = tickets.queue(view, engineer=me, team=self._team(turn, team) or team)
+            if not found:
+                return [Reply(t("commands.queue_empty", view=view), private=True)]
+            lines = [
+                f"{x.ref} {x.priority} {t('ticket.state.' + x.state)}"
+                f" · {x.assignee or '—'} · {x.team} · {x.summary}"
+                for x in found
+            ]
+            return [
+                Reply(
+                    t("commands.queue", view=view, count=len(found)) + "\n" + "\n".join(lines),
+                    private=True,
+                )
+            ]
+        number = parse_ticket_ref(args[0])
+        if number is None:
+            raise TicketError("ticket.unknown", ref=args[0])
+        rest = " ".join(args[1:])
+        if name == "show":
+            ticket = tickets.require(number)
+            return [triage_view(ticket, t, tickets.events(number), history=10)]
+        if name == "claim":
+            ticket = tickets.claim(number, me)
+        elif name == "assign":
+            target = args[1]
+            if target.startswith("@"):
+                ticket = tickets.assign(number, me, user=self._person(turn, target[1:]))
+            else:
+                named = self._team(turn, rest)
+                if named is None:
+                    raise TicketError(
+                        "ticket.unknown_team", team=rest, teams=", ".join(tickets.teams)
+                    )
+                ticket = tickets.assign(number, me, team=named)
+        elif name == "note":
+            ticket = tickets.note(number, me, rest)
+        elif name == "reply":
+            ticket = tickets.reply(number, me, rest)
+        elif name == "contact":
+            channel = args[1].lower()
+            if channel not in ("phone", "email", "chat"):
+                return [
+                    Reply(
+                        t("commands.usage", usage=f"/helpdesk {BY_NAME['contact'].usage}"),
+                        private=True,
+                    )
+                ]
+            ticket = tickets.contact(number, me, channel, " ".join(args[2:]))
+        elif name == "priority":
+            ticket = tickets.set_priority(number, me, args[1].upper())
+        elif name == "escalate":
+            to, reason = self._team_and_reason(turn, args[1:])
+            if to is None:
+                raise TicketError(
+                    "ticket.unknown_team", team=args[1], teams=", ".join(tickets.teams)
+                )
+            ticket = tickets.escalate(number, me, to, reason)
+        elif name == "wait":
+            ticket = tickets.wait(number, me, rest)
+        elif name == "resolve":
+            ticket = tickets.resolve(number, me, rest)
+        else:  # reopen
+            ticket = tickets.reopen(number, me, rest, requester=False)
+        return [Reply(t("commands.done", ref=ticket.ref, action=name)), triage_view(ticket, t)]
+
+    @staticmethod
+    def _team(turn: Turn, text: str) -> str | None:
+        wanted = text.strip().lower()
+        return next((x for x in turn.services.tickets.teams if x.lower() == wanted), None)
+
+    def _team_and_reason(self, turn: Turn, words: list[str]) -> tuple[str | None, str]:
+        """Teams may have spaces ("Service Desk"): the longest leading words that name one."""
+        for size in range(len(words), 0, -1):
+            team = self._team(turn, " ".join(words[:size]))
+            if team is not None:
+                return team, " ".join(words[size:])
+        return None, ""
+
+    @staticmethod
+    def _person(turn: Turn, name: str) -> str:
+        """`@ho.kawai` → ho.kawai@<the actor's domain>; `@someone@corp` stays as it is."""
+        if "@" in name:
+            return name.lower()
+        domain = (turn.msg.actor.email or "@").split("@", 1)[1]
+        return f"{name.lower()}@{domain}" if domain else name.lower()

@@ -1,0 +1,153 @@
+"""Delivering the outbox: each queued message reaches its recipient exactly once.
+
+Changes write their messages into the `outbox` table in the same transaction as
+the change (`bot.tickets.service`), so a crash can lose neither. The worker then:
+
+1. picks due rows (not delivered, `available_at` reached, attempts left);
+2. marks a row `sending_at` and commits *before* it sends;
+3. sends through the platform's `Transport`, then marks it `delivered_at`.
+
+A failed send is retried with exponential backoff (`BASE_DELAY` doubling up to
+`MAX_DELAY`, `MAX_ATTEMPTS` in all; then the row stays undelivered with its error
+for `helpdesk outbox list`). A crash between 2 and 3 leaves a row that was maybe
+sent: on restart the worker asks the transport whether that key was delivered
+(Slack: the key rides in the message metadata; the console and test transports
+remember it) and resends only if it was not. So nothing is lost and nothing goes
+out twice. Triage posts are special: only the newest version of a ticket's view
+is posted (older queued versions are skipped), and the first post's reference is
+kept so later versions update that message in place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from bot.clock import Clock, iso, utcnow
+
+log = logging.getLogger(__name__)
+
+BASE_DELAY = timedelta(seconds=5)
+MAX_DELAY = timedelta(minutes=30)
+MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to deliver. `update_ref` is set when it replaces an earlier post."""
+
+    key: str
+    kind: str
+    recipient: str
+    payload: dict[str, Any]
+    update_ref: str | None = None
+
+
+class Transport(Protocol):
+    """How a platform delivers outbox messages (Slack, Teams, the console, a test)."""
+
+    async def deliver(self, message: Outbound) -> str:
+        """Send it; return the platform's reference of the posted message."""
+        ...
+
+    async def was_delivered(self, message: Outbound) -> bool:
+        """After a crash mid-send: did this key reach the platform?"""
+        ...
+
+
+class OutboxWorker:
+    def __init__(self, db: sqlite_utils.Database, transport: Transport, clock: Clock = utcnow):
+        self._conn = db.conn
+        self._transport = transport
+        self._clock = clock
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Deliver what is due; return how many messages were delivered."""
+        now = iso(self._clock())
+        rows = self._conn.execute(
+            "SELECT id, dedupe_key, kind, recipient, payload_json, attempts, sending_at"
+            " FROM outbox WHERE delivered_at IS NULL AND available_at <= ? AND attempts < ?"
+            " ORDER BY id LIMIT ?",
+            (now, MAX_ATTEMPTS, limit),
+        ).fetchall()
+        delivered = 0
+        for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
+            message = Outbound(key, kind, recipient, json.loads(payload_json))
+            if kind == "triage":
+                current = self._triage(row_id, message)
+                if current is None:
+                    continue
+                message = current
+            if sending_at is not None and await self._transport.was_delivered(message):
+                self._delivered(row_id, message, None)
+                delivered += 1
+                continue
+            with self._conn:
+                self._conn.execute(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
+                )
+            try:
+                ref = await self._transport.deliver(message)
+            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                self._failed(row_id, attempts + 1, exc)
+                continue
+            self._delivered(row_id, message, ref)
+            delivered += 1
+        return delivered
+
+    def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
+        """Skip a triage view that a newer one replaces; else say which post it updates."""
+        ticket = message.payload["ticket"]
+        newer = self._conn.execute(
+            "SELECT 1 FROM outbox WHERE kind = 'triage' AND dedupe_key LIKE ? AND id > ? LIMIT 1",
+            (f"triage:{ticket}:%", row_id),
+        ).fetchone()
+        if newer is not None:
+            with self._conn:
+                self._conn.execute(
+                    "UPDATE outbox SET delivered_at = ?, last_error = 'superseded' WHERE id = ?",
+                    (iso(self._clock()), row_id),
+                )
+            return None
+        post = self._conn.execute(
+            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
+        ).fetchone()
+        return Outbound(
+            message.key, message.kind, message.recipient, message.payload, post[0] if post else None
+        )
+
+    def _delivered(self, row_id: int, message: Outbound, ref: str | None) -> None:
+        with self._conn:
+            self._conn.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (iso(self._clock()), row_id),
+            )
+            if message.kind == "triage" and ref is not None:
+                self._conn.execute(
+                    "INSERT INTO triage_posts (ticket_id, channel, message_ref, version)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET"
+                    " version = excluded.version",
+                    (
+                        message.payload["ticket"],
+                        message.recipient,
+                        ref,
+                        message.payload["version"],
+                    ),
+                )
+
+    def _failed(self, row_id: int, attempts: int, exc: Exception) -> None:
+        delay = min(BASE_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
+        # The class name only: an exception text could quote a token or a message body.
+        error = type(exc).__name__
+        log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
+        with self._conn:
+            self._conn.execute(
+                "UPDATE outbox SET attempts = ?, last_error = ?, sending_at = NULL,"
+                " available_at = ? WHERE id = ?",
+                (attempts, error, iso(self._clock() + delay), row_id),
+            )
