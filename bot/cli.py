@@ -15,6 +15,7 @@ import click
 from bot import __version__
 from bot.cli_common import config_errors, input_lines, load
 from bot.cli_kb import kb
+from bot.cli_tickets import tickets
 from bot.errors import ConfigError
 
 
@@ -29,6 +30,7 @@ def main() -> None:
 
 
 main.add_command(kb)
+main.add_command(tickets)
 
 
 @main.command()
@@ -79,7 +81,7 @@ def chat(as_email: str | None) -> None:
             f"{settings.bot.name} — console chat as {display or email}."
             " Type your question; answer a numbered choice with its number; 'quit' leaves."
         )
-        await run_console(ConsoleChat(engine, actor), sys.stdin, sys.stdout, banner)
+        await run_console(ConsoleChat(engine, actor, sys.stdout), sys.stdin, sys.stdout, banner)
 
     asyncio.run(session())
 

@@ -183,3 +183,50 @@ def test_console_renders_every_part_of_a_reply() -> None:
         "2) No",
     ):
         assert part in text
+
+
+def _helpdesk_run(args: list[str], data_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+    env["HELPDESK_DATA_DIR"] = str(data_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, cwd=ROOT, env=env, timeout=120
+    )
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode("utf-8"), done.stderr.decode("utf-8")
+    )
+
+
+def test_tickets_from_the_console_to_list_show_and_export(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    done = chat(b"talk to a human\nprinter on 3/F jams <!here>\n1\n", data_dir=tmp_path)
+    assert "opened ticket HD-1001" in done.stdout
+    assert "[to #helpdesk-triage] (posted) HD-1001" in done.stdout  # the outbox delivered it
+    engineer = chat(
+        b"/helpdesk claim HD-1001\n/helpdesk note HD-1001 paper tray 2\n",
+        "--as",
+        "ho.kawai@corp.example.com",
+        data_dir=tmp_path,
+    )
+    assert "HD-1001: claim done." in engineer.stdout
+    listed = _helpdesk_run(["tickets", "list", "--state", "in_progress"], tmp_path)
+    assert listed.stdout.startswith("HD-1001\tP3\tin_progress") and "1 tickets" in listed.stderr
+    assert _helpdesk_run(["tickets", "list", "--state", "closed"], tmp_path).stdout == ""
+    shown = _helpdesk_run(["tickets", "show", "HD-1001"], tmp_path).stdout
+    assert "note (internal) ho.kawai@corp.example.com: paper tray 2" in shown
+    assert "summary: printer on 3/F jams <!here>" in shown
+    exported = _helpdesk_run(["tickets", "export", "--csv"], tmp_path).stdout
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert [(r["number"], r["assignee"], r["category"]) for r in rows] == [
+        ("1001", "ho.kawai@corp.example.com", "printing")
+    ]
+    lines = _helpdesk_run(["tickets", "export", "--json", "--since", "2099-01-01"], tmp_path)
+    assert lines.stdout == "" and lines.returncode == 0
+    one = json.loads(_helpdesk_run(["tickets", "export", "--json"], tmp_path).stdout)
+    assert one["state"] == "in_progress"
+    missing = _helpdesk_run(["tickets", "show", "HD-9"], tmp_path)
+    assert missing.returncode == 1 and "no ticket HD-9" in missing.stderr
+    both = _helpdesk_run(["tickets", "export"], tmp_path)
+    assert both.returncode == 2 and "--csv or --json" in both.stderr

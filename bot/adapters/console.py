@@ -14,7 +14,11 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.engine import Engine
+from bot.i18n import Translator
 from bot.messages import Actor, Choice, Incoming, Reply
+from bot.notify import Outbound, OutboxWorker
+from bot.services import Services
+from bot.tickets.triage import triage_view
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 
@@ -35,13 +39,69 @@ def render(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-class ConsoleChat:
-    """One person chatting with the engine; remembers the last choices offered."""
+class ConsoleTransport:
+    """Delivers outbox messages to the terminal: notices, triage posts, alerts, pages.
 
-    def __init__(self, engine: Engine, actor: Actor) -> None:
+    Each line names its recipient (`[to #helpdesk-triage]`). A terminal cannot be
+    asked what it printed before a crash, so `was_delivered` says no: at worst a
+    line is printed twice after a crash mid-print, which the console can afford.
+    """
+
+    def __init__(self, services: Services, out: TextIO) -> None:
+        self._services = services
+        self._out = out
+        self._posts = 0
+
+    async def deliver(self, message: Outbound) -> str:
+        payload = message.payload
+        to = message.recipient.removeprefix("channel:")
+        to = "#" + to if message.recipient.startswith("channel:") else to
+        if message.kind == "triage":
+            ticket = self._services.tickets.require(int(payload["ticket"]))
+            verb = "updated" if message.update_ref else "posted"
+            text = f"({verb}) " + render(triage_view(ticket, Translator("en")))
+        elif message.kind == "thread":
+            text = f"HD-{payload['ticket']} thread · {payload['actor']} ({payload['kind']}): "
+            text += str(payload["text"])
+        elif message.kind == "sla":
+            text = f"HD-{payload['ticket']} SLA {payload['clock']} {payload['kind']}"
+            text += f" (due {payload['due']})"
+        elif message.kind == "page":
+            text = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
+        else:
+            text = str(payload.get("text") or payload)
+            for number, (label, _) in enumerate(payload.get("choices", []), start=1):
+                text += f"\n  {number}) {label}"
+        self._out.write(f"[to {to}] {text}\n")
+        self._posts += 1
+        return f"console-{self._posts}"
+
+    async def was_delivered(self, message: Outbound) -> bool:
+        return False
+
+
+class ConsoleChat:
+    """One person chatting with the engine; remembers the last choices offered.
+
+    After each message it runs what `helpdesk serve` runs in the background: the SLA
+    scan and one pass of the outbox worker, whose deliveries print to `out`.
+    """
+
+    def __init__(self, engine: Engine, actor: Actor, out: TextIO | None = None) -> None:
         self.engine = engine
         self.actor = actor
         self._choices: tuple[Choice, ...] = ()
+        services = engine.services
+        self._worker = (
+            OutboxWorker(services.db, ConsoleTransport(services, out), services.clock)
+            if out is not None
+            else None
+        )
+
+    async def background(self) -> None:
+        if self._worker is not None:
+            self.engine.services.tickets.scan()
+            await self._worker.run_once()
 
     async def say(self, text: str) -> list[Reply]:
         stripped = text.strip()
@@ -93,5 +153,6 @@ async def _exchange(chat: ConsoleChat, text: str, out: TextIO, echo: bool = Fals
         out.write(f"you> {shown}\n")
     for reply in await chat.say(text):
         out.write(f"bot> {render(reply)}\n")
+    await chat.background()
     out.write("\n")
     out.flush()
