@@ -44,6 +44,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/intents.py
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/kb_search.py
+	$(BIN)/python bench/tickets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
