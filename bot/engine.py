@@ -111,6 +111,15 @@ class Engine:
             if msg.text.lower() in _CANCEL_WORDS:
                 turn.services.conversations.clear(turn.key)
                 return [Reply(t("engine.cancelled"), choices=menu(t))]
+            thread_ticket = (
+                turn.services.tickets.for_thread(msg.thread_id) if msg.thread_id else None
+            )
+            if thread_ticket is not None and msg.text and "command" in self._by_intent:
+                # A message in a ticket's triage thread is an engineer's reply to the requester.
+                inner = replace(
+                    turn, msg=replace(msg, text=f"/helpdesk reply {thread_ticket} {msg.text}")
+                )
+                return await self._by_intent["command"].handle(inner)
             if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
                 turn.services.conversations.clear(turn.key)
                 return await self._by_intent["command"].handle(turn)

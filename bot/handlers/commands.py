@@ -55,6 +55,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("claim", "claim <ID>", "take a ticket yourself", True, 1),
     Command("assign", "assign <ID> @user|<team>", "give a ticket to a person or a team", True, 2),
     Command("note", "note <ID> <text>", "internal note (engineers only see it)", True, 2),
+    Command("watch", "watch <ID> @user", "copy someone on the ticket's notices", True, 2),
     Command("reply", "reply <ID> <text>", "message the requester", True, 2),
     Command("contact", "contact <ID> phone|email|chat <note>", "log a contact attempt", True, 2),
     Command("priority", "priority <ID> P1|P2|P3|P4", "change the priority", True, 2),
@@ -254,6 +255,8 @@ class Commands:
                 ticket = tickets.assign(number, me, team=named)
         elif name == "note":
             ticket = tickets.note(number, me, rest)
+        elif name == "watch":
+            ticket = tickets.watch(number, me, self._person(turn, args[1].lstrip("@")))
         elif name == "reply":
             ticket = tickets.reply(number, me, rest)
         elif name == "contact":

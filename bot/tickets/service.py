@@ -166,6 +166,31 @@ class TicketService:
         ).fetchall()
         return [Ticket(*row) for row in rows]
 
+    def for_thread(self, message_ref: str) -> int | None:
+        """The ticket whose triage post is `message_ref` (a reply in its thread is about it)."""
+        row = self._conn.execute(
+            "SELECT ticket_id FROM triage_posts WHERE message_ref = ?", (message_ref,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def watchers(self, number: int) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT watcher FROM ticket_watchers WHERE ticket_id = ? ORDER BY watcher", (number,)
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def watch(self, number: int, engineer: str, who: str) -> Ticket:
+        """Add a watcher: they get a copy of every notice the requester gets."""
+        with transaction(self._conn) as conn:
+            ticket = self._load(conn, number)
+            conn.execute(
+                "INSERT INTO ticket_watchers (ticket_id, watcher) VALUES (?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (number, who),
+            )
+            self._event(conn, number, "assignment", engineer, "", data={"watcher": who})
+        return ticket
+
     def events(self, number: int, *, public_only: bool = False) -> list[TicketEvent]:
         rows = self._conn.execute(
             "SELECT ticket_id, at, kind, actor, body, public, data_json FROM ticket_events"
@@ -757,6 +782,13 @@ class TicketService:
                 "choices": choices,
             },
         )
+        for watcher in self.watchers(ticket.number):
+            self._outbox.put(
+                f"notice:{ticket.number}:{event_id}:{watcher}",
+                "notice",
+                f"email:{watcher}",
+                {"ticket": ticket.number, "text": text, "choices": []},
+            )
 
 
 def transcript_was_redacted(lines: Sequence[tuple[str, str]]) -> bool:
