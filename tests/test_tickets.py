@@ -257,6 +257,9 @@ def test_help_lists_every_subcommand_with_help_text(bot: BotHarness) -> None:
     from bot.handlers.commands import COMMANDS
 
     assert all(c.help.strip() and c.usage.startswith(c.name) for c in COMMANDS)
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    undocumented = [c.name for c in COMMANDS if f"`{c.name}" not in readme]
+    assert undocumented == []
     requester = text_of(bot.command("/helpdesk help"))
     engineer = text_of(bot.command("/helpdesk help", user=ENGINEER))
     for command in COMMANDS:
@@ -351,3 +354,14 @@ def test_a_reply_in_the_triage_thread_reaches_the_requester_and_watchers(
     )
     assert [m for m in bot.deliver() if m.kind == "notice"] == []
     assert bot.rows("SELECT action, outcome FROM audit_log")[-1] == ("command.reply", "refused")
+
+
+def test_tickets_are_assigned_only_to_engineers(bot: BotHarness) -> None:
+    number = open_ticket(bot)
+    refused = bot.command(f"/helpdesk assign HD-{number} @wong.siuling", user=ENGINEER)
+    assert "is not a service desk engineer" in text_of(refused)
+    bot.command(f"/helpdesk assign HD-{number} @tsang.hoiyan", user=ENGINEER)
+    bot.command(f"/helpdesk assign HD-{number} Network", user=ENGINEER)
+    events = bot.rows("SELECT data_json FROM ticket_events WHERE kind = 'assignment'")
+    assert len(events) == 2
+    assert bot.rows("SELECT team, assignee, state FROM tickets") == [("Network", None, "triaged")]

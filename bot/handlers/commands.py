@@ -119,11 +119,15 @@ class Commands:
         action = pending.flow.removeprefix("command.")
         return await self.run(turn, action, [str(pending.state["ticket"]), *turn.msg.text.split()])
 
-    async def _is_engineer(self, turn: Turn) -> bool:
+    async def _is_engineer(self, turn: Turn, email: str | None = None) -> bool:
+        """Whether `email` (default: the actor) is in an engineer or supervisor group."""
         roles = turn.services.settings.roles
         allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
         try:
-            account = await turn.account()
+            if email is None:
+                account = await turn.account()
+            else:
+                account = await turn.services.directory.find_by_email(email)
             groups = await turn.services.directory.groups(account)
         except DirectoryError:
             return False
@@ -156,7 +160,7 @@ class Commands:
         if name == "help":
             return [Reply(help_text(engineer), private=True)]
         if command.engineer or (engineer and name in ("show", "reopen")):
-            return self._engineer(turn, name, args)
+            return await self._engineer(turn, name, args)
         return await self._requester(turn, name, args)
 
     async def _requester(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
@@ -205,7 +209,7 @@ class Commands:
         )
         return await status.handle(inner)
 
-    def _engineer(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
+    async def _engineer(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
         t = turn.t
         me = turn.msg.actor.email or turn.msg.actor.user_id
         tickets = turn.services.tickets
@@ -245,7 +249,10 @@ class Commands:
         elif name == "assign":
             target = args[1]
             if target.startswith("@"):
-                ticket = tickets.assign(number, me, user=self._person(turn, target[1:]))
+                person = self._person(turn, target[1:])
+                if not await self._is_engineer(turn, person):
+                    return [Reply(t("commands.not_engineer", person=person), private=True)]
+                ticket = tickets.assign(number, me, user=person)
             else:
                 named = self._team(turn, rest)
                 if named is None:
