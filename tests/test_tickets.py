@@ -220,8 +220,9 @@ def test_escalate_wait_resolve_csat_once_and_reopen_window(bot: BotHarness) -> N
     bot.command(f"/helpdesk resolve {ref} replaced the monitor", user=ENGINEER)
     resolved = [m for m in bot.deliver() if m.kind == "notice"][-1]
     assert "resolved: replaced the monitor" in resolved.payload["text"]
-    assert resolved.payload["choices"][4] == ["5", f"csat:{number}:5"]
-    assert "Thank you" in text_of(bot.click(f"@ticket_status:csat:{number}:4", user=REQUESTER))
+    assert resolved.payload["choices"][4] == ["5", f"@ticket_status:csat:{number}:5"]
+    four = resolved.payload["choices"][3][1]  # the notice's own button, clicked later
+    assert "Thank you" in text_of(bot.click(four, user=REQUESTER))
     bot.say("quick and friendly")
     assert "already rated" in text_of(bot.click(f"@ticket_status:csat:{number}:1", user=REQUESTER))
     assert bot.rows("SELECT csat_score FROM tickets") == [(4,)]

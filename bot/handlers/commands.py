@@ -19,7 +19,7 @@ from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.integrations.directory import DirectoryError
 from bot.messages import Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import TicketError, parse_ticket_ref
+from bot.tickets.model import TicketError, csat_choice, parse_ticket_ref
 from bot.tickets.triage import ACTION, triage_view
 
 
@@ -189,7 +189,7 @@ class Commands:
                 usage = "/helpdesk " + BY_NAME["rate"].usage
                 return [Reply(turn.t("commands.usage", usage=usage), private=True)]
             inner = replace(
-                turn, msg=replace(turn.msg, choice=f"@ticket_status:csat:{number or 0}:{args[1]}")
+                turn, msg=replace(turn.msg, choice=csat_choice(number or 0, int(args[1])))
             )
             return await status.handle(inner)
         if name == "comment" and number is not None:

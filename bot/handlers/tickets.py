@@ -18,7 +18,7 @@ from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import OPEN, RESOLVED, Ticket, parse_ticket_ref
+from bot.tickets.model import OPEN, RESOLVED, Ticket, csat_choice, parse_ticket_ref
 from bot.tickets.proposal import URGENCIES, priority_of, propose
 from bot.tickets.service import transcript_was_redacted
 
@@ -263,9 +263,7 @@ class TicketStatus:
                 )
             ]
         if action == "rate":
-            choices = tuple(
-                Choice(str(s), f"{ACTION}csat:{ticket.number}:{s}") for s in range(1, 6)
-            )
+            choices = tuple(Choice(str(s), csat_choice(ticket.number, s)) for s in range(1, 6))
             return [Reply(t("ticket.csat_ask"), choices=choices)]
         return [Reply(t("engine.choice_expired"), choices=menu(t))]
 

@@ -70,6 +70,12 @@ def ref(number: int) -> str:
     return f"HD-{number}"
 
 
+def csat_choice(number: int, score: int) -> str:
+    """The value of a rating button: routed by the engine to the ticket handler
+    (`@ticket_status:…`) whatever flow is waiting, so it works from a notice too."""
+    return f"@ticket_status:csat:{number}:{score}"
+
+
 @dataclass(frozen=True)
 class Ticket:
     number: int

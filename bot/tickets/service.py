@@ -52,6 +52,7 @@ from bot.tickets.model import (
     Ticket,
     TicketError,
     TicketEvent,
+    csat_choice,
 )
 from bot.tickets.proposal import priority_of
 from bot.tickets.sla import Calendar, Clocks, Pause, Target, clocks, parse_days, parse_duration
@@ -770,7 +771,7 @@ class TicketService:
         choices: list[list[str]] = []
         if csat:
             text += "\n" + t("ticket.csat_ask")
-            choices = [[str(score), f"csat:{ticket.number}:{score}"] for score in range(1, 6)]
+            choices = [[str(score), csat_choice(ticket.number, score)] for score in range(1, 6)]
         event_id = conn.execute("SELECT max(id) FROM ticket_events").fetchone()[0]
         self._outbox.put(
             f"notice:{ticket.number}:{event_id}",
