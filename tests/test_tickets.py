@@ -366,3 +366,11 @@ def test_tickets_are_assigned_only_to_engineers(bot: BotHarness) -> None:
     events = bot.rows("SELECT data_json FROM ticket_events WHERE kind = 'assignment'")
     assert len(events) == 2
     assert bot.rows("SELECT team, assignee, state FROM tickets") == [("Network", None, "triaged")]
+
+
+def test_raising_a_ticket_to_p1_pages_on_call_once_in_the_same_change(bot: BotHarness) -> None:
+    number = open_ticket(bot)
+    bot.command(f"/helpdesk priority HD-{number} P1", user=ENGINEER)
+    bot.command(f"/helpdesk priority HD-{number} P1", user=ENGINEER)
+    pages = [m for m in bot.deliver() if m.kind == "page"]
+    assert [(m.recipient, m.payload["priority"]) for m in pages] == [("oncall", "P1")]

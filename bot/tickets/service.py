@@ -328,11 +328,9 @@ class TicketService:
                 else {}
             )
 
-        ticket = self._act(
-            number, "comment", requester, kind, _cut(text), public=True, change=change
+        return self._act(
+            number, "comment", requester, kind, _cut(text), public=True, change=change, thread=True
         )
-        self._thread(ticket, requester, text, kind)
-        return ticket
 
     def cancel(self, number: int, requester: str, reason: str = "") -> Ticket:
         return self._act(
@@ -434,9 +432,7 @@ class TicketService:
         )
 
     def note(self, number: int, engineer: str, text: str) -> Ticket:
-        ticket = self._act(number, "note", engineer, "note", _cut(text))
-        self._thread(ticket, engineer, text, "note")
-        return ticket
+        return self._act(number, "note", engineer, "note", _cut(text), thread=True)
 
     def reply(self, number: int, engineer: str, text: str) -> Ticket:
         return self._act(
@@ -458,7 +454,7 @@ class TicketService:
     def set_priority(self, number: int, engineer: str, priority: str) -> Ticket:
         if priority not in model.PRIORITIES:
             raise TicketError("ticket.bad_priority", priority=priority)
-        ticket = self._act(
+        return self._act(
             number,
             "priority",
             engineer,
@@ -467,10 +463,6 @@ class TicketService:
             change=lambda c, t: {"priority": priority},
             data={"to": priority},
         )
-        if priority == "P1":
-            with transaction(self._conn):
-                self._page(ticket, "P1")
-        return ticket
 
     def escalate(self, number: int, engineer: str, team: str, reason: str) -> Ticket:
         if team not in self.teams:
@@ -628,7 +620,10 @@ class TicketService:
         notice: str | None = "ticket.notice.state",
         params: dict[str, object] | None = None,
         csat: bool = False,
+        thread: bool = False,
     ) -> Ticket:
+        """Apply one action: check, update, log, re-clock and queue its notifications, all
+        in one transaction. `thread` mirrors the event's text into the triage thread."""
         now = iso(self._clock())
         with transaction(self._conn) as conn:
             before = self._load(conn, number)
@@ -656,12 +651,16 @@ class TicketService:
                 event_data.update({"from": before.state, "to": new_state})
                 if kind != "state":
                     self._event(conn, number, "state", actor, "", public=True, data=event_data)
-            self._event(conn, number, kind, actor, body, public=public, data=event_data)
+            event_id = self._event(conn, number, kind, actor, body, public=public, data=event_data)
             self._set_clocks(conn, number)
             after = self._load(conn, number)
             self._queue_triage(after)
+            if thread:
+                self._thread(after, event_id, actor, body, kind)
+            if after.priority == "P1" and before.priority != "P1":
+                self._page(after, "P1")
             if public and notice is not None and actor != after.requester_email:
-                self._notify_requester(conn, after, notice, params or {}, csat=csat)
+                self._notify_requester(after, event_id, notice, params or {}, csat=csat)
         return after
 
     def _pauses(self, conn: sqlite3.Connection, number: int) -> list[Pause]:
@@ -735,18 +734,14 @@ class TicketService:
             {"ticket": ticket.number, "version": ticket.version},
         )
 
-    def _thread(self, ticket: Ticket, actor: str, text: str, kind: str) -> None:
+    def _thread(self, ticket: Ticket, event_id: int, actor: str, text: str, kind: str) -> None:
         """Mirror a comment or note into the ticket's triage thread."""
-        with transaction(self._conn) as conn:
-            event_id = conn.execute(
-                "SELECT max(id) FROM ticket_events WHERE ticket_id = ?", (ticket.number,)
-            ).fetchone()[0]
-            self._outbox.put(
-                f"thread:{ticket.number}:{event_id}",
-                "thread",
-                "channel:" + self._settings.tickets.triage_channel,
-                {"ticket": ticket.number, "actor": actor, "kind": kind, "text": _cut(text)},
-            )
+        self._outbox.put(
+            f"thread:{ticket.number}:{event_id}",
+            "thread",
+            "channel:" + self._settings.tickets.triage_channel,
+            {"ticket": ticket.number, "actor": actor, "kind": kind, "text": text},
+        )
 
     def _page(self, ticket: Ticket, why: str) -> None:
         self._outbox.put(
@@ -758,8 +753,8 @@ class TicketService:
 
     def _notify_requester(
         self,
-        conn: sqlite3.Connection,
         ticket: Ticket,
+        event_id: int,
         key: str,
         params: dict[str, object],
         *,
@@ -772,7 +767,6 @@ class TicketService:
         if csat:
             text += "\n" + t("ticket.csat_ask")
             choices = [[str(score), csat_choice(ticket.number, score)] for score in range(1, 6)]
-        event_id = conn.execute("SELECT max(id) FROM ticket_events").fetchone()[0]
         self._outbox.put(
             f"notice:{ticket.number}:{event_id}",
             "notice",
