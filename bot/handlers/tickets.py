@@ -16,9 +16,17 @@ from typing import ClassVar
 
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
+from bot.i18n import Translator
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import OPEN, RESOLVED, Ticket, csat_choice, parse_ticket_ref
+from bot.tickets.model import (
+    OPEN,
+    RESOLVED,
+    Ticket,
+    TicketError,
+    csat_choice,
+    parse_ticket_ref,
+)
 from bot.tickets.proposal import URGENCIES, priority_of, propose
 from bot.tickets.service import transcript_was_redacted
 
@@ -50,16 +58,25 @@ def _confirm(turn: Turn, state: dict[str, object]) -> Reply:
     )
     if transcript_was_redacted(turn.services.transcripts.recent(turn.key)):
         text += "\n" + t("ticket.transcript_redacted")
-    return Reply(
-        text,
-        choices=(
-            Choice(t("ticket.open"), _OPEN, "primary"),
-            Choice(t("ticket.edit"), _EDIT),
-            Choice(t("ticket.change_category"), _CATEGORY),
-            Choice(t("ticket.change_urgency"), _URGENCY),
-            Choice(t("ticket.cancel"), _CANCEL),
-        ),
+    return Reply(text, choices=_confirm_choices(t))
+
+
+def _confirm_choices(t: Translator) -> tuple[Choice, ...]:
+    return (
+        Choice(t("ticket.open"), _OPEN, "primary"),
+        Choice(t("ticket.edit"), _EDIT),
+        Choice(t("ticket.change_category"), _CATEGORY),
+        Choice(t("ticket.change_urgency"), _URGENCY),
+        Choice(t("ticket.cancel"), _CANCEL),
     )
+
+
+def _category_choices(turn: Turn) -> tuple[Choice, ...]:
+    return tuple(Choice(c, c) for c in turn.services.tickets.categories)
+
+
+def _urgency_choices(t: Translator) -> tuple[Choice, ...]:
+    return tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
 
 
 def propose_ticket(turn: Turn, *, summary: str, description: str, category: str) -> list[Reply]:
@@ -104,32 +121,20 @@ class Human:
                 return [_confirm(turn, state)]
             return propose_ticket(turn, summary=msg.text, description=msg.text, category="other")
         if pending.flow == "human.category":
-            categories = turn.services.tickets.categories
-            picked = turn.picked(tuple(Choice(c, c) for c in categories))
+            picked = turn.picked(_category_choices(turn))
             if picked is None:
                 return None
             state["category"] = picked
             turn.expect("human.confirm", state)
             return [_confirm(turn, state)]
         if pending.flow == "human.urgency":
-            options = tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
-            picked = turn.picked(options)
+            picked = turn.picked(_urgency_choices(t))
             if picked is None:
                 return None
             state["urgency"] = picked
             turn.expect("human.confirm", state)
             return [_confirm(turn, state)]
-        choices = tuple(Choice("", value) for value in (_OPEN, _EDIT, _CATEGORY, _URGENCY, _CANCEL))
-        labels = (
-            t("ticket.open"),
-            t("ticket.edit"),
-            t("ticket.change_category"),
-            t("ticket.change_urgency"),
-            t("ticket.cancel"),
-        )
-        picked = turn.picked(
-            tuple(Choice(label, c.value) for label, c in zip(labels, choices, strict=True))
-        )
+        picked = turn.picked(_confirm_choices(t))
         if picked is None:
             answer = turn.yes_no()
             picked = None if answer is None else (_OPEN if answer else _CANCEL)
@@ -143,14 +148,10 @@ class Human:
             return [Reply(t("ticket.describe_again"))]
         if picked == _CATEGORY:
             turn.expect("human.category", state)
-            categories = turn.services.tickets.categories
-            return [
-                Reply(t("ticket.pick_category"), choices=tuple(Choice(c, c) for c in categories))
-            ]
+            return [Reply(t("ticket.pick_category"), choices=_category_choices(turn))]
         if picked == _URGENCY:
             turn.expect("human.urgency", state)
-            options = tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
-            return [Reply(t("ticket.pick_urgency"), choices=options)]
+            return [Reply(t("ticket.pick_urgency"), choices=_urgency_choices(t))]
         turn.done()
         ticket, _ = turn.open_ticket(
             summary=str(state["summary"]),
@@ -171,8 +172,6 @@ def _line(turn: Turn, ticket: Ticket) -> str:
 
 def own_ticket(turn: Turn, number: int | None, shown: str) -> Ticket:
     """The actor's own ticket `number`; someone else's looks the same as none."""
-    from bot.tickets.model import TicketError
-
     ticket = turn.services.tickets.get(number) if number else None
     if ticket is None or ticket.requester_email != (turn.msg.actor.email or ""):
         raise TicketError("ticket.not_yours", ref=shown)

@@ -20,7 +20,7 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -85,8 +85,6 @@ def build_calendar(settings: Settings) -> Calendar:
     if name == "24x7":
         return Calendar()
     cal = settings.calendars[name]
-    from datetime import date, time
-
     return Calendar(
         name,
         ZoneInfo(cal.timezone),
