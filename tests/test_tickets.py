@@ -374,3 +374,14 @@ def test_raising_a_ticket_to_p1_pages_on_call_once_in_the_same_change(bot: BotHa
     bot.command(f"/helpdesk priority HD-{number} P1", user=ENGINEER)
     pages = [m for m in bot.deliver() if m.kind == "page"]
     assert [(m.recipient, m.payload["priority"]) for m in pages] == [("oncall", "P1")]
+
+
+def test_requester_slash_subcommands_act_on_their_own_tickets(bot: BotHarness) -> None:
+    number = open_ticket(bot)
+    theirs = text_of(bot.command(f"/helpdesk show HD-{number}", user=OTHER))
+    assert "can't find" in theirs and "monitor" not in theirs
+    assert "monitor flickers" in text_of(bot.command(f"/helpdesk show HD-{number}"))
+    assert "Added to" in text_of(bot.command(f"/helpdesk comment HD-{number} still bad"))
+    assert "Cancel HD-" in text_of(bot.command(f"/helpdesk cancel HD-{number}"))
+    assert "cancelled" in text_of(bot.say("yes"))
+    assert bot.rows("SELECT state FROM tickets") == [("cancelled",)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from bot.handlers.base import Handler, Turn
+from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.integrations.directory import DirectoryError
 from bot.messages import Reply
@@ -181,9 +182,6 @@ class Commands:
             return await by_intent[intent].handle(inner)
         status = by_intent["ticket_status"]
         number = parse_ticket_ref(args[0])
-        action = {"show": "show", "cancel": "cancel", "comment": "comment", "reopen": "reopen"}.get(
-            name
-        )
         if name == "rate":
             if not args[1].isdigit():
                 usage = "/helpdesk " + BY_NAME["rate"].usage
@@ -204,9 +202,8 @@ class Commands:
                 ticket.number, turn.msg.actor.email or "", " ".join(args[1:]), requester=True
             )
             return [Reply(turn.t("ticket.reopened", ref=ticket.ref))]
-        inner = replace(
-            turn, msg=replace(turn.msg, choice=f"@ticket_status:{action}:{number or 0}")
-        )
+        # show, cancel, and comment/reopen without their text: the ticket buttons' flows
+        inner = replace(turn, msg=replace(turn.msg, choice=f"{TICKET_ACTION}{name}:{number or 0}"))
         return await status.handle(inner)
 
     async def _engineer(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
