@@ -330,14 +330,12 @@ def test_a_reply_in_the_triage_thread_reaches_the_requester_and_watchers(
     thread_ref = bot.rows("SELECT message_ref FROM triage_posts")[0][0]
     assert triage and thread_ref == "ref-1"
     bot.command(f"/helpdesk watch HD-{number} @lee.kachun", user=ENGINEER)
-    bot.send(
-        Incoming(
-            actor=bot.actor(ENGINEER),
-            conversation_id="helpdesk-triage",
-            thread_id=str(thread_ref),
-            text="swapping the monitor this afternoon",
-        )
-    )
+
+    def in_thread(user: str, text: str) -> None:
+        actor = bot.actor(user)
+        bot.send(Incoming(actor, "helpdesk-triage", text, thread_id=str(thread_ref)))
+
+    in_thread(ENGINEER, "swapping the monitor this afternoon")
     notices = [m for m in bot.deliver() if m.kind == "notice"]
     assert [m.recipient for m in notices] == [
         f"user:test:U-{REQUESTER}",
@@ -345,14 +343,7 @@ def test_a_reply_in_the_triage_thread_reaches_the_requester_and_watchers(
     ]
     assert all("swapping the monitor" in m.payload["text"] for m in notices)
     # a requester writing in the triage thread is refused, not relayed
-    bot.send(
-        Incoming(
-            actor=bot.actor(OTHER),
-            conversation_id="helpdesk-triage",
-            thread_id=str(thread_ref),
-            text="me too!",
-        )
-    )
+    in_thread(OTHER, "me too!")
     assert [m for m in bot.deliver() if m.kind == "notice"] == []
     assert bot.rows("SELECT action, outcome FROM audit_log")[-1] == ("command.reply", "refused")
 
