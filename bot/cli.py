@@ -86,6 +86,45 @@ def chat(as_email: str | None) -> None:
     asyncio.run(session())
 
 
+@main.command()
+@config_errors
+def serve() -> None:
+    """Run the bot in Slack: Socket Mode (with SLACK_APP_TOKEN) and the HTTP endpoint.
+
+    Needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; SLACK_APP_TOKEN turns on Socket
+    Mode; SLACK_API_URL points at another Web API (default https://slack.com/api/).
+    Listens on HELPDESK_HTTP_HOST:HELPDESK_HTTP_PORT (default 127.0.0.1:3000) for
+    POST /slack/events and GET /healthz. Stop with Ctrl-C or SIGTERM.
+    """
+    import os
+
+    from bot.serve import run
+
+    run(load(), os.environ)
+
+
+@main.group()
+def slack() -> None:
+    """Set up the Slack app."""
+
+
+@slack.command("manifest")
+@click.option("--name", default="IT Helpdesk", show_default=True, help="The app's name in Slack.")
+@click.option(
+    "--url",
+    metavar="https://HOST",
+    help="Use HTTP request URLs at HOST/slack/events instead of Socket Mode.",
+)
+def slack_manifest(name: str, url: str | None) -> None:
+    """Print the Slack app manifest (YAML) with exactly the scopes, events, slash command,
+    shortcut and App Home the bot uses. Paste it at api.slack.com/apps → Create New App."""
+    from bot.adapters.slack_manifest import manifest_yaml
+
+    if url is not None and not url.startswith("https://"):
+        raise click.BadParameter("Slack only calls https:// request URLs", param_hint="--url")
+    click.echo(manifest_yaml(name, url), nl=False)
+
+
 @main.group()
 def intents() -> None:
     """See how the bot understands messages."""

@@ -93,6 +93,12 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    user_cache_minutes: int = 60
+    """How long a Slack user's verified email (from users.info) is trusted before asking again."""
+
+
+@dataclass(frozen=True)
 class TicketSettings:
     categories: tuple[str, ...] = (
         "account & access",
@@ -183,6 +189,7 @@ class Settings:
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
     self_service: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
@@ -204,6 +211,7 @@ SECTIONS: dict[str, type] = {
     "conversation": ConversationSettings,
     "self_service": SelfServiceSettings,
     "console": ConsoleSettings,
+    "slack": SlackSettings,
     "tickets": TicketSettings,
     "sla": SlaSettings,
     "roles": RoleSettings,
@@ -219,6 +227,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "self_service.unlocks_per_day": (0, 100),
     "self_service.unlock_cooldown_minutes": (0, 24 * 60),
     "tickets.reopen_days": (0, 365),
+    "slack.user_cache_minutes": (1, 24 * 60),
     "tickets.transcript_messages": (0, 200),
     "sla.at_risk_fraction": (0.05, 1.0),
 }

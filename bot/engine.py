@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
+from bot.handlers.home import home
 from bot.i18n import Translator
 from bot.intents import INTENTS
 from bot.language import detect_language
@@ -103,6 +104,20 @@ class Engine:
         )
         return prefix + replies
 
+    async def home(self, msg: Incoming) -> Reply:
+        """The actor's home screen (open tickets, quick actions, an engineer's queue)."""
+        services = self.services
+        t = Translator(msg.lang)
+        turn = Turn(
+            msg=msg, t=t, services=services, key=conversation_key(msg), request_id=uuid.uuid4().hex
+        )
+        try:
+            return await home(turn)
+        except Exception:
+            ref = secrets.token_hex(2)
+            log.exception("error %s while building the home screen", ref)
+            return Reply(t("engine.error", ref=ref))
+
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t
         try:
@@ -114,11 +129,16 @@ class Engine:
             thread_ticket = (
                 turn.services.tickets.for_thread(msg.thread_id) if msg.thread_id else None
             )
-            if thread_ticket is not None and msg.text and "command" in self._by_intent:
-                # A message in a ticket's triage thread is an engineer's reply to the requester.
-                inner = replace(
-                    turn, msg=replace(msg, text=f"/helpdesk reply {thread_ticket} {msg.text}")
-                )
+            own_ticket = (
+                turn.services.tickets.for_requester_thread(msg.thread_id)
+                if msg.thread_id and thread_ticket is None
+                else None
+            )
+            if (thread_ticket or own_ticket) and msg.text and "command" in self._by_intent:
+                # In a ticket's triage thread: an engineer's reply to the requester. In the
+                # thread of a notice the requester got: the requester's comment.
+                verb = f"reply {thread_ticket}" if thread_ticket else f"comment {own_ticket}"
+                inner = replace(turn, msg=replace(msg, text=f"/helpdesk {verb} {msg.text}"))
                 return await self._by_intent["command"].handle(inner)
             if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
                 turn.services.conversations.clear(turn.key)

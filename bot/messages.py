@@ -36,6 +36,8 @@ class Incoming:
     the thread inside it, if any. `choice` is the value of a clicked button (or a
     numbered option typed in the console); `form` the fields of a submitted form.
     `event_id` is the platform's id for the delivery, used to drop redeliveries.
+    `forms` says the platform can show a `Form` (a Slack modal); handlers offer one
+    only then, and a submitted form comes back with `choice` = its `form_id`.
     """
 
     actor: Actor
@@ -46,6 +48,7 @@ class Incoming:
     choice: str | None = None
     form: Mapping[str, str] | None = None
     event_id: str | None = None
+    forms: bool = False
 
     @property
     def platform(self) -> str:
@@ -85,12 +88,21 @@ class FormField:
 
 @dataclass(frozen=True)
 class Form:
-    """A form the user fills in (a Slack modal, a Teams Adaptive Card, prompts in the console)."""
+    """A form the user fills in (a Slack modal, a Teams Adaptive Card).
+
+    On submission the adapter sends `Incoming(choice=form_id, form={field: value})`, so
+    a `form_id` like `@human:form` reaches that handler whatever flow is waiting. The
+    id `TEXT_FORM` is special: its one field is sent as if the user had typed it.
+    """
 
     form_id: str
     title: str
     fields: tuple[FormField, ...]
     submit_label: str
+
+
+TEXT_FORM = "text"
+"""A form whose single field is submitted as a typed message (a search box)."""
 
 
 @dataclass(frozen=True)

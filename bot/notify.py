@@ -127,6 +127,13 @@ class OutboxWorker:
                 "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (iso(self._clock()), row_id),
             )
+            if message.kind == "notice" and ref is not None and "conversation" in message.payload:
+                # The requester's copy: a reply in its thread is a comment on the ticket.
+                self._conn.execute(
+                    "INSERT INTO ticket_threads (message_ref, ticket_id) VALUES (?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    (ref, message.payload["ticket"]),
+                )
             if message.kind == "triage" and ref is not None:
                 self._conn.execute(
                     "INSERT INTO triage_posts (ticket_id, channel, message_ref, version)"

@@ -18,7 +18,7 @@ from bot.handlers.base import Handler, Turn
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.integrations.directory import DirectoryError
-from bot.messages import Reply
+from bot.messages import Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import TicketError, csat_choice, parse_ticket_ref
 from bot.tickets.triage import ACTION, triage_view
@@ -92,6 +92,21 @@ def help_text(engineer: bool) -> str:
     return "\n".join(f"/helpdesk {c.usage.ljust(width)}  {c.help}" for c in shown)
 
 
+async def is_engineer(turn: Turn, email: str | None = None) -> bool:
+    """Whether `email` (default: the actor) is in an engineer or supervisor group."""
+    roles = turn.services.settings.roles
+    allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
+    try:
+        if email is None:
+            account = await turn.account()
+        else:
+            account = await turn.services.directory.find_by_email(email)
+        groups = await turn.services.directory.groups(account)
+    except DirectoryError:
+        return False
+    return bool(allowed & set(groups))
+
+
 class Commands:
     """Commands: `/helpdesk help` lists what you can do; engineers work the queue with it."""
 
@@ -105,10 +120,22 @@ class Commands:
         if msg.choice and msg.choice.startswith(ACTION):
             action, _, number = msg.choice.removeprefix(ACTION).partition(":")
             if action in _ASK:
-                if not await self._is_engineer(turn):
+                if not await is_engineer(turn):
                     return self._refuse(turn, action)
+                answer = (msg.form or {}).get("text", "").split()
+                if answer:  # the small form below, submitted
+                    return await self.run(turn, action, [number, *answer])
+                prompt = turn.t(_ASK[action], ref=f"HD-{number}")
+                if msg.forms:
+                    form = Form(
+                        msg.choice,
+                        f"{action.title()} HD-{number}",
+                        (FormField("text", prompt),),
+                        action.title(),
+                    )
+                    return [Reply(prompt, form=form, private=True)]
                 turn.expect(f"command.{action}", {"ticket": number})
-                return [Reply(turn.t(_ASK[action], ref=f"HD-{number}"))]
+                return [Reply(prompt)]
             return await self.run(turn, action, [number])
         name, args = split_command(msg.text)
         return await self.run(turn, name, args)
@@ -119,20 +146,6 @@ class Commands:
         turn.done()
         action = pending.flow.removeprefix("command.")
         return await self.run(turn, action, [str(pending.state["ticket"]), *turn.msg.text.split()])
-
-    async def _is_engineer(self, turn: Turn, email: str | None = None) -> bool:
-        """Whether `email` (default: the actor) is in an engineer or supervisor group."""
-        roles = turn.services.settings.roles
-        allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
-        try:
-            if email is None:
-                account = await turn.account()
-            else:
-                account = await turn.services.directory.find_by_email(email)
-            groups = await turn.services.directory.groups(account)
-        except DirectoryError:
-            return False
-        return bool(allowed & set(groups))
 
     def _refuse(self, turn: Turn, name: str) -> list[Reply]:
         turn.audit(
@@ -150,7 +163,7 @@ class Commands:
         if command is None:
             return [Reply(t("commands.unknown", name=name) + "\n" + help_text(False), private=True)]
         engineer = (
-            await self._is_engineer(turn)
+            await is_engineer(turn)
             if name in _ENGINEER_ONLY or name in ("help", "show", "reopen")
             else False
         )
@@ -247,7 +260,7 @@ class Commands:
             target = args[1]
             if target.startswith("@"):
                 person = self._person(turn, target[1:])
-                if not await self._is_engineer(turn, person):
+                if not await is_engineer(turn, person):
                     return [Reply(t("commands.not_engineer", person=person), private=True)]
                 ticket = tickets.assign(number, me, user=person)
             else:

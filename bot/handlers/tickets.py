@@ -12,12 +12,13 @@ Requesters only ever see their own tickets; someone else's id looks like no tick
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import ClassVar
 
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.i18n import Translator
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import (
     OPEN,
@@ -37,6 +38,10 @@ _URGENCY = "ticket:urgency"
 _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
 _TICKET_REF = re.compile(r"(?i)\b(?:hd)[-_ ]?(\d{1,9})\b|#(\d{3,9})\b")
+FORM = "@human:form"
+"""The new-ticket form's id: its submission comes back as this choice."""
+FROM_MESSAGE = "@human:message"
+"""A message sent to the helpdesk (Slack's message shortcut): form `text` and `link`."""
 ACTION = "@ticket_status:"
 """Prefix of the buttons on a ticket (`@ticket_status:comment:1042`), routed here by the
 engine whatever flow is waiting."""
@@ -79,6 +84,29 @@ def _urgency_choices(t: Translator) -> tuple[Choice, ...]:
     return tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
 
 
+def ticket_form(turn: Turn) -> Form:
+    """The new-ticket form, for platforms that show forms (a Slack modal)."""
+    t = turn.t
+    return Form(
+        FORM,
+        t("ticket.form_title"),
+        (
+            FormField("summary", t("ticket.form_summary")),
+            FormField("description", t("ticket.form_description"), multiline=True),
+            FormField(
+                "category",
+                t("ticket.field.category"),
+                required=False,
+                options=_category_choices(turn),
+            ),
+            FormField(
+                "urgency", t("ticket.form_urgency"), required=False, options=_urgency_choices(t)
+            ),
+        ),
+        t("ticket.form_submit"),
+    )
+
+
 def propose_ticket(turn: Turn, *, summary: str, description: str, category: str) -> list[Reply]:
     """Show the ticket the bot would open and wait for the user to confirm or change it.
 
@@ -106,8 +134,40 @@ class Human:
     intent: ClassVar[str] = "human"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        msg, t = turn.msg, turn.t
+        if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
+            return self._open_submitted(turn, msg.choice, msg.form)
         turn.expect("human.describe")
-        return [Reply(turn.t("ticket.describe", phone=turn.services.settings.bot.support_phone))]
+        text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
+        return [Reply(text, form=ticket_form(turn) if msg.forms else None)]
+
+    @staticmethod
+    def _open_submitted(turn: Turn, kind: str, form: Mapping[str, str]) -> list[Reply]:
+        """Open a ticket straight from a filled-in form or a forwarded message: the user
+        already said exactly what to send, so there is no proposal to confirm."""
+        t, msg = turn.t, turn.msg
+        text = " ".join(form.get("text", "").split())
+        summary = form.get("summary", "").strip() or text
+        description = form.get("description", "").strip() or text
+        if not summary:
+            return [Reply(t("ticket.form_empty"), choices=(human_choice(t),))]
+        categories = turn.services.tickets.categories
+        guess = propose(f"{summary}\n{description}", categories)
+        category = form.get("category") or guess.category
+        urgency = form.get("urgency") if form.get("urgency") in URGENCIES else guess.urgency
+        if kind == FROM_MESSAGE and form.get("link"):
+            description += "\n\n" + t("ticket.from_message", link=form["link"])
+        turn.done()
+        ticket, new = turn.open_ticket(
+            summary=_summary(summary),
+            description=description,
+            category=category if category in categories else guess.category,
+            impact=guess.impact,
+            urgency=str(urgency),
+            key=form.get("key") or f"{msg.platform}:{msg.event_id or turn.request_id}",
+        )
+        key = "ticket.opened" if new else "ticket.already_opened"
+        return [Reply(t(key, ref=ticket.ref, summary=ticket.summary), private=True)]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
@@ -164,7 +224,7 @@ class Human:
         return [Reply(t("ticket.opened", ref=ticket.ref, summary=ticket.summary))]
 
 
-def _line(turn: Turn, ticket: Ticket) -> str:
+def ticket_line(turn: Turn, ticket: Ticket) -> str:
     opened = turn.local_time(parse_iso(ticket.created_at))
     state = turn.t(f"ticket.state.{ticket.state}")
     return turn.t("ticket.line", ref=ticket.ref, state=state, summary=ticket.summary, opened=opened)
@@ -191,7 +251,7 @@ def detail(turn: Turn, ticket: Ticket) -> Reply:
     history = [e for e in turn.services.tickets.events(ticket.number, public_only=True) if e.body][
         -3:
     ]
-    lines = [_line(turn, ticket)]
+    lines = [ticket_line(turn, ticket)]
     lines += [f"  {turn.local_time(parse_iso(e.at))} · {e.actor}: {e.body}" for e in history]
     fields = [
         (t("ticket.field.priority"), ticket.priority),
@@ -230,7 +290,7 @@ class TicketStatus:
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
-        lines = "\n".join(_line(turn, ticket) for ticket in tickets)
+        lines = "\n".join(ticket_line(turn, ticket) for ticket in tickets)
         choices = tuple(
             Choice(ticket.ref, f"{ACTION}show:{ticket.number}")
             for ticket in tickets

@@ -164,4 +164,19 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX transcripts_conversation ON transcripts (conversation_key, id);
     ALTER TABLE outbox ADD COLUMN sending_at TEXT;
     """,
+    # 4: chat platforms: the requester's copy of a ticket notice (a reply in its thread is
+    # a comment on the ticket), and messages to delete later (a secret shown once)
+    """
+    CREATE TABLE ticket_threads (
+        message_ref TEXT PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id)
+    );
+    CREATE TABLE scheduled_deletions (
+        platform TEXT NOT NULL,
+        message_ref TEXT NOT NULL,
+        delete_at TEXT NOT NULL,
+        PRIMARY KEY (platform, message_ref)
+    );
+    CREATE INDEX scheduled_deletions_due ON scheduled_deletions (delete_at);
+    """,
 )

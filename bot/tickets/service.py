@@ -172,6 +172,13 @@ class TicketService:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def for_requester_thread(self, message_ref: str) -> int | None:
+        """The ticket whose notice to the requester is `message_ref` (a reply there comments)."""
+        row = self._conn.execute(
+            "SELECT ticket_id FROM ticket_threads WHERE message_ref = ?", (message_ref,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def watchers(self, number: int) -> list[str]:
         rows = self._conn.execute(
             "SELECT watcher FROM ticket_watchers WHERE ticket_id = ? ORDER BY watcher", (number,)
