@@ -65,6 +65,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     async with aiohttp.ClientSession(connector=connector) as session:
         slack = SlackBot(engine, config, session)
         await slack.start()
+        slack.start_lanes()
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_post("/slack/events", slack.http)
 
@@ -102,6 +103,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         try:
             await stop.wait()
         finally:
+            await slack.drain()
             for job in jobs:
                 job.cancel()
             if socket_mode is not None:

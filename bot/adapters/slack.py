@@ -26,11 +26,13 @@ aiohttp session serves both Socket Mode and the HTTP endpoint (`bot.serve`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import secrets
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -82,6 +84,8 @@ FORM_EXPIRED = (
     " 個表格已經失效，請再問一次。"
 )
 _STASHED_FORMS = 1000
+LANES = 2
+"""Engine work runs in this many ordered lanes (see `SlackBot.converse`)."""
 _MESSAGE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 
 
@@ -175,6 +179,9 @@ def _lang_of(locale: str | None) -> Lang:
     return "zh-Hant" if (locale or "").lower().startswith("zh") else "en"
 
 
+_Work = tuple["Where", str, str, str | None, Mapping[str, str] | None]
+
+
 @dataclass
 class _Person:
     actor: Actor
@@ -196,6 +203,10 @@ class SlackBot:
     _people: dict[str, _Person] = field(default_factory=dict)
     _forms: OrderedDict[str, Form] = field(default_factory=OrderedDict)
     _dms: dict[str, str] = field(default_factory=dict)
+    _lanes: list[asyncio.Queue[_Work]] = field(
+        default_factory=lambda: [asyncio.Queue() for _ in range(LANES)]
+    )
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.client = AsyncWebClient(
@@ -483,6 +494,44 @@ class SlackBot:
         event_id: str,
         choice: str | None = None,
         form: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue one user action for the engine and return at once (the ack is not held).
+
+        Work runs in `LANES` lanes, a conversation always in the same one: its messages
+        are answered in order, and the event loop is never blocked by more than a few
+        messages' worth of engine work, so acks stay fast under load."""
+        lane = zlib.crc32(f"{where.channel}|{where.user}".encode()) % LANES
+        self._lanes[lane].put_nowait((where, text, event_id, choice, form))
+
+    def start_lanes(self) -> None:
+        for queue in self._lanes:
+            self._workers.append(asyncio.create_task(self._lane(queue)))
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Finish what is queued (at shutdown), then stop the lanes."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._lanes)), timeout)
+        for worker in self._workers:
+            worker.cancel()
+
+    async def _lane(self, queue: asyncio.Queue[_Work]) -> None:
+        while True:
+            where, text, event_id, choice, form = await queue.get()
+            try:
+                await self._converse(where, text, event_id=event_id, choice=choice, form=form)
+            except Exception:
+                log.exception("failed to answer a Slack event")
+            finally:
+                queue.task_done()
+
+    async def _converse(
+        self,
+        where: Where,
+        text: str,
+        *,
+        event_id: str,
+        choice: str | None,
+        form: Mapping[str, str] | None,
     ) -> None:
         person = await self._person(where.user)
         typed = plain(text, await self._names(text)).strip() if text else ""

@@ -1,0 +1,233 @@
+"""Benchmark: signed Slack message events against the real `helpdesk serve` process.
+
+Sends N signed `message.im` events at concurrency C to `POST /slack/events` (the Slack
+Web API is the stand-in from tests/, on loopback) and prints events/s, ack p50/p99 (HTTP
+response), end-to-end p50/p99 (event sent → the reply recorded by the stand-in) and the
+server's CPU ms per event. The same load then runs against a minimal bolt AsyncApp that
+only echoes (same aiohttp server shape, same shared session), and the ratio is printed.
+A second pass sends at a fixed 200 events/s to report the ack p99 at that rate.
+
+    python bench/slack_serve.py                 # N=2000, C=50
+    python bench/slack_serve.py -n 500 -c 20
+    python bench/slack_serve.py --smoke         # CI: a few events, checks it runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.slack_standin import SlackStandIn, event_body, signed_headers  # noqa: E402
+
+SECRET = "bench-signing-secret"
+USERS = {f"UB{i:04d}": f"chan.taiman+{i}@corp.example.com" for i in range(50)}
+QUESTIONS = [
+    "outlook keeps asking for my password",
+    "vpn disconnects every few minutes",
+    "printer on 12/F offline",
+    "onedrive not syncing",
+    "teams camera not working",
+    "bitlocker recovery key screen",
+    "mapped drive missing",
+    "wifi keeps dropping",
+]
+
+ECHO_APP = """
+import asyncio, os, sys
+import aiohttp
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+async def main():
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], session=session)
+        app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
+
+        @app.event("message")
+        async def echo(event, say):
+            await say(text=event.get("text", ""), channel=event["channel"])
+
+        async def handler(request):
+            body = await request.text()
+            req = AsyncBoltRequest(body=body, query=request.query_string, headers={k.lower(): v for k, v in request.headers.items()})
+            return await to_aiohttp_response(await app.async_dispatch(req))
+
+        web_app = web.Application()
+        web_app.router.add_post("/slack/events", handler)
+        runner = web.AppRunner(web_app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}", file=sys.stderr, flush=True)
+        await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        found = re.search(r"listening on http://[\d.]+:(\d+)", line)
+        if found:
+            return proc, int(found.group(1))
+    raise SystemExit("the server did not start")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def load(
+    url: str, slack: SlackStandIn, n: int, c: int, tag: str, rate: float | None = None
+) -> dict[str, float]:
+    sent: dict[str, float] = {}
+    acks: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(n):
+        queue.put_nowait(i)
+    start_at = time.monotonic()
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            if rate is not None:
+                delay = start_at + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            user = f"UB{i % 50:04d}"
+            marker = f"D{tag.upper()}{i}"  # one DM channel per event: its reply is found by it
+            event = {
+                "type": "message",
+                "channel": marker,
+                "channel_type": "im",
+                "user": user,
+                "text": QUESTIONS[i % len(QUESTIONS)],
+                "ts": f"1790100000.{i:06d}",
+            }
+            body = event_body(event, f"Ev{tag}{i}")
+            headers = {"Content-Type": "application/json", **signed_headers(body, SECRET)}
+            t0 = time.monotonic()
+            sent[marker] = t0
+            async with session.post(url, data=body.encode(), headers=headers) as response:
+                await response.read()
+                if response.status != 200:
+                    raise SystemExit(f"HTTP {response.status}")
+            acks.append(time.monotonic() - t0)
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=c)) as session:
+        await asyncio.gather(*(worker(session) for _ in range(c)))
+    # wait for every reply
+    deadline = time.monotonic() + 120
+    done: dict[str, float] = {}
+    while time.monotonic() < deadline:
+        for call in slack.called("chat.postMessage"):
+            channel = str(call.params.get("channel"))
+            if channel in sent:
+                done.setdefault(channel, call.at)
+        if len(done) >= n:
+            break
+        await asyncio.sleep(0.05)
+    elapsed = max(done.values()) - start_at if done else float("nan")
+    e2e = [done[m] - sent[m] for m in done]
+    return {
+        "events": float(n),
+        "answered": float(len(done)),
+        "events_per_s": len(done) / elapsed if elapsed else float("nan"),
+        "ack_p50_ms": pct(acks, 0.5) * 1000,
+        "ack_p99_ms": pct(acks, 0.99) * 1000,
+        "e2e_p50_ms": pct(e2e, 0.5) * 1000,
+        "e2e_p99_ms": pct(e2e, 0.99) * 1000,
+    }
+
+
+def run(
+    label: str, cmd: list[str], env: dict[str, str], slack: SlackStandIn, n: int, c: int
+) -> dict[str, float]:
+    proc, port = start(cmd, env)
+    try:
+        url = f"http://127.0.0.1:{port}/slack/events"
+        asyncio.run(load(url, slack, min(20, n), min(5, c), f"warm{label}"))  # warm caches
+        cpu0 = cpu_seconds(proc.pid)
+        figures = asyncio.run(load(url, slack, n, c, f"x{label}"))
+        figures["cpu_ms_per_event"] = (
+            (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, figures["answered"])
+        )
+        paced = asyncio.run(load(url, slack, min(n, 1000), c, f"p{label}", rate=200.0))
+        figures["ack_p99_ms_at_200_per_s"] = paced["ack_p99_ms"]
+        figures["answered_at_200_per_s"] = paced["answered"]
+        return figures
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=2000, help="events per run")
+    parser.add_argument("-c", type=int, default=50, help="concurrent senders")
+    parser.add_argument("--smoke", action="store_true", help="a few events, to check it runs")
+    args = parser.parse_args()
+    n, c = (30, 5) if args.smoke else (args.n, args.c)
+    slack = SlackStandIn(users=dict(USERS)).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "HELPDESK_DATA_DIR": tmp,
+            "HELPDESK_HTTP_PORT": "0",
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+        }
+        env.pop("HELPDESK_CONFIG", None)
+        bot = run("bot", [sys.executable, "-m", "bot", "serve"], env, slack, n, c)
+        echo = run("echo", [sys.executable, "-c", ECHO_APP], env, slack, n, c)
+    slack.stop()
+    print(f"{n} signed message events, concurrency {c}, loopback, Slack Web API stand-in")
+    print(
+        "| app | events/s | ack p50 ms | ack p99 ms | e2e p50 ms | e2e p99 ms | CPU ms/event | ack p99 ms at 200/s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, f in (("helpdesk serve", bot), ("echo AsyncApp", echo)):
+        print(
+            f"| {label} | {f['events_per_s']:.0f} | {f['ack_p50_ms']:.1f} | {f['ack_p99_ms']:.1f}"
+            f" | {f['e2e_p50_ms']:.1f} | {f['e2e_p99_ms']:.1f} | {f['cpu_ms_per_event']:.2f}"
+            f" | {f['ack_p99_ms_at_200_per_s']:.1f} |"
+        )
+    print(f"full bot / echo events/s: {bot['events_per_s'] / echo['events_per_s']:.2f}x")
+    missing = (bot["events"] - bot["answered"]) + (echo["events"] - echo["answered"])
+    if missing:
+        raise SystemExit(f"{missing:.0f} events got no reply")
+
+
+if __name__ == "__main__":
+    main()
