@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,41 +43,6 @@ QUESTIONS = [
     "mapped drive missing",
     "wifi keeps dropping",
 ]
-
-ECHO_APP = """
-import asyncio, os, sys
-import aiohttp
-from aiohttp import web
-from slack_bolt.async_app import AsyncApp
-from slack_bolt.adapter.aiohttp import to_aiohttp_response
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.web.async_client import AsyncWebClient
-
-async def main():
-    async with aiohttp.ClientSession() as session:
-        client = AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"], session=session)
-        app = AsyncApp(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"])
-
-        @app.event("message")
-        async def echo(event, say):
-            await say(text=event.get("text", ""), channel=event["channel"])
-
-        async def handler(request):
-            body = await request.text()
-            req = AsyncBoltRequest(body=body, query=request.query_string, headers={k.lower(): v for k, v in request.headers.items()})
-            return await to_aiohttp_response(await app.async_dispatch(req))
-
-        web_app = web.Application()
-        web_app.router.add_post("/slack/events", handler)
-        runner = web.AppRunner(web_app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        print(f"listening on http://127.0.0.1:{runner.addresses[0][1]}", file=sys.stderr, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
 
 
 def start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
@@ -210,11 +173,13 @@ def main() -> None:
         }
         env.pop("HELPDESK_CONFIG", None)
         bot = run("bot", [sys.executable, "-m", "bot", "serve"], env, slack, n, c)
-        echo = run("echo", [sys.executable, "-c", ECHO_APP], env, slack, n, c)
+        echo_app = [sys.executable, str(ROOT / "bench" / "echo_app.py")]
+        echo = run("echo", echo_app, env, slack, n, c)
     slack.stop()
     print(f"{n} signed message events, concurrency {c}, loopback, Slack Web API stand-in")
     print(
-        "| app | events/s | ack p50 ms | ack p99 ms | e2e p50 ms | e2e p99 ms | CPU ms/event | ack p99 ms at 200/s |"
+        "| app | events/s | ack p50 ms | ack p99 ms | e2e p50 ms | e2e p99 ms"
+        " | CPU ms/event | ack p99 ms at 200/s |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for label, f in (("helpdesk serve", bot), ("echo AsyncApp", echo)):
