@@ -376,3 +376,18 @@ def test_requester_slash_subcommands_act_on_their_own_tickets(bot: BotHarness) -
     assert "Cancel HD-" in text_of(bot.command(f"/helpdesk cancel HD-{number}"))
     assert "cancelled" in text_of(bot.say("yes"))
     assert bot.rows("SELECT state FROM tickets") == [("cancelled",)]
+
+
+def test_queue_sizes_count_what_each_queue_view_lists(bot: BotHarness) -> None:
+    numbers = [open_ticket(bot, f"monitor {n} flickers all day") for n in range(3)]
+    tickets = bot.services.tickets
+    tickets.claim(numbers[0], "ho.kawai@corp.example.com")
+    sizes = {
+        view: tickets.queue_size(view, engineer="ho.kawai@corp.example.com", team="Service Desk")
+        for view in ("open", "mine", "unassigned", "team", "breaching")
+    }
+    assert sizes == {
+        view: len(tickets.queue(view, engineer="ho.kawai@corp.example.com", team="Service Desk"))
+        for view in sizes
+    }
+    assert (sizes["open"], sizes["mine"], sizes["unassigned"]) == (3, 1, 2)

@@ -32,9 +32,9 @@ async def home(turn: Turn) -> Reply:
         lines.append(
             t(
                 "home.queue",
-                unassigned=len(services.tickets.queue("unassigned", limit=1000)),
-                mine=len(services.tickets.queue("mine", engineer=me, limit=1000)),
-                breaching=len(services.tickets.queue("breaching", limit=1000)),
+                unassigned=services.tickets.queue_size("unassigned"),
+                mine=services.tickets.queue_size("mine", engineer=me),
+                breaching=services.tickets.queue_size("breaching"),
             )
         )
     search = Form(

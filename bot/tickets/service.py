@@ -139,10 +139,8 @@ class TicketService:
         ).fetchall()
         return [Ticket(*row) for row in rows]
 
-    def queue(
-        self, view: str = "open", *, engineer: str = "", team: str = "", limit: int = 20
-    ) -> list[Ticket]:
-        """Open tickets, most urgent first. `view`: open, mine, unassigned, team, breaching."""
+    def _queue_filter(self, view: str, engineer: str, team: str) -> tuple[str, list[str]]:
+        """The WHERE clause and its parameters of one queue view."""
         open_states = tuple(sorted(OPEN))
         marks = ", ".join("?" * len(open_states))
         where, params = f"state IN ({marks})", list(open_states)
@@ -159,11 +157,25 @@ class TicketService:
                 " OR sla_next_at <= ?)"
             )
             params = [*open_states, soon]
+        return where, params
+
+    def queue(
+        self, view: str = "open", *, engineer: str = "", team: str = "", limit: int = 20
+    ) -> list[Ticket]:
+        """Open tickets, most urgent first. `view`: open, mine, unassigned, team, breaching."""
+        where, params = self._queue_filter(view, engineer, team)
         rows = self._conn.execute(
             f"SELECT {COLUMNS} FROM tickets WHERE {where} ORDER BY priority, created_at LIMIT ?",
             (*params, limit),
         ).fetchall()
         return [Ticket(*row) for row in rows]
+
+    def queue_size(self, view: str = "open", *, engineer: str = "", team: str = "") -> int:
+        """How many tickets a queue view holds (the same filter as `queue`)."""
+        where, params = self._queue_filter(view, engineer, team)
+        return int(
+            self._conn.execute(f"SELECT count(*) FROM tickets WHERE {where}", params).fetchone()[0]
+        )
 
     def for_thread(self, message_ref: str) -> int | None:
         """The ticket whose triage post is `message_ref` (a reply in its thread is about it)."""
