@@ -180,18 +180,13 @@ class Human:
                 turn.expect("human.confirm", state)
                 return [_confirm(turn, state)]
             return propose_ticket(turn, summary=msg.text, description=msg.text, category="other")
-        if pending.flow == "human.category":
-            picked = turn.picked(_category_choices(turn))
+        if pending.flow in ("human.category", "human.urgency"):
+            part = pending.flow.removeprefix("human.")
+            options = _category_choices(turn) if part == "category" else _urgency_choices(t)
+            picked = turn.picked(options)
             if picked is None:
                 return None
-            state["category"] = picked
-            turn.expect("human.confirm", state)
-            return [_confirm(turn, state)]
-        if pending.flow == "human.urgency":
-            picked = turn.picked(_urgency_choices(t))
-            if picked is None:
-                return None
-            state["urgency"] = picked
+            state[part] = picked
             turn.expect("human.confirm", state)
             return [_confirm(turn, state)]
         picked = turn.picked(_confirm_choices(t))
