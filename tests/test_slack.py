@@ -24,6 +24,7 @@ import pytest
 from tests.harness import ROOT
 from tests.slack_standin import (
     TEAM_ID,
+    Call,
     SlackStandIn,
     event_body,
     form_body,
@@ -158,6 +159,51 @@ class Served:
             content_type="application/x-www-form-urlencoded",
         )
 
+    def shortcut(self, text: str, ts: str, name: str) -> tuple[int, str]:
+        """Use "Send to helpdesk" on a message in #trading; the answer goes to response `name`."""
+        return self.interact(
+            {
+                "type": "message_action",
+                "callback_id": "send_to_helpdesk",
+                "trigger_id": f"trig.{name}",
+                "user": {"id": REQUESTER},
+                "channel": {"id": "CTRADING"},
+                "message": {"text": text, "ts": ts},
+                "response_url": self.slack.response_url(name),
+            }
+        )
+
+    def submit(
+        self, opened: Call, values: dict[str, Any], user: str = REQUESTER
+    ) -> tuple[int, str]:
+        """Submit the modal a `views.open` call opened, with each input's value (a text, or
+        for a select the chosen option or None). Resubmitting sends the same view id, as a
+        redelivery does."""
+        self._n += 1
+        view = opened.params["view"]
+        state = {
+            name: {
+                "value": {"type": "plain_text_input", "value": value}
+                if isinstance(value, str)
+                else {"type": "static_select", "selected_option": value}
+            }
+            for name, value in values.items()
+        }
+        return self.interact(
+            {
+                "type": "view_submission",
+                "user": {"id": user},
+                "trigger_id": f"trig.submit.{self._n}",
+                "view": {
+                    "id": opened.response["view"]["id"],
+                    "type": "modal",
+                    "callback_id": view["callback_id"],
+                    "private_metadata": view["private_metadata"],
+                    "state": {"values": state},
+                },
+            }
+        )
+
     def click(
         self, call_params: dict[str, Any], label: str, user: str = REQUESTER
     ) -> tuple[int, str]:
@@ -266,19 +312,23 @@ def test_app_home_is_published_with_quick_actions(served: Served) -> None:
     labels = _buttons(view["view"])
     assert "My account is locked" in labels and "Talk to a person" in labels
     assert "Search help articles" in labels
+    served.event(
+        {"type": "app_home_opened", "user": ENGINEER, "channel": "DHOKAWAI", "tab": "home"}
+    )
+    engineer = served.slack.wait_for(
+        "views.publish", where=lambda c: c.params["user_id"] == ENGINEER
+    )[-1].params
+    shown = json.dumps(engineer, ensure_ascii=False)
+    assert re.search(r"Queue: \d+ unassigned · \d+ assigned to you", shown)
 
 
 def test_the_ticket_form_opens_as_a_modal_and_its_submission_opens_one_ticket(
     served: Served,
 ) -> None:
-    home = (
-        served.slack.wait_for("views.publish")[-1].params["view"]
-        if served.slack.called("views.publish")
-        else None
-    )
-    if home is None:
-        served.event({"type": "app_home_opened", "user": REQUESTER, "channel": DM, "tab": "home"})
-        home = served.slack.wait_for("views.publish")[-1].params["view"]
+    served.event({"type": "app_home_opened", "user": REQUESTER, "channel": DM, "tab": "home"})
+    home = served.slack.wait_for("views.publish", where=lambda c: c.params["user_id"] == REQUESTER)[
+        -1
+    ].params["view"]
     button = next(
         e
         for b in home["blocks"]
@@ -302,33 +352,14 @@ def test_the_ticket_form_opens_as_a_modal_and_its_submission_opens_one_ticket(
         "summary",
         "description",
     ]
-    submission = {
-        "type": "view_submission",
-        "user": {"id": REQUESTER},
-        "trigger_id": "trig.submit.1",
-        "view": {
-            "id": "VFORM1",
-            "type": "modal",
-            "callback_id": view["callback_id"],
-            "private_metadata": view["private_metadata"],
-            "state": {
-                "values": {
-                    "summary": {
-                        "value": {"type": "plain_text_input", "value": "Scanner on 12/F jams"}
-                    },
-                    "description": {
-                        "value": {"type": "plain_text_input", "value": "Every page since Monday"}
-                    },
-                    "category": {
-                        "value": {"type": "static_select", "selected_option": {"value": "printing"}}
-                    },
-                    "urgency": {"value": {"type": "static_select", "selected_option": None}},
-                }
-            },
-        },
+    values = {
+        "summary": "Scanner on 12/F jams",
+        "description": "Every page since Monday",
+        "category": {"value": "printing"},
+        "urgency": None,
     }
     with ThreadPoolExecutor(4) as pool:  # delivered 4 times at once: one ticket
-        statuses = list(pool.map(lambda _: served.interact(submission)[0], range(4)))
+        statuses = list(pool.map(lambda _: served.submit(opened[-1], values)[0], range(4)))
     assert statuses == [200] * 4
     opened_msg = served.slack.wait_for(
         "chat.postMessage",
@@ -449,17 +480,7 @@ def test_a_429_is_retried_after_retry_after(served: Served) -> None:
 
 
 def test_send_to_helpdesk_shortcut_opens_a_ticket_with_the_permalink(served: Served) -> None:
-    served.interact(
-        {
-            "type": "message_action",
-            "callback_id": "send_to_helpdesk",
-            "trigger_id": "trig.short.1",
-            "user": {"id": REQUESTER},
-            "channel": {"id": "CTRADING"},
-            "message": {"text": "Bloomberg terminal on desk 14 frozen", "ts": "1790004000.000200"},
-            "response_url": served.slack.response_url("short1"),
-        }
-    )
+    served.shortcut("Bloomberg terminal on desk 14 frozen", "1790004000.000200", "short1")
     confirm = served.slack.wait_for(
         "response_url", where=lambda c: c.params["response_id"] == "short1"
     )[-1]
@@ -468,17 +489,7 @@ def test_send_to_helpdesk_shortcut_opens_a_ticket_with_the_permalink(served: Ser
 
 
 def test_triage_buttons_and_threads_mirror_comments_both_ways(served: Served) -> None:
-    served.interact(
-        {
-            "type": "message_action",
-            "callback_id": "send_to_helpdesk",
-            "trigger_id": "trig.short.2",
-            "user": {"id": REQUESTER},
-            "channel": {"id": "CTRADING"},
-            "message": {"text": "Excel add-in missing after update", "ts": "1790004000.000300"},
-            "response_url": served.slack.response_url("short2"),
-        }
-    )
+    served.shortcut("Excel add-in missing after update", "1790004000.000300", "short2")
     triage = served.slack.wait_for(
         "chat.postMessage",
         where=lambda c: (
@@ -531,30 +542,7 @@ def test_triage_buttons_and_threads_mirror_comments_both_ways(served: Served) ->
     view = served.slack.wait_for("views.open", where=lambda c: "Escalate" in json.dumps(c.params))[
         -1
     ]
-    modal = view.params["view"]
-    served.interact(
-        {
-            "type": "view_submission",
-            "user": {"id": ENGINEER},
-            "trigger_id": "trig.esc.1",
-            "view": {
-                "id": "VESC1",
-                "type": "modal",
-                "callback_id": modal["callback_id"],
-                "private_metadata": modal["private_metadata"],
-                "state": {
-                    "values": {
-                        "text": {
-                            "value": {
-                                "type": "plain_text_input",
-                                "value": "Network add-in blocked by proxy",
-                            }
-                        }
-                    }
-                },
-            },
-        }
-    )
+    served.submit(view, {"text": "Network add-in blocked by proxy"}, ENGINEER)
     served.slack.wait_for(
         "chat.update",
         where=lambda c: (
@@ -596,6 +584,25 @@ def test_healthz_answers(served: Served) -> None:
         assert json.loads(response.read()) == {"ok": True, "team": TEAM_ID}
 
 
+def _serve_once(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run `helpdesk serve` with these settings (over valid defaults) until it exits."""
+    full = {
+        **os.environ,
+        "HELPDESK_DATA_DIR": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "s",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     ("env", "named"),
     [
@@ -610,22 +617,7 @@ def test_healthz_answers(served: Served) -> None:
 def test_serve_with_a_missing_or_wrong_setting_says_which_in_one_line(
     tmp_path: Path, env: dict[str, str], named: str
 ) -> None:
-    full = {
-        **os.environ,
-        "HELPDESK_DATA_DIR": str(tmp_path),
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": "s",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-        **env,
-    }
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"],
-        cwd=ROOT,
-        env=full,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _serve_once(tmp_path, {"SLACK_API_URL": "http://127.0.0.1:9/api/", **env})
     assert done.returncode == 2
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and named in lines[0], done.stderr
@@ -635,21 +627,7 @@ def test_serve_with_a_token_slack_refuses_says_so(tmp_path: Path) -> None:
     slack = SlackStandIn().start()
     slack.fail_next("auth.test", 500)
     try:
-        full = {
-            **os.environ,
-            "HELPDESK_DATA_DIR": str(tmp_path),
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "s",
-            "SLACK_API_URL": slack.api_url,
-        }
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "serve"],
-            cwd=ROOT,
-            env=full,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = _serve_once(tmp_path, {"SLACK_API_URL": slack.api_url})
     finally:
         slack.stop()
     assert done.returncode == 2
