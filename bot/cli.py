@@ -182,15 +182,30 @@ def config() -> None:
 @config.command("check")
 @config_errors
 def config_check() -> None:
-    """Check every setting, the KB folder, the demo directory and the store; exit 2 on a problem."""
+    """Check every setting, the KB folder, the directory (an LDAP directory is contacted once:
+    TLS, bind, password policy) and the store; exit 2 on a problem."""
+    import asyncio
+
+    from bot.integrations.directory import DirectoryError
     from bot.services import build_services
 
     settings = load()
     services = build_services(settings)
+    directory = f"directory: {settings.directory.backend}"
+    if settings.directory.backend != "demo":
+        try:
+            policy = asyncio.run(services.directory.password_policy())
+        except DirectoryError as exc:
+            click.echo(f"helpdesk: {directory}: cannot use it ({exc})", err=True)
+            sys.exit(2)
+        directory += (
+            f" (connected; minimum password length {policy.min_length},"
+            f" lockout after {policy.lockout_threshold} bad passwords)"
+        )
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.db_path}")
     click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
-    click.echo(f"directory: {settings.directory.backend}")
+    click.echo(directory)
 
 
 @config.command("show")
@@ -231,22 +246,133 @@ def store_migrate() -> None:
 
 @main.group()
 def audit() -> None:
-    """The self-service audit trail."""
+    """The self-service audit trail: verify it, export it, anchor its head."""
 
 
 @audit.command("verify")
 @config_errors
 def audit_verify() -> None:
-    """Check the audit trail's hash chain; exit 1 and name the first broken record if any."""
+    """Check the audit trail; exit 1 naming the first problem if any.
+
+    Walks the hash chain (an edited, deleted or reordered record) and compares it
+    with the anchor file beside the store, helpdesk.db.audit-head (records cut off
+    the end, a chain rewritten before the anchor, an anchor deleted or unreadable).
+    An anchor behind the table (a crash after a write) is fine.
+    """
     from bot.store import open_store
-    from bot.store.audit import AuditLog
+    from bot.store.audit import AnchorError, AuditLog
 
     settings = load()
-    checked, problem = AuditLog(open_store(settings.db_path)).verify()
+    log = AuditLog(open_store(settings.db_path))
+    checked, problem = log.verify()
     if problem:
         click.echo(f"audit trail BROKEN after {checked} good records: {problem}", err=True)
         sys.exit(1)
-    click.echo(f"audit trail OK: {checked} records")
+    try:
+        anchor = log.anchor()
+    except AnchorError:  # changed since verify read it; the next verify will say
+        anchor = None
+    where = ""
+    if anchor is not None and anchor.seq < checked:
+        where = f"; anchored at record {anchor.seq} (behind: a crash or an append under way)"
+    elif anchor is not None:
+        where = f"; anchored at record {anchor.seq}"
+    click.echo(f"audit trail OK: {checked} records{where}")
+
+
+@audit.command("export")
+@click.option(
+    "--since",
+    metavar="ISO-TIME-OR-DATE",
+    help="Only records at or after this time: 2026-11-01 or 2026-11-01T09:30:00+08:00"
+    " (UTC when no offset is given).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: one JSON object per line; csv: a header row, then one row per record.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write to FILE (replaced if it exists) instead of stdout.",
+)
+@config_errors
+def audit_export(since: str | None, fmt: str, output: str | None) -> None:
+    """Every audit record in seq order, every field (seq, prev_hash and hash included), streamed.
+
+    Export does not check the chain: run `helpdesk audit verify` for that. The hashes
+    let anyone re-check an export (see bot.store.audit.record_hash).
+    """
+    import contextlib
+    import csv
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from bot.store import open_store
+    from bot.store.audit import EXPORT_FIELDS, AuditLog
+
+    start = None
+    if since is not None:
+        try:
+            start = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(
+                f"{since!r} is not a date (2026-11-01) or an ISO time (2026-11-01T09:30:00Z)",
+                param_hint="--since",
+            ) from None
+        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    settings = load()
+    log = AuditLog(open_store(settings.db_path))
+    count = 0
+    with contextlib.ExitStack() as stack:
+        out = sys.stdout
+        if output is not None:
+            out = stack.enter_context(Path(output).open("w", encoding="utf-8", newline=""))
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            for row in log.export(start):
+                writer.writerow(row)
+                count += 1
+        else:
+            for row in log.export(start):
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+    click.echo(f"{count} audit records", err=True)
+
+
+@audit.command("anchor")
+@config_errors
+def audit_anchor() -> None:
+    """Admin: verify the chain, then write its head to the anchor file beside the store.
+
+    For a store from before anchors, or whose anchor was lost: `helpdesk audit verify`
+    fails on a missing anchor until this is run. Appends keep the anchor up to date
+    afterwards. Refuses (exit 1) if the chain is broken or the anchor says records are
+    missing or differ: a truncation is never papered over. To accept a known loss (a
+    store restored from a backup), move the old anchor aside, keep it, and run this.
+    """
+    from bot.store import open_store
+    from bot.store.audit import AnchorError, AuditLog, AuditProblem
+
+    settings = load()
+    log = AuditLog(open_store(settings.db_path))
+    try:
+        was = "there was none" if log.anchor() is None else ""
+    except AnchorError as exc:
+        was = f"replaced an unreadable one: {exc}"
+    try:
+        before, after = log.reanchor()
+    except AuditProblem as exc:
+        click.echo(f"helpdesk: not anchoring, the audit trail is BROKEN: {exc}", err=True)
+        sys.exit(1)
+    was = was or ("there was none" if before is None else f"was record {before.seq}")
+    click.echo(f"anchored at record {after.seq} in {log.anchor_path} ({was})")
 
 
 @main.group()

@@ -32,6 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.errors import ConfigError
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver"})
+"""String settings where "" is meaningful (nobody)."""
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,33 @@ class BotSettings:
 @dataclass(frozen=True)
 class DirectorySettings:
     backend: str = "demo"
-    """Where accounts live: "demo" (a JSON file); "ldap" and "graph" come with their issues."""
+    """Where accounts live: "demo" (a JSON file) or "ldap" (on-prem Active Directory; the
+    connection comes from the HELPDESK_LDAP_* environment variables and `[ldap]`)."""
     demo_file: Path = Path("data/demo-directory.json")
     """The demo directory's users."""
+
+
+@dataclass(frozen=True)
+class LdapSettings:
+    scope_ous: tuple[str, ...] = ()
+    """DNs of the OUs whose accounts the bot may unlock or reset (required for "ldap"); a DN
+    without DC= parts is taken under the base DN, e.g. "OU=Staff"."""
+    service_ous: tuple[str, ...] = ()
+    """OUs holding service accounts (refused even inside `scope_ous`)."""
+    service_attributes: tuple[str, ...] = ("servicePrincipalName",)
+    """An account with any of these attributes set is a service account (refused)."""
+    protected_groups: tuple[str, ...] = (
+        "Domain Admins",
+        "Enterprise Admins",
+        "Schema Admins",
+        "Administrators",
+        "Account Operators",
+        "Backup Operators",
+        "Server Operators",
+    )
+    """Members of these groups, direct or nested (tokenGroups), are never unlocked or reset."""
+    timeout_seconds: int = 5
+    """Bound on connecting to the DC and on each LDAP operation; beyond it the DC is "down"."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +110,32 @@ class SelfServiceSettings:
     """Self-service unlocks one user may do in 24 hours."""
     unlock_cooldown_minutes: int = 5
     """Minimum time between two unlocks of the same account."""
+    resets_per_day: int = 3
+    """Self-service password resets one account may have in 24 hours."""
+    reset_cooldown_minutes: int = 30
+    """Minimum time between two password resets of the same account."""
+    unlock_verification: str = "none"
+    """How an unlock is verified: "none" (the verified chat identity is enough) or "approval"."""
+    reset_verification: str = "approval"
+    """How a password reset is verified: "approval" ("none" is not allowed for resets)."""
+    approval_minutes: int = 15
+    """An approval request (and its one-time nonce) expires after this long."""
+    oncall_approver: str = ""
+    """Email of who approves when the user has no manager in the directory ("": nobody, the
+    user is offered a ticket). The rotation (#8) will name the on-call engineer instead."""
+    max_failed_verifications: int = 3
+    """Denied approvals in 24 hours after which the user's self-service is locked for the day."""
+    secret_minutes: int = 5
+    """A temporary password is deleted from the chat after this long, where the platform can."""
+    password_length: int = 16
+    """Length of generated temporary passwords (at least 15, and at least the domain minimum)."""
+    burst_threshold: int = 10
+    """This many accounts locked out within `burst_window_minutes` pauses self-service unlocks
+    (a password-spray sign) and alerts security."""
+    burst_window_minutes: int = 15
+    """The window the lockout-burst detector counts over."""
+    security_channel: str = "it-security"
+    """Where refusals on protected accounts and lockout bursts are alerted (a channel)."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +236,7 @@ class RoleSettings:
 class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    ldap: LdapSettings = field(default_factory=LdapSettings)
     kb: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     intents: IntentSettings = field(default_factory=IntentSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
@@ -206,6 +259,7 @@ class Settings:
 SECTIONS: dict[str, type] = {
     "bot": BotSettings,
     "directory": DirectorySettings,
+    "ldap": LdapSettings,
     "kb": KnowledgeSettings,
     "intents": IntentSettings,
     "conversation": ConversationSettings,
@@ -226,12 +280,25 @@ _RANGES: dict[str, tuple[float, float]] = {
     "conversation.timeout_minutes": (1, 7 * 24 * 60),
     "self_service.unlocks_per_day": (0, 100),
     "self_service.unlock_cooldown_minutes": (0, 24 * 60),
+    "self_service.resets_per_day": (0, 100),
+    "self_service.reset_cooldown_minutes": (0, 24 * 60),
+    "self_service.approval_minutes": (1, 24 * 60),
+    "self_service.max_failed_verifications": (1, 100),
+    "self_service.secret_minutes": (1, 24 * 60),
+    "self_service.password_length": (15, 128),
+    "self_service.burst_threshold": (2, 100_000),
+    "self_service.burst_window_minutes": (1, 24 * 60),
+    "ldap.timeout_seconds": (1, 60),
     "tickets.reopen_days": (0, 365),
     "slack.user_cache_minutes": (1, 24 * 60),
     "tickets.transcript_messages": (0, 200),
     "sla.at_risk_fraction": (0.05, 1.0),
 }
-_CHOICES: dict[str, tuple[str, ...]] = {"directory.backend": ("demo", "ldap", "graph")}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "directory.backend": ("demo", "ldap"),
+    "self_service.unlock_verification": ("none", "approval"),
+    "self_service.reset_verification": ("approval",),
+}
 
 
 def _coerce(setting: str, kind: Any, value: Any) -> Any:
@@ -249,7 +316,7 @@ def _coerce(setting: str, kind: Any, value: Any) -> Any:
             return float(value)
         raise ConfigError(setting, f"must be a number, not {value!r}")
     if kind is str:
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and (value.strip() or setting in _MAY_BE_EMPTY):
             return value
         raise ConfigError(setting, f"must be a non-empty string, not {value!r}")
     if kind == tuple[str, ...]:
@@ -291,6 +358,8 @@ def _check_value(setting: str, value: Any) -> None:
                 date.fromisoformat(day)
     except ValueError as exc:
         raise ConfigError(setting, str(exc)) from None
+    if setting == "self_service.reset_verification" and value == "none":
+        raise ConfigError(setting, '"none" is allowed for unlocks only: a reset needs "approval"')
     if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
         raise ConfigError(setting, "must name at least one")
     if setting.startswith("calendars.") and leaf == "timezone":
@@ -391,11 +460,6 @@ def check_paths(settings: Settings) -> None:
     if settings.directory.backend == "demo" and not settings.directory.demo_file.is_file():
         raise ConfigError(
             "directory.demo_file", f"file {settings.directory.demo_file} does not exist"
-        )
-    if settings.directory.backend != "demo":
-        raise ConfigError(
-            "directory.backend",
-            f'{settings.directory.backend!r} is not available in this version; use "demo"',
         )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

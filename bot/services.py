@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -15,6 +17,7 @@ from bot.integrations.directory import Directory
 from bot.intents import IntentClassifier
 from bot.knowledge.library import Library
 from bot.store import open_store
+from bot.store.approvals import Approvals
 from bot.store.audit import AuditLog
 from bot.store.conversations import ConversationStore
 from bot.store.events import ProcessedEvents
@@ -37,19 +40,33 @@ class Services:
     tickets: TicketService
     transcripts: Transcripts
     audit: AuditLog
+    approvals: Approvals
     outbox: Outbox
     clock: Clock
     timezone: ZoneInfo
 
 
-def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
+def build_directory(settings: Settings, env: Mapping[str, str] | None = None) -> Directory:
+    """The configured directory backend (`directory.backend`). Raises `ConfigError`."""
+    if settings.directory.backend == "ldap":
+        from bot.integrations.ldap import LdapConfig, LdapDirectory
+
+        config = LdapConfig.from_env(os.environ if env is None else env)
+        return LdapDirectory(config, settings.ldap)
+    return DemoDirectory(settings.directory.demo_file)
+
+
+def build_services(
+    settings: Settings, clock: Clock = utcnow, env: Mapping[str, str] | None = None
+) -> Services:
     """Open the store, load the directory, the KB and the classifier. Raises `ConfigError`."""
     check_paths(settings)
+    directory = build_directory(settings, env)
     db = open_store(settings.db_path)
     return Services(
         settings=settings,
         db=db,
-        directory=DemoDirectory(settings.directory.demo_file),
+        directory=directory,
         kb=Library(settings.kb.path, settings.kb.min_score, Signals(db, clock)),
         search_log=SearchLog(db, clock),
         classifier=IntentClassifier(settings.intents.threshold),
@@ -60,6 +77,7 @@ def build_services(settings: Settings, clock: Clock = utcnow) -> Services:
         tickets=TicketService(db, settings, clock),
         transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
         audit=AuditLog(db, clock),
+        approvals=Approvals(db, clock),
         outbox=Outbox(db, clock),
         clock=clock,
         timezone=ZoneInfo(settings.bot.timezone),

@@ -7,7 +7,7 @@ Tests read like a conversation: `bot.say("acc locked")` returns the replies, and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -35,9 +35,12 @@ class FakeClock:
         self.now += timedelta(**kwargs)
 
 
-def make_settings(data_dir: Path, extra_toml: str = "", kb_path: Path | None = None) -> Settings:
+def make_settings(
+    data_dir: Path, extra_toml: str = "", kb_path: Path | None = None, backend: str = "demo"
+) -> Settings:
     text = (
-        f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
+        f'[directory]\nbackend = "{backend}"\n'
+        f'demo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
         f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n' + extra_toml
     )
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
@@ -82,8 +85,12 @@ class BotHarness:
         clock: FakeClock | None = None,
         handlers: Sequence[Handler] | None = None,
         kb_path: Path | None = None,
+        backend: str = "demo",
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.kb_path = kb_path
+        self.backend = backend
+        self.env = env
         self.data_dir = data_dir
         self.extra_toml = extra_toml
         self.clock = clock or FakeClock()
@@ -100,7 +107,9 @@ class BotHarness:
     def start(self) -> None:
         """(Re)start the bot on the same store: what a process restart does."""
         self.services = build_services(
-            make_settings(self.data_dir, self.extra_toml, self.kb_path), self.clock
+            make_settings(self.data_dir, self.extra_toml, self.kb_path, self.backend),
+            self.clock,
+            self.env,
         )
         self.engine = Engine(self.services, self.handlers or default_handlers())
 

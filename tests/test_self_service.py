@@ -45,7 +45,9 @@ def test_unlock_refuses_domain_admin_audits_and_alerts_security(bot: BotHarness)
     assert bot.rows("SELECT action, outcome, reason FROM audit_log") == [
         ("unlock", "refused", "privileged")
     ]
-    assert bot.rows("SELECT kind, recipient FROM outbox") == [("security_alert", "security")]
+    assert bot.rows("SELECT kind, recipient FROM outbox") == [
+        ("security_alert", "channel:it-security")
+    ]
     directory = bot.services.directory
     assert isinstance(directory, DemoDirectory)
     assert next(a for a in directory.accounts if a.email == ADMIN_LOCKED).locked is True
@@ -63,7 +65,11 @@ def test_unlock_refuses_disabled_and_service_accounts(bot: BotHarness) -> None:
 def test_unlock_acts_on_the_actor_only_never_a_name_in_the_message(bot: BotHarness) -> None:
     replies = bot.say("unlock yip.kinfai@corp.example.com", user="wong.siuling@corp.example.com")
     assert "isn't locked" in text_of(replies)
-    assert bot.rows("SELECT count(*) FROM audit_log WHERE outcome = 'done'") == [(0,)]
+    assert bot.rows("SELECT count(*) FROM audit_log WHERE action = 'unlock'") == [(0,)]
+    # the status it read was the actor's own, and that read is audited
+    assert bot.rows("SELECT action, actor_id FROM audit_log") == [
+        ("account_status", "U-wong.siuling@corp.example.com")
+    ]
 
 
 def test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown(tmp_path: Path) -> None:
@@ -81,7 +87,7 @@ def test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown(tmp_path: Path)
     lock_again()
     clock.advance(minutes=2)
     bot.say("my account is locked")
-    assert "only a few minutes ago" in text_of(bot.click(1))
+    assert "only a short while ago" in text_of(bot.click(1))
     clock.advance(minutes=10)
     bot.say("my account is locked")
     assert "I've unlocked" in text_of(bot.click(1))

@@ -45,14 +45,24 @@ DM = "D" + REQUESTER.lstrip("U")
 class Served:
     """A running `helpdesk serve` with its stand-in."""
 
-    def __init__(self, tmp: Path, socket_mode: bool = False) -> None:
-        self.slack = SlackStandIn(users=dict(USERS)).start()
+    def __init__(
+        self,
+        tmp: Path,
+        socket_mode: bool = False,
+        *,
+        users: dict[str, str] | None = None,
+        config_text: str | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.slack = SlackStandIn(users=dict(users or USERS)).start()
         config = tmp / "helpdesk.toml"
         config.write_text(
-            f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
+            config_text
+            or f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
             f'[kb]\npath = "{(ROOT / "kb").as_posix()}"\n',
             "utf-8",
         )
+        self.data_dir = tmp / "data"
         env = {
             **os.environ,
             "HELPDESK_CONFIG": str(config),
@@ -64,6 +74,7 @@ class Served:
         }
         if socket_mode:
             env["SLACK_APP_TOKEN"] = "xapp-test-token"
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
             cwd=ROOT,

@@ -692,9 +692,12 @@ class SlackTransport:
         if recipient.startswith("user:slack:"):
             return await slack._dm(recipient.removeprefix("user:slack:"))
         email = recipient.removeprefix("email:") if recipient.startswith("email:") else ""
-        if recipient.startswith("user:"):  # a requester from another platform: by email
+        if recipient.startswith("user:") and "ticket" in message.payload:
+            # a requester from another platform: by the ticket's email
             ticket = slack.services.tickets.get(int(message.payload["ticket"]))
             email = ticket.requester_email if ticket else ""
+        elif recipient.startswith("user:"):
+            raise LookupError(f"no Slack user for {recipient}")
         if email:
             found = await self._api("users.lookupByEmail", email=email)
             return await slack._dm(str(found["user"]["id"]))
@@ -749,7 +752,11 @@ class SlackTransport:
     async def was_delivered(self, message: Outbound) -> bool:
         if message.update_ref:
             return False  # an update in place is safe to repeat
-        thread = self._thread(int(message.payload["ticket"])) if message.kind != "triage" else None
+        thread = (
+            self._thread(int(message.payload["ticket"]))
+            if message.kind in ("thread", "sla")
+            else None
+        )
         channel = thread[0] if thread else await self._channel(message)
         params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
         if thread:

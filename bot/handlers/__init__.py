@@ -7,7 +7,7 @@ messages in `bot/locales/*.toml`, and list an instance below.
 
 from __future__ import annotations
 
-from bot.handlers.account import PasswordReset, Unlock
+from bot.handlers.account import ApprovalAnswer, PasswordReset, Unlock
 from bot.handlers.base import Handler, Turn
 from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
@@ -27,7 +27,7 @@ def default_handlers() -> tuple[Handler, ...]:
         LicenceCheck(),
         GroupCheck(),
     )
-    return (*handlers, Commands({h.intent: h for h in handlers}))
+    return (*handlers, ApprovalAnswer(), Commands({h.intent: h for h in handlers}))
 
 
 __all__ = ["Handler", "Turn", "default_handlers"]

@@ -1,15 +1,33 @@
-"""Account self-service: "my account is locked" and "I need to reset my password".
+"""Account self-service: "my account is locked", "why can't I log in?", "reset my password".
 
-Safety rules enforced here (see the README's "Self-service safety"):
-- the account is the one behind the actor's verified email, never a name typed in chat;
-- privileged, service and disabled accounts are refused, audited, and security alerted;
-- unlocks are limited per day and spaced by a cooldown (`[self_service]`);
-- every action, refusal and failure writes one audit record;
-- when the directory fails, the user is told and a ticket is opened with the context.
+The safety rules (DESIGN.md "Self-service safety rules"; each has a test):
+
+- The account acted on is the one behind the actor's verified email, looked up again by
+  its immutable id just before any change; never a name typed in chat.
+- Privileged (adminCount, nested protected groups), service, disabled and out-of-scope
+  accounts are refused, audited, and security is alerted (not for disabled ones).
+- Unlocks and resets are limited per day and spaced by cooldowns; denied approvals
+  (`max_failed_verifications` in 24 h) lock the user's self-service for the day.
+- Verification is set per action (`self_service.unlock_verification`,
+  `reset_verification`): "none" (unlock only) or "approval" by the user's manager (AD
+  `manager`) or else `oncall_approver`, with a one-time nonce that expires
+  (`bot.store.approvals`). Anyone else's click is refused and audited.
+- A reset's temporary password exists only in the reply that shows it: private, deleted
+  after `secret_minutes` where the platform can, never in the outbox, a ticket, a log,
+  the database or the audit log. That is why an approved reset runs when the requester
+  presses "Reset now" in their own conversation, not in the approver's turn.
+- If many accounts lock out within `burst_window_minutes`, self-service unlocks pause
+  and security is alerted once per window (a password-spray sign).
+- When the directory is down or fails, the user is told plainly and a ticket is opened
+  with the context; a reset is one LDAP modify, so nothing is half-applied.
+- Engineers may unlock or reset someone else's account (`/helpdesk unlock <user> <ID>`)
+  when their role is verified against a directory group, for an existing ticket, audited
+  with that ticket.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
@@ -17,54 +35,119 @@ from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, intent_choice
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
-from bot.integrations.directory import Account, DirectoryError, ProtectedAccount
+from bot.integrations.directory import (
+    Account,
+    DirectoryError,
+    PolicyViolation,
+    ProtectedAccount,
+    Unavailable,
+)
 from bot.messages import Choice, Reply
+from bot.passwords import temporary_password
+from bot.store.approvals import Approval
 from bot.store.conversations import PendingFlow
 
 _GUIDE = "password:guide"
 _TICKET = "password:ticket"
+_RESET_NOW = "password:reset"
 _UNLOCK_YES = "unlock:yes"
 _UNLOCK_NO = "unlock:no"
+RUN_RESET = "@password_reset:run:"
+"""The requester's button after an approval: `@password_reset:run:<approval id>`."""
+APPROVE = "@approval:"
+"""The approver's buttons: `@approval:approve:<id>:<nonce>`, `@approval:deny:<id>:<nonce>`."""
+_RESET_ATTEMPTS = 3
 
 
-def _protected_reason(account: Account) -> str | None:
+# -- guardrails ------------------------------------------------------------------------------
+
+
+def protected_reason(account: Account) -> str | None:
     if account.privileged:
         return "privileged"
     if account.service_account:
         return "service_account"
     if not account.enabled:
         return "disabled"
+    if not account.in_scope:
+        return "out_of_scope"
     return None
 
 
-def refusal(turn: Turn, account: Account, action: str) -> list[Reply] | None:
+def alert_security(turn: Turn, key: str, text: str, data: dict[str, object]) -> None:
+    """Queue one alert to the security channel (`key` makes it once only)."""
+    channel = turn.services.settings.self_service.security_channel
+    turn.services.outbox.put(
+        f"security:{key}",
+        "security_alert",
+        f"channel:{channel}",
+        {"text": text, "choices": [], **data},
+    )
+
+
+def refusal(
+    turn: Turn, account: Account, action: str, actor: Account | None = None
+) -> list[Reply] | None:
     """The refusal to answer with when `account` is protected from self-service, else None."""
-    reason = _protected_reason(account)
-    return refuse_protected(turn, account, action, reason) if reason else None
+    reason = protected_reason(account)
+    return refuse_protected(turn, account, action, reason, actor) if reason else None
 
 
-def refuse_protected(turn: Turn, account: Account, action: str, reason: str) -> list[Reply]:
+def refuse_protected(
+    turn: Turn, account: Account, action: str, reason: str, actor: Account | None = None
+) -> list[Reply]:
     """Refuse a self-service action on a protected account: audit, alert security, explain."""
     t = turn.t
-    turn.audit(action=action, outcome="refused", target=account, actor=account, reason=reason)
+    turn.audit(
+        action=action, outcome="refused", target=account, actor=actor or account, reason=reason
+    )
     if reason != "disabled":
-        turn.services.outbox.put(
-            f"security:{turn.request_id}",
-            "security_alert",
-            "security",
-            {
-                "action": action,
-                "target": account.directory_id,
-                "reason": reason,
-                "platform": turn.msg.platform,
-                "actor": turn.msg.actor.user_id,
-                "request_id": turn.request_id,
-            },
+        who = turn.msg.actor.email or turn.msg.actor.user_id
+        alert_security(
+            turn,
+            turn.request_id,
+            f"Refused self-service {action} on a protected account ({reason}):"
+            f" target {account.directory_id}, asked by {who} on {turn.msg.platform}"
+            f" (request {turn.request_id}).",
+            {"action": action, "target": account.directory_id, "reason": reason},
         )
     key = "account.disabled" if reason == "disabled" else "account.protected"
     return [
         Reply(t(key, phone=turn.services.settings.bot.support_phone), choices=(human_choice(t),))
     ]
+
+
+def limited(turn: Turn, account: Account, action: str) -> str | None:
+    """Why `action` on `account` is not allowed now (a catalogue key suffix), or None."""
+    settings = turn.services.settings.self_service
+    now = turn.services.clock()
+    audit = turn.services.audit
+    day = now - timedelta(days=1)
+    if audit.count(account.directory_id, action, "denied", day) >= (
+        settings.max_failed_verifications
+    ):
+        return "verification_locked"
+    per_day, cooldown = (
+        (settings.unlocks_per_day, settings.unlock_cooldown_minutes)
+        if action == "unlock"
+        else (settings.resets_per_day, settings.reset_cooldown_minutes)
+    )
+    if audit.count(account.directory_id, action, "done", day) >= per_day:
+        return "daily_limit"
+    last = audit.last_time(account.directory_id, action, "done")
+    if last is not None and parse_iso(last) > now - timedelta(minutes=cooldown):
+        return "cooldown"
+    return None
+
+
+def refuse_limited(
+    turn: Turn, account: Account, action: str, why: str, actor: Account | None = None
+) -> list[Reply]:
+    t = turn.t
+    turn.audit(action=action, outcome="refused", target=account, actor=actor or account, reason=why)
+    settings = turn.services.settings.self_service
+    limit = settings.unlocks_per_day if action == "unlock" else settings.resets_per_day
+    return [Reply(t(f"limits.{why}", limit=limit), choices=(human_choice(t),))]
 
 
 def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail: str) -> str:
@@ -84,32 +167,150 @@ def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail
     return ticket.ref
 
 
+def directory_down(turn: Turn, action: str, exc: DirectoryError) -> list[Reply]:
+    """The directory could not be read: say so, open a ticket, audit the failure."""
+    ref = open_failure_ticket(turn, None, action, f"{type(exc).__name__} ({exc.detail})")
+    turn.audit(
+        action=action,
+        outcome="failed",
+        target=None,
+        actor=None,
+        reason=type(exc).__name__,
+        ticket=ref,
+    )
+    phone = turn.services.settings.bot.support_phone
+    return [Reply(turn.t("account.unavailable", ticket=ref, phone=phone))]
+
+
+async def own_account(turn: Turn, action: str) -> Account | list[Reply]:
+    """The actor's account, or the replies to send when the directory is down."""
+    try:
+        return await turn.account()
+    except Unavailable as exc:
+        return directory_down(turn, action, exc)
+
+
+async def lockout_burst(turn: Turn) -> bool:
+    """Whether many accounts locked out recently (then alert security, once per window)."""
+    settings = turn.services.settings.self_service
+    now = turn.services.clock()
+    window = timedelta(minutes=settings.burst_window_minutes)
+    count = await turn.services.directory.lockouts_since(now - window)
+    if count < settings.burst_threshold:
+        return False
+    bucket = int(now.timestamp() // window.total_seconds())
+    alert_security(
+        turn,
+        f"burst:{bucket}",
+        f"Lockout burst: {count} accounts locked out in the last"
+        f" {settings.burst_window_minutes} minutes (possible password spray)."
+        " Self-service unlocks are paused until the count drops.",
+        {"action": "unlock", "count": count},
+    )
+    return True
+
+
+# -- unlock ----------------------------------------------------------------------------------
+
+
+async def perform_unlock(
+    turn: Turn,
+    target: Account,
+    actor: Account,
+    *,
+    verification: str,
+    ticket: str | None = None,
+    requester_turn: bool = True,
+) -> tuple[bool, list[Reply]]:
+    """Unlock `target` after every check; return (done, replies for the actor)."""
+    t = turn.t
+    if refused := refusal(turn, target, "unlock", actor):
+        return False, refused
+    if not target.locked:
+        return False, [Reply(t("unlock.already"))]
+    if why := limited(turn, target, "unlock"):
+        return False, refuse_limited(turn, target, "unlock", why, actor)
+    try:
+        burst = verification != "engineer_role" and await lockout_burst(turn)
+        if burst:
+            turn.audit(
+                action="unlock",
+                outcome="refused",
+                target=target,
+                actor=actor,
+                reason="lockout_burst",
+                verification=verification,
+            )
+            ref = open_failure_ticket(turn, target, "unlock", "paused by the lockout-burst check")
+            return False, [Reply(t("unlock.burst", ticket=ref))]
+        await turn.services.directory.unlock(target)
+    except ProtectedAccount:
+        return False, refuse_protected(turn, target, "unlock", "directory_refused", actor)
+    except DirectoryError as exc:
+        ref = open_failure_ticket(turn, target, "unlock", type(exc).__name__)
+        turn.audit(
+            action="unlock",
+            outcome="failed",
+            target=target,
+            actor=actor,
+            reason=type(exc).__name__,
+            verification=verification,
+            ticket=ref,
+        )
+        return False, [Reply(t("unlock.failed", ticket=ref))]
+    turn.audit(
+        action="unlock",
+        outcome="done",
+        target=target,
+        actor=actor,
+        verification=verification,
+        ticket=ticket,
+    )
+    return True, [
+        Reply(t("unlock.done" if requester_turn else "unlock.done_for", name=target.display_name))
+    ]
+
+
 class Unlock:
-    """Unlock your own account after too many wrong passwords: `my account is locked`."""
+    """Unlock your own account, or find out why you can't sign in: `my account is locked`."""
 
     intent: ClassVar[str] = "unlock"
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
-        account = await turn.account()
+        account = await own_account(turn, "unlock")
+        if not isinstance(account, Account):
+            return account
         if refused := refusal(turn, account, "unlock"):
             return refused
         if not account.locked:
+            turn.audit(action="account_status", outcome="done", target=account, actor=account)
             return [
                 Reply(
                     t("unlock.not_locked") + "\n" + password_status(turn, account),
                     choices=(intent_choice(t, "password_reset"), human_choice(t)),
+                    private=True,
                 )
             ]
         since = (
             t("unlock.since", when=turn.local_time(account.locked_at)) if account.locked_at else ""
         )
+        until = (
+            " " + t("unlock.until", when=turn.local_time(account.locked_until))
+            if account.locked_until
+            else ""
+        )
         turn.expect("unlock.confirm", {"target": account.directory_id})
+        yes = (
+            "unlock.yes_approval"
+            if turn.services.settings.self_service.unlock_verification == "approval"
+            else "unlock.yes"
+        )
         return [
             Reply(
-                t("unlock.locked", since=since),
+                t("unlock.locked", since=since) + until,
                 choices=(
-                    Choice(t("unlock.yes"), _UNLOCK_YES, "primary"),
+                    Choice(t(yes), _UNLOCK_YES, "primary"),
                     Choice(t("unlock.no"), _UNLOCK_NO),
                 ),
                 private=True,
@@ -130,7 +331,9 @@ class Unlock:
         if picked == _UNLOCK_NO:
             return [Reply(t("unlock.declined"))]
         # Look the account up again: it must still be the actor's, and its state may have changed.
-        account = await turn.account()
+        account = await own_account(turn, "unlock")
+        if not isinstance(account, Account):
+            return account
         if account.directory_id != pending.state.get("target"):
             turn.audit(
                 action="unlock",
@@ -140,56 +343,16 @@ class Unlock:
                 reason="target_changed",
             )
             return [Reply(t("unlock.changed"), choices=(human_choice(t),))]
-        if refused := refusal(turn, account, "unlock"):
-            return refused
-        if not account.locked:
-            return [Reply(t("unlock.already"))]
-        limited = self._rate_limited(turn, account)
-        if limited:
-            turn.audit(
-                action="unlock", outcome="refused", target=account, actor=account, reason=limited
-            )
-            return [
-                Reply(
-                    t(
-                        f"unlock.{limited}",
-                        limit=turn.services.settings.self_service.unlocks_per_day,
-                    ),
-                    choices=(human_choice(t),),
-                )
-            ]
-        try:
-            await turn.services.directory.unlock(account)
-        except ProtectedAccount:
-            return refuse_protected(turn, account, "unlock", "directory_refused")
-        except DirectoryError as exc:
-            ref = open_failure_ticket(turn, account, "unlock", type(exc).__name__)
-            turn.audit(
-                action="unlock",
-                outcome="failed",
-                target=account,
-                actor=account,
-                reason=type(exc).__name__,
-                ticket=ref,
-            )
-            return [Reply(t("unlock.failed", ticket=ref))]
-        turn.audit(action="unlock", outcome="done", target=account, actor=account)
-        return [Reply(t("unlock.done"))]
+        if turn.services.settings.self_service.unlock_verification == "approval":
+            if refused := refusal(turn, account, "unlock"):
+                return refused
+            if not account.locked:
+                return [Reply(t("unlock.already"))]
+            return await request_approval(turn, account, "unlock")
+        return (await perform_unlock(turn, account, account, verification="none"))[1]
 
-    @staticmethod
-    def _rate_limited(turn: Turn, account: Account) -> str | None:
-        settings = turn.services.settings.self_service
-        now = turn.services.clock()
-        audit = turn.services.audit
-        if audit.count(account.directory_id, "unlock", "done", now - timedelta(days=1)) >= (
-            settings.unlocks_per_day
-        ):
-            return "daily_limit"
-        last = audit.last_time(account.directory_id, "unlock", "done")
-        cooldown = timedelta(minutes=settings.unlock_cooldown_minutes)
-        if last is not None and parse_iso(last) > now - cooldown:
-            return "cooldown"
-        return None
+
+# -- password status and reset ----------------------------------------------------------------
 
 
 def password_status(turn: Turn, account: Account) -> str:
@@ -206,14 +369,104 @@ def password_status(turn: Turn, account: Account) -> str:
     return t("password.never_expires")
 
 
+def _name_parts(account: Account) -> tuple[str, ...]:
+    return (account.email.split("@", 1)[0], account.display_name)
+
+
+def reset_notice(turn: Turn, target: Account, recipient: str, by: str) -> None:
+    """Tell the account's owner, separately from the secret, that a reset happened."""
+    t = turn.t
+    text = t(
+        "reset.notice",
+        when=turn.local_time(turn.services.clock()),
+        by=by,
+        phone=turn.services.settings.bot.support_phone,
+    )
+    turn.services.outbox.put(
+        f"reset-notice:{turn.request_id}", "notice", recipient, {"text": text, "choices": []}
+    )
+
+
+async def perform_reset(
+    turn: Turn,
+    target: Account,
+    actor: Account,
+    *,
+    verification: str,
+    ticket: str | None = None,
+    reason: str = "",
+) -> list[Reply]:
+    """Reset `target`'s password to a new temporary one; the replies show it to the actor."""
+    t = turn.t
+    settings = turn.services.settings.self_service
+    directory = turn.services.directory
+    try:
+        policy = await directory.password_policy()
+        for _ in range(_RESET_ATTEMPTS):
+            password = temporary_password(policy, settings.password_length, _name_parts(target))
+            try:
+                await directory.reset_password(target, password)
+                break
+            except PolicyViolation:
+                continue
+        else:
+            raise PolicyViolation(f"{_RESET_ATTEMPTS} generated passwords were refused")
+    except ProtectedAccount:
+        return refuse_protected(turn, target, "password_reset", "directory_refused", actor)
+    except DirectoryError as exc:
+        detail = type(exc).__name__
+        if isinstance(exc, Unavailable):
+            detail += " (the reset may or may not have been applied; check pwdLastSet)"
+        ref = open_failure_ticket(turn, target, "password reset", detail)
+        turn.audit(
+            action="password_reset",
+            outcome="failed",
+            target=target,
+            actor=actor,
+            reason=type(exc).__name__,
+            verification=verification,
+            ticket=ref,
+        )
+        return [Reply(t("reset.failed", ticket=ref), choices=(human_choice(t),))]
+    turn.audit(
+        action="password_reset",
+        outcome="done",
+        target=target,
+        actor=actor,
+        verification=verification,
+        ticket=ticket,
+        reason=reason,
+    )
+    msg = turn.msg
+    if target.directory_id == actor.directory_id:
+        reset_notice(turn, target, f"user:{msg.platform}:{msg.actor.user_id}", t("reset.by_you"))
+        key = "reset.secret"
+    else:
+        reset_notice(turn, target, f"email:{target.email}", t("reset.by_desk", ticket=ticket))
+        key = "reset.secret_for"
+    minutes = settings.secret_minutes
+    return [
+        Reply(
+            t(key, password=password, minutes=minutes, name=target.display_name),
+            private=True,
+            delete_after_s=minutes * 60,
+        )
+    ]
+
+
 class PasswordReset:
-    """Help with a forgotten, expired or to-be-changed password: `reset my password`."""
+    """Reset a forgotten password (your manager approves), or learn how to change it:
+    `reset my password`."""
 
     intent: ClassVar[str] = "password_reset"
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
-        account = await turn.account()
+        if turn.msg.choice and turn.msg.choice.startswith(RUN_RESET):
+            return await self._run(turn, turn.msg.choice.removeprefix(RUN_RESET))
+        account = await own_account(turn, "password_reset")
+        if not isinstance(account, Account):
+            return account
         if refused := refusal(turn, account, "password_reset"):
             return refused
         lines = [password_status(turn, account)]
@@ -223,24 +476,41 @@ class PasswordReset:
             lines.append(t("password.how_cloud"))
         else:
             lines.append(t("password.how_onprem"))
-        lines.append(t("password.forgot"))
+        lines.append(
+            t("password.forgot_reset" if account.source == "onprem" else "password.forgot")
+        )
         turn.audit(action="password_status", outcome="done", target=account, actor=account)
-        turn.expect("password_reset.next", {"locked": account.locked})
-        return [Reply("\n".join(lines), choices=self._choices(t, account.locked), private=True)]
+        state = {"onprem": account.source == "onprem", "locked": account.locked}
+        turn.expect("password_reset.next", state)
+        return [Reply("\n".join(lines), choices=self._choices(t, state), private=True)]
 
     @staticmethod
-    def _choices(t: Translator, locked: bool) -> tuple[Choice, ...]:
-        unlock = (intent_choice(t, "unlock"),) if locked else ()
+    def _choices(t: Translator, state: Mapping[str, object]) -> tuple[Choice, ...]:
+        unlock = (intent_choice(t, "unlock"),) if state.get("locked") else ()
+        reset = (
+            (Choice(t("password.reset_now"), _RESET_NOW, "primary"),) if state.get("onprem") else ()
+        )
         return (
             *unlock,
-            Choice(t("password.guide"), _GUIDE, "primary"),
+            *reset,
+            Choice(t("password.guide"), _GUIDE),
             Choice(t("password.ticket"), _TICKET),
             human_choice(t),
         )
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t = turn.t
-        picked = turn.picked(self._choices(t, bool(pending.state.get("locked"))))
+        picked = turn.picked(self._choices(t, pending.state))
+        if picked == _RESET_NOW:
+            turn.done()
+            account = await own_account(turn, "password_reset")
+            if not isinstance(account, Account):
+                return account
+            if refused := refusal(turn, account, "password_reset"):
+                return refused
+            if why := limited(turn, account, "password_reset"):
+                return refuse_limited(turn, account, "password_reset", why)
+            return await request_approval(turn, account, "password_reset")
         if picked == _GUIDE:
             turn.done()
             kb = turn.services.kb
@@ -257,3 +527,315 @@ class PasswordReset:
                 category="account & access",
             )
         return None
+
+    async def _run(self, turn: Turn, raw_id: str) -> list[Reply]:
+        """The requester pressed "Reset now" after their approver said yes."""
+        t = turn.t
+        approvals = turn.services.approvals
+        approval = approvals.get(int(raw_id)) if raw_id.isdigit() else None
+        msg = turn.msg
+        if (
+            approval is None
+            or approval.action != "password_reset"
+            or (approval.requester_platform, approval.requester_user_id)
+            != (msg.platform, msg.actor.user_id)
+        ):
+            turn.audit(
+                action="password_reset",
+                outcome="refused",
+                target=None,
+                actor=None,
+                reason="not_the_requester",
+                verification="approval",
+            )
+            return [Reply(t("approval.not_yours"))]
+        if approval.state != "approved" or approvals.expired(approval):
+            return [Reply(t("approval.run_expired"), choices=(intent_choice(t, "password_reset"),))]
+        account = await own_account(turn, "password_reset")
+        if not isinstance(account, Account):
+            return account
+        if account.directory_id != approval.target:
+            turn.audit(
+                action="password_reset",
+                outcome="refused",
+                target=account,
+                actor=account,
+                reason="target_changed",
+                verification="approval",
+            )
+            return [Reply(t("unlock.changed"), choices=(human_choice(t),))]
+        if refused := refusal(turn, account, "password_reset"):
+            return refused
+        if why := limited(turn, account, "password_reset"):
+            return refuse_limited(turn, account, "password_reset", why)
+        if not approvals.use(approval.id):
+            return [Reply(t("approval.run_expired"), choices=(intent_choice(t, "password_reset"),))]
+        return await perform_reset(
+            turn,
+            account,
+            account,
+            verification="approval",
+            reason=f"approval {approval.id} by {approval.approver_kind} {approval.approver_id}",
+        )
+
+
+# -- approval --------------------------------------------------------------------------------
+
+
+async def _approver(turn: Turn, account: Account) -> tuple[Account, str] | None:
+    """The manager from the directory, else the configured on-call approver; never oneself."""
+    candidates = [(account.manager_email, "manager")]
+    candidates.append((turn.services.settings.self_service.oncall_approver or None, "oncall"))
+    for email, kind in candidates:
+        if not email:
+            continue
+        try:
+            found = await turn.services.directory.find_by_email(email)
+        except Unavailable:
+            raise
+        except DirectoryError:
+            continue
+        if found.enabled and found.directory_id != account.directory_id:
+            return found, kind
+    return None
+
+
+async def request_approval(turn: Turn, account: Account, action: str) -> list[Reply]:
+    """Ask the approver privately; the action runs only once they approve."""
+    t = turn.t
+    services = turn.services
+    settings = services.settings.self_service
+    if why := limited(turn, account, action):
+        return refuse_limited(turn, account, action, why)
+    waiting = services.approvals.open_for(account.directory_id, action)
+    if waiting is not None and waiting.state == "pending":
+        return [Reply(t("approval.already", approver=waiting.approver_email))]
+    try:
+        found = await _approver(turn, account)
+    except Unavailable as exc:
+        return directory_down(turn, action, exc)
+    if found is None:
+        turn.audit(
+            action=action,
+            outcome="refused",
+            target=account,
+            actor=account,
+            reason="no_approver",
+            verification="approval",
+        )
+        return [Reply(t("approval.nobody"), choices=(human_choice(t),))]
+    approver, kind = found
+    lifetime = timedelta(minutes=settings.approval_minutes)
+    msg = turn.msg
+    approval, nonce = services.approvals.create(
+        action=action,
+        requester_platform=msg.platform,
+        requester_user_id=msg.actor.user_id,
+        requester_email=account.email,
+        requester_lang=t.lang,
+        target=account.directory_id,
+        approver_email=approver.email,
+        approver_id=approver.directory_id,
+        approver_kind=kind,
+        lifetime=lifetime,
+    )
+    what = t(f"approval.action.{action}")
+    services.outbox.put(
+        f"approval:{approval.id}",
+        "notice",
+        f"email:{approver.email}",
+        {
+            "text": t(
+                "approval.ask",
+                name=account.display_name,
+                email=account.email,
+                what=what,
+                minutes=settings.approval_minutes,
+                role=t(f"approval.role.{kind}"),
+            ),
+            "choices": [
+                [t("approval.approve"), f"{APPROVE}approve:{approval.id}:{nonce}"],
+                [t("approval.deny"), f"{APPROVE}deny:{approval.id}:{nonce}"],
+            ],
+        },
+    )
+    turn.audit(
+        action=action,
+        outcome="requested",
+        target=account,
+        actor=account,
+        reason=f"approval {approval.id} asked of {kind} {approver.directory_id}",
+        verification="approval",
+    )
+    return [
+        Reply(
+            t(
+                "approval.sent",
+                approver=approver.display_name,
+                what=what,
+                minutes=settings.approval_minutes,
+            )
+        )
+    ]
+
+
+def _tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list[str]]) -> None:
+    turn.services.outbox.put(
+        f"approval-result:{approval.id}",
+        "notice",
+        f"user:{approval.requester_platform}:{approval.requester_user_id}",
+        {"text": text, "choices": choices},
+    )
+
+
+class ApprovalAnswer:
+    """Approve or deny a colleague's self-service request (the buttons you were sent)."""
+
+    intent: ClassVar[str] = "approval"
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        t = turn.t
+        services = turn.services
+        parts = (turn.msg.choice or "").removeprefix(APPROVE).split(":")
+        if len(parts) != 3 or parts[0] not in ("approve", "deny") or not parts[1].isdigit():
+            return [Reply(t("approval.invalid"))]
+        verb, raw_id, nonce = parts
+        approval = services.approvals.get(int(raw_id))
+        if approval is None or not services.approvals.nonce_matches(approval.id, nonce):
+            turn.audit(
+                action="approval",
+                outcome="refused",
+                target=None,
+                actor=None,
+                reason=f"bad nonce for approval {raw_id}",
+                verification="approval",
+            )
+            return [Reply(t("approval.invalid"))]
+        clicker = await own_account(turn, "approval")
+        if not isinstance(clicker, Account):
+            return clicker
+        if clicker.directory_id != approval.approver_id:
+            turn.audit(
+                action=approval.action,
+                outcome="refused",
+                target=approval.target,
+                actor=clicker,
+                reason=f"wrong_approver for approval {approval.id}",
+                verification="approval",
+            )
+            return [Reply(t("approval.not_yours"))]
+        if approval.state != "pending" or services.approvals.expired(approval):
+            return [Reply(t("approval.closed"))]
+        lifetime = timedelta(minutes=services.settings.self_service.approval_minutes)
+        if not services.approvals.decide(approval.id, verb == "approve", lifetime):
+            return [Reply(t("approval.closed"))]
+        requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
+        what = requester_t(f"approval.action.{approval.action}")
+        if verb == "deny":
+            turn.audit(
+                action=approval.action,
+                outcome="denied",
+                target=approval.target,
+                actor=clicker,
+                reason=f"approval {approval.id} denied by {approval.approver_kind}",
+                verification="approval",
+            )
+            _tell_requester(
+                turn,
+                approval,
+                requester_t("approval.denied", approver=clicker.display_name, what=what),
+                [],
+            )
+            return [Reply(t("approval.denied_ok", email=approval.requester_email))]
+        turn.audit(
+            action=approval.action,
+            outcome="approved",
+            target=approval.target,
+            actor=clicker,
+            reason=f"approval {approval.id} by {approval.approver_kind}",
+            verification="approval",
+        )
+        if approval.action == "password_reset":
+            _tell_requester(
+                turn,
+                approval,
+                requester_t(
+                    "approval.approved_reset",
+                    approver=clicker.display_name,
+                    minutes=services.settings.self_service.approval_minutes,
+                ),
+                [[requester_t("approval.run"), f"{RUN_RESET}{approval.id}"]],
+            )
+            return [Reply(t("approval.approved_ok", email=approval.requester_email))]
+        # An unlock needs no secret: it runs now, in the approver's turn.
+        try:
+            target = await services.directory.find_by_id(approval.target)
+        except DirectoryError as exc:
+            return directory_down(turn, "unlock", exc)
+        services.approvals.use(approval.id)
+        done, replies = await perform_unlock(
+            turn, target, clicker, verification="approval", requester_turn=False
+        )
+        key = "approval.unlocked" if done else "approval.unlock_failed"
+        _tell_requester(turn, approval, requester_t(key, approver=clicker.display_name), [])
+        return replies
+
+    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
+        return None
+
+
+# -- engineers, for someone else -----------------------------------------------------------
+
+
+async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Reply]:
+    """`/helpdesk unlock|reset <user> <ID>`: an engineer acts on a requester's account.
+
+    The engineer's role is checked against the directory on every call; the ticket must
+    exist; every guardrail still applies to the target; the audit record names the ticket.
+    """
+    from bot.handlers.commands import is_engineer, person
+    from bot.tickets.model import parse_ticket_ref
+
+    t = turn.t
+    name = "unlock" if action == "unlock" else "password_reset"
+    engineer = await own_account(turn, name)
+    if not isinstance(engineer, Account):
+        return engineer
+    if not await is_engineer(turn):
+        turn.audit(
+            action=name,
+            outcome="refused",
+            target=None,
+            actor=engineer,
+            reason="for someone else without an engineer role",
+        )
+        return [Reply(t("commands.refused"), private=True)]
+    number = parse_ticket_ref(args[1]) if len(args) > 1 else None
+    ticket = turn.services.tickets.get(number) if number is not None else None
+    if ticket is None:
+        usage = f"/helpdesk {action} <user> <ID>"
+        return [Reply(t("account.need_ticket", usage=usage), private=True)]
+    try:
+        target = await turn.services.directory.find_by_email(person(turn, args[0]))
+    except Unavailable as exc:
+        return directory_down(turn, name, exc)
+    if target.directory_id == engineer.directory_id:
+        return [Reply(t("account.use_own"), private=True)]
+    if refused := refusal(turn, target, name, engineer):
+        return refused
+    if name == "unlock":
+        return (
+            await perform_unlock(
+                turn,
+                target,
+                engineer,
+                verification="engineer_role",
+                ticket=ticket.ref,
+                requester_turn=False,
+            )
+        )[1]
+    if why := limited(turn, target, name):
+        return refuse_limited(turn, target, name, why, engineer)
+    return await perform_reset(
+        turn, target, engineer, verification="engineer_role", ticket=ticket.ref
+    )

@@ -90,19 +90,21 @@ class Turn:
         *,
         action: str,
         outcome: str,
-        target: Account | None,
+        target: Account | str | None,
         actor: Account | None,
         reason: str = "",
         verification: str = "none",
         ticket: str | None = None,
     ) -> None:
-        """Write one audit record for this turn (actor, target, outcome, request id)."""
+        """Write one audit record for this turn (actor, target, outcome, request id).
+
+        `target` is an account or just its directory id."""
         self.services.audit.append(
             AuditEntry(
                 actor_platform=self.msg.platform,
                 actor_id=self.msg.actor.user_id,
                 actor_directory_id=actor.directory_id if actor else None,
-                target=target.directory_id if target else None,
+                target=target.directory_id if isinstance(target, Account) else target,
                 action=action,
                 verification=verification,
                 outcome=outcome,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from bot.handlers.account import for_someone_else
 from bot.handlers.base import Handler, Turn
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
@@ -42,8 +43,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", "cancel <ID>", "cancel your ticket", False, 1),
     Command("rate", "rate <ID> <1-5>", "rate the help you got on a resolved ticket", False, 2),
     Command("kb", "kb <question>", "search the self-help articles", False, 1),
-    Command("unlock", "unlock", "unlock your account", False),
-    Command("reset", "reset", "password help", False),
+    Command(
+        "unlock",
+        "unlock [<user> <ID>]",
+        "unlock your account (engineers: a requester's, for ticket ID)",
+        False,
+    ),
+    Command(
+        "reset",
+        "reset [<user> <ID>]",
+        "reset your password (engineers: a requester's, for ticket ID)",
+        False,
+    ),
     Command("licences", "licences", "your Microsoft 365 licences", False),
     Command("show", "show <ID>", "one ticket (engineers see every ticket, with its log)", False, 1),
     Command("reopen", "reopen <ID> [reason]", "reopen a resolved ticket", False, 1),
@@ -90,6 +101,15 @@ def help_text(engineer: bool) -> str:
     shown = [c for c in COMMANDS if engineer or not c.engineer]
     width = max(len(c.usage) for c in shown)
     return "\n".join(f"/helpdesk {c.usage.ljust(width)}  {c.help}" for c in shown)
+
+
+def person(turn: Turn, name: str) -> str:
+    """`@ho.kawai` → ho.kawai@<the actor's domain>; `someone@corp` stays as it is."""
+    name = name.lstrip("@")
+    if "@" in name:
+        return name.lower()
+    domain = (turn.msg.actor.email or "@").split("@", 1)[1]
+    return f"{name.lower()}@{domain}" if domain else name.lower()
 
 
 async def is_engineer(turn: Turn, email: str | None = None) -> bool:
@@ -189,6 +209,8 @@ class Commands:
             "reset": ("password_reset", "reset my password"),
             "licences": ("licence_check", "what licences do I have"),
         }
+        if name in ("unlock", "reset") and args:
+            return await for_someone_else(turn, name, args)
         if name in intents:
             intent, text = intents[name]
             inner = replace(turn, msg=replace(turn.msg, text=text))
@@ -318,8 +340,4 @@ class Commands:
 
     @staticmethod
     def _person(turn: Turn, name: str) -> str:
-        """`@ho.kawai` → ho.kawai@<the actor's domain>; `@someone@corp` stays as it is."""
-        if "@" in name:
-            return name.lower()
-        domain = (turn.msg.actor.email or "@").split("@", 1)[1]
-        return f"{name.lower()}@{domain}" if domain else name.lower()
+        return person(turn, name)

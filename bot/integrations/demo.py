@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.clock import parse_iso
 from bot.errors import ConfigError
-from bot.integrations.directory import Account, Licence, NotFound, ProtectedAccount
+from bot.integrations.directory import (
+    Account,
+    Licence,
+    NotFound,
+    PasswordPolicy,
+    ProtectedAccount,
+)
 
 SETTING = "directory.demo_file"
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -123,8 +129,42 @@ class DemoDirectory:
     async def groups(self, account: Account) -> tuple[str, ...]:
         return self._groups.get(account.directory_id, ())
 
-    async def unlock(self, account: Account) -> None:
+    async def find_by_id(self, directory_id: str) -> Account:
+        for account in self._accounts.values():
+            if account.directory_id == directory_id:
+                return account
+        raise NotFound(f"no demo user with id {directory_id!r}")
+
+    def _changeable(self, account: Account, action: str) -> Account:
         current = self._accounts[account.email]
         if current.privileged or current.service_account or not current.enabled:
-            raise ProtectedAccount(f"demo refuses to unlock {account.directory_id}")
-        self._accounts[account.email] = dataclasses.replace(current, locked=False, locked_at=None)
+            raise ProtectedAccount(f"demo refuses to {action} {account.directory_id}")
+        return current
+
+    async def unlock(self, account: Account) -> None:
+        current = self._changeable(account, "unlock")
+        self._accounts[account.email] = dataclasses.replace(
+            current, locked=False, locked_at=None, locked_until=None
+        )
+
+    async def reset_password(self, account: Account, password: str) -> None:
+        """The demo keeps no password: it records only that one must be chosen at sign-in."""
+        current = self._changeable(account, "reset")
+        self._accounts[account.email] = dataclasses.replace(
+            current,
+            must_change_password=True,
+            password_last_set=datetime.now(UTC),
+            locked=False,
+            locked_at=None,
+            locked_until=None,
+        )
+
+    async def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy(min_length=12, complexity=True, lockout_threshold=5)
+
+    async def lockouts_since(self, since: datetime) -> int:
+        return sum(
+            1
+            for a in self._accounts.values()
+            if a.locked and a.locked_at is not None and a.locked_at >= since
+        )

@@ -94,6 +94,19 @@ class Account:
     service_account: bool = False
     department: str = ""
     manager_email: str | None = None
+    in_scope: bool = True
+    """False when the account lies outside the OUs the bot may act on (`ldap.scope_ous`)."""
+    locked_until: datetime | None = None
+    """When a lockout ends by itself (None: until someone unlocks it, or not locked)."""
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """The rules a new password must meet, as the directory states them."""
+
+    min_length: int = 8
+    complexity: bool = True
+    lockout_threshold: int = 0
 
 
 class Directory(Protocol):
@@ -113,6 +126,26 @@ class Directory(Protocol):
         """Display names of the groups the account is in, transitively."""
         ...
 
+    async def find_by_id(self, directory_id: str) -> Account:
+        """The account with this immutable id, read afresh (NotFound)."""
+        ...
+
     async def unlock(self, account: Account) -> None:
         """Clear the account's lockout. Refuses protected accounts (ProtectedAccount)."""
+        ...
+
+    async def reset_password(self, account: Account, password: str) -> None:
+        """Set a temporary password that must be changed at next sign-in, in one change.
+
+        PolicyViolation when the directory refuses the password (the caller generates
+        another); ProtectedAccount when the account may not be reset by the bot.
+        """
+        ...
+
+    async def password_policy(self) -> PasswordPolicy:
+        """The domain's password rules, for generating a password that meets them."""
+        ...
+
+    async def lockouts_since(self, since: datetime) -> int:
+        """How many accounts were locked out at or after `since` (a password-spray sign)."""
         ...

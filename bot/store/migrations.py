@@ -179,4 +179,27 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX scheduled_deletions_due ON scheduled_deletions (delete_at);
     """,
+    # 5: approvals for self-service (a manager or the on-call engineer approves a reset);
+    # only a hash of each one-time nonce is kept
+    """
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY,
+        nonce_hash TEXT NOT NULL UNIQUE,
+        action TEXT NOT NULL,
+        requester_platform TEXT NOT NULL,
+        requester_user_id TEXT NOT NULL,
+        requester_email TEXT NOT NULL,
+        requester_lang TEXT NOT NULL,
+        target TEXT NOT NULL,
+        approver_email TEXT NOT NULL,
+        approver_id TEXT NOT NULL,
+        approver_kind TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        decided_at TEXT,
+        used_at TEXT
+    );
+    CREATE INDEX approvals_target ON approvals (target, action, state);
+    """,
 )
