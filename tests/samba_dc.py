@@ -71,7 +71,7 @@ SERVICE_SAM = "svc-helpdesk"
 
 INSTALL_HINT = (
     "apt-get install samba samba-ad-dc samba-dsdb-modules samba-vfs-modules winbind "
-    "krb5-user ldb-tools samba-ad-provision"
+    "krb5-user ldb-tools samba-ad-provision openssl"
 )
 
 STAFF = f"OU=Staff,{BASE_DN}"
@@ -765,6 +765,12 @@ def main(argv: list[str]) -> int:
     if reason:
         print(reason, file=sys.stderr)
         return 1
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     dc = provision(Path(argv[0]))
     try:
         for key, value in dc.settings().items():

@@ -121,6 +121,7 @@ def test_why_cant_i_log_in_explains_a_password_that_must_be_changed(
     dc.set_password("lee.siuming", PASSWORD)
     text = text_of(bot.say("why can't I log in", user=dc.email("lee.siuming")))
     assert "expires on" in text  # the domain's 90-day maximum age, from the DC
+    assert "You last changed your password on" in text
 
 
 def test_unlock_is_limited_per_day(
@@ -413,6 +414,11 @@ def test_engineer_unlocks_and_resets_for_a_ticket_others_are_refused(
     password = _secret(replies)
     assert replies[0].private and replies[0].delete_after_s
     assert dc.bind("lee.siuming", password) == "773"
+    # The name an engineer types is escaped like any other value: no wildcard match.
+    # (A NUL never gets this far: the engine strips control characters first.)
+    for name in ("*", "lee*", "*)(mail=*", "lee.siuming)(cn=*"):
+        wild = text_of(bot.command(f"/helpdesk unlock {name} {ticket.ref}", user=eng))
+        assert "couldn't find exactly one account" in wild
     # A privileged account stays refused for engineers too.
     assert "can't" in text_of(bot.command(f"/helpdesk reset wong.admin {ticket.ref}", user=eng))
     rows = [r for r in audit(bot) if r[3] == "engineer_role"]

@@ -285,9 +285,14 @@ class Unlock:
             return refused
         if not account.locked:
             turn.audit(action="account_status", outcome="done", target=account, actor=account)
+            last_set = (
+                "\n" + t("password.last_set", when=turn.local_time(account.password_last_set))
+                if account.password_last_set and not account.must_change_password
+                else ""
+            )
             return [
                 Reply(
-                    t("unlock.not_locked") + "\n" + password_status(turn, account),
+                    t("unlock.not_locked") + "\n" + password_status(turn, account) + last_set,
                     choices=(intent_choice(t, "password_reset"), human_choice(t)),
                     private=True,
                 )
@@ -815,10 +820,13 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     if ticket is None:
         usage = f"/helpdesk {action} <user> <ID>"
         return [Reply(t("account.need_ticket", usage=usage), private=True)]
+    wanted = person(turn, args[0])
     try:
-        target = await turn.services.directory.find_by_email(person(turn, args[0]))
+        target = await turn.services.directory.find_by_email(wanted)
     except Unavailable as exc:
         return directory_down(turn, name, exc)
+    except DirectoryError:  # none, or more than one: act on nobody
+        return [Reply(t("account.no_such_user", user=wanted), private=True)]
     if target.directory_id == engineer.directory_id:
         return [Reply(t("account.use_own"), private=True)]
     if refused := refusal(turn, target, name, engineer):
