@@ -314,6 +314,14 @@ class DomainController:
         with self._admin() as conn:
             conn.modify(self.dn(sam), {"lockoutTime": [(ldap3.MODIFY_REPLACE, ["0"])]})
 
+    def set_domain_policy(self, **values: int) -> None:
+        """Change attributes of the domain's password policy (e.g. minPwdLength=20)."""
+        with self._admin() as conn:
+            conn.modify(
+                self.base_dn,
+                {k: [(ldap3.MODIFY_REPLACE, [str(v)])] for k, v in values.items()},
+            )
+
     def lock(self, sam: str) -> None:
         """Lock the account the honest way: three bad simple binds."""
         for _ in range(3):

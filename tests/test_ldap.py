@@ -610,3 +610,36 @@ def test_slack_end_to_end_reset_approved_by_the_manager(
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert secret not in "".join(served.log)
+
+
+def test_a_refused_password_is_regenerated_under_the_policy_read_again(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """The DC's minimum length rises after the bot read it: the first password (16) is
+    refused with constraintViolation, the bot re-reads the policy and the next one (20)
+    is accepted. Then a second reset within the cooldown is refused."""
+    restore.append("lee.siuming")
+    manager = dc.email("ho.kawai")
+    bot = ldap_bot(tmp_path, dc, f'[self_service]\noncall_approver = "{manager}"\n')
+    me = dc.email("lee.siuming")
+    bot.say("reset my password", user=me)  # reads the policy (minimum 10) and caches it
+    bot.click("Reset it (manager approves)")
+    bot.click(_choice(bot, f"email:{manager}")["Approve"], user=manager)
+    dc.set_domain_policy(minPwdLength=20)
+    try:
+        replies = bot.click(_choice(bot, f"user:test:U-{me}")["Reset my password now"], user=me)
+    finally:
+        dc.set_domain_policy(minPwdLength=10)
+    password = _secret(replies)
+    assert len(password) == 20
+    assert dc.bind("lee.siuming", password) == "773"
+    bot.say("reset my password", user=me)
+    assert "only a short while ago" in text_of(bot.click("Reset it (manager approves)"))
+    assert audit(bot)[-1][4] == "cooldown"
+
+
+def test_reset_verification_none_is_refused_at_start() -> None:
+    from bot.config import parse_settings
+
+    with pytest.raises(ConfigError, match="allowed for unlocks only"):
+        parse_settings('[self_service]\nreset_verification = "none"\n', "test", {})

@@ -406,8 +406,9 @@ async def perform_reset(
     settings = turn.services.settings.self_service
     directory = turn.services.directory
     try:
-        policy = await directory.password_policy()
         for _ in range(_RESET_ATTEMPTS):
+            # Read each time: after a refusal the directory reads its policy afresh.
+            policy = await directory.password_policy()
             password = temporary_password(policy, settings.password_length, _name_parts(target))
             try:
                 await directory.reset_password(target, password)

@@ -510,6 +510,7 @@ class LdapDirectory:
         try:
             conn.modify(f"<GUID={fresh.directory_id}>", changes)  # type: ignore[no-untyped-call]
         except ldap_errors.LDAPConstraintViolationResult:
+            self._policy = None  # the policy may have changed: read it again for the next try
             raise PolicyViolation("the DC refused the value (constraintViolation)") from None
         except ldap_errors.LDAPInsufficientAccessRightsResult:
             raise ProtectedAccount("the bot's account is not delegated on that object") from None
