@@ -24,7 +24,30 @@ def load() -> Settings:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_libraries()
     return settings
+
+
+CHATTY_LIBRARIES = (
+    "slack_sdk",
+    "slack_bolt",
+    "aiohttp",
+    "httpx",
+    "httpcore",
+    "msal",
+    "urllib3",
+    "requests",
+    "ldap3",
+)
+"""Libraries that log request and response bodies at DEBUG (a temporary password, a Temporary
+Access Pass, a token): they never log below INFO, whatever HELPDESK_LOG_LEVEL says."""
+
+
+def quiet_libraries() -> None:
+    for name in CHATTY_LIBRARIES:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def config_errors(func: F) -> F:

@@ -51,8 +51,10 @@ class BotSettings:
 @dataclass(frozen=True)
 class DirectorySettings:
     backend: str = "demo"
-    """Where accounts live: "demo" (a JSON file) or "ldap" (on-prem Active Directory; the
-    connection comes from the HELPDESK_LDAP_* environment variables and `[ldap]`)."""
+    """Where accounts live: "demo" (a JSON file), "ldap" (on-prem Active Directory, from the
+    HELPDESK_LDAP_* variables), "graph" (Entra ID, from HELPDESK_GRAPH_*) or "ldap+graph"
+    (both: AD for lock state and on-prem passwords, Graph for licences, cloud groups and
+    cloud-only accounts)."""
     demo_file: Path = Path("data/demo-directory.json")
     """The demo directory's users."""
 
@@ -78,6 +80,24 @@ class LdapSettings:
     """Members of these groups, direct or nested (tokenGroups), are never unlocked or reset."""
     timeout_seconds: int = 5
     """Bound on connecting to the DC and on each LDAP operation; beyond it the DC is "down"."""
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    timeout_seconds: int = 10
+    """Bound on each call to the token authority and to Graph."""
+    max_retries: int = 3
+    """Reads answered 429/503/504 are retried this many times, after their Retry-After."""
+    max_wait_seconds: int = 30
+    """A longer Retry-After is not waited for in chat: the user is told to try again later."""
+    cloud_recovery: str = "tap"
+    """How a cloud-only account gets back in: "tap" (a one-time Temporary Access Pass,
+    preferred) or "password" (a temporary password that must be changed at sign-in)."""
+    tap_minutes: int = 60
+    """Lifetime of a Temporary Access Pass (10-480 minutes)."""
+    requestable_groups: tuple[str, ...] = ()
+    """Groups employees may ask to join ("I need access to X"); the group's owners approve.
+    Role-assignable groups and `ldap.protected_groups` are never requestable."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +154,8 @@ class SelfServiceSettings:
     (a password-spray sign) and alerts security."""
     burst_window_minutes: int = 15
     """The window the lockout-burst detector counts over."""
+    engineer_actions_per_day: int = 20
+    """Unlocks and resets one engineer may do for others in 24 hours (then refused, alerted)."""
     security_channel: str = "it-security"
     """Where refusals on protected accounts and lockout bursts are alerted (a channel)."""
 
@@ -237,6 +259,7 @@ class Settings:
     bot: BotSettings = field(default_factory=BotSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
     ldap: LdapSettings = field(default_factory=LdapSettings)
+    graph: GraphSettings = field(default_factory=GraphSettings)
     kb: KnowledgeSettings = field(default_factory=KnowledgeSettings)
     intents: IntentSettings = field(default_factory=IntentSettings)
     conversation: ConversationSettings = field(default_factory=ConversationSettings)
@@ -260,6 +283,7 @@ SECTIONS: dict[str, type] = {
     "bot": BotSettings,
     "directory": DirectorySettings,
     "ldap": LdapSettings,
+    "graph": GraphSettings,
     "kb": KnowledgeSettings,
     "intents": IntentSettings,
     "conversation": ConversationSettings,
@@ -288,14 +312,20 @@ _RANGES: dict[str, tuple[float, float]] = {
     "self_service.password_length": (15, 128),
     "self_service.burst_threshold": (2, 100_000),
     "self_service.burst_window_minutes": (1, 24 * 60),
+    "self_service.engineer_actions_per_day": (0, 1000),
     "ldap.timeout_seconds": (1, 60),
+    "graph.timeout_seconds": (1, 120),
+    "graph.max_retries": (0, 10),
+    "graph.max_wait_seconds": (0, 300),
+    "graph.tap_minutes": (10, 480),
     "tickets.reopen_days": (0, 365),
     "slack.user_cache_minutes": (1, 24 * 60),
     "tickets.transcript_messages": (0, 200),
     "sla.at_risk_fraction": (0.05, 1.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "directory.backend": ("demo", "ldap"),
+    "directory.backend": ("demo", "ldap", "graph", "ldap+graph"),
+    "graph.cloud_recovery": ("tap", "password"),
     "self_service.unlock_verification": ("none", "approval"),
     "self_service.reset_verification": ("approval",),
 }

@@ -127,6 +127,14 @@ class OutboxWorker:
                 "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
                 (iso(self._clock()), row_id),
             )
+            if message.payload.get("scrub"):
+                # One-time values (an approval's nonce in its buttons) leave the store once
+                # delivered: only the text stays, for the record.
+                kept = {"text": message.payload.get("text", ""), "choices": [], "scrubbed": True}
+                self._conn.execute(
+                    "UPDATE outbox SET payload_json = ? WHERE id = ?",
+                    (json.dumps(kept, ensure_ascii=False), row_id),
+                )
             if message.kind == "notice" and ref is not None and "conversation" in message.payload:
                 # The requester's copy: a reply in its thread is a comment on the ticket.
                 self._conn.execute(

@@ -48,12 +48,28 @@ class Services:
 
 def build_directory(settings: Settings, env: Mapping[str, str] | None = None) -> Directory:
     """The configured directory backend (`directory.backend`). Raises `ConfigError`."""
-    if settings.directory.backend == "ldap":
+    env = os.environ if env is None else env
+    backend = settings.directory.backend
+    if backend == "demo":
+        return DemoDirectory(settings.directory.demo_file)
+    ad: Directory | None = None
+    cloud: Directory | None = None
+    if "ldap" in backend:
         from bot.integrations.ldap import LdapConfig, LdapDirectory
 
-        config = LdapConfig.from_env(os.environ if env is None else env)
-        return LdapDirectory(config, settings.ldap)
-    return DemoDirectory(settings.directory.demo_file)
+        ad = LdapDirectory(LdapConfig.from_env(env), settings.ldap)
+    if "graph" in backend:
+        from bot.integrations.graph import GraphConfig, GraphDirectory, GraphGateway
+
+        gateway = GraphGateway(GraphConfig.from_env(env), settings.graph)
+        cloud = GraphDirectory(gateway, settings.graph)
+    if ad is not None and cloud is not None:
+        from bot.integrations.routing import CombinedDirectory
+
+        return CombinedDirectory(ad, cloud)
+    result = ad or cloud
+    assert result is not None
+    return result
 
 
 def build_services(

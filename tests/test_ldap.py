@@ -8,6 +8,7 @@ test puts back what it changed.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ldap3
 import pytest
 
 from bot.config import LdapSettings
@@ -274,6 +276,10 @@ def test_reset_with_manager_approval_changes_the_password_and_keeps_it_nowhere(
     assert "Ho Ka Wai" in sent
     buttons = _choice(bot, f"email:{dc.email('ho.kawai')}")
     assert set(buttons) == {"Approve", "Deny"}
+    # Once delivered, the one-time nonce leaves the store (only its hash stays).
+    bot.deliver()
+    nonce = buttons["Approve"].rsplit(":", 1)[1]
+    assert not bot.rows("SELECT 1 FROM outbox WHERE payload_json LIKE ?", f"%{nonce}%")
     # Someone else clicking the manager's button is refused and audited.
     assert "isn't yours" in text_of(bot.click(buttons["Approve"], user=dc.email("lee.siuming")))
     # A forged nonce is refused too.
@@ -419,15 +425,23 @@ def test_engineer_unlocks_and_resets_for_a_ticket_others_are_refused(
     for name in ("*", "lee*", "*)(mail=*", "lee.siuming)(cn=*"):
         wild = text_of(bot.command(f"/helpdesk unlock {name} {ticket.ref}", user=eng))
         assert "couldn't find exactly one account" in wild
-    # A privileged account stays refused for engineers too.
+    # A privileged account stays refused for engineers too, whatever the ticket.
     assert "can't" in text_of(bot.command(f"/helpdesk reset wong.admin {ticket.ref}", user=eng))
-    rows = [r for r in audit(bot) if r[3] == "engineer_role"]
+    # The ticket must be an open ticket of the person acted on.
+    chan = dc.email("chan.taiman")
+    assert "isn't an open ticket of that person" in text_of(
+        bot.command(f"/helpdesk unlock chan.taiman {ticket.ref}", user=eng)
+    )
+    assert audit(bot)[-1][2] == guid(dc, "chan.taiman") and chan
+    rows = [r for r in audit(bot) if r[3] == "engineer_role" and r[1] == "done"]
     assert [(r[0], r[1], r[5]) for r in rows] == [
         ("unlock", "done", ticket.ref),
         ("password_reset", "done", ticket.ref),
     ]
     notice = bot.rows("SELECT recipient FROM outbox WHERE dedupe_key LIKE 'reset-notice:%'")
     assert notice == [(f"email:{lee}",)]
+    alerts = bot.rows("SELECT payload_json FROM outbox WHERE dedupe_key LIKE 'security:engineer-%'")
+    assert len(alerts) == 1 and "reset the password of" in str(alerts[0][0])
 
 
 # -- degraded mode -------------------------------------------------------------------------------
@@ -566,7 +580,12 @@ def test_slack_end_to_end_reset_approved_by_the_manager(
         "ULEE": dc.email("lee.siuming"),
     }
     config = f'[directory]\nbackend = "ldap"\n[kb]\npath = "{(ROOT / "kb").as_posix()}"\n'
-    served = Served(tmp_path, users=users, config_text=config + LDAP_TOML, extra_env=dc.settings())
+    served = Served(
+        tmp_path,
+        users=users,
+        config_text=config + LDAP_TOML,
+        extra_env={**dc.settings(), "HELPDESK_LOG_LEVEL": "DEBUG"},  # even at DEBUG, no secret
+    )
     try:
         served.dm("I forgot my password", user="UCHAN")
         offer = served.slack.wait_for(
@@ -585,10 +604,12 @@ def test_slack_end_to_end_reset_approved_by_the_manager(
         shown = served.slack.wait_for(
             "chat.postMessage",
             timeout=20,
-            where=lambda c: "temporary password is" in str(c.params.get("text")),
+            where=lambda c: "temporary password is" in json.dumps(c.params.get("blocks")),
         )[-1]
         assert shown.params["channel"] == "DCHAN"  # a DM, never a channel
-        password = re.search(r"`([^`]+)`", str(shown.params["text"]))
+        # The fallback text (notifications, e-mail digests) never carries the secret.
+        assert "`" not in str(shown.params["text"]) and "open Slack" in shown.params["text"]
+        password = re.search(r"`([^`]+)`", json.dumps(shown.params["blocks"]))
         assert password
         secret = password.group(1)
         assert dc.bind("chan.taiman", PASSWORD) == "52e"
@@ -643,3 +664,92 @@ def test_reset_verification_none_is_refused_at_start() -> None:
 
     with pytest.raises(ConfigError, match="allowed for unlocks only"):
         parse_settings('[self_service]\nreset_verification = "none"\n', "test", {})
+
+
+def _as_admin(dc: DomainController, group: str, op: str, member: str) -> None:
+    conn = dc.connect(dc.admin_dn, dc.admin_password)
+    try:
+        conn.modify(group, {"member": [(op, [member])]})
+    finally:
+        conn.unbind()
+
+
+def test_privileged_groups_are_found_by_sid_whatever_the_base_dn(
+    dc: DomainController,
+) -> None:
+    """A base DN below the domain root must not hide Domain Admins; a member of a builtin
+    group (Print Operators) that is not in the configured names is privileged too."""
+    env = {**dc.settings(), "HELPDESK_LDAP_BASE_DN": "OU=Staff,DC=corp,DC=example,DC=com"}
+    directory = LdapDirectory(LdapConfig.from_env(env), LdapSettings(scope_ous=("OU=Staff",)))
+    admin = asyncio.run(directory.find_by_email(dc.email("wong.admin")))
+    assert admin.privileged and "Domain Admins" in str(admin.privileged_reason)
+    directory.close()
+    printers = "CN=Print Operators,CN=Builtin,DC=corp,DC=example,DC=com"
+    _as_admin(dc, printers, ldap3.MODIFY_ADD, dc.dn("lee.siuming"))
+    try:
+        directory = LdapDirectory(
+            LdapConfig.from_env(dc.settings()),
+            LdapSettings(scope_ous=("OU=Staff",), protected_groups=()),
+        )
+        lee = asyncio.run(directory.find_by_email(dc.email("lee.siuming")))
+        assert lee.privileged and "Print Operators" in str(lee.privileged_reason)
+        directory.close()
+    finally:
+        _as_admin(dc, printers, ldap3.MODIFY_DELETE, dc.dn("lee.siuming"))
+    # A configured extra group that does not exist stops every change (fails closed).
+    directory = LdapDirectory(
+        LdapConfig.from_env(dc.settings()),
+        LdapSettings(scope_ous=("OU=Staff",), protected_groups=("No Such Group",)),
+    )
+    with pytest.raises(Unavailable):
+        asyncio.run(directory.find_by_email(dc.email("lee.siuming")))
+    directory.close()
+
+
+def test_self_service_unlocks_count_towards_the_burst(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """Victims unlocking themselves clear lockoutTime on the DC; the bot's own unlocks
+    in the window still count, so a spray cannot hide behind them."""
+    restore.extend(["burst04", "burst05", "lee.siuming"])
+    bot = ldap_bot(
+        tmp_path, dc, "[self_service]\nburst_threshold = 3\nunlock_cooldown_minutes = 0\n"
+    )
+    for sam in ("burst04", "burst05"):
+        dc.lock(sam)
+        bot.say("my account is locked", user=dc.email(sam))
+        assert "I've unlocked" in text_of(bot.click(1))
+        assert not locked(dc, sam)
+    dc.lock("lee.siuming")
+    bot.say("my account is locked", user=dc.email("lee.siuming"))
+    assert "paused" in text_of(bot.click(1))
+    assert locked(dc, "lee.siuming")
+
+
+def test_an_engineer_is_capped_per_day(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    restore.extend(["burst06", "burst07"])
+    bot = ldap_bot(tmp_path, dc, "[self_service]\nengineer_actions_per_day = 1\n")
+    eng = dc.email("eng.lam")
+    refs = []
+    for sam in ("burst06", "burst07"):
+        ticket, _ = bot.services.tickets.open(
+            requester_email=dc.email(sam),
+            requester_platform="test",
+            requester_user_id=f"U-{sam}",
+            summary="locked out",
+            description="locked out",
+            category="account & access",
+            conversation="dm",
+            lang="en",
+        )
+        refs.append(ticket.ref)
+        dc.lock(sam)
+    assert "unlocked" in text_of(bot.command(f"/helpdesk unlock burst06 {refs[0]}", user=eng))
+    limited_reply = text_of(bot.command(f"/helpdesk unlock burst07 {refs[1]}", user=eng))
+    assert "the most allowed" in limited_reply
+    assert locked(dc, "burst07")
+    assert bot.rows(
+        "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'security:engineer-limit:%'"
+    ) == [(1,)]

@@ -680,7 +680,8 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
         asyncio.run(bot_session("send"))
         posts = slack.called("chat.postMessage")
         assert [p.params["channel"] for p in posts] == [DM]
-        assert "Kx9-secret" in posts[0].params["text"]
+        assert "Kx9-secret" in json.dumps(posts[0].params["blocks"])
+        assert "Kx9" not in posts[0].params["text"]  # notifications show the text: no secret
         note = slack.wait_for("chat.postEphemeral")[-1].params
         assert note["channel"] == "CGENERAL" and "Kx9" not in str(note)
         clock.advance(seconds=601)

@@ -67,6 +67,7 @@ from bot.i18n import Translator
 from bot.messages import TEXT_FORM, Actor, Choice, Form, Incoming, Lang, Reply
 from bot.notify import Outbound
 from bot.services import Services
+from bot.store.audit import AuditEntry
 from bot.tickets.triage import triage_view
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,14 @@ DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
 MAX_BODY = 1_000_000
 SENT_IN_DM = "I've sent that to you in a direct message. 已經私訊咗俾你。"
+PRIVATE_FALLBACK = (
+    "A private message from the IT helpdesk: open Slack to read it."
+    " IT helpdesk 私人訊息，請喺 Slack 打開睇。"
+)
+PRIVATE_NOT_SENT = (
+    "I couldn't send that to you privately, so it wasn't shown anywhere. Please ask for a"
+    " person; the service desk will redo it. 我私訊唔到你，所以冇顯示出嚟。請搵真人幫手。"
+)
 FORM_EXPIRED = (
     "That form is no longer available (the bot restarted). Ask again and I'll show it."
     " 個表格已經失效，請再問一次。"
@@ -628,9 +637,28 @@ class SlackBot:
     async def _send_secret(self, reply: Reply, where: Where) -> None:
         """A secret goes to the user's DM only, and is deleted after `delete_after_s`."""
         dm = await self._dm(where.user)
-        text, blocks = reply_blocks(replace(reply, form=None))
-        posted = await self._call("chat.postMessage", channel=dm, text=text, blocks=blocks)
-        if posted is not None:
+        _, blocks = reply_blocks(replace(reply, form=None))
+        # The fallback text shows in notifications and e-mail digests, which chat.delete
+        # cannot recall: it never carries the secret, only the blocks do.
+        posted = await self._call(
+            "chat.postMessage", channel=dm, text=PRIVATE_FALLBACK, blocks=blocks
+        )
+        if posted is None:
+            self.services.audit.append(
+                AuditEntry(
+                    actor_platform="slack",
+                    actor_id=where.user,
+                    actor_directory_id=None,
+                    target=None,
+                    action="secret_delivery",
+                    verification="none",
+                    outcome="failed",
+                    reason="the DM with the secret could not be posted",
+                )
+            )
+            await self._post(where, escape(PRIVATE_NOT_SENT), [], private=True)
+            return
+        if posted:
             services = self.services
             delete_at = services.clock() + timedelta(seconds=reply.delete_after_s or 0)
             with services.db.conn:

@@ -117,6 +117,20 @@ def refuse_protected(
     ]
 
 
+def refuse_federated(turn: Turn, account: Account) -> list[Reply]:
+    """The password belongs to another identity provider: say where to go, audit it."""
+    turn.audit(
+        action="password_reset",
+        outcome="refused",
+        target=account,
+        actor=account,
+        reason="federated",
+    )
+    t = turn.t
+    phone = turn.services.settings.bot.support_phone
+    return [Reply(t("account.federated", phone=phone), choices=(human_choice(t),))]
+
+
 def limited(turn: Turn, account: Account, action: str) -> str | None:
     """Why `action` on `account` is not allowed now (a catalogue key suffix), or None."""
     settings = turn.services.settings.self_service
@@ -196,13 +210,18 @@ async def lockout_burst(turn: Turn) -> bool:
     now = turn.services.clock()
     window = timedelta(minutes=settings.burst_window_minutes)
     count = await turn.services.directory.lockouts_since(now - window)
+    # An unlock (or a reset, which clears a lockout) zeroes lockoutTime on the DC, so the
+    # DC's count alone would shrink as victims unlock themselves: add the bot's own.
+    audit = turn.services.audit
+    count += audit.count_all("unlock", "done", now - window)
+    count += audit.count_all("password_reset", "done", now - window)
     if count < settings.burst_threshold:
         return False
     bucket = int(now.timestamp() // window.total_seconds())
     alert_security(
         turn,
         f"burst:{bucket}",
-        f"Lockout burst: {count} accounts locked out in the last"
+        f"Lockout burst: {count} accounts locked out or unlocked in the last"
         f" {settings.burst_window_minutes} minutes (possible password spray)."
         " Self-service unlocks are paused until the count drops.",
         {"action": "unlock", "count": count},
@@ -405,24 +424,44 @@ async def perform_reset(
     t = turn.t
     settings = turn.services.settings.self_service
     directory = turn.services.directory
+    graph = turn.services.settings.graph
+    tap = target.source == "cloud" and graph.cloud_recovery == "tap"
     try:
-        for _ in range(_RESET_ATTEMPTS):
-            # Read each time: after a refusal the directory reads its policy afresh.
-            policy = await directory.password_policy()
-            password = temporary_password(policy, settings.password_length, _name_parts(target))
-            try:
-                await directory.reset_password(target, password)
-                break
-            except PolicyViolation:
-                continue
+        if target.locked and verification != "engineer_role" and await lockout_burst(turn):
+            turn.audit(
+                action="password_reset",
+                outcome="refused",
+                target=target,
+                actor=actor,
+                reason="lockout_burst",
+                verification=verification,
+            )
+            ref = open_failure_ticket(turn, target, "password reset", "lockout burst")
+            return [Reply(t("unlock.burst", ticket=ref))]
+        if tap:
+            password = await directory.issue_temporary_access_pass(target, graph.tap_minutes)
         else:
-            raise PolicyViolation(f"{_RESET_ATTEMPTS} generated passwords were refused")
+            for _ in range(_RESET_ATTEMPTS):
+                # Read each time: after a refusal the directory reads its policy afresh.
+                policy = await directory.password_policy()
+                password = temporary_password(policy, settings.password_length, _name_parts(target))
+                try:
+                    await directory.reset_password(target, password)
+                    break
+                except PolicyViolation:
+                    continue
+            else:
+                raise PolicyViolation(f"{_RESET_ATTEMPTS} generated passwords were refused")
     except ProtectedAccount:
         return refuse_protected(turn, target, "password_reset", "directory_refused", actor)
     except DirectoryError as exc:
         detail = type(exc).__name__
         if isinstance(exc, Unavailable):
-            detail += " (the reset may or may not have been applied; check pwdLastSet)"
+            detail += (
+                " (a Temporary Access Pass may have been created: delete it)"
+                if tap
+                else " (the reset may or may not have been applied; check pwdLastSet)"
+            )
         ref = open_failure_ticket(turn, target, "password reset", detail)
         turn.audit(
             action="password_reset",
@@ -441,19 +480,25 @@ async def perform_reset(
         actor=actor,
         verification=verification,
         ticket=ticket,
-        reason=reason,
+        reason=(reason + "; " if reason else "") + ("temporary access pass" if tap else "password"),
     )
     msg = turn.msg
     if target.directory_id == actor.directory_id:
         reset_notice(turn, target, f"user:{msg.platform}:{msg.actor.user_id}", t("reset.by_you"))
-        key = "reset.secret"
+        key = "reset.tap" if tap else "reset.secret"
     else:
         reset_notice(turn, target, f"email:{target.email}", t("reset.by_desk", ticket=ticket))
-        key = "reset.secret_for"
+        key = "reset.tap_for" if tap else "reset.secret_for"
     minutes = settings.secret_minutes
     return [
         Reply(
-            t(key, password=password, minutes=minutes, name=target.display_name),
+            t(
+                key,
+                password=password,
+                minutes=minutes,
+                name=target.display_name,
+                lifetime=graph.tap_minutes,
+            ),
             private=True,
             delete_after_s=minutes * 60,
         )
@@ -475,6 +520,8 @@ class PasswordReset:
             return account
         if refused := refusal(turn, account, "password_reset"):
             return refused
+        if account.federated:
+            return refuse_federated(turn, account)
         lines = [password_status(turn, account)]
         if account.locked:
             lines.append(t("password.also_locked"))
@@ -482,20 +529,18 @@ class PasswordReset:
             lines.append(t("password.how_cloud"))
         else:
             lines.append(t("password.how_onprem"))
-        lines.append(
-            t("password.forgot_reset" if account.source == "onprem" else "password.forgot")
-        )
+        tap = account.source == "cloud" and turn.services.settings.graph.cloud_recovery == "tap"
+        lines.append(t("password.forgot_tap" if tap else "password.forgot_reset"))
         turn.audit(action="password_status", outcome="done", target=account, actor=account)
-        state = {"onprem": account.source == "onprem", "locked": account.locked}
+        state = {"resettable": True, "tap": tap, "locked": account.locked}
         turn.expect("password_reset.next", state)
         return [Reply("\n".join(lines), choices=self._choices(t, state), private=True)]
 
     @staticmethod
     def _choices(t: Translator, state: Mapping[str, object]) -> tuple[Choice, ...]:
         unlock = (intent_choice(t, "unlock"),) if state.get("locked") else ()
-        reset = (
-            (Choice(t("password.reset_now"), _RESET_NOW, "primary"),) if state.get("onprem") else ()
-        )
+        label = t("password.tap_now") if state.get("tap") else t("password.reset_now")
+        reset = (Choice(label, _RESET_NOW, "primary"),) if state.get("resettable") else ()
         return (
             *unlock,
             *reset,
@@ -514,6 +559,8 @@ class PasswordReset:
                 return account
             if refused := refusal(turn, account, "password_reset"):
                 return refused
+            if account.federated:
+                return refuse_federated(turn, account)
             if why := limited(turn, account, "password_reset"):
                 return refuse_limited(turn, account, "password_reset", why)
             return await request_approval(turn, account, "password_reset")
@@ -663,6 +710,7 @@ async def request_approval(turn: Turn, account: Account, action: str) -> list[Re
                 [t("approval.approve"), f"{APPROVE}approve:{approval.id}:{nonce}"],
                 [t("approval.deny"), f"{APPROVE}deny:{approval.id}:{nonce}"],
             ],
+            "scrub": True,
         },
     )
     turn.audit(
@@ -832,6 +880,45 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         return [Reply(t("account.use_own"), private=True)]
     if refused := refusal(turn, target, name, engineer):
         return refused
+    if ticket.requester_email.lower() != target.email.lower() or ticket.state in (
+        "resolved",
+        "closed",
+        "cancelled",
+    ):
+        turn.audit(
+            action=name,
+            outcome="refused",
+            target=target,
+            actor=engineer,
+            reason=f"ticket {ticket.ref} is not an open ticket of this user",
+            verification="engineer_role",
+            ticket=ticket.ref,
+        )
+        return [Reply(t("account.wrong_ticket", ticket=ticket.ref), private=True)]
+    settings = turn.services.settings.self_service
+    day = turn.services.clock() - timedelta(days=1)
+    done = sum(
+        turn.services.audit.count_all(a, "done", day, actor=engineer.directory_id)
+        for a in ("unlock", "password_reset")
+    )
+    if done >= settings.engineer_actions_per_day:
+        turn.audit(
+            action=name,
+            outcome="refused",
+            target=target,
+            actor=engineer,
+            reason="engineer_daily_limit",
+            verification="engineer_role",
+            ticket=ticket.ref,
+        )
+        alert_security(
+            turn,
+            f"engineer-limit:{engineer.directory_id}:{day.date()}",
+            f"{engineer.email} reached {settings.engineer_actions_per_day} unlocks/resets"
+            " for others in 24 hours; further ones are refused.",
+            {"action": name, "actor": engineer.directory_id},
+        )
+        return [Reply(t("account.engineer_limit", limit=settings.engineer_actions_per_day))]
     if name == "unlock":
         return (
             await perform_unlock(
@@ -845,6 +932,14 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         )[1]
     if why := limited(turn, target, name):
         return refuse_limited(turn, target, name, why, engineer)
-    return await perform_reset(
+    replies = await perform_reset(
         turn, target, engineer, verification="engineer_role", ticket=ticket.ref
     )
+    if any(r.delete_after_s for r in replies):  # done: security sees every reset for others
+        alert_security(
+            turn,
+            f"engineer-reset:{turn.request_id}",
+            f"{engineer.email} reset the password of {target.email} for {ticket.ref}.",
+            {"action": name, "actor": engineer.directory_id, "target": target.directory_id},
+        )
+    return replies

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from bot.handlers.account import for_someone_else
 from bot.handlers.base import Handler, Turn
+from bot.handlers.lookup import lookup
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.integrations.directory import DirectoryError
@@ -63,6 +64,13 @@ COMMANDS: tuple[Command, ...] = (
         "queue [mine|unassigned|team <name>|breaching]",
         "open tickets, most urgent first",
         True,
+    ),
+    Command(
+        "lookup",
+        "lookup <user>",
+        "an account at a glance: state, password, licences, groups, manager, tickets",
+        True,
+        1,
     ),
     Command("claim", "claim <ID>", "take a ticket yourself", True, 1),
     Command("assign", "assign <ID> @user|<team>", "give a ticket to a person or a team", True, 2),
@@ -269,6 +277,8 @@ class Commands:
                     private=True,
                 )
             ]
+        if name == "lookup":
+            return await lookup(turn, args[0], person(turn, args[0]))
         number = parse_ticket_ref(args[0])
         if number is None:
             raise TicketError("ticket.unknown", ref=args[0])
@@ -281,10 +291,10 @@ class Commands:
         elif name == "assign":
             target = args[1]
             if target.startswith("@"):
-                person = self._person(turn, target[1:])
-                if not await is_engineer(turn, person):
-                    return [Reply(t("commands.not_engineer", person=person), private=True)]
-                ticket = tickets.assign(number, me, user=person)
+                assignee = self._person(turn, target[1:])
+                if not await is_engineer(turn, assignee):
+                    return [Reply(t("commands.not_engineer", person=assignee), private=True)]
+                ticket = tickets.assign(number, me, user=assignee)
             else:
                 named = self._team(turn, rest)
                 if named is None:

@@ -17,6 +17,7 @@ from bot.clock import parse_iso
 from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
+    Group,
     Licence,
     NotFound,
     PasswordPolicy,
@@ -102,6 +103,10 @@ class DemoDirectory:
             raise ConfigError(
                 SETTING, f'{path} must hold {{"users": [...]}} with at least one user'
             )
+        owners = data.get("group_owners", {}) if isinstance(data, dict) else {}
+        if not isinstance(owners, dict):
+            raise ConfigError(SETTING, f'{path}: "group_owners" must map group → [emails]')
+        self._owners = {str(k): tuple(str(e).lower() for e in v) for k, v in owners.items()}
         self._accounts: dict[str, Account] = {}
         self._licences: dict[str, tuple[Licence, ...]] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
@@ -161,6 +166,25 @@ class DemoDirectory:
 
     async def password_policy(self) -> PasswordPolicy:
         return PasswordPolicy(min_length=12, complexity=True, lockout_threshold=5)
+
+    async def issue_temporary_access_pass(self, account: Account, minutes: int) -> str:
+        """The demo issues a pass that works nowhere (there is no tenant behind it)."""
+        self._changeable(account, "issue a pass for")
+        import secrets
+
+        return "demo-" + secrets.token_urlsafe(9)
+
+    async def find_group(self, name: str) -> Group:
+        for groups in self._groups.values():
+            for group in groups:
+                if group.lower() == name.strip().lower():
+                    return Group(group_id=group, name=group, owners=self._owners.get(group, ()))
+        raise NotFound(f"no demo group {name!r}")
+
+    async def add_to_group(self, group: Group, account: Account) -> None:
+        current = self._groups.get(account.directory_id, ())
+        if group.name not in current:
+            self._groups[account.directory_id] = (*current, group.name)
 
     async def lockouts_since(self, since: datetime) -> int:
         return sum(

@@ -68,6 +68,18 @@ class Licence:
     sku: str
     name: str
     disabled_plans: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
+    """Service plan names (servicePlanName) that are enabled, where the backend knows them."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group someone may ask to join, with the people who own it (they approve)."""
+
+    group_id: str
+    name: str
+    owners: tuple[str, ...] = ()
+    role_assignable: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,8 @@ class Account:
     """False when the account lies outside the OUs the bot may act on (`ldap.scope_ous`)."""
     locked_until: datetime | None = None
     """When a lockout ends by itself (None: until someone unlocks it, or not locked)."""
+    federated: bool = False
+    """The sign-in is owned by another identity provider (a federated domain)."""
 
 
 @dataclass(frozen=True)
@@ -148,4 +162,16 @@ class Directory(Protocol):
 
     async def lockouts_since(self, since: datetime) -> int:
         """How many accounts were locked out at or after `since` (a password-spray sign)."""
+        ...
+
+    async def issue_temporary_access_pass(self, account: Account, minutes: int) -> str:
+        """A one-time Temporary Access Pass for a cloud account (Entra); returns its secret."""
+        ...
+
+    async def find_group(self, name: str) -> Group:
+        """The one group with this exact name, with its owners (NotFound, Ambiguous)."""
+        ...
+
+    async def add_to_group(self, group: Group, account: Account) -> None:
+        """Add the account to the group (already a member counts as done)."""
         ...

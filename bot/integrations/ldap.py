@@ -46,7 +46,17 @@ from urllib.parse import urlsplit
 
 with warnings.catch_warnings():  # ldap3 2.9.1 imports names newer pyasn1 deprecates
     warnings.filterwarnings("ignore", r"(tagMap|typeMap) is deprecated", DeprecationWarning)
-    from ldap3 import BASE, MODIFY_REPLACE, NONE, SIMPLE, SUBTREE, Connection, Server, Tls
+    from ldap3 import (
+        BASE,
+        MODIFY_ADD,
+        MODIFY_REPLACE,
+        NONE,
+        SIMPLE,
+        SUBTREE,
+        Connection,
+        Server,
+        Tls,
+    )
     from ldap3.core import exceptions as ldap_errors
     from ldap3.utils.conv import escape_filter_chars
 
@@ -55,6 +65,7 @@ from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
     Ambiguous,
+    Group,
     Licence,
     NotFound,
     PasswordPolicy,
@@ -90,7 +101,30 @@ _USER_ATTRIBUTES = (
     "pwdLastSet",
     "msDS-UserPasswordExpiryTimeComputed",
     "adminCount",
+    "objectSid",
 )
+DOMAIN_RIDS = {
+    512: "Domain Admins",
+    516: "Domain Controllers",
+    520: "Group Policy Creator Owners",
+    521: "Read-only Domain Controllers",
+    526: "Key Admins",
+}
+FOREST_RIDS = {
+    498: "Enterprise Read-only Domain Controllers",
+    518: "Schema Admins",
+    519: "Enterprise Admins",
+    527: "Enterprise Key Admins",
+}
+BUILTIN_SIDS = {
+    "S-1-5-32-544": "Administrators",
+    "S-1-5-32-548": "Account Operators",
+    "S-1-5-32-549": "Server Operators",
+    "S-1-5-32-550": "Print Operators",
+    "S-1-5-32-551": "Backup Operators",
+    "S-1-5-32-552": "Replicator",
+}
+"""Privileged groups by well-known SID; always protected, whatever the configuration says."""
 _POLICY_ATTRIBUTES = ("minPwdLength", "pwdProperties", "lockoutThreshold", "lockoutDuration")
 _POLICY_TTL_S = 600.0
 _RECONNECT = (
@@ -199,6 +233,17 @@ def sid_text(raw: bytes) -> str:
     return "S-" + "-".join(str(x) for x in (raw[0], authority, *subs))
 
 
+def _close(conn: Connection) -> None:
+    """Unbind, and close the socket ourselves: ldap3 leaves it open when the connect, the
+    TLS handshake or the unbind of a dead connection fails."""
+    with contextlib.suppress(ldap_errors.LDAPException, OSError):
+        conn.unbind()
+    sock = getattr(conn, "socket", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
 class LdapDirectory:
     """A `Directory` over Active Directory (see the module docstring for the decisions)."""
 
@@ -255,20 +300,13 @@ class LdapDirectory:
                 conn.start_tls()
             conn.bind()
         except BaseException:
-            with contextlib.suppress(ldap_errors.LDAPException, OSError):
-                conn.unbind()
-            # ldap3 keeps a socket whose TLS handshake or connect failed without closing it
-            sock = getattr(conn, "socket", None)
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.close()
+            _close(conn)
             raise
         return conn
 
     def _drop(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(ldap_errors.LDAPException):
-                self._conn.unbind()
+            _close(self._conn)
             self._conn = None
 
     def _run(self, work: Callable[[Connection], T], *, retry: bool) -> T:
@@ -343,28 +381,71 @@ class LdapDirectory:
         self._policy = (time.monotonic(), policy, duration)
         return policy, duration
 
+    def _sid_of(self, conn: Connection, dn: str) -> str | None:
+        conn.search(dn, "(objectClass=*)", BASE, attributes=["objectSid"])
+        found = self._entries(conn)
+        raw = _first(found[0]["raw_attributes"], "objectSid") if found else None
+        return sid_text(raw) if raw else None
+
     def _protected(self, conn: Connection) -> dict[str, str]:
-        """SID → name of each configured protected group (read once)."""
-        if self._protected_sids is None:
-            names = "".join(
-                f"(cn={escape_filter_chars(n)})" for n in self._settings.protected_groups
-            )
+        """SID → name of every protected group, read once, failing closed.
+
+        The well-known privileged groups are found by SID (domain SID + RID, the forest
+        root's for Schema/Enterprise Admins, and the BUILTIN aliases), so a renamed or
+        localised group, a base DN below the domain root or a multi-domain forest cannot
+        make one disappear. Extra names in `ldap.protected_groups` are looked up from the
+        domain root; one that cannot be found stops every change (`Unavailable`) rather
+        than silently protecting nobody.
+        """
+        if self._protected_sids is not None:
+            return self._protected_sids
+        conn.search(
+            "",
+            "(objectClass=*)",
+            BASE,
+            attributes=["defaultNamingContext", "rootDomainNamingContext"],
+        )
+        root = self._entries(conn)
+        attrs = root[0]["raw_attributes"] if root else {}
+        domain_dn = _text(attrs, "defaultNamingContext") or self._config.base_dn
+        forest_dn = _text(attrs, "rootDomainNamingContext") or domain_dn
+        domain_sid = self._sid_of(conn, domain_dn)
+        if not domain_sid:
+            raise Unavailable("cannot read the domain's SID: refusing every change")
+        forest_sid = self._sid_of(conn, forest_dn) or domain_sid
+        sids = {f"{domain_sid}-{rid}": name for rid, name in DOMAIN_RIDS.items()}
+        sids |= {f"{forest_sid}-{rid}": name for rid, name in FOREST_RIDS.items()}
+        sids |= BUILTIN_SIDS
+        known = {name.lower() for name in sids.values()}
+        extra = [n for n in self._settings.protected_groups if n.lower() not in known]
+        if extra:
+            names = "".join(f"(cn={escape_filter_chars(n)})" for n in extra)
             conn.search(
-                self._config.base_dn,
+                domain_dn,
                 f"(&(objectClass=group)(|{names}))",
                 SUBTREE,
                 attributes=["objectSid", "cn"],
             )
-            self._protected_sids = {
-                sid_text(raw): _text(e["raw_attributes"], "cn")
+            found = {
+                _text(e["raw_attributes"], "cn").lower(): sid_text(raw)
                 for e in self._entries(conn)
                 if (raw := _first(e["raw_attributes"], "objectSid"))
             }
-        return self._protected_sids
+            missing = [n for n in extra if n.lower() not in found]
+            if missing:
+                raise Unavailable(
+                    f"protected group(s) {', '.join(missing)} not found: refusing every change"
+                )
+            sids |= {found[n.lower()]: n for n in extra}
+        self._protected_sids = sids
+        return sids
 
-    def _privilege(self, conn: Connection, dn: str, admin_count: int | None) -> str | None:
-        if admin_count == 1:
+    def _privilege(self, conn: Connection, dn: str, attrs: Mapping[str, list[bytes]]) -> str | None:
+        if _int(attrs, "adminCount") == 1:
             return "adminCount=1"
+        own = _first(attrs, "objectSid")
+        if own and sid_text(own).rsplit("-", 1)[-1] in ("500", "502"):
+            return "built-in Administrator or krbtgt"
         conn.search(dn, "(objectClass=*)", BASE, attributes=["tokenGroups"])
         found = self._entries(conn)
         held = {sid_text(raw) for raw in (found[0]["raw_attributes"].get("tokenGroups", []))}
@@ -398,7 +479,7 @@ class LdapDirectory:
         locked = bool(computed & _UAC_COMPUTED_LOCKOUT)
         pwd_last_set = _int(attrs, "pwdLastSet")
         expires = filetime(_int(attrs, "msDS-UserPasswordExpiryTimeComputed"))
-        privileged = self._privilege(conn, entry["dn"], _int(attrs, "adminCount"))
+        privileged = self._privilege(conn, entry["dn"], attrs)
         manager_dn = _text(attrs, "manager")
         return Account(
             directory_id=str(uuid.UUID(bytes_le=raw_guid)),
@@ -470,7 +551,9 @@ class LdapDirectory:
             dn = escape_filter_chars(found[0]["dn"])
             conn.search(
                 self._config.base_dn,
-                f"(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={dn}))",
+                # security groups only: a distribution list must never carry a role
+                f"(&(objectClass=group)(groupType:1.2.840.113556.1.4.803:=2147483648)"
+                f"(member:1.2.840.113556.1.4.1941:={dn}))",
                 SUBTREE,
                 attributes=["cn"],
             )
@@ -493,6 +576,51 @@ class LdapDirectory:
             return len(self._entries(conn))
 
         return await self._call(work)
+
+    async def issue_temporary_access_pass(self, account: Account, minutes: int) -> str:
+        raise Unavailable("Temporary Access Passes are Entra ID's; AD has none")
+
+    async def find_group(self, name: str) -> Group:
+        """The group whose cn is `name`; its owner is `managedBy`."""
+
+        def work(conn: Connection) -> Group:
+            conn.search(
+                self._config.base_dn,
+                f"(&(objectClass=group)(cn={escape_filter_chars(name.strip())}))",
+                SUBTREE,
+                attributes=["objectGUID", "cn", "managedBy", "objectSid"],
+                size_limit=2,
+            )
+            found = self._entries(conn)
+            if not found:
+                raise NotFound(f"no group {name!r}")
+            if len(found) > 1:
+                raise Ambiguous(f"several groups named {name!r}")
+            attrs = found[0]["raw_attributes"]
+            owner = _text(attrs, "managedBy")
+            sid = sid_text(_first(attrs, "objectSid") or b"")
+            return Group(
+                group_id=found[0]["dn"],
+                name=_text(attrs, "cn"),
+                owners=tuple(m for m in [self._mail_of(conn, owner) if owner else None] if m),
+                role_assignable=sid in self._protected(conn),
+            )
+
+        return await self._call(work)
+
+    async def add_to_group(self, group: Group, account: Account) -> None:
+        def work(conn: Connection) -> None:
+            fresh = self._one(conn, guid_filter(account.directory_id), "that id")
+            try:
+                conn.modify(  # type: ignore[no-untyped-call]
+                    group.group_id, {"member": [(MODIFY_ADD, [f"<GUID={fresh.directory_id}>"])]}
+                )
+            except ldap_errors.LDAPEntryAlreadyExistsResult:
+                return
+            except ldap_errors.LDAPInsufficientAccessRightsResult:
+                raise ProtectedAccount("the bot's account may not change that group") from None
+
+        await self._call(work, retry=False)
 
     # -- writes --------------------------------------------------------------------------
 

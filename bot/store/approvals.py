@@ -23,7 +23,8 @@ from bot.clock import Clock, iso, parse_iso, utcnow
 
 _COLUMNS = (
     "id, action, requester_platform, requester_user_id, requester_email, requester_lang,"
-    " target, approver_email, approver_id, approver_kind, created_at, expires_at, state"
+    " target, approver_email, approver_id, approver_kind, created_at, expires_at, state,"
+    " subject, subject_name"
 )
 
 
@@ -42,6 +43,9 @@ class Approval:
     created_at: datetime
     expires_at: datetime
     state: str
+    subject: str = ""
+    """What the action is about besides the target account (a group's id)."""
+    subject_name: str = ""
 
 
 def _digest(nonce: str) -> str:
@@ -66,6 +70,8 @@ class Approvals:
         approver_id: str,
         approver_kind: str,
         lifetime: timedelta,
+        subject: str = "",
+        subject_name: str = "",
     ) -> tuple[Approval, str]:
         """Store a pending request; return it and its nonce (which is not stored)."""
         nonce = secrets.token_urlsafe(18)
@@ -74,8 +80,8 @@ class Approvals:
             cursor = self._conn.execute(
                 "INSERT INTO approvals (nonce_hash, action, requester_platform,"
                 " requester_user_id, requester_email, requester_lang, target, approver_email,"
-                " approver_id, approver_kind, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " approver_id, approver_kind, created_at, expires_at, subject, subject_name)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     _digest(nonce),
                     action,
@@ -89,6 +95,8 @@ class Approvals:
                     approver_kind,
                     iso(now),
                     iso(now + lifetime),
+                    subject,
+                    subject_name,
                 ),
             )
         approval = self.get(int(cursor.lastrowid or 0))
@@ -143,11 +151,11 @@ class Approvals:
             )
         return cursor.rowcount == 1
 
-    def open_for(self, target: str, action: str) -> Approval | None:
+    def open_for(self, target: str, action: str, subject: str = "") -> Approval | None:
         """The newest pending or approved, unexpired request for this account and action."""
         row = self._conn.execute(
-            "SELECT id FROM approvals WHERE target = ? AND action = ?"
+            "SELECT id FROM approvals WHERE target = ? AND action = ? AND subject = ?"
             " AND state IN ('pending', 'approved') AND expires_at > ? ORDER BY id DESC LIMIT 1",
-            (target, action, iso(self._clock())),
+            (target, action, subject, iso(self._clock())),
         ).fetchone()
         return None if row is None else self.get(int(row[0]))

@@ -281,6 +281,18 @@ class AuditLog:
         ).fetchone()
         return int(row[0])
 
+    def count_all(
+        self, action: str, outcome: str, since: datetime, *, actor: str | None = None
+    ) -> int:
+        """How many `action`s with `outcome` were recorded since a time, for any target
+        (or done by one actor's directory id)."""
+        sql = "SELECT count(*) FROM audit_log WHERE action = ? AND outcome = ? AND at >= ?"
+        params: list[object] = [action, outcome, iso(since)]
+        if actor is not None:
+            sql += " AND actor_directory_id = ?"
+            params.append(actor)
+        return int(self._conn.execute(sql, params).fetchone()[0])
+
     def last_time(self, directory_id: str, action: str, outcome: str) -> str | None:
         row = self._conn.execute(
             "SELECT max(at) FROM audit_log WHERE target = ? AND action = ? AND outcome = ?",

@@ -179,7 +179,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX scheduled_deletions_due ON scheduled_deletions (delete_at);
     """,
-    # 5: approvals for self-service (a manager or the on-call engineer approves a reset);
+    # 5: approvals for self-service (a manager or the on-call engineer approves a reset, a
+    # group's owner approves an access request: `subject` is then the group);
     # only a hash of each one-time nonce is kept
     """
     CREATE TABLE approvals (
@@ -198,7 +199,9 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at TEXT NOT NULL,
         state TEXT NOT NULL DEFAULT 'pending',
         decided_at TEXT,
-        used_at TEXT
+        used_at TEXT,
+        subject TEXT NOT NULL DEFAULT '',
+        subject_name TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX approvals_target ON approvals (target, action, state);
     """,

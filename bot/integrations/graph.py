@@ -1,0 +1,583 @@
+"""Entra ID and Microsoft 365 through Microsoft Graph: msal for the token, httpx for the calls.
+
+Connection (environment; the secret never goes in the config file):
+
+- `HELPDESK_GRAPH_TENANT_ID`, `HELPDESK_GRAPH_CLIENT_ID`
+- `HELPDESK_GRAPH_CLIENT_SECRET`, or `HELPDESK_GRAPH_CLIENT_CERT` (a PEM file holding the
+  private key and the certificate registered on the app)
+- `HELPDESK_GRAPH_AUTHORITY_URL` (default `https://login.microsoftonline.com`)
+- `HELPDESK_GRAPH_URL` (default `https://graph.microsoft.com/v1.0`)
+- `HELPDESK_GRAPH_CA_FILE` (optional): a CA to trust in addition to the system's (a TLS
+  inspecting proxy, or the tests' stand-in)
+
+Decisions (shared/DESIGN.md explains msal + httpx rather than msgraph-sdk):
+- **Reads are retried, writes are not blindly.** A read answered 429/503/504 is retried
+  after its `Retry-After` (at most `[graph] max_retries` times); a `Retry-After` longer than
+  `[graph] max_wait_seconds` is not waited for in chat: the request is parked as `Throttled`
+  and the user is told when to try again. A write answered 503/504 (or cut off) may have been
+  applied: the caller checks (`lastPasswordChangeDateTime` for a reset) before anything else.
+- **`$select` on every read** so Graph sends only what the bot uses.
+- **Errors map to the port's domain errors**: 404 → NotFound, 403 → ProtectedAccount, a
+  refused password → PolicyViolation, 429 beyond the wait → Throttled, anything else
+  (5xx, token endpoint down, TLS, timeouts) → Unavailable.
+- **The msal app is built on first use** (it fetches the authority's metadata), in a worker
+  thread, so a token endpoint that is down is a clear `Unavailable`, not a failed start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import tempfile
+import time
+import tomllib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from bot.clock import parse_iso
+from bot.config import GraphSettings
+from bot.errors import ConfigError
+from bot.integrations.directory import (
+    Account,
+    Ambiguous,
+    DirectoryError,
+    Group,
+    Licence,
+    NotFound,
+    PasswordPolicy,
+    PolicyViolation,
+    ProtectedAccount,
+    Throttled,
+    Unavailable,
+)
+
+SCOPE = "https://graph.microsoft.com/.default"
+_USER_FIELDS = (
+    "id,displayName,mail,userPrincipalName,accountEnabled,onPremisesSyncEnabled,"
+    "lastPasswordChangeDateTime,passwordPolicies,department"
+)
+_RETRY_STATUS = (429, 503, 504)
+
+
+@cache
+def sku_catalogue() -> dict[str, Any]:
+    """The SKU / service-plan / product names (`m365_skus.toml`)."""
+    raw = resources.files("bot.integrations").joinpath("m365_skus.toml").read_text("utf-8")
+    return tomllib.loads(raw)
+
+
+def sku_name(part_number: str) -> str:
+    return str(sku_catalogue().get("skus", {}).get(part_number, {}).get("name", part_number))
+
+
+def plan_name(plan: str) -> str:
+    return str(sku_catalogue().get("plans", {}).get(plan, plan))
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """Where the tenant is and how the bot authenticates (see the module docstring)."""
+
+    tenant_id: str
+    client_id: str
+    client_secret: str | None = field(repr=False)
+    client_cert: str | None
+    authority_url: str
+    graph_url: str
+    ca_file: str | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> GraphConfig:
+        def get(name: str) -> str:
+            return env.get(name, "").strip()
+
+        for name in ("HELPDESK_GRAPH_TENANT_ID", "HELPDESK_GRAPH_CLIENT_ID"):
+            if not get(name):
+                raise ConfigError(name, "is not set (needed for a graph directory)")
+        secret, cert = get("HELPDESK_GRAPH_CLIENT_SECRET"), get("HELPDESK_GRAPH_CLIENT_CERT")
+        if bool(secret) == bool(cert):
+            raise ConfigError(
+                "HELPDESK_GRAPH_CLIENT_SECRET",
+                "set it or HELPDESK_GRAPH_CLIENT_CERT (exactly one of the two)",
+            )
+        if cert and not Path(cert).is_file():
+            raise ConfigError("HELPDESK_GRAPH_CLIENT_CERT", f"file {cert} does not exist")
+        urls = {}
+        for name, default in (
+            ("HELPDESK_GRAPH_AUTHORITY_URL", "https://login.microsoftonline.com"),
+            ("HELPDESK_GRAPH_URL", "https://graph.microsoft.com/v1.0"),
+        ):
+            url = (get(name) or default).rstrip("/")
+            if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
+                raise ConfigError(name, f"must be an https:// URL, not {url!r}")
+            urls[name] = url
+        ca_file = get("HELPDESK_GRAPH_CA_FILE") or None
+        if ca_file:
+            try:
+                ssl.create_default_context(cafile=ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    "HELPDESK_GRAPH_CA_FILE", f"cannot load {ca_file} as a PEM CA file ({exc})"
+                ) from None
+        return cls(
+            tenant_id=get("HELPDESK_GRAPH_TENANT_ID"),
+            client_id=get("HELPDESK_GRAPH_CLIENT_ID"),
+            client_secret=secret or None,
+            client_cert=cert or None,
+            authority_url=urls["HELPDESK_GRAPH_AUTHORITY_URL"],
+            graph_url=urls["HELPDESK_GRAPH_URL"],
+            ca_file=ca_file,
+        )
+
+
+class MaybeApplied(Unavailable):
+    """A write was cut off or answered 503/504: the change may or may not have happened."""
+
+
+def _graph_error(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+        error = body.get("error") or {}
+        return str(error.get("code", "")), str(error.get("message", ""))[:200]
+    except ValueError:
+        return "", response.text[:200]
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "1")))
+    except ValueError:
+        return 1.0
+
+
+class GraphGateway:
+    """A small typed client: a cached app token from msal, one shared `httpx.AsyncClient`."""
+
+    def __init__(
+        self,
+        config: GraphConfig,
+        settings: GraphSettings,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._config = config
+        self._settings = settings
+        self._sleep = sleep
+        self._app: Any = None
+        self._client: httpx.AsyncClient | None = None
+        self._bundle: str | None = None
+
+    @property
+    def graph_url(self) -> str:
+        return self._config.graph_url
+
+    # -- TLS and token ---------------------------------------------------------------------
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        if self._config.ca_file:
+            context.load_verify_locations(self._config.ca_file)
+        return context
+
+    def _requests_bundle(self) -> str | bool:
+        """requests wants a file: the system's CAs plus the extra one, written once."""
+        if not self._config.ca_file:
+            return True
+        if self._bundle is None:
+            import certifi
+
+            bundle = Path(certifi.where()).read_text("utf-8")
+            bundle += "\n" + Path(self._config.ca_file).read_text("utf-8")
+            with tempfile.NamedTemporaryFile(
+                "w", suffix=".pem", prefix="helpdesk-graph-ca-", delete=False
+            ) as handle:
+                handle.write(bundle)
+            self._bundle = handle.name
+        return self._bundle
+
+    def _build_app(self) -> Any:
+        import msal
+        import requests
+
+        session = requests.Session()
+        session.trust_env = False  # proxies and REQUESTS_CA_BUNDLE must not change the CA
+        session.verify = self._requests_bundle()
+        credential: Any = self._config.client_secret
+        if self._config.client_cert:
+            credential = _certificate_credential(Path(self._config.client_cert))
+        return msal.ConfidentialClientApplication(
+            self._config.client_id,
+            client_credential=credential,
+            authority=f"{self._config.authority_url}/{self._config.tenant_id}",
+            instance_discovery=False,
+            http_client=session,
+            timeout=self._settings.timeout_seconds,
+        )
+
+    def _acquire(self) -> str:
+        import requests
+
+        try:
+            if self._app is None:
+                self._app = self._build_app()
+            result = self._app.acquire_token_for_client(scopes=[SCOPE])
+        except (requests.RequestException, ValueError, OSError) as exc:
+            self._app = None
+            raise Unavailable(f"token authority unreachable: {type(exc).__name__}") from None
+        if "access_token" not in result:
+            raise Unavailable(f"token refused: {result.get('error', 'unknown error')}")
+        return str(result["access_token"])
+
+    async def token(self) -> str:
+        return await asyncio.to_thread(self._acquire)
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self._config.graph_url + "/",
+                verify=self._ssl_context(),
+                timeout=self._settings.timeout_seconds,
+                trust_env=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- requests --------------------------------------------------------------------------
+
+    async def _send(
+        self, method: str, url: str, *, params: dict[str, str] | None, json: Any
+    ) -> httpx.Response:
+        token = await self.token()
+        try:
+            return await self._http().request(
+                method,
+                url,  # relative to HELPDESK_GRAPH_URL, or an absolute @odata.nextLink
+                params=params,
+                json=json,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        except httpx.HTTPError as exc:
+            if method != "GET":
+                raise MaybeApplied(f"{method} cut off: {type(exc).__name__}") from None
+            raise Unavailable(f"Graph unreachable: {type(exc).__name__}") from None
+
+    def _fail(self, response: httpx.Response) -> DirectoryError:
+        code, message = _graph_error(response)
+        detail = f"Graph {response.status_code} {code}: {message}"
+        if response.status_code == 404:
+            return NotFound(detail)
+        if response.status_code == 403:
+            return ProtectedAccount(detail)
+        if response.status_code == 400 and "password" in message.lower():
+            return PolicyViolation(detail)
+        if response.status_code == 429:
+            return Throttled(detail)
+        return Unavailable(detail)
+
+    async def get(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        """GET with bounded retries on 429/503/504 after Retry-After."""
+        for attempt in range(self._settings.max_retries + 1):
+            response = await self._send("GET", path, params=params, json=None)
+            if response.status_code not in _RETRY_STATUS:
+                break
+            wait = _retry_after(response)
+            if wait > self._settings.max_wait_seconds:
+                raise Throttled(
+                    f"Graph asked to wait {wait:.0f} s", minutes=max(1, round(wait / 60))
+                )
+            if attempt < self._settings.max_retries:
+                await self._sleep(wait)
+        if response.status_code >= 400:
+            raise self._fail(response)
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+    async def get_all(
+        self, path: str, params: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every item of a collection, following `@odata.nextLink`."""
+        items: list[dict[str, Any]] = []
+        page = await self.get(path, params)
+        while True:
+            items.extend(x for x in page.get("value", []) if isinstance(x, dict))
+            link = page.get("@odata.nextLink")
+            if not link:
+                return items
+            page = await self.get(str(link))
+
+    async def write(self, method: str, path: str, body: Any) -> dict[str, Any]:
+        """POST/PATCH once. 429 (refused, so not applied) is waited for once if short;
+        503/504 or a cut connection raise `MaybeApplied` for the caller to check."""
+        response = await self._send(method, path, params=None, json=body)
+        if response.status_code == 429 and _retry_after(response) <= (
+            self._settings.max_wait_seconds
+        ):
+            await self._sleep(_retry_after(response))
+            response = await self._send(method, path, params=None, json=body)
+        if response.status_code in (503, 504):
+            raise MaybeApplied(f"Graph {response.status_code} on {method} {path}")
+        if response.status_code >= 400:
+            raise self._fail(response)
+        if response.status_code == 204 or not response.content:
+            return {}
+        data = response.json()
+        return data if isinstance(data, dict) else {}
+
+
+def _certificate_credential(path: Path) -> dict[str, str]:
+    """msal's certificate credential from one PEM holding the key and the certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    pem = path.read_text("utf-8")
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        raise ConfigError(
+            "HELPDESK_GRAPH_CLIENT_CERT", f"{path} holds no PEM certificate"
+        ) from None
+    return {"private_key": pem, "thumbprint": cert.fingerprint(hashes.SHA1()).hex()}  # noqa: S303 - Entra's thumbprint is SHA-1
+
+
+def _quote(value: str) -> str:
+    """An OData string literal: single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+class GraphDirectory:
+    """A `Directory` over Entra ID: cloud accounts, licences, groups, TAPs, cloud resets."""
+
+    name = "graph"
+
+    def __init__(self, gateway: GraphGateway, settings: GraphSettings) -> None:
+        self.gateway = gateway
+        self._settings = settings
+        self._federated: dict[str, bool] = {}
+        self._ids: dict[str, tuple[float, str]] = {}
+
+    async def _federated_domain(self, upn: str) -> bool:
+        domain = upn.rsplit("@", 1)[-1].lower()
+        if domain not in self._federated:
+            try:
+                found = await self.gateway.get(
+                    f"domains/{domain}", {"$select": "id,authenticationType"}
+                )
+                self._federated[domain] = found.get("authenticationType") == "Federated"
+            except NotFound:
+                self._federated[domain] = False
+        return self._federated[domain]
+
+    async def _privilege(self, user_id: str) -> str | None:
+        held = await self.gateway.get_all(
+            f"users/{user_id}/transitiveMemberOf",
+            {"$select": "id,displayName,isAssignableToRole"},
+        )
+        for item in held:
+            kind = str(item.get("@odata.type", ""))
+            if kind.endswith("directoryRole"):
+                return f"directory role {item.get('displayName')}"
+            if item.get("isAssignableToRole"):
+                return f"role-assignable group {item.get('displayName')}"
+        return None
+
+    async def _manager(self, user_id: str) -> str | None:
+        try:
+            found = await self.gateway.get(
+                f"users/{user_id}/manager", {"$select": "mail,userPrincipalName"}
+            )
+        except NotFound:
+            return None
+        return str(found.get("mail") or found.get("userPrincipalName") or "").lower() or None
+
+    async def _account(self, user: dict[str, Any]) -> Account:
+        user_id = str(user["id"])
+        upn = str(user.get("userPrincipalName") or "")
+        privileged = await self._privilege(user_id)
+        changed = user.get("lastPasswordChangeDateTime")
+        return Account(
+            directory_id=user_id,
+            email=str(user.get("mail") or upn).lower(),
+            display_name=str(user.get("displayName") or upn),
+            enabled=bool(user.get("accountEnabled", False)),
+            locked=False,  # Entra smart lockout is not visible through Graph
+            locked_at=None,
+            password_last_set=parse_iso(str(changed)) if changed else None,
+            password_expires=None,
+            must_change_password=False,
+            source="onprem" if user.get("onPremisesSyncEnabled") else "cloud",
+            privileged=privileged is not None,
+            privileged_reason=privileged,
+            department=str(user.get("department") or ""),
+            manager_email=await self._manager(user_id),
+            federated=await self._federated_domain(upn),
+        )
+
+    async def find_by_email(self, email: str) -> Account:
+        value = _quote(email.strip())
+        found = await self.gateway.get(
+            "users",
+            {
+                "$filter": f"mail eq {value} or userPrincipalName eq {value}",
+                "$select": _USER_FIELDS,
+                "$top": "2",
+            },
+        )
+        users = found.get("value", [])
+        if not users:
+            raise NotFound("no Entra user for that email")
+        if len(users) > 1:
+            raise Ambiguous("several Entra users for that email")
+        return await self._account(users[0])
+
+    async def find_by_id(self, directory_id: str) -> Account:
+        user = await self.gateway.get(f"users/{directory_id}", {"$select": _USER_FIELDS})
+        return await self._account(user)
+
+    async def user_id(self, email: str) -> str:
+        """The Entra object id of an account found elsewhere (AD), cached for 10 minutes."""
+        cached = self._ids.get(email)
+        if cached and time.monotonic() - cached[0] < 600:
+            return cached[1]
+        account = await self.find_by_email(email)
+        self._ids[email] = (time.monotonic(), account.directory_id)
+        return account.directory_id
+
+    async def licences(self, account: Account) -> tuple[Licence, ...]:
+        details = await self.gateway.get_all(
+            f"users/{account.directory_id}/licenseDetails",
+            {"$select": "skuPartNumber,servicePlans"},
+        )
+        licences = []
+        for detail in details:
+            plans = [p for p in detail.get("servicePlans", []) if isinstance(p, dict)]
+            disabled = tuple(
+                plan_name(str(p.get("servicePlanName")))
+                for p in plans
+                if p.get("provisioningStatus") == "Disabled"
+            )
+            enabled = tuple(
+                str(p.get("servicePlanName"))
+                for p in plans
+                if p.get("provisioningStatus") != "Disabled"
+            )
+            part = str(detail.get("skuPartNumber", ""))
+            licences.append(Licence(part, sku_name(part), disabled, enabled))
+        return tuple(licences)
+
+    async def groups(self, account: Account) -> tuple[str, ...]:
+        held = await self.gateway.get_all(
+            f"users/{account.directory_id}/transitiveMemberOf", {"$select": "id,displayName"}
+        )
+        return tuple(
+            sorted(
+                str(g.get("displayName"))
+                for g in held
+                if str(g.get("@odata.type", "")).endswith(".group")
+            )
+        )
+
+    async def unlock(self, account: Account) -> None:
+        raise Unavailable("no Graph endpoint clears Entra smart lockout")
+
+    def _check_cloud(self, account: Account) -> None:
+        if account.privileged or not account.enabled or account.service_account:
+            raise ProtectedAccount(f"refusing to change {account.directory_id}")
+        if account.source != "cloud":
+            raise ProtectedAccount("synced from AD: change it in AD")
+        if account.federated:
+            raise ProtectedAccount("federated: the identity provider owns the password")
+
+    async def reset_password(self, account: Account, password: str) -> None:
+        """PATCH passwordProfile (must change at next sign-in). If Graph answers 503/504 or
+        the connection drops, read `lastPasswordChangeDateTime`: changed after we started
+        means it applied (the password is the one we sent); else try once more."""
+        fresh = await self.find_by_id(account.directory_id)
+        self._check_cloud(fresh)
+        body = {"passwordProfile": {"password": password, "forceChangePasswordNextSignIn": True}}
+        for _attempt in (1, 2):
+            started = datetime.now(UTC).replace(microsecond=0)
+            try:
+                await self.gateway.write("PATCH", f"users/{account.directory_id}", body)
+                return
+            except MaybeApplied:
+                after = await self.find_by_id(account.directory_id)
+                if after.password_last_set is not None and after.password_last_set >= started:
+                    return
+        raise Unavailable("Graph did not apply the reset twice")
+
+    async def issue_temporary_access_pass(self, account: Account, minutes: int) -> str:
+        fresh = await self.find_by_id(account.directory_id)
+        self._check_cloud(fresh)
+        created = await self.gateway.write(
+            "POST",
+            f"users/{account.directory_id}/authentication/temporaryAccessPassMethods",
+            {"lifetimeInMinutes": minutes, "isUsableOnce": True},
+        )
+        secret = created.get("temporaryAccessPass")
+        if not secret:
+            raise Unavailable("Graph returned no Temporary Access Pass")
+        return str(secret)
+
+    async def password_policy(self) -> PasswordPolicy:
+        """Entra's cloud password rules (fixed by Microsoft): 8+ characters, 3 of 4 classes."""
+        return PasswordPolicy(min_length=8, complexity=True, lockout_threshold=10)
+
+    async def lockouts_since(self, since: datetime) -> int:
+        return 0  # smart lockout is not exposed through Graph
+
+    async def find_group(self, name: str) -> Group:
+        found = await self.gateway.get(
+            "groups",
+            {
+                "$filter": f"displayName eq {_quote(name)}",
+                "$select": "id,displayName,isAssignableToRole,securityEnabled",
+                "$top": "2",
+            },
+        )
+        groups = found.get("value", [])
+        if not groups:
+            raise NotFound(f"no group {name!r}")
+        if len(groups) > 1:
+            raise Ambiguous(f"several groups named {name!r}")
+        group = groups[0]
+        owners = await self.gateway.get_all(
+            f"groups/{group['id']}/owners", {"$select": "id,mail,userPrincipalName"}
+        )
+        return Group(
+            group_id=str(group["id"]),
+            name=str(group.get("displayName")),
+            owners=tuple(
+                str(o.get("mail") or o.get("userPrincipalName") or "").lower()
+                for o in owners
+                if o.get("mail") or o.get("userPrincipalName")
+            ),
+            role_assignable=bool(group.get("isAssignableToRole")),
+        )
+
+    async def add_to_group(self, group: Group, account: Account) -> None:
+        """Add the member; "already a member" counts as done (the request is idempotent)."""
+        ref = {"@odata.id": f"{self.gateway.graph_url}/directoryObjects/{account.directory_id}"}
+        try:
+            await self.gateway.write("POST", f"groups/{group.group_id}/members/$ref", ref)
+        except MaybeApplied:
+            if account.directory_id not in await self._member_ids(group):
+                raise
+        except Unavailable as exc:
+            if "already exist" not in exc.detail:
+                raise
+
+    async def _member_ids(self, group: Group) -> set[str]:
+        members = await self.gateway.get_all(f"groups/{group.group_id}/members", {"$select": "id"})
+        return {str(m.get("id")) for m in members}
