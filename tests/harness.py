@@ -7,9 +7,10 @@ Tests read like a conversation: `bot.say("acc locked")` returns the replies, and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
 from bot.config import Settings, parse_settings
 from bot.engine import Engine
@@ -19,6 +20,7 @@ from bot.notify import Outbound, OutboxWorker
 from bot.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 DEFAULT_USER = "chan.taiman@corp.example.com"
 
 
@@ -102,6 +104,7 @@ class BotHarness:
         self.services: Services
         self.engine: Engine
         self.transport = RecordingTransport()
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.start()
 
     def start(self) -> None:
@@ -121,8 +124,15 @@ class BotHarness:
         email = email or self.user
         return Actor(platform=self.platform, user_id=f"U-{email}", email=email)
 
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine: in `self.loop` when a test keeps one (clients that pool
+        connections, as `helpdesk serve` does), else in a fresh loop."""
+        if self.loop is not None:
+            return self.loop.run_until_complete(coro)
+        return asyncio.run(coro)
+
     def send(self, msg: Incoming) -> list[Reply]:
-        replies = asyncio.run(self.engine.handle(msg))
+        replies = self.run(self.engine.handle(msg))
         offered = [r.choices for r in replies if r.choices]
         self.last_choices = offered[-1] if offered else ()
         return replies
@@ -160,7 +170,7 @@ class BotHarness:
     def deliver(self) -> list[Outbound]:
         """Run the outbox worker once; return what it delivered this time."""
         before = len(self.transport.sent)
-        asyncio.run(OutboxWorker(self.services.db, self.transport, self.clock).run_once())
+        self.run(OutboxWorker(self.services.db, self.transport, self.clock).run_once())
         return self.transport.sent[before:]
 
     def command(self, text: str, *, user: str | None = None) -> list[Reply]:

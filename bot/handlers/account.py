@@ -38,6 +38,7 @@ from bot.i18n import Translator
 from bot.integrations.directory import (
     Account,
     DirectoryError,
+    Group,
     PolicyViolation,
     ProtectedAccount,
     Unavailable,
@@ -653,18 +654,26 @@ async def _approver(turn: Turn, account: Account) -> tuple[Account, str] | None:
     return None
 
 
-async def request_approval(turn: Turn, account: Account, action: str) -> list[Reply]:
-    """Ask the approver privately; the action runs only once they approve."""
+async def request_approval(
+    turn: Turn,
+    account: Account,
+    action: str,
+    *,
+    group: Group | None = None,
+) -> list[Reply]:
+    """Ask the approver privately; the action runs only once they approve. For a group the
+    approver is one of its owners; otherwise the user's manager or the on-call approver."""
     t = turn.t
     services = turn.services
     settings = services.settings.self_service
-    if why := limited(turn, account, action):
+    if group is None and (why := limited(turn, account, action)):
         return refuse_limited(turn, account, action, why)
-    waiting = services.approvals.open_for(account.directory_id, action)
+    subject = group.group_id if group else ""
+    waiting = services.approvals.open_for(account.directory_id, action, subject)
     if waiting is not None and waiting.state == "pending":
         return [Reply(t("approval.already", approver=waiting.approver_email))]
     try:
-        found = await _approver(turn, account)
+        found = await _owner(turn, account, group) if group else await _approver(turn, account)
     except Unavailable as exc:
         return directory_down(turn, action, exc)
     if found is None:
@@ -691,8 +700,10 @@ async def request_approval(turn: Turn, account: Account, action: str) -> list[Re
         approver_id=approver.directory_id,
         approver_kind=kind,
         lifetime=lifetime,
+        subject=subject,
+        subject_name=group.name if group else "",
     )
-    what = t(f"approval.action.{action}")
+    what = t(f"approval.action.{action}", group=group.name if group else "")
     services.outbox.put(
         f"approval:{approval.id}",
         "notice",
@@ -726,11 +737,59 @@ async def request_approval(turn: Turn, account: Account, action: str) -> list[Re
             t(
                 "approval.sent",
                 approver=approver.display_name,
-                what=what,
+                what=t(f"approval.you.{action}", group=group.name if group else ""),
                 minutes=settings.approval_minutes,
             )
         )
     ]
+
+
+async def _owner(turn: Turn, account: Account, group: Group) -> tuple[Account, str] | None:
+    """The first of the group's owners who is enabled and is not the requester."""
+    for email in sorted(group.owners):
+        try:
+            found = await turn.services.directory.find_by_email(email)
+        except Unavailable:
+            raise
+        except DirectoryError:
+            continue
+        if found.enabled and found.directory_id != account.directory_id:
+            return found, "owner"
+    return None
+
+
+async def request_group_access(turn: Turn, name: str) -> list[Reply]:
+    """ "I need access to X": a requestable group, never a privileged one; its owner approves."""
+    t = turn.t
+    settings = turn.services.settings
+    account = await own_account(turn, "group_add")
+    if not isinstance(account, Account):
+        return account
+    if name not in settings.graph.requestable_groups:
+        return [Reply(t("group.not_requestable", group=name), choices=(human_choice(t),))]
+    try:
+        group = await turn.services.directory.find_group(name)
+    except Unavailable as exc:
+        return directory_down(turn, "group_add", exc)
+    except DirectoryError:
+        return [Reply(t("group.not_requestable", group=name), choices=(human_choice(t),))]
+    protected = {g.lower() for g in settings.ldap.protected_groups}
+    if group.role_assignable or group.name.lower() in protected:
+        turn.audit(
+            action="group_add",
+            outcome="refused",
+            target=account,
+            actor=account,
+            reason=f"privileged group {group.name}",
+        )
+        alert_security(
+            turn,
+            turn.request_id,
+            f"{account.email} asked to join the privileged group {group.name}; refused.",
+            {"action": "group_add", "group": group.group_id},
+        )
+        return [Reply(t("group.privileged", group=group.name), choices=(human_choice(t),))]
+    return await request_approval(turn, account, "group_add", group=group)
 
 
 def _tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list[str]]) -> None:
@@ -784,7 +843,7 @@ class ApprovalAnswer:
         if not services.approvals.decide(approval.id, verb == "approve", lifetime):
             return [Reply(t("approval.closed"))]
         requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
-        what = requester_t(f"approval.action.{approval.action}")
+        what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
         if verb == "deny":
             turn.audit(
                 action=approval.action,
@@ -821,6 +880,8 @@ class ApprovalAnswer:
                 [[requester_t("approval.run"), f"{RUN_RESET}{approval.id}"]],
             )
             return [Reply(t("approval.approved_ok", email=approval.requester_email))]
+        if approval.action == "group_add":
+            return await self._add_member(turn, approval, clicker, requester_t)
         # An unlock needs no secret: it runs now, in the approver's turn.
         try:
             target = await services.directory.find_by_id(approval.target)
@@ -836,6 +897,56 @@ class ApprovalAnswer:
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return None
+
+    @staticmethod
+    async def _add_member(
+        turn: Turn, approval: Approval, owner: Account, requester_t: Translator
+    ) -> list[Reply]:
+        """The owner approved: check again (still an owner, still not privileged), add."""
+        t = turn.t
+        directory = turn.services.directory
+        turn.services.approvals.use(approval.id)
+        try:
+            group = await directory.find_group(approval.subject_name)
+            target = await directory.find_by_id(approval.target)
+            if group.group_id != approval.subject or owner.email not in group.owners:
+                raise ProtectedAccount("the group or its owners changed")
+            if group.role_assignable:
+                raise ProtectedAccount("the group became role-assignable")
+            await directory.add_to_group(group, target)
+        except DirectoryError as exc:
+            ref = open_failure_ticket(turn, None, f"access to {approval.subject_name}", str(exc))
+            turn.audit(
+                action="group_add",
+                outcome="failed",
+                target=approval.target,
+                actor=owner,
+                reason=type(exc).__name__,
+                verification="approval",
+                ticket=ref,
+            )
+            _tell_requester(
+                turn,
+                approval,
+                requester_t("group.add_failed", group=approval.subject_name, ticket=ref),
+                [],
+            )
+            return [Reply(t("group.add_failed", group=approval.subject_name, ticket=ref))]
+        turn.audit(
+            action="group_add",
+            outcome="done",
+            target=target,
+            actor=owner,
+            reason=f"{group.name} ({group.group_id}); approval {approval.id}",
+            verification="approval",
+        )
+        _tell_requester(
+            turn,
+            approval,
+            requester_t("group.added", group=group.name, approver=owner.display_name),
+            [],
+        )
+        return [Reply(t("group.added_ok", group=group.name, email=approval.requester_email))]
 
 
 # -- engineers, for someone else -----------------------------------------------------------

@@ -16,6 +16,7 @@ from bot.handlers.base import Turn, human_choice
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.integrations.directory import Licence
+from bot.integrations.skus import plan_name, sku_catalogue, sku_name
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
 
@@ -27,7 +28,7 @@ _QUESTION_WORDS = frozenset(
     licences license licenses licensed me member membership members my of on part please
     pls plz the to what which whether you u dl list lists distribution mailing security
     access team can could tell show see know want need assigned belong belongs included
-    inside acc account really
+    inside acc account really get give grant join add request requesting
     """.split()
 )
 _HAN = re.compile(r"[\u3400-\u9fff]+")
@@ -40,8 +41,17 @@ def _request(t: Translator) -> tuple[Choice, ...]:
 
 @cache
 def products() -> dict[str, tuple[str, ...]]:
+    """What people ask for → words to look for in licence and plan names (products.toml)."""
     raw = resources.files("bot.handlers").joinpath("products.toml").read_text("utf-8")
     return {k: tuple(v) for k, v in tomllib.loads(raw)["products"].items()}
+
+
+def _catalogue_products() -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in sku_catalogue().get("products", {}).items()}
+
+
+def _suites() -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in sku_catalogue().get("sku_products", {}).items()}
 
 
 def _subject(text: str) -> str:
@@ -53,13 +63,48 @@ def _subject(text: str) -> str:
 def _wanted_product(subject: str) -> str | None:
     if not subject:
         return None
-    match = process.extractOne(subject, list(products()), scorer=fuzz.WRatio, score_cutoff=86)
+    names = sorted({*products(), *_catalogue_products(), *_suites()})
+    match = process.extractOne(subject, names, scorer=fuzz.WRatio, score_cutoff=86)
     return None if match is None else str(match[0])
 
 
 def _provides(licence: Licence, needles: tuple[str, ...]) -> bool:
     name = licence.name.lower()
     return any(n in name or n == licence.sku.lower() for n in needles)
+
+
+def _providers(product: str) -> list[str]:
+    """Licence names that would provide `product`, most common first (suites first)."""
+    catalogue = sku_catalogue().get("skus", {})
+    plans = set(_catalogue_products().get(product, ()))
+    parts = list(_suites().get(product, ()))
+    parts += [part for part, sku in catalogue.items() if plans & set(sku.get("plans", ()))]
+    names: list[str] = []
+    for part in parts:
+        name = sku_name(part)
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def _has(licence: Licence, product: str) -> tuple[bool, str | None]:
+    """(provides it, the disabled plan that would provide it)."""
+    if licence.sku in _suites().get(product, ()):
+        return True, None
+    plans = set(_catalogue_products().get(product, ()))
+    if plans & set(licence.plans):
+        return True, None
+    needles = products().get(product, ())
+    disabled = [
+        p
+        for p in licence.disabled_plans
+        if p in plans or any(n in plan_name(p).lower() for n in needles)
+    ]
+    if disabled:
+        return False, plan_name(disabled[0])
+    if not licence.plans and needles and _provides(licence, needles):
+        return True, None  # a backend without plan detail (the demo): by name
+    return False, None
 
 
 class LicenceCheck:
@@ -78,27 +123,31 @@ class LicenceCheck:
             if not licences:
                 return [Reply(t("licence.none"), choices=(human_choice(t),))]
             return [Reply(t("licence.list", licences=names))]
-        needles = products()[product]
         for licence in licences:
-            disabled = [p for p in licence.disabled_plans if any(n in p.lower() for n in needles)]
-            if disabled:
+            has, plan = _has(licence, product)
+            if plan:
                 return [
                     Reply(
                         t(
                             "licence.disabled",
                             product=product.title(),
                             licence=licence.name,
-                            plan=disabled[0],
+                            plan=plan,
                         ),
                         choices=(human_choice(t),),
                     )
                 ]
-            if _provides(licence, needles):
+            if has:
                 return [Reply(t("licence.yes", product=product.title(), licence=licence.name))]
-        turn.expect("licence_check.request", {"product": product.title()})
-        return [
-            Reply(t("licence.no", product=product.title(), licences=names), choices=_request(t))
-        ]
+        providers = _providers(product)[:3]
+        turn.expect(
+            "licence_check.request",
+            {"product": product.title(), "providers": ", ".join(providers)},
+        )
+        text = t("licence.no", product=product.title(), licences=names)
+        if providers:
+            text += "\n" + t("licence.provided_by", licences=", ".join(providers))
+        return [Reply(text, choices=_request(t))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         if turn.picked(_request(turn.t)) != _REQUEST:
@@ -107,13 +156,22 @@ class LicenceCheck:
         return propose_ticket(
             turn,
             summary=f"Licence request: {product}",
-            description=turn.t("licence.request_description", product=product),
+            description=turn.t("licence.request_description", product=product)
+            + (
+                "\n" + turn.t("licence.provided_by", licences=pending.state["providers"])
+                if pending.state.get("providers")
+                else ""
+            ),
             category="software",
         )
 
 
+_ASK_ACCESS = "group:request"
+
+
 class GroupCheck:
-    """Which groups you are in: `am I in the VPN group?`, `which groups am I in`."""
+    """Which groups you are in, and asking to join one: `am I in the VPN group?`,
+    `I need access to Finance Share RW` (the group's owner approves)."""
 
     intent: ClassVar[str] = "group_check"
 
@@ -131,7 +189,26 @@ class GroupCheck:
         )
         if scored and scored[0][1] >= 80:
             return [Reply(t("group.yes", group=scored[0][0]))]
+        requestable = list(turn.services.settings.graph.requestable_groups)
+        wanted = process.extractOne(
+            subject, requestable, scorer=fuzz.token_set_ratio, processor=default_process
+        )
+        if wanted is not None and wanted[1] >= 80:
+            group = str(wanted[0])
+            turn.expect("group_check.request", {"group": group})
+            return [
+                Reply(
+                    t("group.no_requestable", group=group),
+                    choices=(Choice(t("group.request", group=group), _ASK_ACCESS, "primary"),),
+                )
+            ]
         return [Reply(t("group.no", name=subject, groups=listed), choices=(human_choice(t),))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None
+        group = str(pending.state.get("group", ""))
+        if turn.picked((Choice(turn.t("group.request", group=group), _ASK_ACCESS),)) is None:
+            return None
+        turn.done()
+        from bot.handlers.account import request_group_access
+
+        return await request_group_access(turn, group)

@@ -30,12 +30,9 @@ import asyncio
 import ssl
 import tempfile
 import time
-import tomllib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,28 +55,14 @@ from bot.integrations.directory import (
     Throttled,
     Unavailable,
 )
+from bot.integrations.skus import plan_name, sku_name
 
 SCOPE = "https://graph.microsoft.com/.default"
 _USER_FIELDS = (
     "id,displayName,mail,userPrincipalName,accountEnabled,onPremisesSyncEnabled,"
-    "lastPasswordChangeDateTime,passwordPolicies,department"
+    "lastPasswordChangeDateTime,department"
 )
 _RETRY_STATUS = (429, 503, 504)
-
-
-@cache
-def sku_catalogue() -> dict[str, Any]:
-    """The SKU / service-plan / product names (`m365_skus.toml`)."""
-    raw = resources.files("bot.integrations").joinpath("m365_skus.toml").read_text("utf-8")
-    return tomllib.loads(raw)
-
-
-def sku_name(part_number: str) -> str:
-    return str(sku_catalogue().get("skus", {}).get(part_number, {}).get("name", part_number))
-
-
-def plan_name(plan: str) -> str:
-    return str(sku_catalogue().get("plans", {}).get(plan, plan))
 
 
 @dataclass(frozen=True)
@@ -173,6 +156,8 @@ class GraphGateway:
         self._sleep = sleep
         self._app: Any = None
         self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._session: Any = None
         self._bundle: str | None = None
 
     @property
@@ -207,9 +192,12 @@ class GraphGateway:
         import msal
         import requests
 
+        if self._session is not None:
+            self._session.close()
         session = requests.Session()
         session.trust_env = False  # proxies and REQUESTS_CA_BUNDLE must not change the CA
         session.verify = self._requests_bundle()
+        self._session = session
         credential: Any = self._config.client_secret
         if self._config.client_cert:
             credential = _certificate_credential(Path(self._config.client_cert))
@@ -224,13 +212,14 @@ class GraphGateway:
 
     def _acquire(self) -> str:
         import requests
+        from msal.exceptions import MsalError
 
         try:
             if self._app is None:
                 self._app = self._build_app()
             result = self._app.acquire_token_for_client(scopes=[SCOPE])
-        except (requests.RequestException, ValueError, OSError) as exc:
-            self._app = None
+        except (requests.RequestException, ValueError, OSError, MsalError) as exc:
+            self._app = None  # rebuilt on the next call (msal replays a failure for a while)
             raise Unavailable(f"token authority unreachable: {type(exc).__name__}") from None
         if "access_token" not in result:
             raise Unavailable(f"token refused: {result.get('error', 'unknown error')}")
@@ -240,7 +229,13 @@ class GraphGateway:
         return await asyncio.to_thread(self._acquire)
 
     def _http(self) -> httpx.AsyncClient:
+        # One client per event loop: `helpdesk serve` has one loop for its whole life; a
+        # caller that runs each message in its own loop gets a fresh client each time.
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._client_loop is not loop:
+            self._client = None
         if self._client is None:
+            self._client_loop = loop
             self._client = httpx.AsyncClient(
                 base_url=self._config.graph_url + "/",
                 verify=self._ssl_context(),
@@ -250,9 +245,12 @@ class GraphGateway:
         return self._client
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is asyncio.get_running_loop():
+            await client.aclose()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -273,14 +271,14 @@ class GraphGateway:
                 raise MaybeApplied(f"{method} cut off: {type(exc).__name__}") from None
             raise Unavailable(f"Graph unreachable: {type(exc).__name__}") from None
 
-    def _fail(self, response: httpx.Response) -> DirectoryError:
+    def _fail(self, response: httpx.Response, *, write: bool = False) -> DirectoryError:
         code, message = _graph_error(response)
         detail = f"Graph {response.status_code} {code}: {message}"
         if response.status_code == 404:
             return NotFound(detail)
         if response.status_code == 403:
             return ProtectedAccount(detail)
-        if response.status_code == 400 and "password" in message.lower():
+        if write and response.status_code == 400 and "password" in message.lower():
             return PolicyViolation(detail)
         if response.status_code == 429:
             return Throttled(detail)
@@ -329,7 +327,7 @@ class GraphGateway:
         if response.status_code in (503, 504):
             raise MaybeApplied(f"Graph {response.status_code} on {method} {path}")
         if response.status_code >= 400:
-            raise self._fail(response)
+            raise self._fail(response, write=True)
         if response.status_code == 204 or not response.content:
             return {}
         data = response.json()

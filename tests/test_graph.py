@@ -1,0 +1,348 @@
+"""Entra ID through Graph: the real engine and gateway (msal + httpx) against the HTTPS
+token-authority and Graph stand-in (tests/graph_standin.py), and with the Samba DC for
+the combined AD + Entra directory."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.config import GraphSettings
+from bot.errors import ConfigError
+from bot.integrations.directory import Throttled
+from bot.integrations.graph import GraphConfig, GraphDirectory, GraphGateway
+from tests.graph_standin import GraphStandIn, seed_corp
+from tests.harness import BotHarness, FakeClock, text_of
+from tests.samba_dc import PASSWORD, DomainController
+
+WONG = "wong.siuling@corp.example.com"
+HO = "ho.kawai@corp.example.com"
+CHAN = "chan.taiman@corp.example.com"
+GRAPH_TOML = """
+[graph]
+requestable_groups = ["Finance Share RW", "VPN Users", "Payments Approvers"]
+max_wait_seconds = 5
+[roles]
+engineer_groups = ["Helpdesk Engineers"]
+"""
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GraphStandIn]:
+    standin = GraphStandIn(tmp_path_factory.mktemp("graph")).start()
+    seed_corp(standin)
+    standin.add_group("Helpdesk Engineers", members=[HO])
+    # misconfigured as requestable, but role-assignable: must still be refused
+    standin.add_group("Payments Approvers", owners=[HO], role_assignable=True)
+    yield standin
+    standin.stop()
+
+
+def env_of(graph: GraphStandIn) -> dict[str, str]:
+    return {
+        "HELPDESK_GRAPH_TENANT_ID": graph.tenant_id,
+        "HELPDESK_GRAPH_CLIENT_ID": graph.client_id,
+        "HELPDESK_GRAPH_CLIENT_SECRET": graph.client_secret,
+        "HELPDESK_GRAPH_AUTHORITY_URL": graph.authority_url,
+        "HELPDESK_GRAPH_URL": graph.graph_url,
+        "HELPDESK_GRAPH_CA_FILE": str(graph.ca_file),
+    }
+
+
+_OPEN: list[BotHarness] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Each bot keeps one event loop (as `helpdesk serve` does), closed with its client."""
+    yield
+    while _OPEN:
+        bot = _OPEN.pop()
+        directory = bot.services.directory
+        gateway = getattr(getattr(directory, "cloud", directory), "gateway", None)
+        if isinstance(gateway, GraphGateway):
+            bot.run(gateway.aclose())
+        if bot.loop is not None:
+            bot.loop.close()
+
+
+def graph_bot(tmp_path: Path, graph: GraphStandIn, extra: str = "") -> BotHarness:
+    bot = BotHarness(
+        tmp_path,
+        backend="graph",
+        env=env_of(graph),
+        extra_toml=GRAPH_TOML + extra,
+        clock=FakeClock(datetime.now(UTC)),
+    )
+    bot.loop = asyncio.new_event_loop()
+    _OPEN.append(bot)
+    return bot
+
+
+def _choice(bot: BotHarness, recipient: str) -> dict[str, str]:
+    row = bot.rows(
+        "SELECT payload_json FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", recipient
+    )
+    return {label: value for label, value in json.loads(str(row[0][0]))["choices"]}
+
+
+def _last_to(bot: BotHarness, recipient: str) -> str:
+    row = bot.rows(
+        "SELECT payload_json FROM outbox WHERE recipient = ? ORDER BY id DESC LIMIT 1", recipient
+    )
+    return str(json.loads(str(row[0][0]))["text"])
+
+
+# -- licences -----------------------------------------------------------------------------------
+
+
+def test_licences_with_product_names_disabled_plans_and_who_provides_what(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    listed = text_of(bot.say("what licences do I have?", user=WONG))
+    assert "Microsoft 365 E3" in listed and "Power BI Pro" in listed
+    assert "SPE_E3" not in listed  # product names, not part numbers
+    teams = text_of(bot.say("do I have a teams licence?", user=WONG))
+    assert "Yes" in teams and "Teams" in teams
+    disabled = text_of(bot.say("do I have power bi pro?", user=WONG))
+    assert "switched off" in disabled and "Power BI Pro" in disabled
+    visio = text_of(bot.say("do I have visio?", user=WONG))
+    assert "don't have Visio" in visio and "Visio Plan 2" in visio
+    assert bot.labels() == ["Request it", "Talk to a person"]
+    bot.click("Request it")
+    assert "Licence request: Visio" in text_of(bot.click(1))  # the proposal, then open it
+    phone = text_of(bot.say("do I have teams phone?", user=CHAN))
+    assert "Yes" in phone and "Microsoft 365 E5" in phone
+
+
+# -- groups and access requests ------------------------------------------------------------------
+
+
+def test_access_request_goes_to_the_owner_who_approves_and_the_bot_adds_the_member(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    reply = text_of(bot.say("I need access to Finance Share RW", user=WONG))
+    assert "not in Finance Share RW" in reply
+    assert "Ho Ka Wai" in text_of(bot.click("Ask for access to Finance Share RW"))
+    buttons = _choice(bot, f"email:{HO}")
+    assert WONG not in graph.members_of("Finance Share RW")
+    assert "isn't yours" in text_of(bot.click(buttons["Approve"], user=CHAN))
+    assert "has been added" in text_of(bot.click(buttons["Approve"], user=HO))
+    assert WONG in graph.members_of("Finance Share RW")
+    assert "you've been added to Finance Share RW" in _last_to(bot, f"user:test:U-{WONG}")
+    outcomes = bot.rows("SELECT action, outcome, verification FROM audit_log")
+    assert ("group_add", "done", "approval") in outcomes
+    assert ("group_add", "refused", "approval") in outcomes  # the wrong approver
+    assert "already been answered" in text_of(bot.click(buttons["Approve"], user=HO))
+    assert len(graph.called("POST", r"/groups/.*/members/\$ref")) == 1
+
+
+def test_a_denied_access_request_adds_nobody(tmp_path: Path, graph: GraphStandIn) -> None:
+    bot = graph_bot(tmp_path, graph)
+    bot.say("can I get access to the VPN group?", user=WONG)
+    bot.click("Ask for access to VPN Users")
+    bot.click(_choice(bot, f"email:{HO}")["Deny"], user=HO)
+    assert WONG not in graph.members_of("VPN Users")
+    assert "declined your request" in _last_to(bot, f"user:test:U-{WONG}")
+
+
+def test_role_assignable_groups_are_never_requestable(tmp_path: Path, graph: GraphStandIn) -> None:
+    bot = graph_bot(tmp_path, graph)
+    bot.say("can I get access to the Payments Approvers group?", user=WONG)
+    text = text_of(bot.click("Ask for access to Payments Approvers"))
+    assert "can never be requested" in text
+    assert bot.rows("SELECT count(*) FROM outbox WHERE kind = 'security_alert'") == [(1,)]
+    assert WONG not in graph.members_of("Payments Approvers")
+
+
+# -- cloud account recovery ------------------------------------------------------------------
+
+
+def _approve_reset(bot: BotHarness, user: str) -> list[object]:
+    bot.say("I forgot my password", user=user)
+    reset = next(label for label in bot.labels() if "manager approves" in label)
+    bot.click(reset)
+    bot.click(_choice(bot, f"email:{HO}")["Approve"], user=HO)
+    run = _choice(bot, f"user:test:U-{user}")
+    return list(bot.click(run["Reset my password now"], user=user))
+
+
+def test_cloud_user_gets_a_one_time_temporary_access_pass(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    before = len(graph.taps_of(WONG))
+    replies = _approve_reset(bot, WONG)
+    text = text_of(replies)  # type: ignore[arg-type]
+    taps = graph.taps_of(WONG)
+    assert len(taps) == before + 1
+    assert taps[-1]["temporaryAccessPass"] in text and "works once" in text
+    assert taps[-1]["isUsableOnce"] is True and taps[-1]["lifetimeInMinutes"] == 60
+    assert all(r.private and r.delete_after_s for r in replies)  # type: ignore[attr-defined]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert taps[-1]["temporaryAccessPass"].encode() not in path.read_bytes()
+
+
+def test_a_reset_that_applied_before_a_503_is_not_done_twice(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = BotHarness(
+        tmp_path,
+        backend="graph",
+        env=env_of(graph),
+        extra_toml=GRAPH_TOML.replace("[graph]", '[graph]\ncloud_recovery = "password"'),
+        clock=FakeClock(datetime.now(UTC)),
+    )
+    bot.loop = asyncio.new_event_loop()
+    _OPEN.append(bot)
+    patches = len(graph.called("PATCH", f"/users/{graph.user_id(WONG)}"))
+    graph.fail_next("PATCH", r"/users/[^/]+$", status=503, after_apply=True)
+    replies = _approve_reset(bot, WONG)
+    text = text_of(replies)  # type: ignore[arg-type]
+    assert graph.password_of(WONG) and graph.password_of(WONG) in str(text)
+    assert len(graph.called("PATCH", f"/users/{graph.user_id(WONG)}")) == patches + 1
+    notices = bot.rows("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'reset-notice:%'")
+    assert notices == [(1,)]
+    done = bot.rows(
+        "SELECT count(*) FROM audit_log WHERE action = 'password_reset' AND outcome = 'done'"
+    )
+    assert done == [(1,)]
+
+
+@pytest.mark.parametrize(
+    ("user", "reason", "says"),
+    [
+        ("admin.cloud@corp.example.com", "privileged", "special access"),
+        ("priv.member@corp.example.com", "privileged", "special access"),
+        ("fed.user@fed.example.com", "federated", "another company system"),
+    ],
+)
+def test_privileged_and_federated_cloud_accounts_are_refused(
+    tmp_path: Path, graph: GraphStandIn, user: str, reason: str, says: str
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    assert says in text_of(bot.say("reset my password", user=user))
+    rows = bot.rows("SELECT action, outcome, reason FROM audit_log")
+    assert rows == [("password_reset", "refused", reason)]
+    assert not graph.called("POST", r"temporaryAccessPassMethods") or all(
+        user not in str(c.path) for c in graph.called("POST", r"temporaryAccessPassMethods")
+    )
+
+
+# -- resilience --------------------------------------------------------------------------------
+
+
+def test_a_429_read_waits_at_least_retry_after(graph: GraphStandIn) -> None:
+    gateway = GraphGateway(GraphConfig.from_env(env_of(graph)), GraphSettings())
+    directory = GraphDirectory(gateway, GraphSettings())
+
+    async def run() -> float:
+        await directory.find_by_email(WONG)  # token and caches first
+        graph.fail_next("GET", r"/users$", status=429, retry_after=1)
+        started = time.monotonic()
+        found = await directory.find_by_email(WONG)
+        assert found.email == WONG
+        elapsed = time.monotonic() - started
+        graph.fail_next("GET", r"/users$", status=429, retry_after=120)
+        with pytest.raises(Throttled):
+            await directory.find_by_email(WONG)
+        await gateway.aclose()
+        return elapsed
+
+    assert asyncio.run(run()) >= 1.0
+
+
+def test_token_endpoint_down_gives_a_clear_reply_and_a_ticket(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    graph.authority_down = True
+    try:
+        bot = graph_bot(tmp_path, graph)
+        text = text_of(bot.say("I forgot my password", user=WONG))
+    finally:
+        graph.authority_down = False
+    assert "can't reach the account system" in text and "HD-" in text
+    assert "Traceback" not in text and "503" not in text
+    assert bot.rows("SELECT count(*) FROM tickets") == [(1,)]
+
+
+def test_missing_graph_settings_name_the_variable(graph: GraphStandIn) -> None:
+    env = env_of(graph)
+    for name in ("HELPDESK_GRAPH_TENANT_ID", "HELPDESK_GRAPH_CLIENT_SECRET"):
+        with pytest.raises(ConfigError, match=name):
+            GraphConfig.from_env({k: v for k, v in env.items() if k != name})
+    with pytest.raises(ConfigError, match="HELPDESK_GRAPH_URL"):
+        GraphConfig.from_env({**env, "HELPDESK_GRAPH_URL": "http://graph"})
+    assert graph.client_secret not in repr(GraphConfig.from_env(env))
+
+
+# -- engineer lookup --------------------------------------------------------------------------
+
+
+def test_engineer_lookup_shows_one_screen_and_is_audited(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    refused = text_of(bot.command(f"/helpdesk lookup {WONG}", user=CHAN))
+    assert "for the IT service desk" in refused
+    screen = text_of(bot.command("/helpdesk lookup wong.siuling", user=HO))
+    for part in (
+        "Wong Siu Ling",
+        "ENABLED",
+        "cloud-only",
+        "Microsoft 365 E3",
+        "disabled: ",
+        "manager: ho.kawai@corp.example.com",
+        "recent tickets",
+        "password last set",
+    ):
+        assert part in screen, part
+    assert bot.rows("SELECT action, outcome FROM audit_log WHERE action = 'lookup'") == [
+        ("lookup", "done")
+    ]
+
+
+# -- AD and Entra together -------------------------------------------------------------------
+
+
+def test_synced_user_is_routed_to_ad_and_licences_come_from_entra(
+    tmp_path: Path, graph: GraphStandIn, dc: DomainController
+) -> None:
+    """backend = "ldap+graph": chan.taiman is in AD and synced to Entra. The reset goes to
+    the DC (bind says "must change"), Graph gets no PATCH, licences come from Entra."""
+    from tests.test_ldap import LDAP_TOML
+
+    bot = BotHarness(
+        tmp_path,
+        backend="ldap+graph",
+        env={**env_of(graph), **dc.settings()},
+        extra_toml=LDAP_TOML.replace("[roles]", "[graph]\n[roles]"),
+        clock=FakeClock(datetime.now(UTC)),
+    )
+    bot.loop = asyncio.new_event_loop()
+    _OPEN.append(bot)
+    try:
+        assert "Microsoft 365 E5" in text_of(bot.say("what licences do I have?", user=CHAN))
+        patches = len(graph.called("PATCH", r"/users/"))
+        replies = _approve_reset(bot, CHAN)
+        found = re.search(r"`([^`]+)`", text_of(replies))  # type: ignore[arg-type]
+        assert found
+        assert dc.bind("chan.taiman", found.group(1)) == "773"
+        assert len(graph.called("PATCH", r"/users/")) == patches
+        # A cloud-only user, unknown to AD, is Entra's: a Temporary Access Pass.
+        assert "one-time sign-in pass" in text_of(bot.say("I forgot my password", user=WONG))
+    finally:
+        dc.set_password("chan.taiman", PASSWORD)
+        ad = getattr(bot.services.directory, "ad", None)
+        if ad is not None:
+            ad.close()
