@@ -346,3 +346,31 @@ def test_synced_user_is_routed_to_ad_and_licences_come_from_entra(
         ad = getattr(bot.services.directory, "ad", None)
         if ad is not None:
             ad.close()
+
+
+def test_certificate_credential_and_paging(graph: GraphStandIn, tmp_path: Path) -> None:
+    """The app may authenticate with a certificate instead of a secret; collections are
+    read to the end through @odata.nextLink."""
+    from tests.graph_standin import make_client_cert
+
+    cert = make_client_cert()
+    graph.add_client_certificate(cert.cert_pem)
+    pem = tmp_path / "helpdesk-app.pem"
+    pem.write_text(cert.key_pem + cert.cert_pem)
+    env = {k: v for k, v in env_of(graph).items() if k != "HELPDESK_GRAPH_CLIENT_SECRET"}
+    env["HELPDESK_GRAPH_CLIENT_CERT"] = str(pem)
+    gateway = GraphGateway(GraphConfig.from_env(env), GraphSettings())
+
+    async def run() -> list[dict[str, object]]:
+        try:
+            user = await gateway.get(f"users/{CHAN}", {"$select": "id"})
+            return await gateway.get_all(
+                f"users/{user['id']}/transitiveMemberOf", {"$select": "id,displayName", "$top": "1"}
+            )
+        finally:
+            await gateway.aclose()
+
+    groups = asyncio.run(run())
+    assert {g["displayName"] for g in groups} >= {"All Staff"} and len(groups) >= 2
+    pages = graph.called("GET", r"/transitiveMemberOf")
+    assert len(pages) >= len(groups)  # one page per item at $top=1
