@@ -466,6 +466,11 @@ def test_dc_stopped_mid_conversation_gives_a_clear_reply_and_a_ticket(
     assert len(tickets) == 1 and "Unavailable" in str(tickets[0][1])
     assert audit(bot)[-1][:2] == ("unlock", "failed")
     assert locked(dc, "lee.siuming")  # nothing was half-applied
+    # The DC is back: the same bot reconnects by itself and the unlock goes through.
+    again = text_of(bot.say("my account is locked", user=dc.email("lee.siuming")))
+    assert "Shall I unlock it now?" in again, bot.rows("SELECT description FROM tickets")
+    assert "I've unlocked" in text_of(bot.click(1))
+    assert not locked(dc, "lee.siuming")
 
 
 def _silent_server() -> tuple[socket.socket, int]:

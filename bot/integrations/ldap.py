@@ -48,6 +48,7 @@ with warnings.catch_warnings():  # ldap3 2.9.1 imports names newer pyasn1 deprec
     warnings.filterwarnings("ignore", r"(tagMap|typeMap) is deprecated", DeprecationWarning)
     from ldap3 import (
         BASE,
+        IP_V4_PREFERRED,
         MODIFY_ADD,
         MODIFY_REPLACE,
         NONE,
@@ -265,14 +266,7 @@ class LdapDirectory:
             ca_certs_file=config.ca_file,
             version=ssl.PROTOCOL_TLS_CLIENT,
         )
-        self._server = Server(
-            config.host,
-            port=config.port,
-            use_ssl=not config.starttls,
-            tls=tls,
-            get_info=NONE,
-            connect_timeout=settings.timeout_seconds,
-        )
+        self._tls = tls
         self._conn: Connection | None = None
         self._lock = threading.Lock()
         self._protected_sids: dict[str, str] | None = None
@@ -285,8 +279,21 @@ class LdapDirectory:
     # -- the connection ------------------------------------------------------------------
 
     def _connect(self) -> Connection:
+        # A new Server each time: ldap3 marks an address that failed as unavailable for a
+        # while, which would keep a DC that came back looking down.
+        server = Server(
+            self._config.host,
+            port=self._config.port,
+            use_ssl=not self._config.starttls,
+            tls=self._tls,
+            get_info=NONE,
+            connect_timeout=self._settings.timeout_seconds,
+            # try every address of the name, IPv4 first, instead of only the first one the
+            # resolver returns (which may be an IPv6 address the DC is not listening on yet)
+            mode=IP_V4_PREFERRED,
+        )
         conn = Connection(
-            self._server,
+            server,
             user=self._config.bind_dn,
             password=self._config.bind_password,
             authentication=SIMPLE,
