@@ -47,6 +47,8 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/tickets.py
 	$(BIN)/python bench/slack_serve.py
 	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/handoff.py
+	$(BIN)/python bench/weekly.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ import click
 from bot import __version__
 from bot.cli_common import config_errors, input_lines, load
 from bot.cli_kb import kb
+from bot.cli_reports import report
 from bot.cli_tickets import tickets
 from bot.errors import ConfigError
 
@@ -30,6 +31,7 @@ def main() -> None:
 
 
 main.add_command(kb)
+main.add_command(report)
 main.add_command(tickets)
 
 

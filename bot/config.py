@@ -30,6 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
+from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _MAY_BE_EMPTY = frozenset({"self_service.oncall_approver"})
@@ -247,6 +248,20 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    supervisors_channel: str = "helpdesk-supervisors"
+    """Where each shift's handoff summary (with its chart) is posted."""
+    language: str = "en"
+    """Language of the posted summaries: "en" or "zh-Hant"."""
+    late_after_minutes: int = 10
+    """A summary posted this long after its shift ended (the bot was down) is marked late."""
+    weekly_day: str = "Mon"
+    """Day the weekly team report is posted (Mon..Sun), in the rotation's time zone."""
+    weekly_time: str = "09:00"
+    """Local time the weekly report is posted (HH:MM)."""
+
+
+@dataclass(frozen=True)
 class RoleSettings:
     engineer_groups: tuple[str, ...] = ("Helpdesk Engineers",)
     """Directory groups whose members may use the engineer commands."""
@@ -269,6 +284,9 @@ class Settings:
     tickets: TicketSettings = field(default_factory=TicketSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    rotation: Rotation = field(default_factory=default_rotation)
+    """Shifts, teams, members and overrides (`[rotation]`, see `bot/rotation.py`)."""
     calendars: Mapping[str, CalendarSettings] = field(default_factory=dict)
     data_dir: Path = Path("data")
     log_level: str = "WARNING"
@@ -293,6 +311,7 @@ SECTIONS: dict[str, type] = {
     "tickets": TicketSettings,
     "sla": SlaSettings,
     "roles": RoleSettings,
+    "reports": ReportSettings,
 }
 TABLE_SECTIONS: dict[str, type] = {"calendars": CalendarSettings}
 
@@ -314,6 +333,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "self_service.burst_window_minutes": (1, 24 * 60),
     "self_service.engineer_actions_per_day": (0, 1000),
     "ldap.timeout_seconds": (1, 60),
+    "reports.late_after_minutes": (1, 24 * 60),
     "graph.timeout_seconds": (1, 120),
     "graph.max_retries": (0, 10),
     "graph.max_wait_seconds": (0, 300),
@@ -324,6 +344,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "sla.at_risk_fraction": (0.05, 1.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
+    "reports.language": ("en", "zh-Hant"),
+    "reports.weekly_day": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
     "directory.backend": ("demo", "ldap", "graph", "ldap+graph"),
     "graph.cloud_recovery": ("tap", "password"),
     "self_service.unlock_verification": ("none", "approval"),
@@ -379,7 +401,9 @@ def _check_value(setting: str, value: Any) -> None:
             parse_duration(value)
         elif setting.startswith("calendars.") and leaf == "days":
             parse_days(value)
-        elif setting.startswith("calendars.") and leaf in ("opens", "closes"):
+        elif (setting.startswith("calendars.") and leaf in ("opens", "closes")) or (
+            setting == "reports.weekly_time"
+        ):
             if not re.fullmatch(r"\d\d:\d\d", value):
                 raise ValueError(f"{value!r} is not a time like 09:00")
             time.fromisoformat(value)
@@ -443,8 +467,8 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, f"is not valid TOML ({exc})") from None
     for key in raw:
-        if key not in SECTIONS and key not in TABLE_SECTIONS:
-            known = ", ".join([*SECTIONS, *TABLE_SECTIONS])
+        if key not in SECTIONS and key not in TABLE_SECTIONS and key != "rotation":
+            known = ", ".join([*SECTIONS, *TABLE_SECTIONS, "rotation"])
             raise ConfigError(key, f"unknown section (known: {known})")
     sections = {name: _section(name, cls, raw.get(name, {})) for name, cls in SECTIONS.items()}
     tables = raw.get("calendars", {})
@@ -460,8 +484,16 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     if level not in LOG_LEVELS:
         raise ConfigError("HELPDESK_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
     data_dir = env.get("HELPDESK_DATA_DIR", "").strip() or "data"
+    rotation = raw.get("rotation", {})
+    if not isinstance(rotation, dict):
+        raise ConfigError("rotation", "must be a table ([rotation])")
     settings = Settings(
-        **sections, calendars=calendars, data_dir=Path(data_dir), log_level=level, source=source
+        **sections,
+        rotation=parse_rotation(rotation),
+        calendars=calendars,
+        data_dir=Path(data_dir),
+        log_level=level,
+        source=source,
     )
     _check_defaults(settings)
     return settings

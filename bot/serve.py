@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
 from bot.notify import OutboxWorker
+from bot.reports.schedule import queue_due_handoffs
 from bot.services import build_services
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,14 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             if any(services.tickets.scan().values()):
                 slack.wake.set()
 
+        started_at = services.clock()
+
+        async def handoffs() -> None:
+            if queue_due_handoffs(services, started_at):
+                slack.wake.set()
+
         jobs = [
+            asyncio.create_task(_every(SLA_SCAN_EVERY_S, handoffs)),
             asyncio.create_task(_every(OUTBOX_EVERY_S, worker.run_once, slack.wake)),
             asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
             asyncio.create_task(_every(DELETIONS_EVERY_S, slack.delete_due)),

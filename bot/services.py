@@ -21,6 +21,7 @@ from bot.store.approvals import Approvals
 from bot.store.audit import AuditLog
 from bot.store.conversations import ConversationStore
 from bot.store.events import ProcessedEvents
+from bot.store.handoffs import Handoffs
 from bot.store.kb_log import SearchLog, Signals
 from bot.store.outbox import Outbox
 from bot.store.transcripts import Transcripts
@@ -41,6 +42,7 @@ class Services:
     transcripts: Transcripts
     audit: AuditLog
     approvals: Approvals
+    handoffs: Handoffs
     outbox: Outbox
     clock: Clock
     timezone: ZoneInfo
@@ -94,6 +96,7 @@ def build_services(
         transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
         audit=AuditLog(db, clock),
         approvals=Approvals(db, clock),
+        handoffs=Handoffs(db, clock),
         outbox=Outbox(db, clock),
         clock=clock,
         timezone=ZoneInfo(settings.bot.timezone),

@@ -40,7 +40,7 @@ LDAP_TOML = """
 [ldap]
 scope_ous = ["OU=Staff"]
 service_ous = ["OU=Service Accounts,OU=Staff"]
-timeout_seconds = 3
+timeout_seconds = 10
 [roles]
 engineer_groups = ["IT Helpdesk Engineers"]
 """

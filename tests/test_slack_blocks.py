@@ -88,7 +88,9 @@ def test_a_form_becomes_a_modal_with_input_blocks() -> None:
 
 def test_the_manifest_asks_for_exactly_the_scopes_of_the_methods_the_adapter_calls() -> None:
     source = (ROOT / "bot" / "adapters" / "slack.py").read_text("utf-8")
-    called = set(re.findall(r'"((?:chat|views|conversations|users|auth|apps)\.[A-Za-z]+)"', source))
+    called = set(
+        re.findall(r'"((?:chat|views|conversations|users|auth|apps|files)\.[A-Za-z]+)"', source)
+    )
     called |= {
         name.replace("_", ".", 1)
         for name in re.findall(r"client\.((?:chat|users|conversations|auth)_[a-zA-Z]+)\(", source)

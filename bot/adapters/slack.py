@@ -767,6 +767,8 @@ class SlackTransport:
             choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])
             text, blocks = reply_blocks(Reply(str(payload["text"]), choices=choices))
         channel = thread[0] if thread else await self._channel(message)
+        if message.kind == "handoff":
+            return await self._handoff(message, channel, text, blocks)
         posted = await self._api(
             "chat.postMessage",
             channel=channel,
@@ -776,6 +778,62 @@ class SlackTransport:
             **({"thread_ts": thread[1]} if thread else {}),
         )
         return f"{posted['channel']}/{posted['ts']}"
+
+    async def _handoff(
+        self, message: Outbound, channel: str, text: str, blocks: list[dict[str, Any]]
+    ) -> str:
+        """The summary as a message, then its chart uploaded into the message's thread."""
+        posted = await self._api(
+            "chat.postMessage",
+            channel=channel,
+            text=text,
+            blocks=blocks,
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
+        )
+        ref = f"{posted['channel']}/{posted['ts']}"
+        png = await asyncio.to_thread(self._chart, message)
+        if png is None:
+            return ref
+        upload = await self._api(
+            "files.getUploadURLExternal", filename="handoff.png", length=len(png)
+        )
+        session = self._slack.session
+        async with session.post(str(upload["upload_url"]), data=png) as response:
+            if response.status >= 400:
+                log.warning("chart upload failed: HTTP %s", response.status)
+                return ref
+        await self._api(
+            "files.completeUploadExternal",
+            files=[{"id": upload["file_id"], "title": "Shift handoff"}],
+            channel_id=posted["channel"],
+            thread_ts=posted["ts"],
+        )
+        return ref
+
+    def _chart(self, message: Outbound) -> bytes | None:
+        """Draw the chart of the shift the summary is about (None if it cannot be drawn)."""
+        import tempfile
+        from pathlib import Path
+
+        from bot.clock import parse_iso
+        from bot.handlers.supervisor import build_handoff
+        from bot.reports.chart import handoff_chart
+
+        services = self._slack.services
+        rotation = services.settings.rotation
+        try:
+            shift = rotation.shift_at(
+                str(message.payload["team"]), parse_iso(str(message.payload["start"]))
+            )
+            summary = build_handoff(services, shift)
+            with tempfile.TemporaryDirectory() as folder:
+                path = handoff_chart(
+                    summary, Path(folder) / "handoff.png", services.settings.reports.language
+                )
+                return path.read_bytes()
+        except (KeyError, ValueError, OSError) as exc:
+            log.warning("handoff chart not drawn: %s", type(exc).__name__)
+            return None
 
     async def was_delivered(self, message: Outbound) -> bool:
         if message.update_ref:

@@ -29,6 +29,8 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "users.info": ("users:read", "users:read.email"),
     "users.lookupByEmail": ("users:read", "users:read.email"),
     "apps.connections.open": (),  # app-level token with connections:write
+    "files.getUploadURLExternal": ("files:write",),
+    "files.completeUploadExternal": ("files:write",),
 }
 EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "app_home_opened": (),

@@ -17,6 +17,7 @@ from typing import ClassVar
 from bot.handlers.account import for_someone_else
 from bot.handlers.base import Handler, Turn
 from bot.handlers.lookup import lookup
+from bot.handlers.supervisor import handoff_command, note, oncall
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.integrations.directory import DirectoryError
@@ -57,6 +58,7 @@ COMMANDS: tuple[Command, ...] = (
         False,
     ),
     Command("licences", "licences", "your Microsoft 365 licences", False),
+    Command("oncall", "oncall [team]", "who is on call now and next", False),
     Command("show", "show <ID>", "one ticket (engineers see every ticket, with its log)", False, 1),
     Command("reopen", "reopen <ID> [reason]", "reopen a resolved ticket", False, 1),
     Command(
@@ -71,6 +73,12 @@ COMMANDS: tuple[Command, ...] = (
         "an account at a glance: state, password, licences, groups, manager, tickets",
         True,
         1,
+    ),
+    Command(
+        "handoff",
+        "handoff [previous|current|<date> <shift>] [team] | handoff note <text>",
+        "a shift's handoff summary; leave a note for the next shift",
+        True,
     ),
     Command("claim", "claim <ID>", "take a ticket yourself", True, 1),
     Command("assign", "assign <ID> @user|<team>", "give a ticket to a person or a team", True, 2),
@@ -217,6 +225,8 @@ class Commands:
             "reset": ("password_reset", "reset my password"),
             "licences": ("licence_check", "what licences do I have"),
         }
+        if name == "oncall":
+            return oncall(turn, args)
         if name in ("unlock", "reset") and args:
             return await for_someone_else(turn, name, args)
         if name in intents:
@@ -277,6 +287,12 @@ class Commands:
                     private=True,
                 )
             ]
+        if name == "handoff":
+            if args and args[0].lower() == "note":
+                if len(args) < 2:
+                    return [Reply(t("commands.usage", usage="/helpdesk handoff note <text>"))]
+                return note(turn, " ".join(args[1:]))
+            return await handoff_command(turn, args)
         if name == "lookup":
             return await lookup(turn, args[0], person(turn, args[0]))
         number = parse_ticket_ref(args[0])

@@ -205,4 +205,28 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX approvals_target ON approvals (target, action, state);
     """,
+    # 6: supervisors: each shift's handoff is posted once (its key is the shift), engineers'
+    # notes for the next shift
+    """
+    CREATE TABLE handoff_posts (
+        shift_key TEXT PRIMARY KEY,
+        team TEXT NOT NULL,
+        shift_end TEXT NOT NULL,
+        queued_at TEXT NOT NULL,
+        late INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE handoff_notes (
+        id INTEGER PRIMARY KEY,
+        team TEXT NOT NULL,
+        shift_key TEXT NOT NULL,
+        author TEXT NOT NULL,
+        at TEXT NOT NULL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX handoff_notes_shift ON handoff_notes (shift_key, id);
+    CREATE INDEX tickets_resolved ON tickets (resolved_at);
+    CREATE INDEX ticket_events_kind_at ON ticket_events (kind, at);
+    CREATE INDEX ticket_events_state_at ON ticket_events (at) WHERE kind = 'state';
+    CREATE INDEX audit_action_outcome_at ON audit_log (action, outcome, at);
+    """,
 )

@@ -760,11 +760,19 @@ class TicketService:
             {"ticket": ticket.number, "actor": actor, "kind": kind, "text": text},
         )
 
+    def oncall_recipient(self, team: str | None = None) -> str:
+        """Who is paged now: the on-call engineer of the team's current shift (by email),
+        else `tickets.oncall_recipient` (a channel)."""
+        rotation = self._settings.rotation
+        name = team if team in rotation.teams else rotation.teams[0]
+        person = rotation.oncall(rotation.shift_at(name, self._clock()))
+        return f"email:{person}" if person else self._settings.tickets.oncall_recipient
+
     def _page(self, ticket: Ticket, why: str) -> None:
         self._outbox.put(
             f"page:{ticket.number}:{why}:{ticket.reopen_count}",
             "page",
-            self._settings.tickets.oncall_recipient,
+            self.oncall_recipient(ticket.team),
             {"ticket": ticket.number, "summary": ticket.summary, "priority": ticket.priority},
         )
 

@@ -1,0 +1,1 @@
+"""Reports built from the store: the shift handoff (text, Markdown, JSON, a chart)."""

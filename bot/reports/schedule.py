@@ -1,0 +1,54 @@
+"""The handoff scheduler inside `helpdesk serve`: at every shift boundary, the summary of the
+shift that ended goes to the supervisors' channel — exactly once.
+
+Each run (every 30 s) asks the rotation for the shifts that started since the last summary
+queued for that team (or, on a store with none yet, since the bot started), and queues the
+summary of the shift before each of them. A shift's key (`team|date|name`) is the primary
+key of `handoff_posts` and the outbox dedupe key, so overlapping runs, a restart or a crash
+between the two writes never posts one twice; a boundary passed while the bot was down is
+found on the next run and its summary is marked late (`reports.late_after_minutes`). The
+text is rendered when queued; the chart is drawn when the message is delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.clock import iso
+from bot.reports.handoff import render_text
+from bot.services import Services
+
+
+def queue_due_handoffs(services: Services, started_at: datetime) -> int:
+    """Queue every handoff summary that is due; return how many were queued."""
+    from bot.handlers.supervisor import build_handoff
+
+    settings = services.settings
+    rotation = settings.rotation
+    now = services.clock()
+    late_after = timedelta(minutes=settings.reports.late_after_minutes)
+    queued = 0
+    for team in rotation.teams:
+        since = services.handoffs.last_posted_end(team) or started_at
+        for began in rotation.shifts_between(team, since, now):
+            ended = rotation.previous_shift(began)
+            late = now - ended.end > late_after
+            summary = build_handoff(services, ended)
+            text = render_text(summary, settings.reports.language)
+            if late:
+                text = ("(LATE) " if settings.reports.language == "en" else "（遲咗）") + text
+            services.outbox.put(
+                f"handoff:{ended.key}",
+                "handoff",
+                f"channel:{settings.reports.supervisors_channel}",
+                {
+                    "text": text,
+                    "choices": [],
+                    "team": team,
+                    "start": iso(ended.start),
+                    "late": late,
+                },
+            )
+            if services.handoffs.claim(ended.key, team, ended.end, late):
+                queued += 1
+    return queued

@@ -1,0 +1,115 @@
+"""The rotation in use: on-call, P1 pages, handoff notes, on-demand summaries and their
+permissions, and the scheduler posting each shift's summary exactly once, late after a
+restart across a boundary, never twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.reports.schedule import queue_due_handoffs
+from tests.harness import BotHarness, FakeClock, text_of
+
+ENGINEER = "ho.kawai@corp.example.com"  # in "Helpdesk Engineers" in the demo directory
+SUPERVISOR = "lam.chiming@corp.example.com"  # also in "Helpdesk Supervisors"
+ROTATION = """
+[rotation]
+timezone = "Asia/Hong_Kong"
+shifts = ["Day 07:00-15:00", "Swing 15:00-23:00", "Night 23:00-07:00"]
+[rotation.teams."Service Desk"]
+members = ["ho.kawai@corp.example.com", "tsang.hoiyan@corp.example.com"]
+start = "2026-11-20"
+overrides = ["2026-11-21 Swing lam.chiming@corp.example.com"]
+[rotation.teams."Network"]
+members = ["lam.chiming@corp.example.com"]
+start = "2026-11-20"
+"""
+# 2026-11-21 10:00 HKT = 02:00 UTC: the Day shift of 2026-11-21 (shift 3 since the start)
+START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+
+
+def make(tmp_path: Path) -> BotHarness:
+    return BotHarness(tmp_path, extra_toml=ROTATION, clock=FakeClock(START))
+
+
+def posts(bot: BotHarness) -> list[dict[str, object]]:
+    rows = bot.rows("SELECT dedupe_key, payload_json FROM outbox WHERE kind = 'handoff'")
+    return [{"key": k, **json.loads(str(p))} for k, p in rows]
+
+
+def test_oncall_now_and_next_with_an_override(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    text = text_of(bot.command("/helpdesk oncall", user="chan.taiman@corp.example.com"))
+    # Day 2026-11-20 is shift 0 (ho), Swing 1 (tsang), Night 2 (ho), Day 21 is 3 (tsang);
+    # Swing on the 21st is overridden to lam.chiming.
+    assert "now Day" in text and "tsang.hoiyan" in text
+    assert "Next Swing" in text and "lam.chiming" in text
+    assert "Network" in text_of(bot.command("/helpdesk oncall Network", user=ENGINEER))
+    assert "don't know that team" in text_of(bot.command("/helpdesk oncall Nope", user=ENGINEER))
+
+
+def test_a_p1_pages_the_engineer_on_call(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    bot.services.tickets.open(
+        requester_email="chan.taiman@corp.example.com",
+        requester_platform="test",
+        requester_user_id="U1",
+        summary="trading floor down",
+        description="all terminals down",
+        category="network/VPN",
+        priority="P1",
+        conversation="dm",
+        lang="en",
+    )
+    pages = bot.rows("SELECT recipient FROM outbox WHERE kind = 'page'")
+    assert pages == [("email:tsang.hoiyan@corp.example.com",)]
+
+
+def test_notes_appear_in_the_summary_and_other_teams_need_a_supervisor(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    assert "Noted" in text_of(
+        bot.command("/helpdesk handoff note printer on 25F waiting for vendor", user=ENGINEER)
+    )
+    shown = text_of(bot.command("/helpdesk handoff current", user=ENGINEER))
+    assert "printer on 25F waiting for vendor" in shown
+    # ho.kawai is rostered in Service Desk only: Network's handoff is for supervisors.
+    refused = text_of(bot.command("/helpdesk handoff previous Network", user=ENGINEER))
+    assert "Only supervisors" in refused
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'handoff'") == [("refused",)]
+    allowed = text_of(bot.command("/helpdesk handoff previous Network", user=SUPERVISOR))
+    assert "Only supervisors" not in allowed and "handoff" in allowed.lower()
+    assert "for the IT service desk" in text_of(
+        bot.command("/helpdesk handoff", user="chan.taiman@corp.example.com")
+    )
+
+
+def test_each_boundary_is_posted_once_and_a_missed_one_late_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    bot = make(tmp_path)
+    started = bot.clock.now
+    assert queue_due_handoffs(bot.services, started) == 0  # nothing ended since the start
+    bot.clock.advance(hours=5, minutes=1)  # 15:01 HKT: Day ended at 15:00
+    assert queue_due_handoffs(bot.services, started) == 2  # both teams
+    assert queue_due_handoffs(bot.services, started) == 0  # the next scan: nothing new
+    first = posts(bot)
+    assert [p["key"] for p in first] == [
+        "handoff:Service Desk|2026-11-21|Day",
+        "handoff:Network|2026-11-21|Day",
+    ]
+    assert not any(p["late"] for p in first)
+    # Down from 16:00 to 07:30 next day: Swing and Night ended meanwhile.
+    bot.restart()
+    bot.clock.advance(hours=16, minutes=29)
+    restarted = bot.clock.now
+    assert queue_due_handoffs(bot.services, restarted) == 4
+    keys = [p["key"] for p in posts(bot)]
+    assert keys.count("handoff:Service Desk|2026-11-21|Swing") == 1
+    assert keys.count("handoff:Service Desk|2026-11-21|Night") == 1
+    assert all(p["late"] for p in posts(bot)[2:])
+    assert str(posts(bot)[-1]["text"]).startswith("(LATE)")
+    # A second process (or an overlapping scan) finds nothing more to post.
+    bot.restart()
+    assert queue_due_handoffs(bot.services, restarted - timedelta(days=1)) == 0
+    assert len(posts(bot)) == 6
