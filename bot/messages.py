@@ -26,6 +26,9 @@ class Actor:
     user_id: str
     email: str | None
     display_name: str = ""
+    timezone: str | None = None
+    """The person's own IANA time zone where the platform knows it (Slack `users.info` tz):
+    times are shown to them in it; else in `bot.timezone`."""
 
 
 @dataclass(frozen=True)

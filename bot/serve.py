@@ -26,7 +26,7 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
 from bot.notify import OutboxWorker
-from bot.reports.schedule import queue_due_handoffs
+from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import build_services
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,9 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         started_at = services.clock()
 
         async def handoffs() -> None:
-            if queue_due_handoffs(services, started_at):
+            if queue_due_handoffs(services, started_at) or queue_weekly_report(
+                services, started_at
+            ):
                 slack.wake.set()
 
         jobs = [

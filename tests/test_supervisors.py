@@ -113,3 +113,84 @@ def test_each_boundary_is_posted_once_and_a_missed_one_late_after_a_restart(
     bot.restart()
     assert queue_due_handoffs(bot.services, restarted - timedelta(days=1)) == 0
     assert len(posts(bot)) == 6
+
+
+def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:
+    from bot.reports.schedule import queue_weekly_report
+
+    # Saturday 2026-11-21 10:00 HKT; the report is due on Mondays at 09:00 HKT.
+    bot = make(tmp_path)
+    started = bot.clock.now
+    assert queue_weekly_report(bot.services, started) is False  # a first start: no old weeks
+    bot.clock.advance(days=1, hours=22, minutes=59)  # Monday 08:59: not yet
+    assert queue_weekly_report(bot.services, started) is False
+    bot.clock.advance(minutes=2)  # Monday 09:01
+    assert queue_weekly_report(bot.services, started) is True
+    assert queue_weekly_report(bot.services, started) is False
+    # Down over the next Monday: the restarted bot posts the missed week once, late.
+    bot.restart()
+    bot.clock.advance(days=8)
+    restarted = bot.clock.now
+    assert queue_weekly_report(bot.services, restarted) is True
+    bot.restart()
+    assert queue_weekly_report(bot.services, restarted) is False
+    keys = [
+        k for (k,) in bot.rows("SELECT dedupe_key FROM outbox WHERE dedupe_key LIKE 'weekly:%'")
+    ]
+    assert keys == ["weekly:2026-11-16", "weekly:2026-11-23"]
+    text = str(bot.rows("SELECT payload_json FROM outbox WHERE dedupe_key = 'weekly:2026-11-16'"))
+    assert "Weekly team report" in text
+
+
+def test_times_are_shown_in_the_askers_own_time_zone(tmp_path: Path) -> None:
+    from bot.messages import Actor, Incoming
+
+    bot = make(tmp_path)
+    actor = Actor("test", "U-ny", ENGINEER, timezone="America/New_York")
+    replies = bot.send(Incoming(actor=actor, conversation_id="dm-ny", text="/helpdesk oncall"))
+    # Day 2026-11-21 07:00-15:00 HKT is 18:00 on the 20th to 02:00 in New York.
+    assert "20 Nov 2026 18:00" in text_of(replies)
+
+
+def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path: Path) -> None:
+    """The real Slack transport against the Slack stand-in: the summary is a message in the
+    supervisors' channel, the chart (a PNG) goes into that message's thread."""
+    import asyncio
+
+    import aiohttp
+
+    from bot.adapters.slack import SlackBot, SlackConfig, SlackTransport
+    from bot.engine import Engine
+    from bot.handlers import default_handlers
+    from bot.notify import OutboxWorker
+    from bot.services import build_services
+    from tests.harness import make_settings
+    from tests.slack_standin import SlackStandIn
+
+    slack = SlackStandIn(users={}).start()
+    clock = FakeClock(START)
+    config = SlackConfig("xoxb-test", "secret", api_url=slack.api_url)
+
+    async def run() -> int:
+        services = build_services(make_settings(tmp_path, ROTATION), clock)
+        started = clock.now
+        clock.advance(hours=5, minutes=1)
+        queue_due_handoffs(services, started)
+        async with aiohttp.ClientSession() as session:
+            bot = SlackBot(Engine(services, default_handlers()), config, session)
+            await bot.start()
+            delivered = await OutboxWorker(services.db, SlackTransport(bot), clock).run_once()
+        services.db.conn.close()
+        return delivered
+
+    try:
+        assert asyncio.run(run()) == 2
+        posts = slack.called("chat.postMessage")
+        assert [p.params["channel"] for p in posts] == ["helpdesk-supervisors"] * 2
+        assert "handoff" in str(posts[0].params["text"]).lower()
+        uploads = slack.called("upload")
+        assert len(uploads) == 2 and all(int(u.params["bytes"]) > 10_000 for u in uploads)
+        done = slack.called("files.completeUploadExternal")
+        assert [d.params["thread_ts"] for d in done] == [p.response["ts"] for p in posts]
+    finally:
+        slack.stop()

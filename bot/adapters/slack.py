@@ -317,7 +317,12 @@ class SlackBot:
             )
             if trusted and profile.get("email"):
                 email = str(profile["email"]).strip().lower()
-        person = _Person(Actor("slack", user, email, display), lang, now + self.config.user_cache_s)
+        zone = str(info.get("tz") or "") if info else ""
+        person = _Person(
+            Actor("slack", user, email, display, timezone=zone or None),
+            lang,
+            now + self.config.user_cache_s,
+        )
         if info:
             self._people[user] = person
         return person

@@ -9,10 +9,12 @@ shows.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz
 
@@ -147,9 +149,14 @@ class Turn:
         )
 
     def local_time(self, moment: datetime) -> str:
-        """A time as the user reads it, in the configured time zone: `21 Nov 2026 09:12`
+        """A time as the user reads it, in their own time zone (else the bot's): `21 Nov 2026 09:12`
         in English, `2026年11月21日 09:12` in Chinese."""
-        local = moment.astimezone(self.services.timezone)
+        zone = self.services.timezone
+        if self.msg.actor.timezone:
+            # an unknown zone from the platform leaves the bot's own
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                zone = ZoneInfo(self.msg.actor.timezone)
+        local = moment.astimezone(zone)
         if self.t.lang == "zh-Hant":
             return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
         return local.strftime("%d %b %Y %H:%M")

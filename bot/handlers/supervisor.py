@@ -129,6 +129,7 @@ def build_handoff(services: Services, shift: Shift) -> Handoff:
         oncall_now=rotation.oncall(nxt),
         oncall_next=rotation.oncall(rotation.next_shift(nxt)),
         team=shift.team if len(rotation.teams) > 1 else None,
+        zone=rotation.team(shift.team).timezone,
     )
 
 

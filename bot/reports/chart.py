@@ -11,7 +11,6 @@ English labels (a missing glyph would draw empty boxes and warn).
 
 from __future__ import annotations
 
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +72,8 @@ def handoff_chart(h: Handoff, path: Path, lang: str = "en") -> Path:
         try:
             _hours(hours_ax, h, lang)
             _categories(cats_ax, h, lang)
-            start, end = h.start.astimezone(UTC), h.end.astimezone(UTC)
-            span = f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} UTC"
+            start, end = h.start.astimezone(h.tz), h.end.astimezone(h.tz)
+            span = f"{start:%Y-%m-%d %H:%M}–{end:%H:%M} {end:%Z}"
             team = h.team or label(lang, "all_teams")
             fig.suptitle(f"{label(lang, 'title')} — {team} — {span}", fontsize=FONT_SIZE + 2)
             fig.tight_layout()
@@ -100,8 +99,8 @@ def _hours(ax: Any, h: Handoff, lang: str) -> None:
         )
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
     ax.set_xticks(xs)
-    ax.set_xticklabels([f"{b.start.astimezone(UTC):%H}" for b in h.hourly])
-    ax.set_xlabel(label(lang, "chart_hour"))
+    ax.set_xticklabels([f"{b.start.astimezone(h.tz):%H}" for b in h.hourly])
+    ax.set_xlabel(label(lang, "chart_hour", zone=f"{h.end.astimezone(h.tz):%Z}"))
     ax.set_ylabel(label(lang, "chart_tickets"))
     ax.set_title(label(lang, "chart_hourly"))
     ax.set_ylim(0, max([*bottom, 1]) * 1.15)

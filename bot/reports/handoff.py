@@ -71,6 +71,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.clock import iso, parse_iso
 from bot.tickets.model import ESCALATED, OPEN, PRIORITIES, WAITING, ref
@@ -217,6 +218,12 @@ class Handoff:
     notes: tuple[tuple[str, str], ...] = ()
     oncall_now: str | None = None
     oncall_next: str | None = None
+    zone: str = "UTC"
+    """The IANA zone times are shown in (the rotation team's)."""
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
 
     @property
     def breached_tickets(self) -> int:
@@ -281,6 +288,7 @@ def handoff(
     oncall_now: str | None = None,
     oncall_next: str | None = None,
     team: str | None = None,
+    zone: str = "UTC",
 ) -> Handoff:
     """The handoff of the shift [start, end) (definitions in the module docstring)."""
     s, e = iso(start), iso(end)
@@ -492,6 +500,7 @@ def handoff(
         notes=tuple((str(a), str(b)) for a, b in notes),
         oncall_now=oncall_now,
         oncall_next=oncall_next,
+        zone=zone,
     )
 
 
@@ -559,7 +568,7 @@ LABELS: dict[str, dict[str, str]] = {
         "closed": "closed",
         "cancelled": "cancelled",
         "chart_hourly": "Tickets opened per hour",
-        "chart_hour": "Hour starting (UTC)",
+        "chart_hour": "Hour starting ({zone})",
         "chart_tickets": "Tickets",
         "chart_categories": "Top categories this shift",
     },
@@ -619,7 +628,7 @@ LABELS: dict[str, dict[str, str]] = {
         "closed": "已完結",
         "cancelled": "已取消",
         "chart_hourly": "每小時新開單數",
-        "chart_hour": "時間（UTC）",
+        "chart_hour": "時間（{zone}）",
         "chart_tickets": "單數",
         "chart_categories": "今更熱門類別",
     },
@@ -651,18 +660,18 @@ def _hm(moment: datetime) -> str:
 
 
 def _when(h: Handoff, moment: datetime) -> str:
-    """HH:MM within the shift's day, with the date otherwise."""
-    moment = moment.astimezone(UTC)
-    if moment.date() in (h.start.astimezone(UTC).date(), h.end.astimezone(UTC).date()):
+    """HH:MM within the shift's day, with the date otherwise (the team's zone)."""
+    moment = moment.astimezone(h.tz)
+    if moment.date() in (h.start.astimezone(h.tz).date(), h.end.astimezone(h.tz).date()):
         return moment.strftime("%H:%M")
     return moment.strftime("%m-%d %H:%M")
 
 
 def _span(h: Handoff) -> str:
-    a, b = h.start.astimezone(UTC), h.end.astimezone(UTC)
+    a, b = h.start.astimezone(h.tz), h.end.astimezone(h.tz)
     if a.date() == b.date():
-        return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} UTC"
-    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} UTC"
+        return f"{a:%Y-%m-%d %H:%M}–{b:%H:%M} {b:%Z}"
+    return f"{a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} {b:%Z}"
 
 
 def _num(value: float) -> str:

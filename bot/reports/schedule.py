@@ -12,7 +12,8 @@ text is rendered when queued; the chart is drawn when the message is delivered.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.clock import iso
 from bot.reports.handoff import render_text
@@ -52,3 +53,43 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             if services.handoffs.claim(ended.key, team, ended.end, late):
                 queued += 1
     return queued
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def queue_weekly_report(services: Services, started_at: datetime) -> bool:
+    """Queue last week's team report once it is due (`reports.weekly_day`/`weekly_time`, in
+    the first rotation team's zone); once per week whatever restarts happen (outbox key).
+    A report that fell due before this process started is posted (late) only if an earlier
+    one was posted, i.e. the bot was running then: a first start does not post old weeks."""
+    from bot.reports.weekly import to_markdown, weekly
+
+    settings = services.settings
+    rotation = settings.rotation
+    zone = ZoneInfo(rotation.team(rotation.teams[0]).timezone)
+    now = services.clock().astimezone(zone)
+    monday = now.date() - timedelta(days=now.weekday())
+    hour, minute = (int(x) for x in settings.reports.weekly_time.split(":"))
+    due = datetime.combine(
+        monday + timedelta(days=_DAYS.index(settings.reports.weekly_day)),
+        time(hour, minute),
+        zone,
+    )
+    if due > now:
+        due -= timedelta(days=7)
+    week_end = datetime.combine(due.date() - timedelta(days=due.weekday()), time(), zone)
+    week_start = week_end - timedelta(days=7)
+    key = f"weekly:{week_start.date().isoformat()}"
+    if services.outbox.exists(key):
+        return False
+    if due < started_at and not services.outbox.exists_like("weekly:%"):
+        return False
+    report = weekly(services.db.conn, week_start, week_end)
+    text = to_markdown(report, "zh-Hant" if settings.reports.language == "zh-Hant" else "en")
+    return services.outbox.put(
+        key,
+        "notice",
+        f"channel:{settings.reports.supervisors_channel}",
+        {"text": text, "choices": []},
+    )

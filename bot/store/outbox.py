@@ -30,6 +30,20 @@ class Outbox:
         )
         return cursor.rowcount == 1
 
+    def exists(self, dedupe_key: str) -> bool:
+        """Whether a message with this key was ever queued."""
+        row = self._conn.execute(
+            "SELECT 1 FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+        ).fetchone()
+        return row is not None
+
+    def exists_like(self, pattern: str) -> bool:
+        """Whether any message whose key matches this SQL LIKE pattern was ever queued."""
+        row = self._conn.execute(
+            "SELECT 1 FROM outbox WHERE dedupe_key LIKE ? LIMIT 1", (pattern,)
+        ).fetchone()
+        return row is not None
+
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         rows = self._conn.execute(
             "SELECT id, kind, recipient, payload_json FROM outbox WHERE delivered_at IS NULL"
