@@ -382,6 +382,16 @@ def _coerce(setting: str, kind: Any, value: Any) -> Any:
     raise TypeError(f"unsupported setting type {kind!r} for {setting}")  # pragma: no cover
 
 
+def check_ca_file(setting: str, path: str) -> None:
+    """A CA file a TLS client will trust: it must load as PEM (ConfigError names `setting`)."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(setting, f"cannot load {path} as a PEM CA file ({exc})") from None
+
+
 def _check_timezone(setting: str, value: str) -> None:
     try:
         ZoneInfo(value)

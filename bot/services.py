@@ -55,23 +55,21 @@ def build_directory(settings: Settings, env: Mapping[str, str] | None = None) ->
     if backend == "demo":
         return DemoDirectory(settings.directory.demo_file)
     ad: Directory | None = None
-    cloud: Directory | None = None
     if "ldap" in backend:
         from bot.integrations.ldap import LdapConfig, LdapDirectory
 
         ad = LdapDirectory(LdapConfig.from_env(env), settings.ldap)
-    if "graph" in backend:
-        from bot.integrations.graph import GraphConfig, GraphDirectory, GraphGateway
+    if "graph" not in backend:
+        assert ad is not None
+        return ad
+    from bot.integrations.graph import GraphConfig, GraphDirectory, GraphGateway
 
-        gateway = GraphGateway(GraphConfig.from_env(env), settings.graph)
-        cloud = GraphDirectory(gateway, settings.graph)
-    if ad is not None and cloud is not None:
-        from bot.integrations.routing import CombinedDirectory
+    cloud = GraphDirectory(GraphGateway(GraphConfig.from_env(env), settings.graph), settings.graph)
+    if ad is None:
+        return cloud
+    from bot.integrations.routing import CombinedDirectory
 
-        return CombinedDirectory(ad, cloud)
-    result = ad or cloud
-    assert result is not None
-    return result
+    return CombinedDirectory(ad, cloud)
 
 
 def build_services(

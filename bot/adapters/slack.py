@@ -772,8 +772,6 @@ class SlackTransport:
             choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])
             text, blocks = reply_blocks(Reply(str(payload["text"]), choices=choices))
         channel = thread[0] if thread else await self._channel(message)
-        if message.kind == "handoff":
-            return await self._handoff(message, channel, text, blocks)
         posted = await self._api(
             "chat.postMessage",
             channel=channel,
@@ -782,23 +780,15 @@ class SlackTransport:
             metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
             **({"thread_ts": thread[1]} if thread else {}),
         )
+        if message.kind == "handoff":
+            await self._attach_chart(message, posted)
         return f"{posted['channel']}/{posted['ts']}"
 
-    async def _handoff(
-        self, message: Outbound, channel: str, text: str, blocks: list[dict[str, Any]]
-    ) -> str:
-        """The summary as a message, then its chart uploaded into the message's thread."""
-        posted = await self._api(
-            "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
-        )
-        ref = f"{posted['channel']}/{posted['ts']}"
+    async def _attach_chart(self, message: Outbound, posted: dict[str, Any]) -> None:
+        """A handoff summary's chart, uploaded into the summary message's thread."""
         png = await asyncio.to_thread(self._chart, message)
         if png is None:
-            return ref
+            return
         upload = await self._api(
             "files.getUploadURLExternal", filename="handoff.png", length=len(png)
         )
@@ -806,14 +796,13 @@ class SlackTransport:
         async with session.post(str(upload["upload_url"]), data=png) as response:
             if response.status >= 400:
                 log.warning("chart upload failed: HTTP %s", response.status)
-                return ref
+                return
         await self._api(
             "files.completeUploadExternal",
             files=[{"id": upload["file_id"], "title": "Shift handoff"}],
             channel_id=posted["channel"],
             thread_ts=posted["ts"],
         )
-        return ref
 
     def _chart(self, message: Outbound) -> bytes | None:
         """Draw the chart of the shift the summary is about (None if it cannot be drawn)."""

@@ -230,6 +230,23 @@ async def lockout_burst(turn: Turn) -> bool:
     return True
 
 
+def refuse_burst(
+    turn: Turn, target: Account, actor: Account, action: str, verification: str
+) -> list[Reply]:
+    """Self-service paused by the lockout-burst check: audit, open a ticket, say so."""
+    turn.audit(
+        action=action,
+        outcome="refused",
+        target=target,
+        actor=actor,
+        reason="lockout_burst",
+        verification=verification,
+    )
+    what = action.replace("_", " ")
+    ref = open_failure_ticket(turn, target, what, "paused by the lockout-burst check")
+    return [Reply(turn.t("unlock.burst", ticket=ref))]
+
+
 # -- unlock ----------------------------------------------------------------------------------
 
 
@@ -251,18 +268,8 @@ async def perform_unlock(
     if why := limited(turn, target, "unlock"):
         return False, refuse_limited(turn, target, "unlock", why, actor)
     try:
-        burst = verification != "engineer_role" and await lockout_burst(turn)
-        if burst:
-            turn.audit(
-                action="unlock",
-                outcome="refused",
-                target=target,
-                actor=actor,
-                reason="lockout_burst",
-                verification=verification,
-            )
-            ref = open_failure_ticket(turn, target, "unlock", "paused by the lockout-burst check")
-            return False, [Reply(t("unlock.burst", ticket=ref))]
+        if verification != "engineer_role" and await lockout_burst(turn):
+            return False, refuse_burst(turn, target, actor, "unlock", verification)
         await turn.services.directory.unlock(target)
     except ProtectedAccount:
         return False, refuse_protected(turn, target, "unlock", "directory_refused", actor)
@@ -429,16 +436,7 @@ async def perform_reset(
     tap = target.source == "cloud" and graph.cloud_recovery == "tap"
     try:
         if target.locked and verification != "engineer_role" and await lockout_burst(turn):
-            turn.audit(
-                action="password_reset",
-                outcome="refused",
-                target=target,
-                actor=actor,
-                reason="lockout_burst",
-                verification=verification,
-            )
-            ref = open_failure_ticket(turn, target, "password reset", "lockout burst")
-            return [Reply(t("unlock.burst", ticket=ref))]
+            return refuse_burst(turn, target, actor, "password_reset", verification)
         if tap:
             password = await directory.issue_temporary_access_pass(target, graph.tap_minutes)
         else:

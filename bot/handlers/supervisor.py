@@ -10,7 +10,7 @@ audited.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from bot.handlers.base import Turn
 from bot.integrations.directory import DirectoryError
@@ -108,11 +108,6 @@ def pick_shift(turn: Turn, team: str, words: list[str]) -> Shift | None:
         if shift.name.lower() == name:
             return rotation.shift_named(team, day, shift.name)
     return None
-
-
-def trend_windows(turn: Turn, shift: Shift) -> list[tuple[datetime, datetime]]:
-    rotation = turn.services.settings.rotation
-    return [(s.start, s.end) for s in rotation.same_shift_last_days(shift, 7)]
 
 
 def build_handoff(services: Services, shift: Shift) -> Handoff:

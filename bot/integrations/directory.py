@@ -15,13 +15,15 @@ so handlers never learn which backend answered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from bot.errors import UserFacingError
 
 Source = Literal["onprem", "cloud"]
+T = TypeVar("T")
 
 
 class DirectoryError(UserFacingError):
@@ -59,6 +61,16 @@ class Throttled(DirectoryError):
 
 class Unavailable(DirectoryError):
     default_key = "directory.unavailable"
+
+
+def exactly_one(found: Sequence[T], what: str) -> T:
+    """The one item a lookup found: none is NotFound, several are Ambiguous (the bot acts on
+    exactly one object, never on the first of several)."""
+    if not found:
+        raise NotFound(f"no {what}")
+    if len(found) > 1:
+        raise Ambiguous(f"more than one {what}")
+    return found[0]
 
 
 @dataclass(frozen=True)

@@ -40,11 +40,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from bot.clock import parse_iso
-from bot.config import GraphSettings
+from bot.config import GraphSettings, check_ca_file
 from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
-    Ambiguous,
     DirectoryError,
     Group,
     Licence,
@@ -54,6 +53,7 @@ from bot.integrations.directory import (
     ProtectedAccount,
     Throttled,
     Unavailable,
+    exactly_one,
 )
 from bot.integrations.skus import plan_name, sku_name
 
@@ -104,12 +104,7 @@ class GraphConfig:
             urls[name] = url
         ca_file = get("HELPDESK_GRAPH_CA_FILE") or None
         if ca_file:
-            try:
-                ssl.create_default_context(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise ConfigError(
-                    "HELPDESK_GRAPH_CA_FILE", f"cannot load {ca_file} as a PEM CA file ({exc})"
-                ) from None
+            check_ca_file("HELPDESK_GRAPH_CA_FILE", ca_file)
         return cls(
             tenant_id=get("HELPDESK_GRAPH_TENANT_ID"),
             client_id=get("HELPDESK_GRAPH_CLIENT_ID"),
@@ -432,25 +427,30 @@ class GraphDirectory:
                 "$top": "2",
             },
         )
-        users = found.get("value", [])
-        if not users:
-            raise NotFound("no Entra user for that email")
-        if len(users) > 1:
-            raise Ambiguous("several Entra users for that email")
-        return await self._account(users[0])
+        return await self._account(exactly_one(found.get("value", []), "Entra user for that email"))
 
     async def find_by_id(self, directory_id: str) -> Account:
         user = await self.gateway.get(f"users/{directory_id}", {"$select": _USER_FIELDS})
         return await self._account(user)
 
     async def user_id(self, email: str) -> str:
-        """The Entra object id of an account found elsewhere (AD), cached for 10 minutes."""
+        """The Entra object id of an account found elsewhere (AD), by the same verified email:
+        one `$select=id` read, cached for 10 minutes (no roles, manager or domain lookups)."""
         cached = self._ids.get(email)
         if cached and time.monotonic() - cached[0] < 600:
             return cached[1]
-        account = await self.find_by_email(email)
-        self._ids[email] = (time.monotonic(), account.directory_id)
-        return account.directory_id
+        value = _quote(email.strip())
+        found = await self.gateway.get(
+            "users",
+            {
+                "$filter": f"mail eq {value} or userPrincipalName eq {value}",
+                "$select": "id",
+                "$top": "2",
+            },
+        )
+        user_id = str(exactly_one(found.get("value", []), "Entra user for that email")["id"])
+        self._ids[email] = (time.monotonic(), user_id)
+        return user_id
 
     async def licences(self, account: Account) -> tuple[Licence, ...]:
         details = await self.gateway.get_all(
@@ -544,12 +544,7 @@ class GraphDirectory:
                 "$top": "2",
             },
         )
-        groups = found.get("value", [])
-        if not groups:
-            raise NotFound(f"no group {name!r}")
-        if len(groups) > 1:
-            raise Ambiguous(f"several groups named {name!r}")
-        group = groups[0]
+        group = exactly_one(found.get("value", []), f"group named {name!r}")
         owners = await self.gateway.get_all(
             f"groups/{group['id']}/owners", {"$select": "id,mail,userPrincipalName"}
         )

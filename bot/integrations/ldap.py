@@ -61,7 +61,7 @@ with warnings.catch_warnings():  # ldap3 2.9.1 imports names newer pyasn1 deprec
     from ldap3.core import exceptions as ldap_errors
     from ldap3.utils.conv import escape_filter_chars
 
-from bot.config import LdapSettings
+from bot.config import LdapSettings, check_ca_file
 from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
@@ -73,6 +73,7 @@ from bot.integrations.directory import (
     PolicyViolation,
     ProtectedAccount,
     Unavailable,
+    exactly_one,
 )
 
 T = TypeVar("T")
@@ -168,12 +169,7 @@ class LdapConfig:
         except ValueError:
             raise ConfigError("HELPDESK_LDAP_URL", "has a bad port") from None
         ca_file = env["HELPDESK_LDAP_CA_FILE"].strip()
-        try:
-            ssl.create_default_context(cafile=ca_file)
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(
-                "HELPDESK_LDAP_CA_FILE", f"cannot load {ca_file} as a PEM CA file ({exc})"
-            ) from None
+        check_ca_file("HELPDESK_LDAP_CA_FILE", ca_file)
         return cls(
             host=url.hostname,
             port=port,
@@ -520,12 +516,7 @@ class LdapDirectory:
             attributes=[*_USER_ATTRIBUTES, *self._settings.service_attributes],
             size_limit=2,
         )
-        found = self._entries(conn)
-        if not found:
-            raise NotFound(f"no account for {what}")
-        if len(found) > 1:
-            raise Ambiguous(f"several accounts for {what}")
-        return self._account(conn, found[0])
+        return self._account(conn, exactly_one(self._entries(conn), f"account for {what}"))
 
     async def find_by_email(self, email: str) -> Account:
         value = escape_filter_chars(email.strip())
@@ -598,16 +589,12 @@ class LdapDirectory:
                 attributes=["objectGUID", "cn", "managedBy", "objectSid"],
                 size_limit=2,
             )
-            found = self._entries(conn)
-            if not found:
-                raise NotFound(f"no group {name!r}")
-            if len(found) > 1:
-                raise Ambiguous(f"several groups named {name!r}")
-            attrs = found[0]["raw_attributes"]
+            entry = exactly_one(self._entries(conn), f"group named {name!r}")
+            attrs = entry["raw_attributes"]
             owner = _text(attrs, "managedBy")
             sid = sid_text(_first(attrs, "objectSid") or b"")
             return Group(
-                group_id=found[0]["dn"],
+                group_id=entry["dn"],
                 name=_text(attrs, "cn"),
                 owners=tuple(m for m in [self._mail_of(conn, owner) if owner else None] if m),
                 role_assignable=sid in self._protected(conn),

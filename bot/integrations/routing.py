@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.integrations.directory import (
     Account,
@@ -25,11 +27,14 @@ from bot.integrations.directory import (
     PasswordPolicy,
 )
 
+if TYPE_CHECKING:
+    from bot.integrations.graph import GraphDirectory
+
 
 class CombinedDirectory:
     name = "ldap+graph"
 
-    def __init__(self, ad: Directory, cloud: Directory) -> None:
+    def __init__(self, ad: Directory, cloud: GraphDirectory) -> None:
         self.ad = ad
         self.cloud = cloud
 
@@ -37,9 +42,13 @@ class CombinedDirectory:
         return self.ad if account.source == "onprem" else self.cloud
 
     async def _cloud_twin(self, account: Account) -> Account:
+        """The Entra side of an AD account: the same account with its Entra object id (found
+        by the verified email with one cached id read), for licences, groups and group adds."""
         if account.source == "cloud":
             return account
-        return await self.cloud.find_by_email(account.email)
+        return dataclasses.replace(
+            account, directory_id=await self.cloud.user_id(account.email), source="cloud"
+        )
 
     async def find_by_email(self, email: str) -> Account:
         try:
