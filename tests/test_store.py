@@ -11,6 +11,7 @@ from bot.config import parse_settings
 from bot.errors import ConfigError
 from bot.store import SCHEMA_VERSION, open_store
 from bot.store.audit import AuditEntry, AuditLog
+from bot.store.database import bookkeeping, transaction
 from bot.store.events import ProcessedEvents
 from bot.store.outbox import Outbox
 from bot.tickets.model import parse_ticket_ref
@@ -54,6 +55,72 @@ def test_event_ids_are_claimed_once_and_remembered_across_restart(tmp_path: Path
     assert events.claim("teams", "Ev1") is True
     again = ProcessedEvents(open_store(tmp_path / "h.db"))
     assert again.claim("slack", "Ev1") is False
+
+
+def _statements(conn: sqlite3.Connection) -> list[str]:
+    seen: list[str] = []
+    conn.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:4]).upper()))
+    return seen
+
+
+def test_per_message_bookkeeping_commits_once_without_waiting_for_fsync(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    seen = _statements(db.conn)
+    ProcessedEvents(db).claim("slack", "Ev1")
+    assert seen == [
+        "PRAGMA SYNCHRONOUS = NORMAL",
+        "BEGIN IMMEDIATE",
+        "INSERT INTO PROCESSED_EVENTS (EVENT_ID,",
+        "COMMIT",
+        "PRAGMA SYNCHRONOUS = FULL",
+    ]
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # back to FULL
+    db.conn.set_trace_callback(None)
+    with bookkeeping(db.conn) as conn:
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL inside
+
+
+def test_tickets_still_commit_under_full_sync(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    tickets = TicketService(db, parse_settings("", "defaults", {}))
+    levels: list[int] = []
+    db.conn.set_trace_callback(
+        lambda sql: levels.append(-1) if sql.upper().startswith("PRAGMA SYNCHRONOUS") else None
+    )
+    tickets.open(
+        requester_email="a@x",
+        requester_platform="t",
+        requester_user_id="U",
+        summary="s",
+        description="d",
+        idempotency_key="ev-1",
+    )
+    db.conn.set_trace_callback(None)
+    assert levels == []  # no switch to NORMAL anywhere in opening a ticket
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_bookkeeping_that_fails_is_rolled_back_and_full_sync_restored(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    with pytest.raises(sqlite3.IntegrityError), bookkeeping(db.conn) as conn:
+        conn.execute(
+            "INSERT INTO processed_events (event_id, platform, received_at) VALUES ('a', 'x', 'y')"
+        )
+        conn.execute(
+            "INSERT INTO processed_events (event_id, platform, received_at) VALUES ('a', 'x', 'y')"
+        )
+    assert db.conn.execute("SELECT count(*) FROM processed_events").fetchone()[0] == 0
+    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert not db.conn.in_transaction
+
+
+def test_bookkeeping_inside_a_transaction_joins_it(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    with pytest.raises(RuntimeError), transaction(db.conn):
+        assert ProcessedEvents(db).claim("slack", "Ev1") is True
+        assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # not switched
+        raise RuntimeError("the outer work failed")
+    assert ProcessedEvents(db).claim("slack", "Ev1") is True  # the claim went with it
 
 
 def test_outbox_keeps_one_message_per_key(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import sqlite_utils
 
 from bot.clock import Clock, iso, utcnow
 from bot.messages import Incoming, Lang
+from bot.store.database import bookkeeping
 
 
 @dataclass(frozen=True)
@@ -52,20 +53,23 @@ class ConversationStore:
 
     def put(self, key: str, flow: PendingFlow) -> None:
         now = self._clock()
-        self._conn.execute(
-            "INSERT INTO conversations (conversation_key, flow, state_json, lang, updated_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (conversation_key) DO UPDATE SET"
-            " flow = excluded.flow, state_json = excluded.state_json, lang = excluded.lang,"
-            " updated_at = excluded.updated_at, expires_at = excluded.expires_at",
-            (
-                key,
-                flow.flow,
-                json.dumps(flow.state, ensure_ascii=False),
-                flow.lang,
-                iso(now),
-                iso(now + self._timeout),
-            ),
-        )
+        with bookkeeping(self._conn) as conn:
+            conn.execute(
+                "INSERT INTO conversations (conversation_key, flow, state_json, lang, updated_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (conversation_key) DO UPDATE SET flow = excluded.flow,"
+                " state_json = excluded.state_json, lang = excluded.lang,"
+                " updated_at = excluded.updated_at, expires_at = excluded.expires_at",
+                (
+                    key,
+                    flow.flow,
+                    json.dumps(flow.state, ensure_ascii=False),
+                    flow.lang,
+                    iso(now),
+                    iso(now + self._timeout),
+                ),
+            )
 
     def clear(self, key: str) -> None:
-        self._conn.execute("DELETE FROM conversations WHERE conversation_key = ?", (key,))
+        with bookkeeping(self._conn) as conn:
+            conn.execute("DELETE FROM conversations WHERE conversation_key = ?", (key,))

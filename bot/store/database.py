@@ -20,7 +20,8 @@ def connect(path: Path | str) -> sqlite3.Connection:
     """A connection with WAL, `synchronous=FULL`, a busy timeout and foreign keys on.
 
     Autocommit mode (`isolation_level=None`): every write that must be atomic runs
-    inside an explicit `with transaction(conn)` block.
+    inside an explicit `with transaction(conn)` block; the per-message bookkeeping
+    inside `with bookkeeping(conn)`.
     """
     conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -96,3 +97,30 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def bookkeeping(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction for per-message bookkeeping, committed without waiting for `fsync`.
+
+    The dedupe claim, the search log and its feedback, the transcript and the pending
+    conversation state are written for every message. Each such write is one transaction
+    (atomic, as any other) committed under `synchronous=NORMAL`: in WAL mode that is safe
+    against a crash of the bot process (the commit is in the OS's cache) and may lose the
+    last seconds of bookkeeping on a power cut or an OS crash -- never a ticket, an audit
+    record, an approval or a queued message, which commit under `FULL` as before, and each
+    `FULL` commit syncs the whole write-ahead log, so the bookkeeping before it too.
+    Decision and measurement: README, "Decisions" (the Slack throughput figures) --
+    waiting for `fsync` 4-9 times per chat message made the disk, not the bot, the limit.
+
+    Inside a caller's transaction it joins that transaction, whose commit decides.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        with transaction(conn):
+            yield conn
+    finally:
+        conn.execute("PRAGMA synchronous = FULL")

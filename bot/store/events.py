@@ -12,6 +12,7 @@ import sqlite3
 import sqlite_utils
 
 from bot.clock import Clock, iso, utcnow
+from bot.store.database import bookkeeping
 
 
 class ProcessedEvents:
@@ -22,10 +23,12 @@ class ProcessedEvents:
     def claim(self, platform: str, event_id: str) -> bool:
         """True the first time `event_id` is seen on `platform`; False for every repeat."""
         try:
-            self._conn.execute(
-                "INSERT INTO processed_events (event_id, platform, received_at) VALUES (?, ?, ?)",
-                (f"{platform}:{event_id}", platform, iso(self._clock())),
-            )
+            with bookkeeping(self._conn) as conn:
+                conn.execute(
+                    "INSERT INTO processed_events (event_id, platform, received_at)"
+                    " VALUES (?, ?, ?)",
+                    (f"{platform}:{event_id}", platform, iso(self._clock())),
+                )
         except sqlite3.IntegrityError:
             return False
         return True

@@ -18,6 +18,7 @@ from rapidfuzz import fuzz
 
 from bot.clock import Clock, iso, utcnow
 from bot.knowledge.search import SearchResult
+from bot.store.database import bookkeeping
 
 
 @dataclass(frozen=True)
@@ -55,44 +56,47 @@ class SearchLog:
         """Log one search and the articles shown for it; return the search id."""
         now = iso(self._clock())
         results = [{"id": h.article.article_id, "score": h.score} for h in result.hits]
-        cursor = self._conn.execute(
-            "INSERT INTO kb_searches (at, platform, lang, query, answered, confidence,"
-            " results_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                now,
-                platform,
-                lang,
-                result.query,
-                int(result.answered),
-                result.confidence,
-                json.dumps(results),
-            ),
-        )
-        search_id = int(cursor.lastrowid or 0)
-        self._conn.executemany(
-            "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, 'shown')",
-            [(search_id, now, article_id) for article_id in shown],
-        )
+        with bookkeeping(self._conn) as conn:
+            cursor = conn.execute(
+                "INSERT INTO kb_searches (at, platform, lang, query, answered, confidence,"
+                " results_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now,
+                    platform,
+                    lang,
+                    result.query,
+                    int(result.answered),
+                    result.confidence,
+                    json.dumps(results),
+                ),
+            )
+            search_id = int(cursor.lastrowid or 0)
+            conn.executemany(
+                "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, 'shown')",
+                [(search_id, now, article_id) for article_id in shown],
+            )
         return search_id
 
     def event(self, search_id: int | None, article_id: str, kind: str) -> None:
         """Record `read`, `solved` or `not_quite` for an article."""
-        self._conn.execute(
-            "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, ?)",
-            (search_id, iso(self._clock()), article_id, kind),
-        )
+        with bookkeeping(self._conn) as conn:
+            conn.execute(
+                "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, ?)",
+                (search_id, iso(self._clock()), article_id, kind),
+            )
 
     def feedback(self, search_id: int, feedback: str, article_ids: list[str]) -> None:
         """The user's verdict on a search: `solved` or `not_quite`, for the articles shown."""
         now = iso(self._clock())
-        self._conn.execute(
-            "UPDATE kb_searches SET feedback = ?, feedback_at = ? WHERE id = ?",
-            (feedback, now, search_id),
-        )
-        self._conn.executemany(
-            "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, ?)",
-            [(search_id, now, article_id, feedback) for article_id in article_ids],
-        )
+        with bookkeeping(self._conn) as conn:
+            conn.execute(
+                "UPDATE kb_searches SET feedback = ?, feedback_at = ? WHERE id = ?",
+                (feedback, now, search_id),
+            )
+            conn.executemany(
+                "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, ?)",
+                [(search_id, now, article_id, feedback) for article_id in article_ids],
+            )
 
     def gaps(self, since: str = "", limit: int = 20, similarity: float = 80.0) -> list[Gap]:
         """The most frequent unanswered or "not quite" questions, similar ones clustered."""

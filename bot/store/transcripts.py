@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from bot.clock import Clock, iso, utcnow
+from bot.store.database import bookkeeping
 
 
 class Transcripts:
@@ -23,12 +24,12 @@ class Transcripts:
         if self._keep == 0 or not lines:
             return
         now = iso(self._clock())
-        with self._conn:
-            self._conn.executemany(
+        with bookkeeping(self._conn) as conn:
+            conn.executemany(
                 "INSERT INTO transcripts (conversation_key, at, speaker, text) VALUES (?, ?, ?, ?)",
                 [(key, now, speaker, text) for speaker, text in lines if text],
             )
-            self._conn.execute(
+            conn.execute(
                 "DELETE FROM transcripts WHERE conversation_key = ? AND id <= ("
                 " SELECT id FROM transcripts WHERE conversation_key = ?"
                 " ORDER BY id DESC LIMIT 1 OFFSET ?)",
