@@ -1,6 +1,7 @@
 """Knowledge-base search on the public corpus: quality, abstention, speed, scale.
 
 Run: .venv/bin/python bench/kb_search.py [--corpus DIR] [--queries FILE] [--smoke]
+                                          [--no-semantic | --vectors FILE]
 Defaults to ../shared/corpora/ms-support-articles (3,431 Microsoft support articles
 with 151 labelled dev queries). Prints hit@1, hit@3, MRR@10, hit@3 on the Chinese
 queries, abstention precision/recall on the no-answer queries, p50/p95 latency per
@@ -9,6 +10,8 @@ query (single thread), index build time and memory; then build time and latency 
 A query is a hit@k when any relevant id is among the first k results, answered or not.
 --queries bench/data/queries_holdout.jsonl measures on our held-out set (160 queries
 written blind by reading the corpus, never used for tuning).
+--no-semantic searches without the static-embedding signal (the retriever before it);
+--vectors FILE uses another vector file (see tools/distill_vectors.py).
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.knowledge import Article, KnowledgeBase, load_articles
+from bot.knowledge.embedding import VECTORS, StaticEmbedder, default_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpora" / "ms-support-articles"
@@ -77,6 +82,15 @@ def perturbed(articles: list[Article], n: int, seed: int = 7) -> list[Article]:
 
 
 def main() -> None:
+    embedder: StaticEmbedder | Literal["default"] | None = "default"
+    if "--no-semantic" in sys.argv:
+        embedder = None
+    elif "--vectors" in sys.argv:
+        embedder = StaticEmbedder.from_file(Path(sys.argv[sys.argv.index("--vectors") + 1]))
+    else:  # read once per process, as the bot does at start; not part of an index build
+        t0 = time.perf_counter()
+        embedder = default_embedder()
+        print(f"vectors: {VECTORS.name}, read in {time.perf_counter() - t0:.2f} s")
     corpus = CORPUS
     if "--corpus" in sys.argv:
         corpus = Path(sys.argv[sys.argv.index("--corpus") + 1])
@@ -86,7 +100,7 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    kb = KnowledgeBase(articles)
+    kb = KnowledgeBase(articles, embedder=embedder)
     build_s = time.perf_counter() - t0
     print(
         f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s;"
@@ -135,7 +149,7 @@ def main() -> None:
         big = perturbed(articles, size)
         rss0 = rss_mb()
         t0 = time.perf_counter()
-        big_kb = KnowledgeBase(big)
+        big_kb = KnowledgeBase(big, embedder=embedder)
         build = time.perf_counter() - t0
         p50, p95 = latencies(big_kb, [r["q"] for r in rows], 1 if smoke else 2)
         print(

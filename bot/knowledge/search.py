@@ -15,28 +15,36 @@ the confidence: in ranking they cost more precision than they win); Chinese text
 adds concepts for the English words the glossary gives it, and its character bigrams
 for Chinese articles. Candidates come from BM25 over heads and over bodies (each
 within a row budget, rarest words first, so a common word cannot make a question
-slow). They are ranked by reciprocal-rank fusion of four lists: head BM25, body BM25,
-the IDF-weighted share of concepts in the article's head, and rapidfuzz similarity of
-the question to the title.
+slow). They are ranked by reciprocal-rank fusion of five lists: head BM25, body BM25,
+the IDF-weighted share of concepts in the article's head, rapidfuzz similarity of
+the question to the title, and the cosine of static embeddings (`embedding.py`) of the
+question's cleaned words and of the article's head and first body words.
 
-The confidence is the IDF-weighted share of the question's concepts the best article
-contains — fully in its head, partly in its body — where a word found nowhere in the
-knowledge base counts against it. Below `kb.min_score` the search abstains.
+The confidence blends two views of the best article: the IDF-weighted share of the
+question's concepts it contains — fully in its head, partly in its body — where a word
+found nowhere in the knowledge base counts against it; and the embedding cosine, rescaled
+from [SEM_LO, SEM_HI] to [0, 1]. A question with no word the embedding knows (Chinese the
+glossary cannot translate) keeps the concept share alone. Below `kb.min_score` the
+search abstains.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
+from threading import Thread
+from typing import Literal
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
+from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
 from bot.knowledge.glossary import synonyms, translate_terms
 from bot.knowledge.text import (
     HAN,
@@ -49,6 +57,7 @@ from bot.knowledge.text import (
     words,
 )
 
+log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
 HEAD_ROWS = 1500  # BM25 budget per question: matching article heads
 BODY_ROWS = 600  # and matching article bodies
@@ -69,6 +78,11 @@ _BODY_VARIANTS = {
     "sharepoint": ("sharepoint", "share point"),
     "freebusy": ("freebusy", "free busy"),
 }
+# Static-embedding signal: chosen on the dev queries by a coarse grid (round values only).
+SEM_WEIGHT = 1.5  # RRF weight of the cosine list
+SEM_BODY_WORDS = 50  # the article's first body words embedded with its head
+SEM_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
+SEM_LO, SEM_HI = 0.3, 0.8  # cosine rescaled linearly from [lo, hi] to [0, 1]
 _SLUG_SPLIT = re.compile(r"[-_/]+")
 _FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
@@ -132,13 +146,27 @@ def _max_edits(word: str) -> int:
 
 
 class KnowledgeBase:
-    def __init__(self, articles: list[Article], min_score: float = 0.5) -> None:
+    def __init__(
+        self,
+        articles: list[Article],
+        min_score: float = 0.5,
+        embedder: StaticEmbedder | Literal["default"] | None = "default",
+    ) -> None:
+        """`embedder`: the shipped vectors by default; None searches without the semantic signal."""
         self.min_score = min_score
         self.articles = articles
         self._by_id = {a.article_id: a for a in articles}
         self._translations: dict[tuple[str, str], Article] = {
             (a.group_id, a.lang): a for a in articles
         }
+        self._embedder = default_embedder() if embedder == "default" else embedder
+        self._doc_vecs: Matrix | None = None
+        # The articles are embedded in a thread while SQLite builds the FTS5 indexes (it
+        # releases the GIL), so on two cores the semantic signal adds little to the build.
+        embedding: Thread | None = None
+        if self._embedder is not None:
+            embedding = Thread(target=self._embed_articles, args=(self._embedder,), daemon=True)
+            embedding.start()
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         self._conn.execute(
             "CREATE VIRTUAL TABLE head USING fts5(title, slug, tags, summary,"
@@ -199,6 +227,20 @@ class KnowledgeBase:
                 continue
             for variant in _deletes(word, _max_edits(word)):
                 self._deletes.setdefault(variant, []).append(word)
+        if embedding is not None:
+            embedding.join()
+
+    def _embed_articles(self, embedder: StaticEmbedder) -> None:
+        try:
+            self._doc_vecs = embedder.embed_many([self._sem_text(a) for a in self.articles])
+        except Exception:  # the search works without the signal; say why, never fail the build
+            log.exception("kb search: embedding the articles failed; no semantic signal")
+
+    def _sem_text(self, article: Article) -> str:
+        """What is embedded for an article: its English version's head and first body words."""
+        source = self._translations.get((article.group_id, "en"), article)
+        body = source.body.split(maxsplit=SEM_BODY_WORDS)[:SEM_BODY_WORDS]
+        return " . ".join((source.title, " ".join(source.tags), source.summary, " ".join(body)))
 
     def _idf_of(self, count: int) -> float:
         n = self._n
@@ -336,6 +378,13 @@ class KnowledgeBase:
         candidates = list(dict.fromkeys(head_rank + body_rank))
         if not candidates:
             return SearchResult(query, False, (), 0.0)
+        cosine: dict[int, float] = {}
+        if self._embedder is not None and self._doc_vecs is not None:
+            # parsed.clean: corrected English words, a Chinese question's glossary words
+            vector = self._embedder.embed(parsed.clean)
+            if vector is not None:
+                sims = self._doc_vecs[candidates] @ vector
+                cosine = dict(zip(candidates, sims.tolist(), strict=True))
         total = parsed.total(self._max_idf)
         coverage = {
             i: sum(c.weight for c in parsed.concepts if c.head & self._docs[i].head) / total
@@ -350,9 +399,10 @@ class KnowledgeBase:
             body_rank,
             sorted(candidates, key=lambda i: -coverage[i]),
             sorted(candidates, key=lambda i: -fuzzy[i]),
+            sorted(cosine, key=lambda i: -cosine[i]),
         )
         fused: dict[int, float] = dict.fromkeys(candidates, 0.0)
-        for weight, order in zip(_WEIGHTS, lists, strict=True):
+        for weight, order in zip((*_WEIGHTS, SEM_WEIGHT), lists, strict=True):
             for rank, i in enumerate(order):
                 fused[i] += weight / (_RRF_K + rank)
         ranked = sorted(candidates, key=lambda i: -fused[i])
@@ -367,7 +417,11 @@ class KnowledgeBase:
             hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top, 4)))
             if len(hits) == limit:
                 break
-        confidence = round(self._confidence(ranked[0], parsed, total), 4)
+        confidence = self._confidence(ranked[0], parsed, total)
+        if cosine:
+            scaled = min(1.0, max(0.0, (cosine[ranked[0]] - SEM_LO) / (SEM_HI - SEM_LO)))
+            confidence = (1 - SEM_SHARE) * confidence + SEM_SHARE * scaled
+        confidence = round(confidence, 4)
         return SearchResult(query, confidence >= self.min_score, tuple(hits), confidence)
 
     def _confidence(self, rowid: int, parsed: Query, total: float) -> float:
