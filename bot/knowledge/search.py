@@ -35,6 +35,7 @@ import math
 import re
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
 from threading import Thread
@@ -80,7 +81,7 @@ _BODY_VARIANTS = {
 }
 # Static-embedding signal: chosen on the dev queries by a coarse grid (round values only).
 SEM_WEIGHT = 1.5  # RRF weight of the cosine list
-SEM_BODY_WORDS = 50  # the article's first body words embedded with its head
+SEM_BODY_WORDS = 50  # first body words embedded with the head
 SEM_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
 SEM_LO, SEM_HI = 0.3, 0.8  # cosine rescaled linearly from [lo, hi] to [0, 1]
 _SLUG_SPLIT = re.compile(r"[-_/]+")
@@ -145,6 +146,28 @@ def _max_edits(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
+class _Worker(Thread):
+    """Runs `target(*args)` in a thread; `result()` waits and re-raises its exception."""
+
+    def __init__(self, target: Callable[..., None], *args: object) -> None:
+        super().__init__(daemon=True)
+        self._work = target
+        self._work_args = args
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._work(*self._work_args)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the building thread by result()
+            self._error = exc
+
+    def result(self) -> None:
+        self.join()
+        if self._error is not None:
+            raise self._error
+
+
 class KnowledgeBase:
     def __init__(
         self,
@@ -161,12 +184,6 @@ class KnowledgeBase:
         }
         self._embedder = default_embedder() if embedder == "default" else embedder
         self._doc_vecs: Matrix | None = None
-        # The articles are embedded in a thread while SQLite builds the FTS5 indexes (it
-        # releases the GIL), so on two cores the semantic signal adds little to the build.
-        embedding: Thread | None = None
-        if self._embedder is not None:
-            embedding = Thread(target=self._embed_articles, args=(self._embedder,), daemon=True)
-            embedding.start()
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
         self._conn.execute(
             "CREATE VIRTUAL TABLE head USING fts5(title, slug, tags, summary,"
@@ -179,8 +196,8 @@ class KnowledgeBase:
         df: Counter[str] = Counter()
         raw_df: Counter[str] = Counter()
         heads: list[set[str]] = []
-        head_rows = []
-        body_rows = []
+        head_rows: list[tuple[object, ...]] = []
+        body_rows: list[tuple[object, ...]] = []
         for rowid, article in enumerate(articles):
             fields = (
                 article.title,
@@ -208,15 +225,12 @@ class KnowledgeBase:
         for article, head in zip(articles, heads, strict=True):
             groups.setdefault(article.group_id, set()).update(head)
         self._docs = [_Doc(a, frozenset(groups[a.group_id]), fold(a.title)) for a in articles]
-        self._conn.executemany(
-            "INSERT INTO head (rowid, title, slug, tags, summary) VALUES (?, ?, ?, ?, ?)",
-            head_rows,
-        )
-        self._conn.executemany("INSERT INTO body (rowid, text) VALUES (?, ?)", body_rows)
-        self._conn.execute("CREATE VIRTUAL TABLE body_vocab USING fts5vocab(body, 'row')")
-        self._body_df: dict[str, int] = dict(
-            self._conn.execute("SELECT term, doc FROM body_vocab").fetchall()
-        )
+        # SQLite fills the FTS5 indexes in a thread (it releases the GIL while it works)
+        # while this one builds the typo index and embeds the articles: on two cores the
+        # semantic signal then adds little to the build.
+        fts = _Worker(self._fill_fts, head_rows, body_rows)
+        if self._embedder is not None:
+            self._embed_articles(self._embedder)
         self._n = max(len(articles), 1)
         self._head_df: dict[str, int] = dict(df)
         self._max_idf = self._idf_of(0)
@@ -227,8 +241,20 @@ class KnowledgeBase:
                 continue
             for variant in _deletes(word, _max_edits(word)):
                 self._deletes.setdefault(variant, []).append(word)
-        if embedding is not None:
-            embedding.join()
+        fts.result()
+
+    def _fill_fts(
+        self, head_rows: list[tuple[object, ...]], body_rows: list[tuple[object, ...]]
+    ) -> None:
+        self._conn.executemany(
+            "INSERT INTO head (rowid, title, slug, tags, summary) VALUES (?, ?, ?, ?, ?)",
+            head_rows,
+        )
+        self._conn.executemany("INSERT INTO body (rowid, text) VALUES (?, ?)", body_rows)
+        self._conn.execute("CREATE VIRTUAL TABLE body_vocab USING fts5vocab(body, 'row')")
+        self._body_df: dict[str, int] = dict(
+            self._conn.execute("SELECT term, doc FROM body_vocab").fetchall()
+        )
 
     def _embed_articles(self, embedder: StaticEmbedder) -> None:
         try:

@@ -160,6 +160,8 @@ def words(text: str) -> list[str]:
     tokens = _WORD.findall(text if text.isascii() else HAN.sub(" ", text))
     if not _PAIR_FIRST.isdisjoint(tokens):
         tokens = _join_pairs(tokens)
+    if _SPECIAL.isdisjoint(tokens):  # most text: nothing to expand or drop
+        return tokens
     out: list[str] = []
     for word in tokens:
         if word in _CONTRACTION_TAILS:
@@ -170,6 +172,9 @@ def words(text: str) -> list[str]:
         elif expanded:
             out.extend(expanded.split())
     return out
+
+
+_SPECIAL = frozenset(SHORTHAND) | frozenset(_CONTRACTION_TAILS)
 
 
 def _join_pairs(tokens: list[str]) -> list[str]:
