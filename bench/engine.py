@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from slack_serve import QUESTIONS as SLACK_QUESTIONS
 
 from bot.config import load_settings
 from bot.engine import Engine
@@ -27,18 +30,8 @@ from bot.handlers import default_handlers
 from bot.messages import Actor, Incoming
 from bot.services import build_services
 
-QUESTIONS = [
-    "outlook keeps asking for my password",
-    "vpn disconnects every few minutes",
-    "printer on 12/F offline",
-    "onedrive not syncing",
-    "teams camera not working",
-    "bitlocker recovery key screen",
-    "mapped drive missing",
-    "wifi keeps dropping",
-    "我部電腦上唔到網",
-    "outlok mailbox ful",
-]
+# The Slack benchmark's questions, plus a Cantonese one and a misspelt one.
+QUESTIONS = [*SLACK_QUESTIONS, "我部電腦上唔到網", "outlok mailbox ful"]
 
 
 def pct(values: list[float], q: float) -> float:
