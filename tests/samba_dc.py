@@ -237,8 +237,16 @@ class DomainController:
 
     def server(self, ca_file: Path | None = None) -> ldap3.Server:
         # get_info=NONE: no schema read, so no client-side value checks either.
+        # IPv4 only: with every address of "localhost" as a candidate, ldap3 leaves the socket
+        # of a candidate that failed after its TLS handshake open (seen while samba starts),
+        # and its ResourceWarning surfaces, when collected, in whichever test runs then.
         return ldap3.Server(
-            self.url, use_ssl=True, tls=self.tls(ca_file), get_info=ldap3.NONE, connect_timeout=5
+            self.url,
+            use_ssl=True,
+            tls=self.tls(ca_file),
+            get_info=ldap3.NONE,
+            connect_timeout=5,
+            mode=ldap3.IP_V4_ONLY,
         )
 
     def connect(self, bind_dn: str, password: str, ca_file: Path | None = None) -> ldap3.Connection:
@@ -265,6 +273,7 @@ class DomainController:
             yield conn
         finally:
             conn.unbind()
+            _close_socket(conn)  # an unbind over a dead connection leaves it open
 
     def bind(self, sam: str, password: str) -> str:
         """Simple bind as the user: "ok", or AD's sub-error code from the diagnostic

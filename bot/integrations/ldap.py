@@ -326,7 +326,9 @@ class LdapDirectory:
                     self._drop()
             for attempt in (1, 2):
                 try:
-                    if self._conn is None or self._conn.closed:
+                    if self._conn is not None and self._conn.closed:
+                        self._drop()  # ldap3 marks a failed connection closed, socket open
+                    if self._conn is None:
                         self._conn = self._connect()
                     return work(self._conn)
                 except _RECONNECT as exc:
