@@ -272,7 +272,8 @@ class DomainController:
         try:
             yield conn
         finally:
-            conn.unbind()
+            with contextlib.suppress(LDAPException, OSError):
+                conn.unbind()
             _close_socket(conn)  # an unbind over a dead connection leaves it open
 
     def bind(self, sam: str, password: str) -> str:

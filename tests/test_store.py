@@ -80,14 +80,30 @@ def test_per_message_bookkeeping_commits_once_without_waiting_for_fsync(tmp_path
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL inside
 
 
-def test_tickets_still_commit_under_full_sync(tmp_path: Path) -> None:
+def test_tickets_commit_under_full_sync_whatever_bookkeeping_ran_before(
+    tmp_path: Path,
+) -> None:
     db = open_store(tmp_path / "h.db")
-    tickets = TicketService(db, parse_settings("", "defaults", {}))
-    levels: list[int] = []
-    db.conn.set_trace_callback(
-        lambda sql: levels.append(-1) if sql.upper().startswith("PRAGMA SYNCHRONOUS") else None
-    )
-    tickets.open(
+    ProcessedEvents(db).claim("slack", "Ev1")
+    with pytest.raises(sqlite3.IntegrityError), bookkeeping(db.conn) as conn:
+        conn.execute(
+            "INSERT INTO processed_events (event_id, platform, received_at) VALUES ('x', 'y', 'z')"
+        )
+        conn.execute(
+            "INSERT INTO processed_events (event_id, platform, received_at) VALUES ('x', 'y', 'z')"
+        )
+    level_at_commit: list[str] = []
+    level = ["?"]
+
+    def trace(sql: str) -> None:
+        words = sql.upper().split()
+        if words[:2] == ["PRAGMA", "SYNCHRONOUS"] and len(words) == 4:
+            level[0] = words[3]
+        elif words[:1] == ["COMMIT"]:
+            level_at_commit.append(level[0])
+
+    db.conn.set_trace_callback(trace)
+    TicketService(db, parse_settings("", "defaults", {})).open(
         requester_email="a@x",
         requester_platform="t",
         requester_user_id="U",
@@ -96,8 +112,26 @@ def test_tickets_still_commit_under_full_sync(tmp_path: Path) -> None:
         idempotency_key="ev-1",
     )
     db.conn.set_trace_callback(None)
-    assert levels == []  # no switch to NORMAL anywhere in opening a ticket
-    assert db.conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert level_at_commit and set(level_at_commit) == {"FULL"}
+
+
+def test_a_bookkeeping_commit_that_fails_is_rolled_back_and_reported(tmp_path: Path) -> None:
+    db = open_store(tmp_path / "h.db")
+    conn = db.conn
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    conn.execute(
+        "CREATE TABLE child (parent_id INTEGER REFERENCES parent (id)"
+        " DEFERRABLE INITIALLY DEFERRED)"
+    )
+    # a deferred foreign key is checked at COMMIT, so the COMMIT itself fails
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"), bookkeeping(conn):
+        conn.execute("INSERT INTO child (parent_id) VALUES (99)")
+    assert not conn.in_transaction
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+    with conn:  # a later write on its own commits only itself
+        conn.execute("INSERT INTO parent (id) VALUES (1)")
+    assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
 
 
 def test_bookkeeping_that_fails_is_rolled_back_and_full_sync_restored(tmp_path: Path) -> None:

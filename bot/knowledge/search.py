@@ -229,18 +229,22 @@ class KnowledgeBase:
         # while this one builds the typo index and embeds the articles: on two cores the
         # semantic signal then adds little to the build.
         fts = _Worker(self._fill_fts, head_rows, body_rows)
-        if self._embedder is not None:
-            self._embed_articles(self._embedder)
-        self._n = max(len(articles), 1)
-        self._head_df: dict[str, int] = dict(df)
-        self._max_idf = self._idf_of(0)
-        self._raw_df = raw_df
-        self._deletes: dict[str, list[str]] = {}
-        for word, count in raw_df.items():
-            if count < 2 or not word.isalpha():
-                continue
-            for variant in _deletes(word, _max_edits(word)):
-                self._deletes.setdefault(variant, []).append(word)
+        try:
+            if self._embedder is not None:
+                self._embed_articles(self._embedder)
+            self._n = max(len(articles), 1)
+            self._head_df: dict[str, int] = dict(df)
+            self._max_idf = self._idf_of(0)
+            self._raw_df = raw_df
+            self._deletes: dict[str, list[str]] = {}
+            for word, count in raw_df.items():
+                if count < 2 or not word.isalpha():
+                    continue
+                for variant in _deletes(word, _max_edits(word)):
+                    self._deletes.setdefault(variant, []).append(word)
+        except BaseException:
+            fts.join()  # never leave the thread writing to a half-built index
+            raise
         fts.result()
 
     def _fill_fts(

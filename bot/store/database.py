@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import sqlite_utils
 
@@ -88,15 +89,26 @@ def open_store(path: Path | str) -> sqlite_utils.Database:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """`BEGIN IMMEDIATE` … `COMMIT`, rolled back on any exception."""
+def transaction(
+    conn: sqlite3.Connection, synchronous: Literal["FULL", "NORMAL"] = "FULL"
+) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` … `COMMIT` under `synchronous` (FULL unless said otherwise), rolled
+    back on any exception -- a failed `COMMIT` too, so no transaction is left open for a
+    later write to finish by accident. Setting the level each time means a ticket or an
+    audit record commits under FULL whatever ran on the connection before."""
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 @contextmanager
@@ -113,14 +125,17 @@ def bookkeeping(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     Decision and measurement: README, "Decisions" (the Slack throughput figures) --
     waiting for `fsync` 4-9 times per chat message made the disk, not the bot, the limit.
 
-    Inside a caller's transaction it joins that transaction, whose commit decides.
+    Inside a caller's transaction it joins that transaction, whose commit decides. However
+    it ends, the connection is left out of any transaction and back at FULL, for the
+    writes that commit on their own.
     """
     if conn.in_transaction:
         yield conn
         return
-    conn.execute("PRAGMA synchronous = NORMAL")
     try:
-        with transaction(conn):
+        with transaction(conn, "NORMAL"):
             yield conn
     finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         conn.execute("PRAGMA synchronous = FULL")
