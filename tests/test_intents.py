@@ -99,3 +99,29 @@ def test_classify_cli_reads_stdin_and_prints_json_lines(tmp_path: Path) -> None:
     assert [r["intent"] for r in records] == ["greeting", "unlock", "password_reset", "kb_question"]
     assert set(records[0]) == {"text", "intent", "confidence", "lang"}
     assert records[2]["lang"] == "zh-Hant" and records[2]["text"] == "點樣改密碼"
+
+
+def test_the_closest_example_is_the_first_best_by_the_documented_similarity(
+    classifier: IntentClassifier,
+) -> None:
+    """classify() scores every example in two vectorised loops; it must pick what one call
+    of `_similarity` per example, first best kept, would pick (same example, same score)."""
+    from bot.intents.classifier import _similarity
+
+    texts = [
+        r["text"]
+        for name in ("intents_labelled.jsonl", "intents_holdout.jsonl")
+        for r in _load(name)
+    ]
+    forms, examples = classifier._forms, classifier._texts
+    for text in texts:
+        form = classifier.normalise(text)
+        if not form:
+            continue
+        scores = [_similarity(form, example) for example in forms]
+        best = max(range(len(scores)), key=lambda i: (scores[i], -i))
+        result = classifier.classify(text)
+        assert (result.example, result.confidence) == (
+            examples[best],
+            round(scores[best] / 100.0, 3),
+        ), text

@@ -24,6 +24,7 @@ from functools import cached_property
 from importlib import resources
 from typing import Final
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.language import detect_language
@@ -226,9 +227,16 @@ class IntentClassifier:
         form = self.normalise(text)
         if not form:
             return IntentResult(text, FALLBACK, 0.0, lang)
-        scores = process.extract(form, self._forms, scorer=_similarity, limit=1)
-        _, score, index = scores[0]
-        confidence = round(score / 100.0, 3)
+        # _similarity against every example, as two C loops instead of one Python call per
+        # example; argmax keeps the first best example, as process.extract(limit=1) did.
+        scores = (
+            0.5
+            * process.cdist([form], self._forms, scorer=fuzz.token_set_ratio, dtype=np.float64)[0]
+            + 0.5
+            * process.cdist([form], self._forms, scorer=fuzz.token_sort_ratio, dtype=np.float64)[0]
+        )
+        index = int(scores.argmax())
+        confidence = round(float(scores[index]) / 100.0, 3)
         intent = self._intents[index]
         if confidence < self.threshold:
             intent = FALLBACK
