@@ -41,7 +41,8 @@ from itertools import combinations
 from threading import Thread
 from typing import Literal
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
@@ -420,10 +421,13 @@ class KnowledgeBase:
             i: sum(c.weight for c in parsed.concepts if c.head & self._docs[i].head) / total
             for i in candidates
         }
-        fuzzy = {
-            i: (fuzz.token_set_ratio(parsed.clean, self._docs[i].title) if parsed.clean else 0.0)
-            for i in candidates
-        }
+        fuzzy = dict.fromkeys(candidates, 0.0)
+        if parsed.clean:
+            titles = [self._docs[i].title for i in candidates]
+            ratios = process.cdist(
+                [parsed.clean], titles, scorer=fuzz.token_set_ratio, dtype=np.float64
+            )[0]
+            fuzzy = dict(zip(candidates, ratios.tolist(), strict=True))
         lists = (
             head_rank,
             body_rank,
