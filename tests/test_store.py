@@ -57,6 +57,15 @@ def test_event_ids_are_claimed_once_and_remembered_across_restart(tmp_path: Path
     assert again.claim("slack", "Ev1") is False
 
 
+_TICKET = dict(
+    requester_email="a@x",
+    requester_platform="t",
+    requester_user_id="U",
+    summary="s",
+    description="d",
+)
+
+
 def _statements(conn: sqlite3.Connection) -> list[str]:
     seen: list[str] = []
     conn.set_trace_callback(lambda sql: seen.append(" ".join(sql.split()[:4]).upper()))
@@ -103,14 +112,7 @@ def test_tickets_commit_under_full_sync_whatever_bookkeeping_ran_before(
             level_at_commit.append(level[0])
 
     db.conn.set_trace_callback(trace)
-    TicketService(db, parse_settings("", "defaults", {})).open(
-        requester_email="a@x",
-        requester_platform="t",
-        requester_user_id="U",
-        summary="s",
-        description="d",
-        idempotency_key="ev-1",
-    )
+    TicketService(db, parse_settings("", "defaults", {})).open(**_TICKET, idempotency_key="ev-1")
     db.conn.set_trace_callback(None)
     assert level_at_commit and set(level_at_commit) == {"FULL"}
 
@@ -166,13 +168,7 @@ def test_outbox_keeps_one_message_per_key(tmp_path: Path) -> None:
 
 def test_ticket_open_is_idempotent_on_its_key(tmp_path: Path) -> None:
     tickets = TicketService(open_store(tmp_path / "h.db"), parse_settings("", "defaults", {}))
-    args = dict(
-        requester_email="a@x",
-        requester_platform="t",
-        requester_user_id="U",
-        summary="s",
-        description="d",
-    )
+    args = _TICKET
     first, new1 = tickets.open(**args, idempotency_key="ev-1")
     second, new2 = tickets.open(**args, idempotency_key="ev-1")
     third, _ = tickets.open(**args, idempotency_key="ev-2")
