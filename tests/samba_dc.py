@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import re
 import shutil
@@ -387,7 +388,26 @@ class DomainController:
                 self.stop()
                 raise SambaError(f"samba did not answer on {PORT} in {timeout}s")
             time.sleep(0.05)
+        # TLS answers before the directory does: wait for a real bind as well, so a test
+        # that restarts the DC never meets a DC that is up but not yet serving.
+        while not self._bind_ready():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SambaError(f"samba accepted TLS but no bind in {timeout}s")
+            time.sleep(0.1)
         self.timings["start"] = time.monotonic() - started
+
+    def _bind_ready(self) -> bool:
+        # A failed attempt may leave ldap3's socket for the collector: not a test's leak.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            try:
+                with self._admin():
+                    return True
+            except (LDAPException, OSError):
+                return False
+            finally:
+                gc.collect()
 
     def stop(self) -> None:
         """SIGTERM to samba's process group (our own child's), SIGKILL if it lingers."""
