@@ -35,10 +35,9 @@ import math
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
-from threading import Thread
 from typing import Literal
 
 import numpy as np
@@ -147,28 +146,6 @@ def _max_edits(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-class _Worker(Thread):
-    """Runs `target(*args)` in a thread; `result()` waits and re-raises its exception."""
-
-    def __init__(self, target: Callable[..., None], *args: object) -> None:
-        super().__init__(daemon=True)
-        self._work = target
-        self._work_args = args
-        self._error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self._work(*self._work_args)
-        except BaseException as exc:  # noqa: BLE001 -- handed to the building thread by result()
-            self._error = exc
-
-    def result(self) -> None:
-        self.join()
-        if self._error is not None:
-            raise self._error
-
-
 class KnowledgeBase:
     def __init__(
         self,
@@ -229,8 +206,9 @@ class KnowledgeBase:
         # SQLite fills the FTS5 indexes in a thread (it releases the GIL while it works)
         # while this one builds the typo index and embeds the articles: on two cores the
         # semantic signal then adds little to the build.
-        fts = _Worker(self._fill_fts, head_rows, body_rows)
-        try:
+        # Leaving the block waits for the thread, also when this one raises.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fts = pool.submit(self._fill_fts, head_rows, body_rows)
             if self._embedder is not None:
                 self._embed_articles(self._embedder)
             self._n = max(len(articles), 1)
@@ -243,10 +221,7 @@ class KnowledgeBase:
                     continue
                 for variant in _deletes(word, _max_edits(word)):
                     self._deletes.setdefault(variant, []).append(word)
-        except BaseException:
-            fts.join()  # never leave the thread writing to a half-built index
-            raise
-        fts.result()
+            fts.result()  # re-raises what went wrong in the thread
 
     def _fill_fts(
         self, head_rows: list[tuple[object, ...]], body_rows: list[tuple[object, ...]]
