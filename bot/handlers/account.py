@@ -636,8 +636,21 @@ class PasswordReset:
 
 async def _approver(turn: Turn, account: Account) -> tuple[Account, str] | None:
     """The manager from the directory, else the configured on-call approver; never oneself."""
-    candidates = [(account.manager_email, "manager")]
-    candidates.append((turn.services.settings.self_service.oncall_approver or None, "oncall"))
+    oncall = turn.services.settings.self_service.oncall_approver or None
+    return await _first_approver(
+        turn, account, [(account.manager_email, "manager"), (oncall, "oncall")]
+    )
+
+
+async def _owner(turn: Turn, account: Account, group: Group) -> tuple[Account, str] | None:
+    """The first of the group's owners who is enabled and is not the requester."""
+    return await _first_approver(turn, account, [(e, "owner") for e in sorted(group.owners)])
+
+
+async def _first_approver(
+    turn: Turn, account: Account, candidates: list[tuple[str | None, str]]
+) -> tuple[Account, str] | None:
+    """The first (email, kind) candidate found in the directory, enabled, and not `account`."""
     for email, kind in candidates:
         if not email:
             continue
@@ -740,20 +753,6 @@ async def request_approval(
             )
         )
     ]
-
-
-async def _owner(turn: Turn, account: Account, group: Group) -> tuple[Account, str] | None:
-    """The first of the group's owners who is enabled and is not the requester."""
-    for email in sorted(group.owners):
-        try:
-            found = await turn.services.directory.find_by_email(email)
-        except Unavailable:
-            raise
-        except DirectoryError:
-            continue
-        if found.enabled and found.directory_id != account.directory_id:
-            return found, "owner"
-    return None
 
 
 async def request_group_access(turn: Turn, name: str) -> list[Reply]:
