@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
 
 Clock = Callable[[], datetime]
 
@@ -19,3 +22,13 @@ def iso(moment: datetime) -> str:
 
 def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def check_timezone(setting: str, value: str) -> None:
+    """Raise a `ConfigError` naming `setting` unless `value` is an IANA time zone."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            setting, f"{value!r} is not an IANA time zone (e.g. Asia/Hong_Kong)"
+        ) from None

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.clock import check_timezone
 from bot.errors import ConfigError
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
@@ -392,15 +392,6 @@ def check_ca_file(setting: str, path: str) -> None:
         raise ConfigError(setting, f"cannot load {path} as a PEM CA file ({exc})") from None
 
 
-def _check_timezone(setting: str, value: str) -> None:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            setting, f"{value!r} is not an IANA time zone (e.g. Asia/Hong_Kong)"
-        ) from None
-
-
 def _check_value(setting: str, value: Any) -> None:
     """Checks of meaning: durations, times, days, dates, lists."""
     from bot.tickets.sla import parse_days, parse_duration
@@ -427,13 +418,13 @@ def _check_value(setting: str, value: Any) -> None:
     if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
         raise ConfigError(setting, "must name at least one")
     if setting.startswith("calendars.") and leaf == "timezone":
-        _check_timezone(setting, value)
+        check_timezone(setting, value)
 
 
 def _check_range(setting: str, value: Any) -> None:
     _check_value(setting, value)
     if setting == "bot.timezone":
-        _check_timezone(setting, value)
+        check_timezone(setting, value)
     if setting in _RANGES:
         low, high = _RANGES[setting]
         if not low <= value <= high:

@@ -56,8 +56,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
+from bot.clock import check_timezone
 from bot.errors import ConfigError
 
 DEFAULT_TEAM = "Service Desk"
@@ -352,12 +353,7 @@ def _team(
 def _timezone(setting: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(setting, f"must be an IANA time zone name, not {value!r}")
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            setting, f"{value!r} is not an IANA time zone (e.g. Asia/Hong_Kong)"
-        ) from None
+    check_timezone(setting, value)
     return value
 
 
