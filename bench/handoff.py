@@ -28,12 +28,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.tickets import CATEGORIES, NOW, arg, generate
+from bench.tickets import CATEGORIES, NOW, arg, cached_store
 from bot.clock import iso, parse_iso
 from bot.reports.handoff import handoff, same_shift
 from bot.store import open_store
 
-ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MS = 1000.0
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS tickets_resolved ON tickets (resolved_at)",
@@ -109,16 +108,8 @@ def main() -> None:
     n = arg("--tickets", 20_000 if smoke else 1_000_000)
     per_ticket = arg("--events-per-ticket", 10)
     shifts = arg("--shifts", 21)
-    cache = ROOT / "bench" / ".cache"
-    cache.mkdir(exist_ok=True)
-    base = cache / f"tickets-{n}-{per_ticket}.db"
-    if not base.exists():
-        t0 = time.perf_counter()
-        generate(base.with_suffix(".tmp"), n, per_ticket)
-        base.with_suffix(".tmp").rename(base)
-        took = time.perf_counter() - t0
-        print(f"generated {n:,} tickets, {n * per_ticket:,} events in {took:.0f} s")
-    path = cache / f"handoff-{n}-{per_ticket}.db"
+    base = cached_store(n, per_ticket)
+    path = base.parent / f"handoff-{n}-{per_ticket}.db"
     if not path.exists():
         t0 = time.perf_counter()
         tmp = path.with_suffix(".tmp")

@@ -142,10 +142,8 @@ def timed(fn, repeat: int) -> tuple[float, float]:  # type: ignore[no-untyped-de
     return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
-def main() -> None:
-    smoke = "--smoke" in sys.argv
-    n = arg("--tickets", 20_000 if smoke else 1_000_000)
-    per_ticket = arg("--events-per-ticket", 10)
+def cached_store(n: int, per_ticket: int) -> Path:
+    """bench/.cache/tickets-N-K.db, generated the first time (the other benches use it too)."""
     cache = ROOT / "bench" / ".cache"
     cache.mkdir(exist_ok=True)
     path = cache / f"tickets-{n}-{per_ticket}.db"
@@ -155,7 +153,15 @@ def main() -> None:
         path.with_suffix(".tmp").rename(path)
         took = time.perf_counter() - t0
         print(f"generated {n:,} tickets, {n * per_ticket:,} events in {took:.0f} s")
-    work = cache / "work.db"
+    return path
+
+
+def main() -> None:
+    smoke = "--smoke" in sys.argv
+    n = arg("--tickets", 20_000 if smoke else 1_000_000)
+    per_ticket = arg("--events-per-ticket", 10)
+    path = cached_store(n, per_ticket)
+    work = path.parent / "work.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(work) + suffix).unlink(missing_ok=True)
     work.write_bytes(path.read_bytes())

@@ -34,7 +34,6 @@ from bot.clock import iso, parse_iso
 from bot.reports.weekly import INDEX_SQL, to_csv, to_markdown, weekly
 from bot.store import open_store
 
-ROOT = Path(__file__).resolve().parent.parent
 LIMIT_S = 3.0
 NOW = ticket_bench.NOW
 TOPICS = (
@@ -119,15 +118,8 @@ def main() -> None:
     smoke = "--smoke" in sys.argv
     n = ticket_bench.arg("--tickets", 20_000 if smoke else 1_000_000)
     per_ticket = ticket_bench.arg("--events-per-ticket", 10)
-    cache = ROOT / "bench" / ".cache"
-    cache.mkdir(exist_ok=True)
-    base = cache / f"tickets-{n}-{per_ticket}.db"
-    if not base.exists():
-        t0 = time.perf_counter()
-        ticket_bench.generate(base.with_suffix(".tmp"), n, per_ticket)
-        base.with_suffix(".tmp").rename(base)
-        print(f"generated {n:,} tickets in {time.perf_counter() - t0:.0f} s")
-    path = cache / f"weekly-{n}-{per_ticket}.db"
+    base = ticket_bench.cached_store(n, per_ticket)
+    path = base.parent / f"weekly-{n}-{per_ticket}.db"
     if not path.exists():
         t0 = time.perf_counter()
         prepare(base, path, n)
