@@ -90,10 +90,20 @@ _OPEN_STATES = tuple(sorted(OPEN))
 
 
 @dataclass(frozen=True)
-class TicketLine:
-    """An open P1/P2 ticket."""
+class _Numbered:
+    """A row about one ticket: its number, and the reference people read (HD-1042)."""
 
     number: int
+
+    @property
+    def ref(self) -> str:
+        return ref(self.number)
+
+
+@dataclass(frozen=True)
+class TicketLine(_Numbered):
+    """An open P1/P2 ticket."""
+
     priority: str
     state: str
     owner: str | None
@@ -102,30 +112,20 @@ class TicketLine:
     created_at: datetime
     age: timedelta
 
-    @property
-    def ref(self) -> str:
-        return ref(self.number)
-
 
 @dataclass(frozen=True)
-class SlaItem:
+class SlaItem(_Numbered):
     """One SLA clock of one ticket: breached (at = when) or at risk (at = due)."""
 
-    number: int
     priority: str
     clock: str  # response | resolution
     at: datetime
     owner: str | None
     team: str
 
-    @property
-    def ref(self) -> str:
-        return ref(self.number)
-
 
 @dataclass(frozen=True)
-class Escalation:
-    number: int
+class Escalation(_Numbered):
     priority: str
     team: str
     owner: str | None
@@ -133,10 +133,6 @@ class Escalation:
     escalated_at: datetime | None
     in_shift: bool
     still_escalated: bool
-
-    @property
-    def ref(self) -> str:
-        return ref(self.number)
 
 
 @dataclass(frozen=True)
