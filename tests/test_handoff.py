@@ -297,6 +297,24 @@ def test_sla_breached_and_at_risk(store: tuple[Builder, dict[str, int]]) -> None
     ]
 
 
+def test_current_shift_lists_only_breaches_that_happened(tmp_path: Path) -> None:
+    """Asked mid-shift (now 11:00 in the 08:00-16:00 shift), a due moment still ahead is
+    not a breach: the P3 opened two minutes ago is due later, so it is at most at risk."""
+    b = Builder(tmp_path / "x.db")
+    now = at("11:00")
+    late = b.ticket(at("09:00"), state="new", response_due=at("10:30"))
+    fresh = b.ticket(at("10:58"), state="new", response_due=at("14:58"))
+    soon = b.ticket(at("10:00"), state="in_progress", resolution_due=at("11:45"))
+    h = handoff(b.conn, START, END, trend_windows=(), now=now)
+    assert [(i.number, i.clock, i.at) for i in h.breached] == [(late, "response", at("10:30"))]
+    # At risk: due within two hours of now (11:45 is; 14:58 is not).
+    assert [(i.number, i.clock) for i in h.at_risk] == [(soon, "resolution")]
+    assert fresh not in {i.number for i in (*h.breached, *h.at_risk)}
+    text = render_text(h)
+    assert "SLA breached this shift (tickets 1, clocks 1):" in text
+    assert "HD-" + str(fresh) not in text
+
+
 def test_escalations(store: tuple[Builder, dict[str, int]]) -> None:
     b, n = store
     h = run(b)
@@ -368,7 +386,7 @@ def test_renderers(store: tuple[Builder, dict[str, int]]) -> None:
     assert "Opened 14 · Resolved 7 · Still open 12 (unassigned 5, waiting on user 2)" in text
     assert f"{o1} P1 in progress · dave · age 2d 10h · email" in text
     assert f"{t1} P1 in progress · alice · age 7h 50m · network/VPN" in text
-    assert "SLA breached this shift (3):" in text
+    assert "SLA breached this shift (tickets 3, clocks 3):" in text
     assert f"{t2} P2 response · at 09:35 · unassigned" in text
     assert f"{t7} P2 resolution · due 17:30 · carol" in text
     assert "network/VPN 6 (+4.0, avg 2.0)" in text

@@ -22,12 +22,14 @@ tickets whose *current* `tickets.team` is that team):
   - unassigned: open with no assignee; waiting on user: state waiting_on_user.
 - SLA breached in the shift, one item per (ticket, clock): an `sla_breach` event with
   `at` in [start, end) (the SLA scan records it when a due moment passes), plus a ticket
-  still open and not waiting whose response_due_at is in [start, end) with no first
-  response by then, or whose resolution_due_at is in [start, end) (this catches a breach
-  the scan has not recorded yet). The count is of distinct tickets.
+  still open and not waiting whose response_due_at is in [start, cut) with no first
+  response by then, or whose resolution_due_at is in [start, cut) (this catches a breach
+  the scan has not recorded yet), where cut = min(end, now): a due moment still in the
+  future (the current shift) has not been breached. The heading counts distinct tickets
+  and clocks, both labelled.
 - SLA at risk: tickets still open and not waiting_on_user (waiting pauses the clocks)
   whose response_due_at (only while there is no first response) or resolution_due_at
-  falls in [end, end + 2 h): due within the two hours after the shift, not yet breached.
+  falls in [cut, cut + 2 h): due within the next two hours, not yet breached.
 - escalations: tickets with an `escalation` event in [start, end) ("new this shift"),
   plus tickets whose state is escalated now ("still escalated"); each with the team it
   sits with now (`tickets.team`, which the escalation set), owner, and the time of its
@@ -339,7 +341,8 @@ def handoff(
         f" WHERE t.state IN ({marks}) AND +t.created_at < ?{team_open}",
         (ESCALATED, *_OPEN_STATES, e, *tparams),
     ).fetchall()
-    risk_end = iso(end + AT_RISK_WINDOW)
+    cut_at = min(end, now)  # a due moment after `now` has not been breached yet
+    cut, risk_end = iso(cut_at), iso(cut_at + AT_RISK_WINDOW)
     open_high: list[TicketLine] = []
     at_risk: list[SlaItem] = []
     breached: dict[tuple[int, str], SlaItem] = {}
@@ -371,15 +374,15 @@ def handoff(
             continue
         if response_due and (first_response is None or first_response > response_due):
             item = SlaItem(number, priority, "response", parse_iso(response_due), owner, tteam)
-            if s <= response_due < e:
+            if s <= response_due < cut:
                 breached[(number, "response")] = item
-            elif e <= response_due < risk_end and first_response is None:
+            elif cut <= response_due < risk_end and first_response is None:
                 at_risk.append(item)
         if resolution_due:
             item = SlaItem(number, priority, "resolution", parse_iso(resolution_due), owner, tteam)
-            if s <= resolution_due < e:
+            if s <= resolution_due < cut:
                 breached[(number, "resolution")] = item
-            elif e <= resolution_due < risk_end:
+            elif cut <= resolution_due < risk_end:
                 at_risk.append(item)
 
     # Breaches the SLA scan recorded in the shift (the recorded time wins).
@@ -520,6 +523,7 @@ LABELS: dict[str, dict[str, str]] = {
         "high": "Open P1/P2",
         "age": "age {age}",
         "breached": "SLA breached this shift",
+        "breached_count": "tickets {tickets}, clocks {clocks}",
         "at_risk": "SLA at risk in the next 2 h",
         "due": "due {time}",
         "at": "at {time}",
@@ -580,6 +584,7 @@ LABELS: dict[str, dict[str, str]] = {
         "high": "未處理 P1/P2",
         "age": "已開 {age}",
         "breached": "今更 SLA 超時",
+        "breached_count": "{tickets} 張單、{clocks} 個時限",
         "at_risk": "未來兩個鐘 SLA 有風險",
         "due": "{time} 到期",
         "at": "{time}",
@@ -729,7 +734,9 @@ def _sections(h: Handoff, lang: str) -> list[tuple[str | None, list[str]]]:
     if h.breached:
         out.append(
             (
-                f"{tr('breached')} ({h.breached_tickets})",
+                f"{tr('breached')} ("
+                + tr("breached_count", tickets=h.breached_tickets, clocks=len(h.breached))
+                + ")",
                 capped(
                     [
                         f"{i.ref} {i.priority} {tr(i.clock)} · {tr('at', time=_when(h, i.at))}"
