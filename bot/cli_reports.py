@@ -56,7 +56,7 @@ def report_handoff(
 ) -> None:
     """A shift's handoff summary: opened, resolved, open, P1/P2, SLA, escalations, trends,
     self-service and deflection, CSAT, unusual events, notes, on-call now and next."""
-    from bot.handlers.supervisor import build_handoff
+    from bot.handlers.supervisor import build_handoff, shift_asked
     from bot.reports.handoff import render_markdown, render_text, to_json
     from bot.services import build_services
 
@@ -66,20 +66,11 @@ def report_handoff(
     name = team or rotation.teams[0]
     if name not in rotation.teams:
         raise click.BadParameter(f"no team {name!r} (teams: {', '.join(rotation.teams)})")
-    current = rotation.shift_at(name, services.clock())
-    words = which.split()
-    if which == "previous":
-        shift = rotation.previous_shift(current)
-    elif which == "current":
-        shift = current
-    else:
-        try:
-            day = date.fromisoformat(words[0])
-            shift = rotation.shift_named(name, day, " ".join(words[1:]))
-        except (ValueError, IndexError, KeyError):
-            raise click.BadParameter(
-                f'{which!r}: use previous, current or "YYYY-MM-DD SHIFT"', param_hint="--shift"
-            ) from None
+    shift = shift_asked(rotation, name, services.clock(), which.split())
+    if shift is None:
+        raise click.BadParameter(
+            f'{which!r}: use previous, current or "YYYY-MM-DD SHIFT"', param_hint="--shift"
+        )
     summary = build_handoff(services, shift)
     language = lang or settings.reports.language
     if fmt == "json":

@@ -315,6 +315,15 @@ def test_current_shift_lists_only_breaches_that_happened(tmp_path: Path) -> None
     assert "HD-" + str(fresh) not in text
 
 
+def test_a_one_team_rotation_names_its_team_over_all_tickets(tmp_path: Path) -> None:
+    b = Builder(tmp_path / "x.db")
+    b.ticket(at("09:00"), team="Network")
+    h = handoff(b.conn, START, END, trend_windows=(), now=END, desk="Service Desk")
+    assert h.opened == 1  # no team filter: the one rotation team serves every ticket
+    assert render_text(h).startswith("Shift handoff — Service Desk (all teams) — ")
+    assert to_json(h)["desk"] == "Service Desk"
+
+
 def test_escalations(store: tuple[Builder, dict[str, int]]) -> None:
     b, n = store
     h = run(b)

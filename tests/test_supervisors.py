@@ -84,6 +84,13 @@ def test_notes_appear_in_the_summary_and_other_teams_need_a_supervisor(tmp_path:
     )
 
 
+def test_a_team_not_in_the_rotation_is_refused_not_ignored(tmp_path: Path) -> None:
+    bot = make(tmp_path)
+    for command in ("/helpdesk handoff current Nowhere", "/helpdesk handoff previous extra"):
+        answer = text_of(bot.command(command, user=ENGINEER))
+        assert "Say which shift" in answer and "Service Desk, Network" in answer, command
+
+
 def test_each_boundary_is_posted_once_and_a_missed_one_late_after_a_restart(
     tmp_path: Path,
 ) -> None:

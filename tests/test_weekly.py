@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlite_utils
@@ -407,6 +408,13 @@ def test_an_empty_week(db: sqlite_utils.Database) -> None:
     assert len(blocks) == 4
     assert blocks[0].splitlines()[1].startswith("2031-01-06T00:00:00.000000Z,")
     assert blocks[1].strip().startswith("engineer,") and len(blocks[1].splitlines()) == 1
+
+
+def test_the_period_is_shown_in_the_team_zone_and_named(db: sqlite_utils.Database) -> None:
+    hk = ZoneInfo("Asia/Hong_Kong")
+    start = datetime(2026, 11, 9, tzinfo=hk)
+    text = to_markdown(weekly(db, start, start + timedelta(days=7)))
+    assert "- Period: 2026-11-09 00:00 – 2026-11-16 00:00 Asia/Hong_Kong" in text
 
 
 def test_bad_periods(db: sqlite_utils.Database) -> None:

@@ -10,13 +10,14 @@ audited.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from bot.handlers.base import Turn
 from bot.integrations.directory import DirectoryError
 from bot.messages import Reply
 from bot.reports.handoff import Handoff, handoff, render_text
-from bot.rotation import Shift
+from bot.rotation import Rotation, Shift
 from bot.services import Services
 
 
@@ -91,13 +92,14 @@ def note(turn: Turn, text: str) -> list[Reply]:
     return [Reply(t("rotation.noted", shift=shift.name, team=shift.team), private=True)]
 
 
-def pick_shift(turn: Turn, team: str, words: list[str]) -> Shift | None:
-    """`previous` (default), `current`, or `<YYYY-MM-DD> <shift name>`."""
-    rotation = turn.services.settings.rotation
-    current = rotation.shift_at(team, turn.services.clock())
-    if not words or words[0].lower() == "previous":
+def shift_asked(rotation: Rotation, team: str, now: datetime, words: Sequence[str]) -> Shift | None:
+    """The shift `words` name for `team`: `previous` (also when empty), `current`, or
+    `<YYYY-MM-DD> <shift name>`; None for anything else, trailing words included (a team
+    name that is not in the rotation must not be ignored silently)."""
+    current = rotation.shift_at(team, now)
+    if len(words) <= 1 and (not words or words[0].lower() == "previous"):
         return rotation.previous_shift(current)
-    if words[0].lower() == "current":
+    if len(words) == 1 and words[0].lower() == "current":
         return current
     try:
         day = date.fromisoformat(words[0])
@@ -125,6 +127,7 @@ def build_handoff(services: Services, shift: Shift) -> Handoff:
         oncall_next=rotation.oncall(rotation.next_shift(nxt)),
         team=shift.team if len(rotation.teams) > 1 else None,
         zone=rotation.team(shift.team).timezone,
+        desk=shift.team,
     )
 
 
@@ -150,8 +153,8 @@ async def handoff_command(turn: Turn, words: list[str]) -> list[Reply]:
             reason=f"not rostered in {team} and not a supervisor",
         )
         return [Reply(t("rotation.refused"), private=True)]
-    shift = pick_shift(turn, team, words)
+    shift = shift_asked(rotation, team, turn.services.clock(), words)
     if shift is None:
-        return [Reply(t("rotation.bad_shift"), private=True)]
+        return [Reply(t("rotation.bad_shift", teams=", ".join(rotation.teams)), private=True)]
     summary = build_handoff(turn.services, shift)
     return [Reply(render_text(summary, t.lang), private=True)]

@@ -218,6 +218,9 @@ class Handoff:
     oncall_next: str | None = None
     zone: str = "UTC"
     """The IANA zone times are shown in (the rotation team's)."""
+    desk: str | None = None
+    """The rotation team the report is for when `team` is None (a rotation of one team
+    covers every ticket): named in the heading with "all teams" beside it."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -287,6 +290,7 @@ def handoff(
     oncall_next: str | None = None,
     team: str | None = None,
     zone: str = "UTC",
+    desk: str | None = None,
 ) -> Handoff:
     """The handoff of the shift [start, end) (definitions in the module docstring)."""
     s, e = iso(start), iso(end)
@@ -500,6 +504,7 @@ def handoff(
         oncall_now=oncall_now,
         oncall_next=oncall_next,
         zone=zone,
+        desk=desk,
     )
 
 
@@ -698,7 +703,8 @@ def _sections(h: Handoff, lang: str) -> list[tuple[str | None, list[str]]]:
         return label(lang, key, **params)
 
     out: list[tuple[str | None, list[str]]] = []
-    header = [f"{tr('title')} — {h.team or tr('all_teams')} — {_span(h)}"]
+    who = h.team or (f"{h.desk} ({tr('all_teams')})" if h.desk else tr("all_teams"))
+    header = [f"{tr('title')} — {who} — {_span(h)}"]
     if h.quiet:
         header.append(tr("quiet"))
     else:
@@ -868,6 +874,7 @@ def to_json(h: Handoff) -> dict[str, Any]:
         "end": iso(h.end),
         "now": iso(h.now),
         "team": h.team,
+        "desk": h.desk,
         "quiet": h.quiet,
         "opened": h.opened,
         "resolved": h.resolved,

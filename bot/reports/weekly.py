@@ -410,10 +410,13 @@ def _minutes(value: timedelta | None) -> str:
 
 
 def _period(start: datetime, end: datetime) -> str:
-    def day(moment: datetime) -> str:
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    """The period in the zone `start` was given in (the team's), with that zone named."""
+    zone = start.tzinfo or UTC
 
-    return f"{day(start)} – {day(end)} UTC"
+    def day(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    return f"{day(start)} – {day(end)} {zone}"
 
 
 def to_csv(report: WeeklyReport) -> str:
