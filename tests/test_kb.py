@@ -15,6 +15,7 @@ from bot.cli import main
 from bot.knowledge import KnowledgeBase, load_articles
 from bot.knowledge.articles import CATEGORIES, check_articles
 from bot.knowledge.frontmatter import parse_front_matter
+from bot.store.kb_log import asks_something
 from tests.harness import BotHarness, text_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,9 +215,47 @@ def test_feedback_is_logged_per_search_and_article(bot: BotHarness) -> None:
     assert {"shown", "not_quite", "solved"} <= kinds
 
 
+def test_a_chinese_reader_is_counted_on_the_chinese_article(bot: BotHarness) -> None:
+    bot.say("Teams 開會冇聲，對方聽唔到我")
+    bot.click(1)  # read the first card
+    bot.click("解決咗")
+    events = bot.rows("SELECT kind, article_id FROM kb_events ORDER BY id")
+    assert ("shown", "teams-audio-video-zh-hant") in events
+    assert ("read", "teams-audio-video-zh-hant") in events
+    assert ("solved", "teams-audio-video-zh-hant") in events
+    assert not [e for e in events if e[1] == "teams-audio-video"]
+
+
+@pytest.mark.parametrize(
+    ("text", "asks"),
+    [
+        ("1", False),
+        ("5 stars", False),
+        ("5 stars!!", False),
+        ("五粒星", False),
+        ("4/5", False),
+        ("thanks", False),
+        ("ok thx", False),
+        ("多謝晒！", False),
+        ("唔該", False),
+        ("👍", False),
+        ("bye", False),
+        ("canteen menu today", True),
+        ("VPN 連唔到", True),
+        ("點樣申請泊車位", True),
+        ("5 monitors for the new joiners", True),
+    ],
+)
+def test_gaps_leave_out_choices_ratings_and_small_talk(text: str, asks: bool) -> None:
+    assert asks_something(text) is asks
+
+
 def test_gaps_and_stats_cli(tmp_path: Path) -> None:
     bot = BotHarness(tmp_path)
     for q in (
+        "1",
+        "5 stars",
+        "thanks!",
         "canteen menu today",
         "what's on the canteen menu",
         "canteen menu pls",

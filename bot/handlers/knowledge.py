@@ -111,8 +111,8 @@ class Knowledge:
             article = kb.get(picked.removeprefix(_READ))
             if article is None:
                 return [Reply(t("kb.gone"), choices=self._ticket_choices(turn))]
-            log.event(search_id, article.group_id, "read")
             article = kb.in_language(article, t.lang)
+            log.event(search_id, article.article_id, "read")  # the article this person read
             return [
                 Reply(
                     f"*{article.title}*\n\n{article.body}",
@@ -125,7 +125,7 @@ class Knowledge:
             ]
         if search_id is not None:
             verdict = "solved" if picked == _SOLVED else "not_quite"
-            log.feedback(search_id, verdict, [a.group_id for a in shown])
+            log.feedback(search_id, verdict, [a.article_id for a in shown])
         if picked == _SOLVED:
             turn.done()
             return [Reply(t("kb.glad"))]

@@ -11,6 +11,7 @@ shown-and-silent is neither solved nor unsolved.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -19,6 +20,30 @@ from rapidfuzz import fuzz
 from bot.clock import Clock, iso, utcnow
 from bot.knowledge.search import SearchResult
 from bot.store.database import bookkeeping
+
+_RATING = re.compile(
+    r"[0-9０-９一二三四五]\s*(?:stars?|粒星|星|/\s*5|分)?|(?:one|two|three|four|five)\s+stars?",
+    re.IGNORECASE,
+)
+_SMALL_TALK = frozenset(
+    "ok okay k kk thanks thank you thx ty tks cheers bye byebye got it great good cool nice"
+    " yes no yep nope sure fine done 多謝 謝謝 唔該 唔該晒 多謝晒 得 得咗 得喇 好 好的 好嘅"
+    " 冇嘢 冇嘢喇 拜拜 係 唔係 ok thx ok thanks ok la".split()
+)
+_WORD = re.compile(r"[^\W\d_]{3,}|[\u3400-\u9fff]{2,}")
+
+
+def asks_something(text: str) -> bool:
+    """Whether a logged query could be a question an article might answer: not a bare
+    number or choice, not a rating ("5 stars", 「五粒星」), not thanks / ok / bye. Such
+    texts reach the search log when typed while no choice was waiting; they are no gap."""
+    bare = " ".join(re.sub(r"[^\w\s/]", " ", text.lower()).split())
+    if not bare or _RATING.fullmatch(bare) or bare in _SMALL_TALK:
+        return False
+    words = bare.split()
+    if all(w in _SMALL_TALK for w in words):
+        return False
+    return _WORD.search(bare) is not None
 
 
 @dataclass(frozen=True)
@@ -99,7 +124,8 @@ class SearchLog:
             )
 
     def gaps(self, since: str = "", limit: int = 20, similarity: float = 80.0) -> list[Gap]:
-        """The most frequent unanswered or "not quite" questions, similar ones clustered."""
+        """The most frequent unanswered or "not quite" questions, similar ones clustered
+        (choices, ratings and small talk left out: `asks_something`)."""
         rows = self._conn.execute(
             "SELECT query, answered, feedback FROM kb_searches WHERE at >= ?"
             " AND (answered = 0 OR feedback = 'not_quite') ORDER BY id",
@@ -108,7 +134,7 @@ class SearchLog:
         clusters: list[dict[str, object]] = []
         for query, answered, feedback in rows:
             text = " ".join(str(query).lower().split())
-            if not text:
+            if not asks_something(text):
                 continue
             home = next(
                 (c for c in clusters if fuzz.token_set_ratio(text, str(c["key"])) >= similarity),
