@@ -8,7 +8,9 @@ innocent lines ("q" or "text" per JSON line, e.g. bench/data/queries_holdout.jso
 the changed count means anything. --smoke: the first 60 lines, as CI's smoke run. --show:
 print each miss and each changed innocent line.
 
-A secret line counts as missed when any of its labelled substrings is still in the output.
+A secret line counts as missed when any of its labelled substrings, or any word of one that
+the rest of the line does not also contain, is still in the output (a passphrase with only its
+first word masked is missed).
 """
 
 from __future__ import annotations
@@ -38,6 +40,16 @@ def _rows(path: Path) -> list[dict[str, object]]:
     return rows
 
 
+def leaked(text: str, secrets: list[str], redacted: str) -> bool:
+    """Whether any of `secrets` (substrings of `text`) survives in `redacted`, whole or in part."""
+    for secret in secrets:
+        rest = text.replace(secret, " ")
+        words = [w for w in secret.split() if len(w) >= 3 and w not in rest]
+        if secret in redacted or any(w in redacted for w in words):
+            return True
+    return False
+
+
 def main() -> None:
     args = sys.argv[1:]
     show = "--show" in args
@@ -64,7 +76,7 @@ def main() -> None:
         secrets = [str(s) for s in row["secret"]]  # type: ignore[attr-defined]
         groups = ("all", str(row["lang"]), f"context:{context.value}")
         if secrets:
-            miss = any(s in out for s in secrets)
+            miss = leaked(text, secrets, out)
             for group in groups:
                 secret[group] += 1
                 missed[group] += miss

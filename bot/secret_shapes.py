@@ -130,6 +130,7 @@ _CONNECTORS = frozenset(
     ga ge la lah laa ar ah a lo wo jor mm goi ok
     """.split()
 )
+_PHRASE_STOPS = frozenset("thanks thx ty but lol btw because cos".split())
 
 
 def fixed_shapes(text: str) -> Iterator[Span]:
@@ -197,9 +198,13 @@ _ASSET_TAG = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)+|\\\\\S+")
 """An asset tag or host name (HKB-LT-00421) or a share path: upper case and digits, no secret."""
 
 
-def _value(text: str, at: int, *, strong: bool, digits_from: int) -> tuple[int, int] | None:
+def _value(
+    text: str, at: int, *, strong: bool, digits_from: int, phrase_key: bool = False
+) -> tuple[int, int] | None:
     """The value starting at `at`: a quoted phrase, or a token (a strong separator extends it
-    over the next words of a passphrase, up to the clause's end)."""
+    over the next words of a passphrase, up to the clause's end; after "passphrase" even
+    "and", "at" and "the" are words of it)."""
+    stops = _PHRASE_STOPS if phrase_key else _CONNECTORS
     quoted = _QUOTED.match(text, at)
     if quoted and (strong or looks_like_password(quoted.group(1).replace(" ", ""))):
         return (quoted.start(), quoted.end()) if quoted.group(1).strip() else None
@@ -223,7 +228,7 @@ def _value(text: str, at: int, *, strong: bool, digits_from: int) -> tuple[int, 
         for _ in range(7):
             gap = re.compile(r"[ \t]+").match(text, end)
             token = _TOKEN.match(text, gap.end()) if gap else None
-            if token is None or token.group(0).lower().rstrip(".,;!?") in _CONNECTORS:
+            if token is None or token.group(0).lower().rstrip(".,;!?") in stops:
                 break
             end = token.end()
             if _CLAUSE_END.search(token.group(0)):
@@ -280,7 +285,13 @@ def keyword_values(text: str) -> Iterator[Span]:
                     r"\d{6,8}(?!\d)", text[sep.end() :]
                 ):
                     continue
-            found = _value(text, sep.end(), strong=strong, digits_from=digits_from)
+            found = _value(
+                text,
+                sep.end(),
+                strong=strong,
+                digits_from=digits_from,
+                phrase_key=bool(key.group("phrase")),
+            )
             if found:
                 yield found[0], found[1], "token" if key.group("tok") else "password"
                 break
