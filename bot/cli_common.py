@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from bot import log_redaction
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 
@@ -25,6 +26,7 @@ def load() -> Settings:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     quiet_libraries()
+    log_redaction.install()
     return settings
 
 

@@ -1,9 +1,10 @@
 """The engine: one `Incoming` in, a list of `Reply`s out.
 
 For each message it (1) drops a redelivered platform event, (2) cleans the text
-(control characters, length, secrets), (3) detects the language, (4) hands the
-message to the flow that is waiting for an answer, if any, else (5) classifies
-the intent and calls that intent's handler. Around (4) and (5) sits the error
+(control characters, length, secrets — read with the waiting flow's `SecretContext`, and
+in a submitted form's fields too; a clicked button's label is not typed text), (3) detects
+the language, (4) hands the message to the flow that is waiting for an answer, if any, else
+(5) classifies the intent and calls that intent's handler. Around (4) and (5) sits the error
 boundary: a `UserFacingError` becomes its catalogue message; anything else is
 logged with a short reference id and the user sees a polite message with that
 id, never the exception.
@@ -15,7 +16,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.errors import UserFacingError
@@ -25,7 +26,7 @@ from bot.i18n import Translator
 from bot.intents import INTENTS
 from bot.language import detect_language
 from bot.messages import Incoming, Lang, Reply
-from bot.redact import redact
+from bot.redact import Redaction, SecretContext, redact
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
 
@@ -40,6 +41,15 @@ handler whatever flow is waiting, so buttons keep working long after they were s
 _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
+
+
+def _redacted_form(form: Mapping[str, str] | None) -> tuple[Mapping[str, str] | None, bool]:
+    """A submitted form's fields with secrets masked (a modal's description is typed too),
+    and whether any was found."""
+    if form is None:
+        return None, False
+    fields = {name: redact(value) for name, value in form.items()}
+    return {name: r.text for name, r in fields.items()}, any(r.found for r in fields.values())
 
 
 @dataclass
@@ -80,10 +90,15 @@ class Engine:
         if len(text) > limit:
             text = text[:limit]
             notes.append("engine.too_long")
-        cleaned = redact(text)
-        if cleaned.found:
-            notes.append("engine.secret_redacted")
         pending = services.conversations.get(key)
+        context = pending.context if pending else SecretContext.NONE
+        # A click's text is the label of the button the bot drew, not something typed:
+        # it is never scanned, so "Reset my password now" never looks like a secret.
+        clicked = msg.choice is not None and msg.form is None
+        cleaned = Redaction(text, ()) if clicked else redact(text, context)
+        form, form_had_secret = _redacted_form(msg.form)
+        if cleaned.found or form_had_secret:
+            notes.append("engine.secret_redacted")
         lang: Lang = (
             detect_language(cleaned.text)
             if cleaned.text
@@ -91,7 +106,7 @@ class Engine:
         )
         if msg.choice and pending and not cleaned.text:
             lang = pending.lang
-        msg = replace(msg, text=cleaned.text, lang=lang)
+        msg = replace(msg, text=cleaned.text, lang=lang, form=form)
         t = Translator(lang)
         request_id = msg.event_id or uuid.uuid4().hex
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)

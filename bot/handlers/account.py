@@ -45,6 +45,7 @@ from bot.integrations.directory import (
 )
 from bot.messages import Choice, Reply
 from bot.passwords import temporary_password
+from bot.redact import SecretContext
 from bot.store.approvals import Approval
 from bot.store.conversations import PendingFlow
 
@@ -332,7 +333,11 @@ class Unlock:
             if account.locked_until
             else ""
         )
-        turn.expect("unlock.confirm", {"target": account.directory_id})
+        turn.expect(
+            "unlock.confirm",
+            {"target": account.directory_id},
+            context=SecretContext.ASKED_PASSWORD,
+        )
         yes = (
             "unlock.yes_approval"
             if turn.services.settings.self_service.unlock_verification == "approval"
@@ -532,7 +537,7 @@ class PasswordReset:
         lines.append(t("password.forgot_tap" if tap else "password.forgot_reset"))
         turn.audit(action="password_status", outcome="done", target=account, actor=account)
         state = {"resettable": True, "tap": tap, "locked": account.locked}
-        turn.expect("password_reset.next", state)
+        turn.expect("password_reset.next", state, context=SecretContext.ASKED_PASSWORD)
         return [Reply("\n".join(lines), choices=self._choices(t, state), private=True)]
 
     @staticmethod

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz
 from bot.i18n import Translator
 from bot.integrations.directory import Account, NotFound
 from bot.messages import Choice, Incoming, Reply
+from bot.redact import SecretContext
 from bot.services import Services
 from bot.store.audit import AuditEntry
 from bot.store.conversations import PendingFlow
@@ -45,9 +46,20 @@ class Turn:
     key: str
     request_id: str
 
-    def expect(self, flow: str, state: dict[str, Any] | None = None) -> None:
-        """Wait for an answer: the next message in this conversation goes to `flow`."""
-        self.services.conversations.put(self.key, PendingFlow(flow, state or {}, self.t.lang))
+    def expect(
+        self,
+        flow: str,
+        state: dict[str, Any] | None = None,
+        *,
+        context: SecretContext = SecretContext.NONE,
+    ) -> None:
+        """Wait for an answer: the next message in this conversation goes to `flow`.
+
+        `context=SecretContext.ASKED_PASSWORD` when the question is about the user's
+        password: a bare password typed in answer is then masked too."""
+        self.services.conversations.put(
+            self.key, PendingFlow(flow, state or {}, self.t.lang, context)
+        )
 
     def done(self) -> None:
         """Stop waiting for an answer."""

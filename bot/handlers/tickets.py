@@ -37,7 +37,11 @@ _CATEGORY = "ticket:category"
 _URGENCY = "ticket:urgency"
 _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
-_TICKET_REF = re.compile(r"(?i)\b(?:hd)[-_ ]?(\d{1,9})\b|#(\d{3,9})\b")
+_TICKET_REF = re.compile(
+    r"(?i)(?<![A-Za-z0-9_])hd[-_ ]?(\d{1,9})(?![A-Za-z0-9_])|#(\d{3,9})(?![A-Za-z0-9_])"
+)
+"""`HD-1042` or `#1042` in a sentence. ASCII lookarounds, not `\\b`: Python counts a Chinese
+character as a word character, so `\\bHD` never matched in "我個HD-1042點呀"."""
 FORM = "@human:form"
 """The new-ticket form's id: its submission comes back as this choice."""
 FROM_MESSAGE = "@human:message"

@@ -110,7 +110,9 @@ _STOPWORDS: Final = frozenset(
 )
 _HAN_RE: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _WORD_RE: Final = re.compile(r"@?[a-z0-9]+")
-_TICKET_ID_RE: Final = re.compile(r"\b(?:hd|inc|req)[-_ ]?\d{2,}\b|#\d{3,}")
+_TICKET_ID_RE: Final = re.compile(  # ASCII boundaries: `\b` fails next to Chinese (我個HD-1042)
+    r"(?<![A-Za-z0-9_])(?:hd|inc|req)[-_ ]?\d{2,}(?![A-Za-z0-9_])|#\d{3,}"
+)
 _MORNING_RE: Final = re.compile(r"^\W*(?:gd |good )?mornin[g']?\b")  # "morning" opens a greeting
 _TYPO_MIN_LEN: Final = 4
 _TYPO_CUTOFF: Final = 80.0

@@ -17,16 +17,21 @@ import sqlite_utils
 
 from bot.clock import Clock, iso, utcnow
 from bot.messages import Incoming, Lang
+from bot.redact import SecretContext
 from bot.store.database import bookkeeping
 
 
 @dataclass(frozen=True)
 class PendingFlow:
-    """A question the bot asked and is waiting for an answer to."""
+    """A question the bot asked and is waiting for an answer to.
+
+    `context` says whether the question was about a password: then a lone
+    password-shaped answer is masked as one (`bot.redact`)."""
 
     flow: str
     state: dict[str, Any]
     lang: Lang
+    context: SecretContext = SecretContext.NONE
 
 
 def conversation_key(msg: Incoming) -> str:
@@ -43,28 +48,32 @@ class ConversationStore:
 
     def get(self, key: str) -> PendingFlow | None:
         row = self._conn.execute(
-            "SELECT flow, state_json, lang FROM conversations"
+            "SELECT flow, state_json, lang, secret_context FROM conversations"
             " WHERE conversation_key = ? AND expires_at > ?",
             (key, iso(self._clock())),
         ).fetchone()
         if row is None:
             return None
-        return PendingFlow(flow=row[0], state=json.loads(row[1]), lang=row[2])
+        return PendingFlow(
+            flow=row[0], state=json.loads(row[1]), lang=row[2], context=SecretContext(row[3])
+        )
 
     def put(self, key: str, flow: PendingFlow) -> None:
         now = self._clock()
         with bookkeeping(self._conn) as conn:
             conn.execute(
-                "INSERT INTO conversations (conversation_key, flow, state_json, lang, updated_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?)"
+                "INSERT INTO conversations (conversation_key, flow, state_json, lang,"
+                " secret_context, updated_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (conversation_key) DO UPDATE SET flow = excluded.flow,"
                 " state_json = excluded.state_json, lang = excluded.lang,"
+                " secret_context = excluded.secret_context,"
                 " updated_at = excluded.updated_at, expires_at = excluded.expires_at",
                 (
                     key,
                     flow.flow,
                     json.dumps(flow.state, ensure_ascii=False),
                     flow.lang,
+                    flow.context.value,
                     iso(now),
                     iso(now + self._timeout),
                 ),

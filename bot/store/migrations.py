@@ -229,4 +229,9 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ticket_events_state_at ON ticket_events (at) WHERE kind = 'state';
     CREATE INDEX audit_action_outcome_at ON audit_log (action, outcome, at);
     """,
+    # 7: a waiting flow remembers whether its question was about a password (then a lone
+    # password-shaped answer is masked before it is stored; see bot.redact)
+    """
+    ALTER TABLE conversations ADD COLUMN secret_context TEXT NOT NULL DEFAULT 'none';
+    """,
 )

@@ -73,7 +73,10 @@ class Requester:
     lang: str = "en"
 
 
-def _cut(text: str) -> str:
+def _stored(text: str) -> str:
+    """Text as a ticket keeps it: secrets masked (the engine masked chat text already; this
+    covers every other caller, rule 8) and cut at `MAX_TEXT_CHARS`."""
+    text = redact(text).text
     if len(text) <= MAX_TEXT_CHARS:
         return text
     return text[:MAX_TEXT_CHARS] + f"\n[… cut: {len(text) - MAX_TEXT_CHARS:,} more characters]"
@@ -285,7 +288,7 @@ class TicketService:
         now = self._clock()
         category = category if category in self.categories else self.categories[-1]
         priority = priority or priority_of(impact, urgency)
-        lines = [(who, redact(text).text) for who, text in transcript]
+        lines = [(who, _stored(text)) for who, text in transcript]
         with transaction(self._conn) as conn:
             if idempotency_key is not None:
                 row = conn.execute(
@@ -308,8 +311,8 @@ class TicketService:
                     requester_user_id,
                     conversation,
                     lang,
-                    _cut(redact(summary).text),
-                    _cut(redact(description).text),
+                    _stored(summary),
+                    _stored(description),
                     category,
                     priority,
                     impact,
@@ -346,7 +349,14 @@ class TicketService:
             )
 
         return self._act(
-            number, "comment", requester, kind, _cut(text), public=True, change=change, thread=True
+            number,
+            "comment",
+            requester,
+            kind,
+            _stored(text),
+            public=True,
+            change=change,
+            thread=True,
         )
 
     def cancel(self, number: int, requester: str, reason: str = "") -> Ticket:
@@ -355,7 +365,7 @@ class TicketService:
             "cancel",
             requester,
             "state",
-            reason,
+            _stored(reason),
             public=True,
             change=lambda c, t: {"state": model.CANCELLED},
             notice=None,
@@ -372,12 +382,12 @@ class TicketService:
             if ticket.csat_score is not None:
                 return False
             conn.execute("UPDATE tickets SET csat_score = ? WHERE id = ?", (score, number))
-            self._event(conn, number, "csat", requester, _cut(comment), data={"score": score})
+            self._event(conn, number, "csat", requester, _stored(comment), data={"score": score})
         return True
 
     def csat_comment(self, number: int, requester: str, comment: str) -> None:
         with transaction(self._conn) as conn:
-            self._event(conn, number, "csat", requester, _cut(comment), data={"comment": True})
+            self._event(conn, number, "csat", requester, _stored(comment), data={"comment": True})
 
     def reopen(self, number: int, actor: str, reason: str = "", *, requester: bool) -> Ticket:
         """Reopen a resolved ticket. Requesters may do so within `tickets.reopen_days` of
@@ -397,7 +407,7 @@ class TicketService:
             "reopen",
             actor,
             "state",
-            reason,
+            _stored(reason),
             public=True,
             change=lambda c, t: {
                 "state": IN_PROGRESS if t.assignee else TRIAGED,
@@ -449,15 +459,16 @@ class TicketService:
         )
 
     def note(self, number: int, engineer: str, text: str) -> Ticket:
-        return self._act(number, "note", engineer, "note", _cut(text), thread=True)
+        return self._act(number, "note", engineer, "note", _stored(text), thread=True)
 
     def reply(self, number: int, engineer: str, text: str) -> Ticket:
+        text = _stored(text)
         return self._act(
             number,
             "reply",
             engineer,
             "comment",
-            _cut(text),
+            text,
             public=True,
             notice="ticket.notice.reply",
             params={"engineer": engineer, "text": text},
@@ -465,7 +476,7 @@ class TicketService:
 
     def contact(self, number: int, engineer: str, channel: str, text: str) -> Ticket:
         return self._act(
-            number, "contact", engineer, "contact", _cut(text), data={"channel": channel}
+            number, "contact", engineer, "contact", _stored(text), data={"channel": channel}
         )
 
     def set_priority(self, number: int, engineer: str, priority: str) -> Ticket:
@@ -489,7 +500,7 @@ class TicketService:
             "escalate",
             engineer,
             "escalation",
-            _cut(reason),
+            _stored(reason),
             public=True,
             change=lambda c, t: {"state": ESCALATED, "team": team, "assignee": None},
             data={"team": team},
@@ -498,12 +509,13 @@ class TicketService:
         )
 
     def wait(self, number: int, engineer: str, reason: str) -> Ticket:
+        reason = _stored(reason)
         return self._act(
             number,
             "wait",
             engineer,
             "state",
-            _cut(reason),
+            reason,
             public=True,
             change=lambda c, t: {"state": WAITING},
             notice="ticket.notice.waiting",
@@ -512,12 +524,13 @@ class TicketService:
 
     def resolve(self, number: int, engineer: str, resolution: str) -> Ticket:
         now = iso(self._clock())
+        resolution = _stored(resolution)
         return self._act(
             number,
             "resolve",
             engineer,
             "state",
-            _cut(resolution),
+            resolution,
             public=True,
             change=lambda c, t: {"state": RESOLVED, "resolved_at": now},
             notice="ticket.notice.resolved",
