@@ -229,4 +229,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX ticket_events_state_at ON ticket_events (at) WHERE kind = 'state';
     CREATE INDEX audit_action_outcome_at ON audit_log (action, outcome, at);
     """,
+    # 7: a ticket's requester as the directory's immutable id (objectGUID, Entra object id,
+    # the demo id), filled when the ticket is opened; engineers' actions for a ticket are
+    # checked against it, never against the email (mail is not unique). NULL: not known
+    # (tickets from before this version, or opened while the directory could not name
+    # exactly one account) - no engineer action may rely on such a ticket.
+    """
+    ALTER TABLE tickets ADD COLUMN requester_directory_id TEXT;
+    """,
 )
