@@ -135,6 +135,8 @@ class DemoDirectory:
     async def find_by_email(self, email: str) -> Account:
         checked(email, "the email")
         found = [a for a in self._accounts.values() if answers_to(a, email)]
+        if not found:
+            raise NotFound(f"no demo user {email!r}")
         return exactly_one(found, "demo user with that email")
 
     async def licences(self, account: Account) -> tuple[Licence, ...]:
