@@ -38,11 +38,16 @@ class FakeClock:
 
 
 def make_settings(
-    data_dir: Path, extra_toml: str = "", kb_path: Path | None = None, backend: str = "demo"
+    data_dir: Path,
+    extra_toml: str = "",
+    kb_path: Path | None = None,
+    backend: str = "demo",
+    demo_file: Path | None = None,
 ) -> Settings:
+    demo = demo_file or ROOT / "data" / "demo-directory.json"
     text = (
         f'[directory]\nbackend = "{backend}"\n'
-        f'demo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
+        f'demo_file = "{demo.as_posix()}"\n'
         f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n' + extra_toml
     )
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
@@ -89,8 +94,10 @@ class BotHarness:
         kb_path: Path | None = None,
         backend: str = "demo",
         env: Mapping[str, str] | None = None,
+        demo_file: Path | None = None,
     ) -> None:
         self.kb_path = kb_path
+        self.demo_file = demo_file
         self.backend = backend
         self.env = env
         self.data_dir = data_dir
@@ -110,7 +117,9 @@ class BotHarness:
     def start(self) -> None:
         """(Re)start the bot on the same store: what a process restart does."""
         self.services = build_services(
-            make_settings(self.data_dir, self.extra_toml, self.kb_path, self.backend),
+            make_settings(
+                self.data_dir, self.extra_toml, self.kb_path, self.backend, self.demo_file
+            ),
             self.clock,
             self.env,
         )

@@ -16,7 +16,9 @@ The directory (a contract: tests are written against these names):
                           lee.siuming, wong.admin (in IT Ops Admins, itself in Domain
                           Admins), cheung.disabled (disabled), svc.reports (has an SPN),
                           eng.lam (in IT Helpdesk Engineers), burst01..burst12,
-                          dup.one and dup.two (both mail shared@corp.example.com)
+                          dup.one and dup.two (both mail shared@corp.example.com),
+                          nul.target (what a verified email of nul.target@… followed by
+                          a NUL reaches if the value is cut at the NUL)
         OU=Service Accounts   svc.batch
       OU=Contractors      outside.user
       OU=Service Accounts svc-helpdesk, the bot's bind account, delegated on OU=Staff
@@ -141,6 +143,7 @@ def _users() -> list[_User]:
         *(_User(f"burst{i:02d}", f"Burst User {i:02d}", STAFF) for i in range(1, 13)),
         _User("dup.one", "Dup One", STAFF, {"mail": f"shared@{DNS_DOMAIN}"}),
         _User("dup.two", "Dup Two", STAFF, {"mail": f"shared@{DNS_DOMAIN}"}),
+        _User("nul.target", "Nul Target", STAFF),
         _User("svc.batch", "Batch Service", STAFF_SERVICE),
         _User("outside.user", "Outside User", CONTRACTORS),
         _User(

@@ -80,7 +80,9 @@ def test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown(tmp_path: Path)
 
     def lock_again() -> None:
         account = next(a for a in directory.accounts if a.email == LOCKED)
-        directory._accounts[LOCKED] = account.__class__(**{**account.__dict__, "locked": True})
+        directory._accounts[account.directory_id] = account.__class__(
+            **{**account.__dict__, "locked": True}
+        )
 
     bot.say("my account is locked")
     assert "I've unlocked" in text_of(bot.click(1))

@@ -21,8 +21,9 @@ The safety rules (DESIGN.md "Self-service safety rules"; each has a test):
 - When the directory is down or fails, the user is told plainly and a ticket is opened
   with the context; a reset is one LDAP modify, so nothing is half-applied.
 - Engineers may unlock or reset someone else's account (`/helpdesk unlock <user> <ID>`)
-  when their role is verified against a directory group, for an existing ticket, audited
-  with that ticket.
+  when their role is verified against a directory group, for an open ticket raised by
+  that account (by directory id), audited with that ticket: `bot.handlers.on_behalf`.
+- Every refusal writes one audit record (`tests/test_refusals.py` drives each one).
 """
 
 from __future__ import annotations
@@ -166,8 +167,15 @@ def refuse_limited(
     return [Reply(t(f"limits.{why}", limit=limit), choices=(human_choice(t),))]
 
 
-def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail: str) -> str:
-    """Rule 7: the directory failed; open a ticket with the context, return its reference."""
+def open_failure_ticket(
+    turn: Turn,
+    account: Account | None,
+    action: str,
+    detail: str,
+    requester: Account | None = None,
+) -> str:
+    """Rule 7: the directory failed; open a ticket with the context, return its reference.
+    `requester` is the actor's account when known (the ticket is the actor's)."""
     email = turn.msg.actor.email or "unknown"
     ticket, _ = turn.open_ticket(
         summary=f"Self-service {action} failed",
@@ -179,6 +187,7 @@ def open_failure_ticket(turn: Turn, account: Account | None, action: str, detail
         category="account & access",
         priority="P2",
         key=f"failure:{turn.request_id}",
+        requester=requester,
     )
     return ticket.ref
 
@@ -199,9 +208,10 @@ def directory_down(turn: Turn, action: str, exc: DirectoryError) -> list[Reply]:
 
 
 async def own_account(turn: Turn, action: str) -> Account | list[Reply]:
-    """The actor's account, or the replies to send when the directory is down."""
+    """The actor's account, or the replies to send when the directory is down. Identity
+    refusals (a malformed or shared address...) are audited under `action` and raised."""
     try:
-        return await turn.account()
+        return await turn.account(action)
     except Unavailable as exc:
         return directory_down(turn, action, exc)
 
@@ -244,7 +254,7 @@ def refuse_burst(
         verification=verification,
     )
     what = action.replace("_", " ")
-    ref = open_failure_ticket(turn, target, what, "paused by the lockout-burst check")
+    ref = open_failure_ticket(turn, target, what, "paused by the lockout-burst check", actor)
     return [Reply(turn.t("unlock.burst", ticket=ref))]
 
 
@@ -275,7 +285,7 @@ async def perform_unlock(
     except ProtectedAccount:
         return False, refuse_protected(turn, target, "unlock", "directory_refused", actor)
     except DirectoryError as exc:
-        ref = open_failure_ticket(turn, target, "unlock", type(exc).__name__)
+        ref = open_failure_ticket(turn, target, "unlock", type(exc).__name__, actor)
         turn.audit(
             action="unlock",
             outcome="failed",
@@ -466,7 +476,7 @@ async def perform_reset(
                 if tap
                 else " (the reset may or may not have been applied; check pwdLastSet)"
             )
-        ref = open_failure_ticket(turn, target, "password reset", detail)
+        ref = open_failure_ticket(turn, target, "password reset", detail, actor)
         turn.audit(
             action="password_reset",
             outcome="failed",
@@ -607,7 +617,7 @@ class PasswordReset:
             )
             return [Reply(t("approval.not_yours"))]
         if approval.state != "approved" or approvals.expired(approval):
-            return [Reply(t("approval.run_expired"), choices=(intent_choice(t, "password_reset"),))]
+            return _run_expired(turn, approval)
         account = await own_account(turn, "password_reset")
         if not isinstance(account, Account):
             return account
@@ -626,7 +636,7 @@ class PasswordReset:
         if why := limited(turn, account, "password_reset"):
             return refuse_limited(turn, account, "password_reset", why)
         if not approvals.use(approval.id):
-            return [Reply(t("approval.run_expired"), choices=(intent_choice(t, "password_reset"),))]
+            return _run_expired(turn, approval)
         return await perform_reset(
             turn,
             account,
@@ -634,6 +644,20 @@ class PasswordReset:
             verification="approval",
             reason=f"approval {approval.id} by {approval.approver_kind} {approval.approver_id}",
         )
+
+
+def _run_expired(turn: Turn, approval: Approval) -> list[Reply]:
+    """The approved reset can no longer run (expired, used, or never approved): audited."""
+    turn.audit(
+        action="password_reset",
+        outcome="refused",
+        target=approval.target,
+        actor=None,
+        reason=f"approval {approval.id} is {approval.state}, expired or used",
+        verification="approval",
+    )
+    t = turn.t
+    return [Reply(t("approval.run_expired"), choices=(intent_choice(t, "password_reset"),))]
 
 
 # -- approval --------------------------------------------------------------------------------
@@ -767,13 +791,20 @@ async def request_group_access(turn: Turn, name: str) -> list[Reply]:
     account = await own_account(turn, "group_add")
     if not isinstance(account, Account):
         return account
-    if name not in settings.graph.requestable_groups:
-        return [Reply(t("group.not_requestable", group=name), choices=(human_choice(t),))]
     try:
+        if name not in settings.graph.requestable_groups:
+            raise PolicyViolation(f"{name} is not in graph.requestable_groups")
         group = await turn.services.directory.find_group(name)
     except Unavailable as exc:
         return directory_down(turn, "group_add", exc)
-    except DirectoryError:
+    except DirectoryError as exc:
+        turn.audit(
+            action="group_add",
+            outcome="refused",
+            target=account,
+            actor=account,
+            reason=f"not requestable: {exc}",
+        )
         return [Reply(t("group.not_requestable", group=name), choices=(human_choice(t),))]
     protected = {g.lower() for g in settings.ldap.protected_groups}
     if group.role_assignable or group.name.lower() in protected:
@@ -812,10 +843,9 @@ class ApprovalAnswer:
         t = turn.t
         services = turn.services
         parts = (turn.msg.choice or "").removeprefix(APPROVE).split(":")
-        if len(parts) != 3 or parts[0] not in ("approve", "deny") or not parts[1].isdigit():
-            return [Reply(t("approval.invalid"))]
-        verb, raw_id, nonce = parts
-        approval = services.approvals.get(int(raw_id))
+        well_formed = len(parts) == 3 and parts[0] in ("approve", "deny") and parts[1].isdigit()
+        verb, raw_id, nonce = parts if well_formed else ("", "?", "")
+        approval = services.approvals.get(int(raw_id)) if well_formed else None
         if approval is None or not services.approvals.nonce_matches(approval.id, nonce):
             turn.audit(
                 action="approval",
@@ -839,10 +869,20 @@ class ApprovalAnswer:
                 verification="approval",
             )
             return [Reply(t("approval.not_yours"))]
-        if approval.state != "pending" or services.approvals.expired(approval):
-            return [Reply(t("approval.closed"))]
         lifetime = timedelta(minutes=services.settings.self_service.approval_minutes)
-        if not services.approvals.decide(approval.id, verb == "approve", lifetime):
+        if (
+            approval.state != "pending"
+            or services.approvals.expired(approval)
+            or not services.approvals.decide(approval.id, verb == "approve", lifetime)
+        ):
+            turn.audit(
+                action=approval.action,
+                outcome="refused",
+                target=approval.target,
+                actor=clicker,
+                reason=f"approval {approval.id} already {approval.state} or expired",
+                verification="approval",
+            )
             return [Reply(t("approval.closed"))]
         requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
         what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
@@ -917,7 +957,9 @@ class ApprovalAnswer:
                 raise ProtectedAccount("the group became role-assignable")
             await directory.add_to_group(group, target)
         except DirectoryError as exc:
-            ref = open_failure_ticket(turn, None, f"access to {approval.subject_name}", str(exc))
+            ref = open_failure_ticket(
+                turn, None, f"access to {approval.subject_name}", str(exc), owner
+            )
             turn.audit(
                 action="group_add",
                 outcome="failed",
@@ -949,110 +991,3 @@ class ApprovalAnswer:
             [],
         )
         return [Reply(t("group.added_ok", group=group.name, email=approval.requester_email))]
-
-
-# -- engineers, for someone else -----------------------------------------------------------
-
-
-async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Reply]:
-    """`/helpdesk unlock|reset <user> <ID>`: an engineer acts on a requester's account.
-
-    The engineer's role is checked against the directory on every call; the ticket must
-    exist; every guardrail still applies to the target; the audit record names the ticket.
-    """
-    from bot.handlers.commands import is_engineer, person
-    from bot.tickets.model import parse_ticket_ref
-
-    t = turn.t
-    name = "unlock" if action == "unlock" else "password_reset"
-    engineer = await own_account(turn, name)
-    if not isinstance(engineer, Account):
-        return engineer
-    if not await is_engineer(turn):
-        turn.audit(
-            action=name,
-            outcome="refused",
-            target=None,
-            actor=engineer,
-            reason="for someone else without an engineer role",
-        )
-        return [Reply(t("commands.refused"), private=True)]
-    number = parse_ticket_ref(args[1]) if len(args) > 1 else None
-    ticket = turn.services.tickets.get(number) if number is not None else None
-    if ticket is None:
-        usage = f"/helpdesk {action} <user> <ID>"
-        return [Reply(t("account.need_ticket", usage=usage), private=True)]
-    wanted = person(turn, args[0])
-    try:
-        target = await turn.services.directory.find_by_email(wanted)
-    except Unavailable as exc:
-        return directory_down(turn, name, exc)
-    except DirectoryError:  # none, or more than one: act on nobody
-        return [Reply(t("account.no_such_user", user=wanted), private=True)]
-    if target.directory_id == engineer.directory_id:
-        return [Reply(t("account.use_own"), private=True)]
-    if refused := refusal(turn, target, name, engineer):
-        return refused
-    if ticket.requester_email.lower() != target.email.lower() or ticket.state in (
-        "resolved",
-        "closed",
-        "cancelled",
-    ):
-        turn.audit(
-            action=name,
-            outcome="refused",
-            target=target,
-            actor=engineer,
-            reason=f"ticket {ticket.ref} is not an open ticket of this user",
-            verification="engineer_role",
-            ticket=ticket.ref,
-        )
-        return [Reply(t("account.wrong_ticket", ticket=ticket.ref), private=True)]
-    settings = turn.services.settings.self_service
-    day = turn.services.clock() - timedelta(days=1)
-    done = sum(
-        turn.services.audit.count_all(a, "done", day, actor=engineer.directory_id)
-        for a in ("unlock", "password_reset")
-    )
-    if done >= settings.engineer_actions_per_day:
-        turn.audit(
-            action=name,
-            outcome="refused",
-            target=target,
-            actor=engineer,
-            reason="engineer_daily_limit",
-            verification="engineer_role",
-            ticket=ticket.ref,
-        )
-        alert_security(
-            turn,
-            f"engineer-limit:{engineer.directory_id}:{day.date()}",
-            f"{engineer.email} reached {settings.engineer_actions_per_day} unlocks/resets"
-            " for others in 24 hours; further ones are refused.",
-            {"action": name, "actor": engineer.directory_id},
-        )
-        return [Reply(t("account.engineer_limit", limit=settings.engineer_actions_per_day))]
-    if name == "unlock":
-        return (
-            await perform_unlock(
-                turn,
-                target,
-                engineer,
-                verification="engineer_role",
-                ticket=ticket.ref,
-                requester_turn=False,
-            )
-        )[1]
-    if why := limited(turn, target, name):
-        return refuse_limited(turn, target, name, why, engineer)
-    replies = await perform_reset(
-        turn, target, engineer, verification="engineer_role", ticket=ticket.ref
-    )
-    if any(r.delete_after_s for r in replies):  # done: security sees every reset for others
-        alert_security(
-            turn,
-            f"engineer-reset:{turn.request_id}",
-            f"{engineer.email} reset the password of {target.email} for {ticket.ref}.",
-            {"action": name, "actor": engineer.directory_id, "target": target.directory_id},
-        )
-    return replies

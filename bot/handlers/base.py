@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from rapidfuzz import fuzz
 
 from bot.i18n import Translator
-from bot.integrations.directory import Account, NotFound
+from bot.integrations.directory import (
+    Account,
+    Ambiguous,
+    DirectoryError,
+    InexactMatch,
+    MalformedIdentity,
+    NotFound,
+)
+from bot.integrations.identity import checked
 from bot.messages import Choice, Incoming, Reply
 from bot.redact import SecretContext
 from bot.services import Services
@@ -89,15 +97,49 @@ class Turn:
             return False
         return None
 
-    async def account(self) -> Account:
-        """The directory account behind the actor's verified email (NotFound if none)."""
-        email = self.msg.actor.email
-        if not email:
-            raise NotFound("the platform gave no verified email", email="?")
+    async def account(self, action: str = "identity") -> Account:
+        """The one directory account behind the actor's verified email (DESIGN rule 1).
+
+        The platform id and the email are checked before any directory call (no control,
+        format or whitespace character); the account must have exactly that email as its
+        mail or UPN, and be the only one that has it. Each refusal (`MalformedIdentity`,
+        `Ambiguous`, `InexactMatch`, `NotFound`) writes one audit record for `action` and
+        is raised for the error boundary, which explains it to the user.
+        """
+        actor = self.msg.actor
         try:
-            return await self.services.directory.find_by_email(email)
-        except NotFound as exc:
-            raise NotFound(exc.detail, email=email) from None
+            checked(actor.user_id, "the platform id")
+            if not actor.email:
+                raise NotFound("the platform gave no verified email", email="?")
+            # checked here and again by every backend: no directory call sees a bad value
+            return await self.services.directory.find_by_email(
+                checked(actor.email, "the verified email")
+            )
+        except (MalformedIdentity, Ambiguous, InexactMatch, NotFound) as exc:
+            reason = {
+                MalformedIdentity: "malformed_identity",
+                Ambiguous: "shared_address",
+                InexactMatch: "inexact_match",
+            }.get(type(exc), "not_found")
+            self.audit(
+                action=action,
+                outcome="refused",
+                target=None,
+                actor=None,
+                reason=f"{reason}: {exc.detail}",
+            )
+            if isinstance(exc, NotFound):
+                raise NotFound(exc.detail, email=actor.email or "?") from None
+            raise
+
+    async def requester(self) -> Account | None:
+        """The actor's account, for a ticket they open; None when it cannot be known (the
+        directory is down, or the identity was refused - that refusal is audited). The
+        ticket opens either way; without an id no engineer can act on an account for it."""
+        try:
+            return await self.account("ticket_requester")
+        except DirectoryError:
+            return None
 
     def audit(
         self,
@@ -138,14 +180,18 @@ class Turn:
         priority: str | None = None,
         impact: str = "single",
         urgency: str = "medium",
+        requester: Account | None = None,
     ) -> tuple[Ticket, bool]:
         """Open a ticket for the actor with this conversation's recent transcript attached.
 
+        `requester` is the actor's directory account when it is known: its immutable id is
+        what an engineer's action for this ticket is checked against (never the email).
         `key` makes it idempotent: the same key never opens a second ticket.
         """
         msg = self.msg
         return self.services.tickets.open(
             requester_email=msg.actor.email or "unknown",
+            requester_directory_id=requester.directory_id if requester else None,
             requester_platform=msg.platform,
             requester_user_id=msg.actor.user_id,
             summary=summary,

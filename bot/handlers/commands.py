@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from bot.handlers.account import for_someone_else
 from bot.handlers.base import Handler, Turn
 from bot.handlers.lookup import lookup
+from bot.handlers.on_behalf import for_someone_else
 from bot.handlers.supervisor import handoff_command, note, oncall
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
@@ -134,7 +134,7 @@ async def is_engineer(turn: Turn, email: str | None = None) -> bool:
     allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
     try:
         if email is None:
-            account = await turn.account()
+            account = await turn.account("role_check")
         else:
             account = await turn.services.directory.find_by_email(email)
         groups = await turn.services.directory.groups(account)

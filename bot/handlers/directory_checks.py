@@ -114,7 +114,7 @@ class LicenceCheck:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
-        account = await turn.account()
+        account = await turn.account("licence_check")
         licences = await turn.services.directory.licences(account)
         turn.audit(action="licence_check", outcome="done", target=account, actor=account)
         product = _wanted_product(_subject(turn.msg.text))
@@ -177,7 +177,7 @@ class GroupCheck:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
-        account = await turn.account()
+        account = await turn.account("group_check")
         groups = await turn.services.directory.groups(account)
         turn.audit(action="group_check", outcome="done", target=account, actor=account)
         subject = _subject(turn.msg.text)

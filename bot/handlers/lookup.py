@@ -22,7 +22,7 @@ async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
     services = turn.services
     directory = services.directory
     try:
-        actor = await turn.account()
+        actor = await turn.account("lookup")
     except DirectoryError:
         actor = None
     try:

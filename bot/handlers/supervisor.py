@@ -61,7 +61,7 @@ def oncall(turn: Turn, words: list[str]) -> list[Reply]:
 
 async def is_supervisor(turn: Turn) -> bool:
     try:
-        groups = await turn.services.directory.groups(await turn.account())
+        groups = await turn.services.directory.groups(await turn.account("role_check"))
     except DirectoryError:
         return False
     return bool(set(turn.services.settings.roles.supervisor_groups) & set(groups))

@@ -140,13 +140,13 @@ class Human:
     async def handle(self, turn: Turn) -> list[Reply]:
         msg, t = turn.msg, turn.t
         if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
-            return self._open_submitted(turn, msg.choice, msg.form)
+            return await self._open_submitted(turn, msg.choice, msg.form)
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
         return [Reply(text, form=ticket_form(turn) if msg.forms else None)]
 
     @staticmethod
-    def _open_submitted(turn: Turn, kind: str, form: Mapping[str, str]) -> list[Reply]:
+    async def _open_submitted(turn: Turn, kind: str, form: Mapping[str, str]) -> list[Reply]:
         """Open a ticket straight from a filled-in form or a forwarded message: the user
         already said exactly what to send, so there is no proposal to confirm."""
         t, msg = turn.t, turn.msg
@@ -169,6 +169,7 @@ class Human:
             impact=guess.impact,
             urgency=str(urgency),
             key=form.get("key") or f"{msg.platform}:{msg.event_id or turn.request_id}",
+            requester=await turn.requester(),
         )
         key = "ticket.opened" if new else "ticket.already_opened"
         return [Reply(t(key, ref=ticket.ref, summary=ticket.summary), private=True)]
@@ -219,6 +220,7 @@ class Human:
             impact=str(state.get("impact", "single")),
             urgency=str(state.get("urgency", "medium")),
             key=f"{msg.platform}:{msg.event_id}" if msg.event_id else f"flow:{turn.request_id}",
+            requester=await turn.requester(),
         )
         return [Reply(t("ticket.opened", ref=ticket.ref, summary=ticket.summary))]
 

@@ -3,6 +3,11 @@
 Changes (an unlock) live in memory only: every start begins from the file, so
 the demo always has a locked account to try. The file is checked at load; a
 malformed entry stops the start with one line naming the user and the key.
+
+Like AD and Entra, two users may share an email (a shared mailbox set as both users'
+`mail`); each may also have a `upn`. A lookup by address is exact (case folded only) and
+finds a shared address `Ambiguous`, as the real backends do (`bot.integrations.identity`).
+Ids must be unique.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from bot.integrations.directory import (
     NotFound,
     PasswordPolicy,
     ProtectedAccount,
+    exactly_one,
 )
+from bot.integrations.identity import answers_to, checked
 
 SETTING = "directory.demo_file"
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
@@ -60,6 +67,8 @@ def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str
             raise ConfigError(SETTING, f"{where}: {key!r} has the wrong type")
     if raw["source"] not in ("onprem", "cloud"):
         raise ConfigError(SETTING, f"{where}: source must be 'onprem' or 'cloud'")
+    if not isinstance(raw.get("upn", ""), str):
+        raise ConfigError(SETTING, f"{where}: 'upn' has the wrong type")
     licences = []
     for item in raw["licences"]:
         if not isinstance(item, dict) or not {"sku", "name"} <= item.keys():
@@ -82,6 +91,7 @@ def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str
         service_account=bool(raw.get("service_account", False)),
         department=str(raw.get("department", "")),
         manager_email=raw.get("manager"),
+        addresses=tuple(a for a in (raw["email"], raw.get("upn", "")) if a),
     )
     return account, tuple(licences), tuple(str(g) for g in raw["groups"])
 
@@ -112,9 +122,9 @@ class DemoDirectory:
         self._groups: dict[str, tuple[str, ...]] = {}
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
-            if account.email in self._accounts:
-                raise ConfigError(SETTING, f"user {index + 1}: duplicate email {account.email}")
-            self._accounts[account.email] = account
+            if account.directory_id in self._accounts:
+                raise ConfigError(SETTING, f"user {index + 1}: duplicate id {account.directory_id}")
+            self._accounts[account.directory_id] = account
             self._licences[account.directory_id] = licences
             self._groups[account.directory_id] = groups
 
@@ -123,10 +133,11 @@ class DemoDirectory:
         return tuple(self._accounts.values())
 
     async def find_by_email(self, email: str) -> Account:
-        account = self._accounts.get(email.strip().lower())
-        if account is None:
+        checked(email, "the email")
+        found = [a for a in self._accounts.values() if answers_to(a, email)]
+        if not found:
             raise NotFound(f"no demo user {email!r}")
-        return account
+        return exactly_one(found, "demo user with that email")
 
     async def licences(self, account: Account) -> tuple[Licence, ...]:
         return self._licences.get(account.directory_id, ())
@@ -135,27 +146,27 @@ class DemoDirectory:
         return self._groups.get(account.directory_id, ())
 
     async def find_by_id(self, directory_id: str) -> Account:
-        for account in self._accounts.values():
-            if account.directory_id == directory_id:
-                return account
-        raise NotFound(f"no demo user with id {directory_id!r}")
+        account = self._accounts.get(directory_id)
+        if account is None:
+            raise NotFound(f"no demo user with id {directory_id!r}")
+        return account
 
     def _changeable(self, account: Account, action: str) -> Account:
-        current = self._accounts[account.email]
+        current = self._accounts[account.directory_id]
         if current.privileged or current.service_account or not current.enabled:
             raise ProtectedAccount(f"demo refuses to {action} {account.directory_id}")
         return current
 
     async def unlock(self, account: Account) -> None:
         current = self._changeable(account, "unlock")
-        self._accounts[account.email] = dataclasses.replace(
+        self._accounts[account.directory_id] = dataclasses.replace(
             current, locked=False, locked_at=None, locked_until=None
         )
 
     async def reset_password(self, account: Account, password: str) -> None:
         """The demo keeps no password: it records only that one must be chosen at sign-in."""
         current = self._changeable(account, "reset")
-        self._accounts[account.email] = dataclasses.replace(
+        self._accounts[account.directory_id] = dataclasses.replace(
             current,
             must_change_password=True,
             password_last_set=datetime.now(UTC),

@@ -6,7 +6,11 @@ so handlers never learn which backend answered.
 
     DirectoryError (UserFacingError)
     ├── NotFound           no account for that verified email
-    ├── Ambiguous          more than one account matched; we act on exactly one
+    ├── Ambiguous          more than one account matched (two accounts share a mail):
+    │                      we act on exactly one
+    ├── MalformedIdentity  an email, platform id or typed name with a control, format or
+    │                      whitespace character: refused before any directory call
+    ├── InexactMatch       the account found does not have exactly that mail or UPN
     ├── ProtectedAccount   privileged, service or disabled: self-service refused
     ├── PolicyViolation    the directory refused the change by policy
     ├── Throttled          too many requests; try again later
@@ -45,6 +49,17 @@ class NotFound(DirectoryError):
 
 class Ambiguous(DirectoryError):
     default_key = "directory.ambiguous"
+
+
+class MalformedIdentity(DirectoryError):
+    default_key = "identity.malformed"
+
+
+class InexactMatch(DirectoryError):
+    """Not a `NotFound`: the directory did answer with an account, and no backend may then
+    go on to look elsewhere (the hybrid directory falls through to Entra on NotFound)."""
+
+    default_key = "identity.inexact"
 
 
 class ProtectedAccount(DirectoryError):
@@ -124,6 +139,10 @@ class Account:
     """When a lockout ends by itself (None: until someone unlocks it, or not locked)."""
     federated: bool = False
     """The sign-in is owned by another identity provider (a federated domain)."""
+    addresses: tuple[str, ...] = ()
+    """Every address the directory knows the account by (mail and UPN, as stored); `email`
+    is the one to write to. Identity is matched against these exactly (`bot.integrations.
+    identity`)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +160,8 @@ class Directory(Protocol):
     name: str
 
     async def find_by_email(self, email: str) -> Account:
-        """The one account whose verified email / UPN is `email` (NotFound, Ambiguous)."""
+        """The one account whose mail or UPN is exactly `email`, after case folding only
+        (MalformedIdentity before any call, NotFound, Ambiguous, InexactMatch)."""
         ...
 
     async def licences(self, account: Account) -> tuple[Licence, ...]:

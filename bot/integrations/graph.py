@@ -46,6 +46,7 @@ from bot.integrations.directory import (
     Account,
     DirectoryError,
     Group,
+    InexactMatch,
     Licence,
     NotFound,
     PasswordPolicy,
@@ -55,6 +56,7 @@ from bot.integrations.directory import (
     Unavailable,
     exactly_one,
 )
+from bot.integrations.identity import checked, exact_account, has_address
 from bot.integrations.skus import plan_name, sku_name
 
 SCOPE = "https://graph.microsoft.com/.default"
@@ -415,10 +417,11 @@ class GraphDirectory:
             department=str(user.get("department") or ""),
             manager_email=await self._manager(user_id),
             federated=await self._federated_domain(upn),
+            addresses=tuple(str(a) for a in (user.get("mail"), upn) if a),
         )
 
     async def find_by_email(self, email: str) -> Account:
-        value = _quote(email.strip())
+        value = _quote(checked(email, "the email"))
         found = await self.gateway.get(
             "users",
             {
@@ -427,7 +430,10 @@ class GraphDirectory:
                 "$top": "2",
             },
         )
-        return await self._account(exactly_one(found.get("value", []), "Entra user for that email"))
+        account = await self._account(
+            exactly_one(found.get("value", []), "Entra user for that email")
+        )
+        return exact_account(account, email)
 
     async def find_by_id(self, directory_id: str) -> Account:
         user = await self.gateway.get(f"users/{directory_id}", {"$select": _USER_FIELDS})
@@ -439,16 +445,19 @@ class GraphDirectory:
         cached = self._ids.get(email)
         if cached and time.monotonic() - cached[0] < 600:
             return cached[1]
-        value = _quote(email.strip())
+        value = _quote(checked(email, "the email"))
         found = await self.gateway.get(
             "users",
             {
                 "$filter": f"mail eq {value} or userPrincipalName eq {value}",
-                "$select": "id",
+                "$select": "id,mail,userPrincipalName",
                 "$top": "2",
             },
         )
-        user_id = str(exactly_one(found.get("value", []), "Entra user for that email")["id"])
+        user = exactly_one(found.get("value", []), "Entra user for that email")
+        if not has_address((str(user.get(k) or "") for k in ("mail", "userPrincipalName")), email):
+            raise InexactMatch("the Entra user found has no mail or UPN equal to that email")
+        user_id = str(user["id"])
         self._ids[email] = (time.monotonic(), user_id)
         return user_id
 

@@ -18,9 +18,12 @@ Decisions:
   so one connection is plenty; a broken connection is dropped and reopened once per call.
 - **Bounded.** `[ldap] timeout_seconds` bounds the TCP connect and each response; a DC that
   does not answer in time is `Unavailable`, and the handler opens a ticket.
-- **Exactly one match, then by objectGUID.** Every value from chat is escaped with
-  `escape_filter_chars`; a search that matches more than one account is `Ambiguous`; every
-  write addresses the object as `<GUID=…>`, never by a name or a DN read earlier.
+- **Exactly one match, then by objectGUID.** An address with a control or whitespace
+  character is refused before the search (Samba ends a value at an escaped NUL); every value
+  is escaped with `escape_filter_chars`; a search that matches more than one account is
+  `Ambiguous`; the account found must have exactly that mail or UPN
+  (`bot.integrations.identity`); every write addresses the object as `<GUID=…>`, never by a
+  name or a DN read earlier.
 - **Privilege from tokenGroups.** `adminCount=1` is set late (AdminSDHolder runs hourly), so
   the account's `tokenGroups` (every group SID it holds, nested and primary group included)
   is compared with the SIDs of `[ldap] protected_groups`.
@@ -75,6 +78,7 @@ from bot.integrations.directory import (
     Unavailable,
     exactly_one,
 )
+from bot.integrations.identity import checked, exact_account
 
 T = TypeVar("T")
 
@@ -508,6 +512,9 @@ class LdapDirectory:
             department=_text(attrs, "department"),
             manager_email=self._mail_of(conn, manager_dn) if manager_dn else None,
             in_scope=any(dn.endswith("," + ou) for ou in self._scope),
+            addresses=tuple(
+                a for a in (_text(attrs, "mail"), _text(attrs, "userPrincipalName")) if a
+            ),
         )
 
     def _one(self, conn: Connection, search: str, what: str) -> Account:
@@ -521,9 +528,11 @@ class LdapDirectory:
         return self._account(conn, exactly_one(self._entries(conn), f"account for {what}"))
 
     async def find_by_email(self, email: str) -> Account:
-        value = escape_filter_chars(email.strip())
+        value = escape_filter_chars(checked(email, "the email"))
         search = f"(|(mail={value})(userPrincipalName={value}))"
-        return await self._call(lambda conn: self._one(conn, search, "that email"))
+        return exact_account(
+            await self._call(lambda conn: self._one(conn, search, "that email")), email
+        )
 
     async def find_by_id(self, directory_id: str) -> Account:
         try:

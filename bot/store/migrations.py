@@ -234,4 +234,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE conversations ADD COLUMN secret_context TEXT NOT NULL DEFAULT 'none';
     """,
+    # 8: a ticket's requester as the directory's immutable id (objectGUID, Entra object id,
+    # the demo id), filled when the ticket is opened; engineers' actions for a ticket are
+    # checked against it, never against the email (mail is not unique). NULL: not known
+    # (tickets from before this version, or opened while the directory could not name
+    # exactly one account) - no engineer action may rely on such a ticket.
+    """
+    ALTER TABLE tickets ADD COLUMN requester_directory_id TEXT;
+    """,
 )

@@ -105,6 +105,8 @@ class Ticket:
     sla_flags: int
     csat_score: int | None
     reopen_count: int
+    requester_directory_id: str | None
+    """The requester's immutable directory id, None when it could not be known."""
 
     @property
     def ref(self) -> str:
@@ -120,7 +122,7 @@ COLUMNS = (
     " requester_lang, summary, description, category, priority, impact, urgency, state,"
     " assignee, team, version, created_at, updated_at, first_response_at, resolved_at,"
     " closed_at, waiting_since, response_due_at, resolution_due_at, sla_flags, csat_score,"
-    " reopen_count"
+    " reopen_count, requester_directory_id"
 )
 
 # sla_flags bits: an alert already sent for that clock.

@@ -279,8 +279,11 @@ class TicketService:
         lang: str = "en",
         transcript: Sequence[tuple[str, str]] = (),
         idempotency_key: str | None = None,
+        requester_directory_id: str | None = None,
     ) -> tuple[Ticket, bool]:
         """Open a ticket; return it and whether it is new (False: the key was seen before).
+
+        `requester_directory_id` is the requester's immutable directory id when known.
 
         Safe to call concurrently with the same key: the key is UNIQUE and the check
         and insert share one write transaction, so exactly one ticket results.
@@ -302,7 +305,8 @@ class TicketService:
                 "INSERT INTO tickets (id, idempotency_key, requester_email, requester_platform,"
                 " requester_user_id, requester_conversation, requester_lang, summary,"
                 " description, category, priority, impact, urgency, state, team, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?)",
+                " updated_at, requester_directory_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?, ?, ?)",
                 (
                     number,
                     idempotency_key,
@@ -320,6 +324,7 @@ class TicketService:
                     self.teams[0],
                     iso(now),
                     iso(now),
+                    requester_directory_id,
                 ),
             )
             self._event(conn, number, "created", requester_email, "", public=True)
