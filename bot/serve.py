@@ -55,7 +55,7 @@ async def _every(
 
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
-    config = SlackConfig.from_env(env, settings.slack.user_cache_minutes)
+    config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
     services = build_services(settings)
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
@@ -81,9 +81,11 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         port = runner.addresses[0][1] if runner.addresses else config.port
         socket_mode = None
         if config.app_token:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+            from bot.adapters.slack_inbound import CheckedSocketModeHandler
 
-            socket_mode = AsyncSocketModeHandler(slack.app, config.app_token)
+            socket_mode = CheckedSocketModeHandler(
+                slack.app, config.app_token, slack.app_id, slack.team_id
+            )
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         worker = OutboxWorker(services.db, SlackTransport(slack), services.clock)
 

@@ -49,6 +49,8 @@ class SlackStandIn:
     """Start with `start()`; `calls` lists every Web API call and response-URL post."""
 
     users: dict[str, str] = field(default_factory=dict)  # user id -> email
+    app_id: str | None = APP_ID
+    """What auth.test names as the app (None: no app id, as for some tokens)."""
     calls: list[Call] = field(default_factory=list)
     port: int = 0
     _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
@@ -212,9 +214,8 @@ class SlackStandIn:
                 "team_id": TEAM_ID,
                 "user_id": BOT_USER,
                 "bot_id": BOT_ID,
-                "app_id": APP_ID,
                 "is_enterprise_install": False,
-            }
+            } | ({"app_id": self.app_id} if self.app_id else {})
         if method == "chat.postMessage":
             channel = self._channel_id(str(p.get("channel", "")))
             ts = self._next_ts()
@@ -350,16 +351,16 @@ class SlackStandIn:
 # -- signed requests to the bot ----------------------------------------------------------
 
 
-def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    base = f"v0:{ts}:{body}".encode()
+    base = f"v0:{ts}:".encode() + (body.encode() if isinstance(body, str) else body)
     signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
 def post_signed(
     url: str,
-    body: str,
+    body: str | bytes,
     secret: str,
     *,
     content_type: str = "application/json",
@@ -369,7 +370,8 @@ def post_signed(
     """POST a body signed with `secret` (the bot's signing secret, or a wrong one)."""
     all_headers = {"Content-Type": content_type, **signed_headers(body, secret, timestamp)}
     all_headers.update(headers or {})
-    request = urllib.request.Request(url, data=body.encode(), headers=all_headers, method="POST")
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, headers=all_headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -393,8 +395,8 @@ def event_body(event: dict[str, Any], event_id: str, team_id: str = TEAM_ID) -> 
 
 
 def form_body(fields: dict[str, str]) -> str:
-    return urllib.parse.urlencode(fields)
+    return urllib.parse.urlencode({"api_app_id": APP_ID, **fields})
 
 
 def interactive_body(payload: dict[str, Any]) -> str:
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return urllib.parse.urlencode({"payload": json.dumps({"api_app_id": APP_ID, **payload})})

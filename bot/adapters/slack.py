@@ -13,14 +13,15 @@ aiohttp session serves both Socket Mode and the HTTP endpoint (`bot.serve`).
   `users.info` returns (cached for `slack.user_cache_minutes`). Bots, deleted users,
   guests (restricted accounts) and unconfirmed emails get no identity: they can read
   articles and open tickets, never act on an account.
-- **Safety.** Bolt checks the signature over the raw body and refuses timestamps older
-  than 5 minutes (401). Events from another workspace or app id, and the bot's own
-  messages, are ignored. Redeliveries (also concurrent ones) are dropped by event id
+- **Safety.** Every request is checked at the door (`slack_inbound`): signature over the
+  raw body, no older than 5 minutes (401), a shape the listeners can read (else 4xx,
+  one log line), our app id (pinned at start) and workspace. The bot's own messages are
+  ignored. Redeliveries (also concurrent ones) are dropped by event id
   in SQLite (`ProcessedEvents`), so a restart does not forget. Every echoed text is
-  escaped (`slack_blocks.escape`). 429s are retried after Retry-After
-  (`AsyncRateLimitErrorRetryHandler`). A reply carrying a secret (`delete_after_s`)
-  goes only to the user's DM and is deleted after that many seconds, also across a
-  restart (`scheduled_deletions`).
+  escaped (`slack_blocks.escape`), and text read back from a click is `shown_again`.
+  429s are retried after Retry-After (`AsyncRateLimitErrorRetryHandler`). A reply
+  carrying a secret (`delete_after_s`) goes only to the user's DM and is deleted after
+  that many seconds, also across a restart (`scheduled_deletions`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import secrets
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -42,9 +43,11 @@ from typing import Any
 import aiohttp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_blocks import (
@@ -58,7 +61,9 @@ from bot.adapters.slack_blocks import (
     modal,
     plain,
     reply_blocks,
+    shown_again,
 )
+from bot.adapters.slack_inbound import Dropped, bolt_text, check, decoded, read_body, verify
 from bot.clock import iso
 from bot.engine import Engine
 from bot.errors import ConfigError
@@ -109,9 +114,13 @@ class SlackConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     user_cache_s: float = 3600.0
+    app_id: str = ""
+    """`slack.app_id` from the settings ("" = as `auth.test` says)."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], user_cache_minutes: int = 60) -> SlackConfig:
+    def from_env(
+        cls, env: Mapping[str, str], user_cache_minutes: int = 60, app_id: str = ""
+    ) -> SlackConfig:
         """Read SLACK_* and HELPDESK_HTTP_*; raise `ConfigError` naming the bad one."""
         token = env.get("SLACK_BOT_TOKEN", "").strip()
         if not token:
@@ -139,7 +148,14 @@ class SlackConfig:
         if not raw_port.isdigit() or not 0 <= int(raw_port) <= 65535:
             raise ConfigError("HELPDESK_HTTP_PORT", f"{raw_port!r} is not a port (0-65535)")
         return cls(
-            token, secret, app_token, api_url, host, int(raw_port), user_cache_minutes * 60.0
+            token,
+            secret,
+            app_token,
+            api_url,
+            host,
+            int(raw_port),
+            user_cache_minutes * 60.0,
+            app_id,
         )
 
 
@@ -229,12 +245,17 @@ class SlackBot:
         )
         bolt_log = logging.getLogger("bot.adapters.slack.bolt")
         bolt_log.addFilter(_quiet_bolt)
+        # Signatures are checked by `slack_inbound.verify`, before the body is parsed.
+        self._verifier = SignatureVerifier(self.config.signing_secret)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self.config.signing_secret,
             process_before_response=False,
             logger=bolt_log,
+            request_verification_enabled=False,
+            raise_error_for_unhandled_request=True,
         )
+        self.app.error(self._on_error)
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("app_home_opened")(self._on_home)
@@ -260,7 +281,15 @@ class SlackBot:
             ) from None
         self.team_id = str(auth.get("team_id") or "")
         self.bot_user = str(auth.get("user_id") or "")
-        self.app_id = str(auth.get("app_id") or "")
+        named, configured = str(auth.get("app_id") or ""), self.config.app_id
+        if configured and named and configured != named:
+            raise ConfigError("slack.app_id", f"is {configured} but the token is app {named}")
+        self.app_id = configured or named
+        if not self.app_id:
+            raise ConfigError(
+                "slack.app_id",
+                "is not set and auth.test names no app: set it to the App ID (Basic Information)",
+            )
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -268,25 +297,26 @@ class SlackBot:
         """POST /slack/events: events, slash commands, interactivity and shortcuts."""
         if (request.content_length or 0) > MAX_BODY:
             return aiohttp.web.Response(status=413, text="too large")
-        body = await request.text()
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
+        raw = await request.read()
+        headers: dict[str, str | Sequence[str]] = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            text = decoded(raw)
+            verify(text, headers, self._verifier)
+            body, form = read_body(text, request.content_type)
+            body = check(body, self.app_id, self.team_id)
+        except Dropped as dropped:
+            dropped.log("HTTP")
+            return aiohttp.web.Response(status=dropped.status)
+        bolt_request = AsyncBoltRequest(body=bolt_text(body, form), headers=headers)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
-    # -- who ------------------------------------------------------------------------------
+    async def _on_error(self, error: Exception) -> None:
+        if isinstance(error, BoltUnhandledRequestError):
+            log.warning("Slack request dropped (404): no listener for it")
+        else:
+            log.error("a Slack listener failed", exc_info=error)
 
-    def _foreign(self, body: Mapping[str, Any]) -> bool:
-        team = body.get("team_id") or (body.get("team") or {}).get("id")
-        app = body.get("api_app_id")
-        if (team and self.team_id and team != self.team_id) or (
-            app and self.app_id and app != self.app_id
-        ):
-            log.info("ignoring a request from another workspace or app")
-            return True
-        return False
+    # -- who ------------------------------------------------------------------------------
 
     async def _person(self, user: str) -> _Person:
         cached = self._people.get(user)
@@ -345,7 +375,7 @@ class SlackBot:
     # -- events ----------------------------------------------------------------------------
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._foreign(body) or event.get("bot_id") or event.get("user") in (None, self.bot_user):
+        if event.get("bot_id") or event.get("user") in (None, "", self.bot_user):
             return
         if event.get("subtype") is not None and event.get("subtype") not in _MESSAGE_SUBTYPES:
             return
@@ -367,18 +397,19 @@ class SlackBot:
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         channel = str(event.get("channel", ""))
-        if self._foreign(body) or channel.startswith("D") or event.get("bot_id"):
+        if channel.startswith("D") or event.get("bot_id"):
             return
         thread = event.get("thread_ts") or event.get("ts")
         where = Where(channel, str(event.get("user", "")), thread_ts=thread)
         await self.converse(where, str(event.get("text") or ""), event_id=str(body["event_id"]))
 
     async def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._foreign(body) or event.get("tab") != "home":
+        user = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user:
             return
         if not self.services.events.claim("slack", str(body.get("event_id"))):
             return
-        await self.publish_home(str(event["user"]))
+        await self.publish_home(user)
 
     async def publish_home(self, user: str) -> None:
         person = await self._person(user)
@@ -389,8 +420,6 @@ class SlackBot:
 
     async def _on_command(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         where = Where(
             str(command.get("channel_id", "")),
             str(command.get("user_id", "")),
@@ -403,8 +432,6 @@ class SlackBot:
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         user = str(body["user"]["id"])
         where = await self._where_clicked(body, user)
         value = str(action.get("value") or "")
@@ -424,7 +451,7 @@ class SlackBot:
                 "chat.update",
                 channel=where.channel,
                 ts=str(container.get("message_ts")),
-                text=str(message.get("text") or " "),
+                text=shown_again(str(message.get("text") or "")) or " ",
                 blocks=chosen(list(message["blocks"]), label),
             )
         event_id = f"action:{body.get('trigger_id')}"
@@ -451,8 +478,6 @@ class SlackBot:
 
     async def _on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         user = str(body["user"]["id"])
         meta = json.loads(view.get("private_metadata") or "{}")
         channel = meta.get("channel") or await self._dm(user)
@@ -477,7 +502,7 @@ class SlackBot:
     async def _on_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
         """Message shortcut "Send to helpdesk": a ticket from any message, with its link."""
         await ack()
-        if self._foreign(body) or body.get("type") != "message_action":
+        if body.get("type") != "message_action":
             return
         user = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")

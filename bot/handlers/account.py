@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
+from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, intent_choice
 from bot.handlers.tickets import propose_ticket
@@ -584,7 +585,8 @@ class PasswordReset:
         """The requester pressed "Reset now" after their approver said yes."""
         t = turn.t
         approvals = turn.services.approvals
-        approval = approvals.get(int(raw_id)) if raw_id.isdigit() else None
+        approval_id = whole_number(raw_id)
+        approval = approvals.get(approval_id) if approval_id is not None else None
         msg = turn.msg
         if (
             approval is None
@@ -807,10 +809,11 @@ class ApprovalAnswer:
         t = turn.t
         services = turn.services
         parts = (turn.msg.choice or "").removeprefix(APPROVE).split(":")
-        if len(parts) != 3 or parts[0] not in ("approve", "deny") or not parts[1].isdigit():
+        approval_id = whole_number(parts[1]) if len(parts) == 3 else None
+        if approval_id is None or parts[0] not in ("approve", "deny"):
             return [Reply(t("approval.invalid"))]
         verb, raw_id, nonce = parts
-        approval = services.approvals.get(int(raw_id))
+        approval = services.approvals.get(approval_id)
         if approval is None or not services.approvals.nonce_matches(approval.id, nonce):
             turn.audit(
                 action="approval",
