@@ -19,13 +19,19 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import (
+    run_async_bolt_app,
+    send_async_response,
+)
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -303,4 +309,10 @@ class CheckedSocketModeHandler(AsyncSocketModeHandler):
             dropped.log("Socket Mode")
             await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
             return
-        await super().handle(client, req)
+        started = time.time()
+        response = await run_async_bolt_app(self.app, req)
+        if response.status != 200:
+            # Refused by bolt (no listener: logged once by `SlackBot._on_error`). Acknowledged
+            # all the same, or Slack would send it again; bolt would log the body instead.
+            response = BoltResponse(status=200, body="")
+        await send_async_response(client, req, response, started)
