@@ -64,7 +64,7 @@ from bot.adapters.slack_blocks import (
     shown_again,
 )
 from bot.adapters.slack_inbound import Dropped, bolt_text, check, decoded, read_body, verify
-from bot.clock import iso
+from bot.clock import iso, parse_iso
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.handlers.tickets import FROM_MESSAGE
@@ -81,6 +81,11 @@ COMMAND = "/helpdesk"
 SHORTCUT = "send_to_helpdesk"
 METADATA_EVENT = "helpdesk_outbox"
 """Message metadata event type carrying an outbox key, so `was_delivered` can check."""
+HISTORY_PAGES = 10
+"""`was_delivered` reads at most this many pages of 200 messages (2,000) posted since the
+send began; a message found in none of them is sent again (a duplicate, never a loss)."""
+CLOCK_SKEW_S = 120.0
+"""History is read from this long before the send began (our clock against Slack's)."""
 DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
 MAX_BODY = 1_000_000
@@ -864,14 +869,22 @@ class SlackTransport:
         )
         channel = thread[0] if thread else await self._channel(message)
         params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
+        if message.attempted_at:
+            since = parse_iso(message.attempted_at).timestamp() - CLOCK_SKEW_S
+            params["oldest"] = f"{since:.6f}"
         if thread:
-            history = await self._api("conversations.replies", ts=thread[1], **params)
-        else:
-            history = await self._api("conversations.history", **params)
-        for posted in history.get("messages", []):
-            meta = posted.get("metadata") or {}
-            if (meta.get("event_payload") or {}).get("key") == message.key:
-                return True
+            params["ts"] = thread[1]
+        method = "conversations.replies" if thread else "conversations.history"
+        for _ in range(HISTORY_PAGES):
+            history = await self._api(method, **params)
+            for posted in history.get("messages", []):
+                meta = posted.get("metadata") or {}
+                if (meta.get("event_payload") or {}).get("key") == message.key:
+                    return True
+            params["cursor"] = (history.get("response_metadata") or {}).get("next_cursor")
+            if not params["cursor"]:
+                return False
+        log.warning("outbox key not found in %s pages of history: sending again", HISTORY_PAGES)
         return False
 
 
