@@ -35,7 +35,7 @@ import secrets
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -43,8 +43,6 @@ from typing import Any
 import aiohttp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.error import BoltUnhandledRequestError
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -63,7 +61,7 @@ from bot.adapters.slack_blocks import (
     reply_blocks,
     shown_again,
 )
-from bot.adapters.slack_inbound import Dropped, bolt_text, check, decoded, read_body, verify
+from bot.adapters.slack_inbound import Dropped, checked, listener_failed
 from bot.clock import iso, parse_iso
 from bot.engine import Engine
 from bot.errors import ConfigError
@@ -88,7 +86,6 @@ CLOCK_SKEW_S = 120.0
 """History is read from this long before the send began (our clock against Slack's)."""
 DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
-MAX_BODY = 1_000_000
 SENT_IN_DM = "I've sent that to you in a direct message. 已經私訊咗俾你。"
 PRIVATE_FALLBACK = (
     "A private message from the IT helpdesk: open Slack to read it."
@@ -260,7 +257,7 @@ class SlackBot:
             request_verification_enabled=False,
             raise_error_for_unhandled_request=True,
         )
-        self.app.error(self._on_error)
+        self.app.error(listener_failed)
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("app_home_opened")(self._on_home)
@@ -300,26 +297,12 @@ class SlackBot:
 
     async def http(self, request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
         """POST /slack/events: events, slash commands, interactivity and shortcuts."""
-        if (request.content_length or 0) > MAX_BODY:
-            return aiohttp.web.Response(status=413, text="too large")
-        raw = await request.read()
-        headers: dict[str, str | Sequence[str]] = {k.lower(): v for k, v in request.headers.items()}
         try:
-            text = decoded(raw)
-            verify(text, headers, self._verifier)
-            body, form = read_body(text, request.content_type)
-            body = check(body, self.app_id, self.team_id)
+            bolt_request = await checked(request, self._verifier, self.app_id, self.team_id)
         except Dropped as dropped:
             dropped.log("HTTP")
             return aiohttp.web.Response(status=dropped.status)
-        bolt_request = AsyncBoltRequest(body=bolt_text(body, form), headers=headers)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
-
-    async def _on_error(self, error: Exception) -> None:
-        if isinstance(error, BoltUnhandledRequestError):
-            log.warning("Slack request dropped (404): no listener for it")
-        else:
-            log.error("a Slack listener failed", exc_info=error)
 
     # -- who ------------------------------------------------------------------------------
 

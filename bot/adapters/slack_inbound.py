@@ -20,17 +20,20 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import (
     run_async_bolt_app,
     send_async_response,
 )
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.socket_mode.aiohttp import SocketModeClient
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_DEPTH = 32
 """Deeper JSON is refused (Slack's payloads nest a handful of levels)."""
 MAX_FORM_FIELDS = 100
+MAX_BODY = 1_000_000
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -289,6 +293,27 @@ def check(body: Mapping[str, Any], app_id: str, team_id: str) -> dict[str, Any]:
     if team and team_id and team != team_id:
         raise Dropped(200, "from another workspace")
     return checked
+
+
+async def checked(
+    request: web.Request, verifier: SignatureVerifier, app_id: str, team_id: str
+) -> AsyncBoltRequest:
+    """An HTTP request, checked, as bolt's request; else `Dropped`."""
+    if (request.content_length or 0) > MAX_BODY:
+        raise Dropped(413, "too large", signed=False)
+    text = decoded(await request.read())
+    headers: dict[str, str | Sequence[str]] = {k.lower(): v for k, v in request.headers.items()}
+    verify(text, headers, verifier)
+    body, form = read_body(text, request.content_type)
+    return AsyncBoltRequest(body=bolt_text(check(body, app_id, team_id), form), headers=headers)
+
+
+async def listener_failed(error: Exception) -> None:
+    """Bolt's error handler: a request no listener takes is one log line (bolt answers 404)."""
+    if isinstance(error, BoltUnhandledRequestError):
+        log.warning("Slack request dropped (404): no listener for it")
+    else:
+        log.error("a Slack listener failed", exc_info=error)
 
 
 class CheckedSocketModeHandler(AsyncSocketModeHandler):
