@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.harness import ROOT
-from tests.slack_standin import APP_ID, TEAM_ID, SlackStandIn, event_body, post_signed
+from tests.slack_standin import APP_ID, TEAM_ID, Call, SlackStandIn, event_body, post_signed
 from tests.test_slack import DM, REQUESTER, SECRET, Served, _serve_once
 
 FORM = "application/x-www-form-urlencoded"
@@ -179,6 +179,11 @@ def test_a_tampered_clicks_message_is_shown_again_escaped(served: Served) -> Non
             {"type": "actions", "elements": [{"type": "button", "text": {"text": "Approve"}}]},
         ],
     }
+
+    def invalid(call: Call) -> bool:
+        return "approval link" in call.params.get("text", "")
+
+    answered = len([c for c in served.slack.called("chat.postMessage") if invalid(c)])
     _click(served, "@approval:approve:12:abc", message)
     update = served.slack.wait_for(
         "chat.update", where=lambda c: "sign in here" in c.params.get("text", "")
@@ -188,6 +193,9 @@ def test_a_tampered_clicks_message_is_shown_again_escaped(served: Served) -> Non
         assert raw not in shown
     assert "<" not in update.params["text"] and "@channel" in update.params["text"]
     assert not any(b["type"] == "actions" for b in update.params["blocks"])
+    served.slack.wait_for(  # its answer, before the next test counts posts
+        "chat.postMessage", answered + 1, where=invalid
+    )
 
 
 def test_an_event_for_another_app_is_dropped_with_one_log_line(served: Served) -> None:
