@@ -92,6 +92,12 @@ def test_a_body_that_is_not_utf8_is_refused_400_before_the_signature(served: Ser
         ),
         (json.dumps({"type": "event_callback", "event_id": "Ev", "event": []}), "application/json"),
         ("command=%2Fhelpdesk&text=help", FORM),
+        (
+            json.dumps(
+                {"type": "view_submission", "user": {"id": REQUESTER}, "view": {"callback_id": "x"}}
+            ),
+            "application/json",
+        ),
     ],
     ids=[
         "payload-not-json",
@@ -101,6 +107,7 @@ def test_a_body_that_is_not_utf8_is_refused_400_before_the_signature(served: Ser
         "metadata-not-json",
         "event-not-an-object",
         "command-without-user",
+        "view-without-type",  # found by the fuzz test: bolt reads view.type
     ],
 )
 def test_a_signed_malformed_body_gets_400_and_one_log_line(

@@ -172,7 +172,7 @@ _VIEW: Shape = {
     "trigger_id": str,
     "view!": {
         "id": str,
-        "type": str,
+        "type!": str,  # bolt reads it (is this a workflow step?)
         "callback_id!": str,
         "private_metadata": str,
         "state": {
