@@ -33,7 +33,7 @@ from bot.errors import ConfigError
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver"})
+_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver", "slack.app_id"})
 """String settings where "" is meaningful (nobody)."""
 
 
@@ -171,6 +171,10 @@ class ConsoleSettings:
 class SlackSettings:
     user_cache_minutes: int = 60
     """How long a Slack user's verified email (from users.info) is trusted before asking again."""
+    app_id: str = ""
+    """The Slack app's App ID (`A…`, Basic Information). Requests for another app id are
+    dropped; "" takes it from `auth.test`, and `helpdesk serve` refuses to start when that
+    gives none either."""
 
 
 @dataclass(frozen=True)
@@ -415,6 +419,8 @@ def _check_value(setting: str, value: Any) -> None:
         raise ConfigError(setting, str(exc)) from None
     if setting == "self_service.reset_verification" and value == "none":
         raise ConfigError(setting, '"none" is allowed for unlocks only: a reset needs "approval"')
+    if setting == "slack.app_id" and value and not re.fullmatch(r"A[A-Z0-9]{2,30}", value):
+        raise ConfigError(setting, f"{value!r} is not a Slack App ID (A followed by capitals)")
     if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
         raise ConfigError(setting, "must name at least one")
     if setting.startswith("calendars.") and leaf == "timezone":

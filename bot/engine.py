@@ -32,7 +32,11 @@ from bot.store.conversations import PendingFlow, conversation_key
 
 log = logging.getLogger(__name__)
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\ufffe\uffff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\ufffe\uffff\ud800-\udfff]"
+)
+"""Removed from every text: control and direction characters, and lone surrogates (a JSON
+`"\\ud800"` decodes to one; SQLite cannot store it)."""
 COMMAND_PREFIXES = ("/helpdesk", "/hd ")
 """Text starting with these is a command (`/helpdesk queue`), handled by the "command" handler."""
 ACTION_CHOICE_PREFIX = "@"

@@ -7,6 +7,8 @@ the change (`bot.tickets.service`), so a crash can lose neither. The worker then
 2. marks a row `sending_at` and commits *before* it sends;
 3. sends through the platform's `Transport`, then marks it `delivered_at`.
 
+Each row is tried on its own: whatever one row raises (the send, the check below, its
+payload) is that row's failure, retried later, and the rows after it still go out.
 A failed send is retried with exponential backoff (`BASE_DELAY` doubling up to
 `MAX_DELAY`, `MAX_ATTEMPTS` in all; then the row stays undelivered with its error
 for `helpdesk outbox list`). A crash between 2 and 3 leaves a row that was maybe
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -46,6 +48,8 @@ class Outbound:
     recipient: str
     payload: dict[str, Any]
     update_ref: str | None = None
+    attempted_at: str | None = None
+    """When a send that may have got through began (ISO UTC), for `was_delivered`."""
 
 
 class Transport(Protocol):
@@ -77,28 +81,43 @@ class OutboxWorker:
         ).fetchall()
         delivered = 0
         for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
-            message = Outbound(key, kind, recipient, json.loads(payload_json))
-            if kind == "triage":
-                current = self._triage(row_id, message)
-                if current is None:
-                    continue
-                message = current
-            if sending_at is not None and await self._transport.was_delivered(message):
-                self._delivered(row_id, message, None)
-                delivered += 1
-                continue
-            with self._conn:
-                self._conn.execute(
-                    "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
-                )
             try:
-                ref = await self._transport.deliver(message)
-            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+                delivered += await self._one(row_id, key, kind, recipient, payload_json, sending_at)
+            except Exception as exc:  # noqa: BLE001 - this row is retried later, the rest go on
                 self._failed(row_id, attempts + 1, exc)
-                continue
-            self._delivered(row_id, message, ref)
-            delivered += 1
         return delivered
+
+    async def _one(
+        self,
+        row_id: int,
+        key: str,
+        kind: str,
+        recipient: str,
+        payload_json: str,
+        sending_at: str | None,
+    ) -> int:
+        """Deliver one row (1), or skip it (0); raises for the row to be retried."""
+        message = Outbound(key, kind, recipient, json.loads(payload_json), None, sending_at)
+        if kind == "triage":
+            current = self._triage(row_id, message)
+            if current is None:
+                return 0
+            message = current
+        if sending_at is not None and await self._transport.was_delivered(message):
+            self._delivered(row_id, message, None)
+            return 1
+        with self._conn:
+            self._conn.execute(
+                "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
+            )
+        try:
+            ref = await self._transport.deliver(message)
+        except Exception:
+            with self._conn:  # not sent: the next try needs no was_delivered check
+                self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
+            raise
+        self._delivered(row_id, message, ref)
+        return 1
 
     def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
         """Skip a triage view that a newer one replaces; else say which post it updates."""
@@ -117,9 +136,7 @@ class OutboxWorker:
         post = self._conn.execute(
             "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
         ).fetchone()
-        return Outbound(
-            message.key, message.kind, message.recipient, message.payload, post[0] if post else None
-        )
+        return replace(message, update_ref=post[0] if post else None)
 
     def _delivered(self, row_id: int, message: Outbound, ref: str | None) -> None:
         with self._conn:
@@ -156,13 +173,14 @@ class OutboxWorker:
                 )
 
     def _failed(self, row_id: int, attempts: int, exc: Exception) -> None:
+        """Retry the row later. `sending_at` is left as it is: a row whose check failed
+        may still have been sent, so its next try checks again."""
         delay = min(BASE_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
         # The class name only: an exception text could quote a token or a message body.
         error = type(exc).__name__
         log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
         with self._conn:
             self._conn.execute(
-                "UPDATE outbox SET attempts = ?, last_error = ?, sending_at = NULL,"
-                " available_at = ? WHERE id = ?",
+                "UPDATE outbox SET attempts = ?, last_error = ?, available_at = ? WHERE id = ?",
                 (attempts, error, iso(self._clock() + delay), row_id),
             )

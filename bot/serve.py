@@ -53,9 +53,21 @@ async def _every(
         wake.clear()
 
 
+def web_app(slack: SlackBot) -> web.Application:
+    """The HTTP side: `POST /slack/events` and `GET /healthz` (the tests serve this too)."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_post("/slack/events", slack.http)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "team": slack.team_id})
+
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
-    config = SlackConfig.from_env(env, settings.slack.user_cache_minutes)
+    config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
     services = build_services(settings)
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
@@ -67,23 +79,18 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         slack = SlackBot(engine, config, session)
         await slack.start()
         slack.start_lanes()
-        app = web.Application(client_max_size=1024 * 1024)
-        app.router.add_post("/slack/events", slack.http)
-
-        async def healthz(_: web.Request) -> web.Response:
-            return web.json_response({"ok": True, "team": slack.team_id})
-
-        app.router.add_get("/healthz", healthz)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        runner = web.AppRunner(web_app(slack), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
         port = runner.addresses[0][1] if runner.addresses else config.port
         socket_mode = None
         if config.app_token:
-            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+            from bot.adapters.slack_inbound import CheckedSocketModeHandler
 
-            socket_mode = AsyncSocketModeHandler(slack.app, config.app_token)
+            socket_mode = CheckedSocketModeHandler(
+                slack.app, config.app_token, slack.app_id, slack.team_id
+            )
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
         worker = OutboxWorker(services.db, SlackTransport(slack), services.clock)
 

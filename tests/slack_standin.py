@@ -49,9 +49,12 @@ class SlackStandIn:
     """Start with `start()`; `calls` lists every Web API call and response-URL post."""
 
     users: dict[str, str] = field(default_factory=dict)  # user id -> email
+    app_id: str | None = APP_ID
+    """What auth.test names as the app (None: no app id, as for some tokens)."""
     calls: list[Call] = field(default_factory=list)
     port: int = 0
     _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _messages: list[dict[str, Any]] = field(default_factory=list)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -201,7 +204,9 @@ class SlackStandIn:
         return "C" + hashlib.sha1(channel.lstrip("#").encode()).hexdigest()[:8].upper()
 
     def _next_ts(self) -> str:
-        return f"1790000000.{next(self._ts):06d}"
+        """Now, as Slack writes a message's ts (unique and increasing: a counter in the
+        microseconds)."""
+        return f"{int(time.time())}.{next(self._ts) % 1_000_000:06d}"
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any] | None:
         if method == "auth.test":
@@ -212,12 +217,12 @@ class SlackStandIn:
                 "team_id": TEAM_ID,
                 "user_id": BOT_USER,
                 "bot_id": BOT_ID,
-                "app_id": APP_ID,
                 "is_enterprise_install": False,
-            }
+            } | ({"app_id": self.app_id} if self.app_id else {})
         if method == "chat.postMessage":
             channel = self._channel_id(str(p.get("channel", "")))
             ts = self._next_ts()
+            self._remember(channel, p.get("thread_ts"), ts, p.get("text"), p.get("metadata"))
             return {"channel": channel, "ts": ts, "message": {"ts": ts, "text": p.get("text")}}
         if method == "chat.update":
             return {"channel": p.get("channel"), "ts": p.get("ts"), "text": p.get("text")}
@@ -232,10 +237,9 @@ class SlackStandIn:
         if method == "conversations.open":
             return {"channel": {"id": "D" + str(p.get("users", "")).lstrip("U")}}
         if method == "conversations.history":
-            return {"messages": self._history(str(p.get("channel", "")), None), "has_more": False}
+            return self._history(p, None)
         if method == "conversations.replies":
-            messages = self._history(str(p.get("channel", "")), str(p.get("ts")))
-            return {"messages": messages, "has_more": False}
+            return self._history(p, str(p.get("ts")))
         if method in ("views.open", "views.publish", "views.update"):
             return {"view": {"id": "V" + str(next(self._ts)), **(p.get("view") or {})}}
         if method == "users.info":
@@ -275,17 +279,37 @@ class SlackStandIn:
             "profile": {"email": email, "display_name": name},
         }
 
-    def _history(self, channel: str, thread: str | None) -> list[dict[str, Any]]:
-        messages = []
-        for call in self.calls:
-            if call.method != "chat.postMessage" or call.params.get("thread_ts") != thread:
-                continue
-            if self._channel_id(str(call.params.get("channel"))) == channel:
-                message = {"text": call.params.get("text", "")}
-                if call.params.get("metadata"):
-                    message["metadata"] = call.params["metadata"]
-                messages.append(message)
-        return list(reversed(messages))
+    def _remember(
+        self, channel: str, thread: Any, ts: str, text: Any, metadata: Any = None
+    ) -> None:
+        message = {"channel": channel, "thread": thread, "ts": ts, "text": text or ""}
+        if metadata:
+            message["metadata"] = metadata
+        with self._lock:
+            self._messages.append(message)
+
+    def chatter(self, channel: str, count: int, thread: str | None = None) -> None:
+        """`count` messages by people in a channel (or thread), after what is there."""
+        for n in range(count):
+            self._remember(self._channel_id(channel), thread, self._next_ts(), f"chatter {n}")
+
+    def _history(self, p: dict[str, Any], thread: str | None) -> dict[str, Any]:
+        """Newest first, from `oldest`, `limit` a page, paged by `cursor` as Slack does."""
+        channel = self._channel_id(str(p.get("channel", "")))
+        oldest = float(p.get("oldest") or 0)
+        with self._lock:
+            found = [
+                {k: v for k, v in m.items() if k not in ("channel", "thread")}
+                for m in reversed(self._messages)
+                if m["channel"] == channel and m["thread"] == thread and float(m["ts"]) >= oldest
+            ]
+        start, limit = int(p.get("cursor") or 0), int(p.get("limit") or 100)
+        more = start + limit < len(found)
+        return {
+            "messages": found[start : start + limit],
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _response_url(self, request: web.Request) -> web.Response:
         params = await self._params(request)
@@ -350,16 +374,16 @@ class SlackStandIn:
 # -- signed requests to the bot ----------------------------------------------------------
 
 
-def signed_headers(body: str, secret: str, timestamp: int | None = None) -> dict[str, str]:
+def signed_headers(body: str | bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
-    base = f"v0:{ts}:{body}".encode()
+    base = f"v0:{ts}:".encode() + (body.encode() if isinstance(body, str) else body)
     signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
 
 def post_signed(
     url: str,
-    body: str,
+    body: str | bytes,
     secret: str,
     *,
     content_type: str = "application/json",
@@ -369,7 +393,8 @@ def post_signed(
     """POST a body signed with `secret` (the bot's signing secret, or a wrong one)."""
     all_headers = {"Content-Type": content_type, **signed_headers(body, secret, timestamp)}
     all_headers.update(headers or {})
-    request = urllib.request.Request(url, data=body.encode(), headers=all_headers, method="POST")
+    data = body.encode() if isinstance(body, str) else body
+    request = urllib.request.Request(url, data=data, headers=all_headers, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
@@ -393,8 +418,8 @@ def event_body(event: dict[str, Any], event_id: str, team_id: str = TEAM_ID) -> 
 
 
 def form_body(fields: dict[str, str]) -> str:
-    return urllib.parse.urlencode(fields)
+    return urllib.parse.urlencode({"api_app_id": APP_ID, **fields})
 
 
 def interactive_body(payload: dict[str, Any]) -> str:
-    return urllib.parse.urlencode({"payload": json.dumps(payload)})
+    return urllib.parse.urlencode({"payload": json.dumps({"api_app_id": APP_ID, **payload})})

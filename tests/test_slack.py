@@ -23,6 +23,7 @@ import pytest
 
 from tests.harness import ROOT
 from tests.slack_standin import (
+    APP_ID,
     TEAM_ID,
     Call,
     SlackStandIn,
@@ -53,8 +54,9 @@ class Served:
         users: dict[str, str] | None = None,
         config_text: str | None = None,
         extra_env: dict[str, str] | None = None,
+        standin_app_id: str | None = APP_ID,
     ) -> None:
-        self.slack = SlackStandIn(users=dict(users or USERS)).start()
+        self.slack = SlackStandIn(users=dict(users or USERS), app_id=standin_app_id).start()
         config = tmp / "helpdesk.toml"
         config.write_text(
             config_text

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TextIO
 
+from bot.chat_numbers import whole_number
 from bot.engine import Engine
 from bot.i18n import Translator
 from bot.messages import Actor, Choice, Incoming, Reply
@@ -106,8 +107,9 @@ class ConsoleChat:
     async def say(self, text: str) -> list[Reply]:
         stripped = text.strip()
         choice: Choice | None = None
-        if stripped.isdigit() and 1 <= int(stripped) <= len(self._choices):
-            choice = self._choices[int(stripped) - 1]
+        number = whole_number(stripped, 1, len(self._choices))
+        if number is not None:
+            choice = self._choices[number - 1]
         msg = Incoming(
             actor=self.actor,
             conversation_id=f"console:{self.actor.email}",

@@ -13,14 +13,15 @@ aiohttp session serves both Socket Mode and the HTTP endpoint (`bot.serve`).
   `users.info` returns (cached for `slack.user_cache_minutes`). Bots, deleted users,
   guests (restricted accounts) and unconfirmed emails get no identity: they can read
   articles and open tickets, never act on an account.
-- **Safety.** Bolt checks the signature over the raw body and refuses timestamps older
-  than 5 minutes (401). Events from another workspace or app id, and the bot's own
-  messages, are ignored. Redeliveries (also concurrent ones) are dropped by event id
+- **Safety.** Every request is checked at the door (`slack_inbound`): signature over the
+  raw body, no older than 5 minutes (401), a shape the listeners can read (else 4xx,
+  one log line), our app id (pinned at start) and workspace. The bot's own messages are
+  ignored. Redeliveries (also concurrent ones) are dropped by event id
   in SQLite (`ProcessedEvents`), so a restart does not forget. Every echoed text is
-  escaped (`slack_blocks.escape`). 429s are retried after Retry-After
-  (`AsyncRateLimitErrorRetryHandler`). A reply carrying a secret (`delete_after_s`)
-  goes only to the user's DM and is deleted after that many seconds, also across a
-  restart (`scheduled_deletions`).
+  escaped (`slack_blocks.escape`), and text read back from a click is `shown_again`.
+  429s are retried after Retry-After (`AsyncRateLimitErrorRetryHandler`). A reply
+  carrying a secret (`delete_after_s`) goes only to the user's DM and is deleted after
+  that many seconds, also across a restart (`scheduled_deletions`).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ from typing import Any
 import aiohttp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_blocks import (
@@ -58,8 +59,10 @@ from bot.adapters.slack_blocks import (
     modal,
     plain,
     reply_blocks,
+    shown_again,
 )
-from bot.clock import iso
+from bot.adapters.slack_inbound import Dropped, checked, listener_failed
+from bot.clock import iso, parse_iso
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.handlers.tickets import FROM_MESSAGE
@@ -76,9 +79,13 @@ COMMAND = "/helpdesk"
 SHORTCUT = "send_to_helpdesk"
 METADATA_EVENT = "helpdesk_outbox"
 """Message metadata event type carrying an outbox key, so `was_delivered` can check."""
+HISTORY_PAGES = 10
+"""`was_delivered` reads at most this many pages of 200 messages (2,000) posted since the
+send began; a message found in none of them is sent again (a duplicate, never a loss)."""
+CLOCK_SKEW_S = 120.0
+"""History is read from this long before the send began (our clock against Slack's)."""
 DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
-MAX_BODY = 1_000_000
 SENT_IN_DM = "I've sent that to you in a direct message. 已經私訊咗俾你。"
 PRIVATE_FALLBACK = (
     "A private message from the IT helpdesk: open Slack to read it."
@@ -109,9 +116,13 @@ class SlackConfig:
     host: str = "127.0.0.1"
     port: int = 3000
     user_cache_s: float = 3600.0
+    app_id: str = ""
+    """`slack.app_id` from the settings ("" = as `auth.test` says)."""
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], user_cache_minutes: int = 60) -> SlackConfig:
+    def from_env(
+        cls, env: Mapping[str, str], user_cache_minutes: int = 60, app_id: str = ""
+    ) -> SlackConfig:
         """Read SLACK_* and HELPDESK_HTTP_*; raise `ConfigError` naming the bad one."""
         token = env.get("SLACK_BOT_TOKEN", "").strip()
         if not token:
@@ -139,7 +150,14 @@ class SlackConfig:
         if not raw_port.isdigit() or not 0 <= int(raw_port) <= 65535:
             raise ConfigError("HELPDESK_HTTP_PORT", f"{raw_port!r} is not a port (0-65535)")
         return cls(
-            token, secret, app_token, api_url, host, int(raw_port), user_cache_minutes * 60.0
+            token,
+            secret,
+            app_token,
+            api_url,
+            host,
+            int(raw_port),
+            user_cache_minutes * 60.0,
+            app_id,
         )
 
 
@@ -229,12 +247,17 @@ class SlackBot:
         )
         bolt_log = logging.getLogger("bot.adapters.slack.bolt")
         bolt_log.addFilter(_quiet_bolt)
+        # Signatures are checked by `slack_inbound.verify`, before the body is parsed.
+        self._verifier = SignatureVerifier(self.config.signing_secret)
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self.config.signing_secret,
             process_before_response=False,
             logger=bolt_log,
+            request_verification_enabled=False,
+            raise_error_for_unhandled_request=True,
         )
+        self.app.error(listener_failed)
         self.app.event("message")(self._on_message)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("app_home_opened")(self._on_home)
@@ -260,33 +283,28 @@ class SlackBot:
             ) from None
         self.team_id = str(auth.get("team_id") or "")
         self.bot_user = str(auth.get("user_id") or "")
-        self.app_id = str(auth.get("app_id") or "")
+        named, configured = str(auth.get("app_id") or ""), self.config.app_id
+        if configured and named and configured != named:
+            raise ConfigError("slack.app_id", f"is {configured} but the token is app {named}")
+        self.app_id = configured or named
+        if not self.app_id:
+            raise ConfigError(
+                "slack.app_id",
+                "is not set and auth.test names no app: set it to the App ID (Basic Information)",
+            )
 
     # -- HTTP ------------------------------------------------------------------------------
 
     async def http(self, request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
         """POST /slack/events: events, slash commands, interactivity and shortcuts."""
-        if (request.content_length or 0) > MAX_BODY:
-            return aiohttp.web.Response(status=413, text="too large")
-        body = await request.text()
-        bolt_request = AsyncBoltRequest(
-            body=body,
-            query=request.query_string,
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
+        try:
+            bolt_request = await checked(request, self._verifier, self.app_id, self.team_id)
+        except Dropped as dropped:
+            dropped.log("HTTP")
+            return aiohttp.web.Response(status=dropped.status)
         return await to_aiohttp_response(await self.app.async_dispatch(bolt_request))
 
     # -- who ------------------------------------------------------------------------------
-
-    def _foreign(self, body: Mapping[str, Any]) -> bool:
-        team = body.get("team_id") or (body.get("team") or {}).get("id")
-        app = body.get("api_app_id")
-        if (team and self.team_id and team != self.team_id) or (
-            app and self.app_id and app != self.app_id
-        ):
-            log.info("ignoring a request from another workspace or app")
-            return True
-        return False
 
     async def _person(self, user: str) -> _Person:
         cached = self._people.get(user)
@@ -316,7 +334,9 @@ class SlackBot:
                 or info.get("is_email_confirmed") is False
             )
             if trusted and profile.get("email"):
-                email = str(profile["email"]).strip().lower()
+                # Passed on as Slack verified it: the core refuses one with whitespace or
+                # control characters (bot.integrations.identity), so nothing is repaired here.
+                email = str(profile["email"]).lower()
         zone = str(info.get("tz") or "") if info else ""
         person = _Person(
             Actor("slack", user, email, display, timezone=zone or None),
@@ -345,7 +365,7 @@ class SlackBot:
     # -- events ----------------------------------------------------------------------------
 
     async def _on_message(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._foreign(body) or event.get("bot_id") or event.get("user") in (None, self.bot_user):
+        if event.get("bot_id") or event.get("user") in (None, "", self.bot_user):
             return
         if event.get("subtype") is not None and event.get("subtype") not in _MESSAGE_SUBTYPES:
             return
@@ -367,18 +387,19 @@ class SlackBot:
 
     async def _on_mention(self, event: dict[str, Any], body: dict[str, Any]) -> None:
         channel = str(event.get("channel", ""))
-        if self._foreign(body) or channel.startswith("D") or event.get("bot_id"):
+        if channel.startswith("D") or event.get("bot_id"):
             return
         thread = event.get("thread_ts") or event.get("ts")
         where = Where(channel, str(event.get("user", "")), thread_ts=thread)
         await self.converse(where, str(event.get("text") or ""), event_id=str(body["event_id"]))
 
     async def _on_home(self, event: dict[str, Any], body: dict[str, Any]) -> None:
-        if self._foreign(body) or event.get("tab") != "home":
+        user = str(event.get("user") or "")
+        if event.get("tab") != "home" or not user:
             return
         if not self.services.events.claim("slack", str(body.get("event_id"))):
             return
-        await self.publish_home(str(event["user"]))
+        await self.publish_home(user)
 
     async def publish_home(self, user: str) -> None:
         person = await self._person(user)
@@ -389,8 +410,6 @@ class SlackBot:
 
     async def _on_command(self, ack: Any, body: dict[str, Any], command: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         where = Where(
             str(command.get("channel_id", "")),
             str(command.get("user_id", "")),
@@ -403,8 +422,6 @@ class SlackBot:
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         user = str(body["user"]["id"])
         where = await self._where_clicked(body, user)
         value = str(action.get("value") or "")
@@ -424,7 +441,7 @@ class SlackBot:
                 "chat.update",
                 channel=where.channel,
                 ts=str(container.get("message_ts")),
-                text=str(message.get("text") or " "),
+                text=shown_again(str(message.get("text") or "")) or " ",
                 blocks=chosen(list(message["blocks"]), label),
             )
         event_id = f"action:{body.get('trigger_id')}"
@@ -451,8 +468,6 @@ class SlackBot:
 
     async def _on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack()
-        if self._foreign(body):
-            return
         user = str(body["user"]["id"])
         meta = json.loads(view.get("private_metadata") or "{}")
         channel = meta.get("channel") or await self._dm(user)
@@ -477,7 +492,7 @@ class SlackBot:
     async def _on_shortcut(self, ack: Any, body: dict[str, Any]) -> None:
         """Message shortcut "Send to helpdesk": a ticket from any message, with its link."""
         await ack()
-        if self._foreign(body) or body.get("type") != "message_action":
+        if body.get("type") != "message_action":
             return
         user = str(body["user"]["id"])
         channel = str((body.get("channel") or {}).get("id") or "")
@@ -839,14 +854,22 @@ class SlackTransport:
         )
         channel = thread[0] if thread else await self._channel(message)
         params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
+        if message.attempted_at:
+            since = parse_iso(message.attempted_at).timestamp() - CLOCK_SKEW_S
+            params["oldest"] = f"{since:.6f}"
         if thread:
-            history = await self._api("conversations.replies", ts=thread[1], **params)
-        else:
-            history = await self._api("conversations.history", **params)
-        for posted in history.get("messages", []):
-            meta = posted.get("metadata") or {}
-            if (meta.get("event_payload") or {}).get("key") == message.key:
-                return True
+            params["ts"] = thread[1]
+        method = "conversations.replies" if thread else "conversations.history"
+        for _ in range(HISTORY_PAGES):
+            history = await self._api(method, **params)
+            for posted in history.get("messages", []):
+                meta = posted.get("metadata") or {}
+                if (meta.get("event_payload") or {}).get("key") == message.key:
+                    return True
+            params["cursor"] = (history.get("response_metadata") or {}).get("next_cursor")
+            if not params["cursor"]:
+                return False
+        log.warning("outbox key not found in %s pages of history: sending again", HISTORY_PAGES)
         return False
 
 

@@ -227,10 +227,31 @@ def home_view(reply: Reply, form_token: str | None) -> dict[str, Any]:
     }
 
 
+def shown_again(text: str) -> str:
+    """Text read back from a click's payload, fit to show again: Slack markup read as
+    plain text, then escaped. The payload is not ours to trust, so a `<!channel>` or a
+    `<https://evil|SSO>` in it is shown as words, never acted on."""
+    return _cut(escape(plain(text)), SECTION_CHARS)
+
+
 def chosen(blocks: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
-    """A clicked message's blocks without its buttons, noting what was chosen."""
-    kept = [b for b in blocks if b.get("type") != "actions"]
+    """A clicked message's blocks without its buttons, noting what was chosen.
+
+    The blocks come back in the click's payload: only section texts are kept, each
+    `shown_again` (so an article title in an answered message is no longer a link)."""
+    kept = []
+    for block in blocks:
+        if block.get("type") != "section":
+            continue
+        section: dict[str, Any] = {"type": "section"}
+        if (block.get("text") or {}).get("text"):
+            section["text"] = {"type": "mrkdwn", "text": shown_again(block["text"]["text"])}
+        fields = [f["text"] for f in block.get("fields") or [] if f.get("text")][:10]
+        if fields:
+            section["fields"] = [{"type": "mrkdwn", "text": shown_again(f)} for f in fields]
+        if len(section) > 1:
+            kept.append(section)
     return [
-        *kept,
+        *kept[: MAX_BLOCKS - 1],
         {"type": "context", "elements": [{"type": "mrkdwn", "text": f"→ {escape(label)}"}]},
     ]

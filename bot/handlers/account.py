@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import ClassVar
 
+from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, intent_choice
 from bot.handlers.tickets import propose_ticket
@@ -599,7 +600,8 @@ class PasswordReset:
         """The requester pressed "Reset now" after their approver said yes."""
         t = turn.t
         approvals = turn.services.approvals
-        approval = approvals.get(int(raw_id)) if raw_id.isdigit() else None
+        approval_id = whole_number(raw_id)
+        approval = approvals.get(approval_id) if approval_id is not None else None
         msg = turn.msg
         if (
             approval is None
@@ -843,9 +845,10 @@ class ApprovalAnswer:
         t = turn.t
         services = turn.services
         parts = (turn.msg.choice or "").removeprefix(APPROVE).split(":")
-        well_formed = len(parts) == 3 and parts[0] in ("approve", "deny") and parts[1].isdigit()
-        verb, raw_id, nonce = parts if well_formed else ("", "?", "")
-        approval = services.approvals.get(int(raw_id)) if well_formed else None
+        well_formed = len(parts) == 3 and parts[0] in ("approve", "deny")
+        approval_id = whole_number(parts[1]) if well_formed else None
+        verb, raw_id, nonce = parts if approval_id is not None else ("", "?", "")
+        approval = services.approvals.get(approval_id) if approval_id is not None else None
         if approval is None or not services.approvals.nonce_matches(approval.id, nonce):
             turn.audit(
                 action="approval",

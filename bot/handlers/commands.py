@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
+from bot.chat_numbers import whole_number
 from bot.handlers.base import Handler, Turn
 from bot.handlers.lookup import lookup
 from bot.handlers.on_behalf import for_someone_else
@@ -154,7 +155,11 @@ class Commands:
     async def handle(self, turn: Turn) -> list[Reply]:
         msg = turn.msg
         if msg.choice and msg.choice.startswith(ACTION):
-            action, _, number = msg.choice.removeprefix(ACTION).partition(":")
+            action, _, raw = msg.choice.removeprefix(ACTION).partition(":")
+            ticket = parse_ticket_ref(raw)
+            if ticket is None:
+                return [Reply(turn.t("engine.choice_expired"), private=True)]
+            number = str(ticket)
             if action in _ASK:
                 if not await is_engineer(turn):
                     return self._refuse(turn, action)
@@ -236,12 +241,11 @@ class Commands:
         status = by_intent["ticket_status"]
         number = parse_ticket_ref(args[0])
         if name == "rate":
-            if not args[1].isdigit():
+            score = whole_number(args[1], 0)
+            if score is None:
                 usage = "/helpdesk " + BY_NAME["rate"].usage
                 return [Reply(turn.t("commands.usage", usage=usage), private=True)]
-            inner = replace(
-                turn, msg=replace(turn.msg, choice=csat_choice(number or 0, int(args[1])))
-            )
+            inner = replace(turn, msg=replace(turn.msg, choice=csat_choice(number or 0, score)))
             return await status.handle(inner)
         if name == "comment" and number is not None:
             ticket = own_ticket(turn, number, args[0])

@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
+from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.i18n import Translator
@@ -303,8 +304,9 @@ class TicketStatus:
         t = turn.t
         parts = value.split(":")
         action, number = parts[0], parse_ticket_ref(parts[1]) if len(parts) > 1 else None
-        if action == "csat" and len(parts) == 3 and parts[2].isdigit():
-            return self.rate(turn, number, int(parts[2]))
+        score = whole_number(parts[2], 0) if action == "csat" and len(parts) == 3 else None
+        if score is not None:
+            return self.rate(turn, number, score)
         ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
         if action == "show":
             return [detail(turn, ticket)]
