@@ -7,6 +7,7 @@ the bot did is read from the stand-in's record of Web API calls.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
@@ -147,7 +148,11 @@ class Served:
         return self.event(event)
 
     def command(
-        self, text: str, user: str = REQUESTER, channel: str = "CGENERAL"
+        self,
+        text: str,
+        user: str = REQUESTER,
+        channel: str = "CGENERAL",
+        response_url: str | None = None,
     ) -> tuple[int, str]:
         self._n += 1
         body = form_body(
@@ -157,7 +162,7 @@ class Served:
                 "team_id": TEAM_ID,
                 "channel_id": channel,
                 "user_id": user,
-                "response_url": self.slack.response_url(f"cmd{self._n}"),
+                "response_url": response_url or self.slack.response_url(f"cmd{self._n}"),
                 "trigger_id": f"trig.cmd.{self._n}",
             }
         )
@@ -304,6 +309,34 @@ def test_slash_command_help_answers_privately_through_the_response_url(served: S
     )[-1]
     assert answer.params["response_type"] == "ephemeral"
     assert "/helpdesk" in answer.params["text"] and "new" in answer.params["text"]
+
+
+def test_a_response_url_off_slack_is_never_posted_to(served: Served) -> None:
+    hits: list[str] = []
+
+    class Trap(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    trap = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trap)
+    thread = threading.Thread(target=trap.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{trap.server_address[1]}/hooks/steal"
+        status, _ = served.command("help", response_url=url)
+        assert status == 200
+        answer = served.slack.wait_for("chat.postEphemeral", where=_to("CGENERAL"))[-1]
+        assert "/helpdesk" in answer.params["text"]
+        assert hits == []
+    finally:
+        trap.shutdown()
+        trap.server_close()
+        thread.join()
 
 
 def test_engineer_commands_are_refused_to_requesters_and_work_for_engineers(served: Served) -> None:

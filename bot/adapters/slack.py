@@ -39,6 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -103,6 +104,18 @@ _STASHED_FORMS = 1000
 LANES = 2
 """Engine work runs in this many ordered lanes (see `SlackBot.converse`)."""
 _MESSAGE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+
+
+def slack_hosted(url: str, api_url: str) -> bool:
+    """Whether a `response_url` may be posted to: Slack's own (https on hooks.slack.com) or
+    on the configured API URL's host (a stand-in). A request signed with our secret could
+    otherwise make the bot post a private answer to any address; such a reply goes out
+    through `chat.postEphemeral` instead."""
+    where = urlsplit(url)
+    if where.scheme == "https" and where.hostname == "hooks.slack.com":
+        return True
+    api = urlsplit(api_url)
+    return (where.scheme, where.netloc) == (api.scheme, api.netloc)
 
 
 @dataclass(frozen=True)
@@ -625,7 +638,7 @@ class SlackBot:
         self, where: Where, text: str, blocks: list[dict[str, Any]], *, private: bool
     ) -> None:
         if where.ephemeral or (private and not where.dm):
-            if where.response_url:
+            if where.response_url and slack_hosted(where.response_url, self.config.api_url):
                 await self._respond(where.response_url, text, blocks)
             else:
                 await self._call(
