@@ -104,6 +104,12 @@ def test_a_nul_suffixed_verified_email_is_refused_before_any_directory_call_and_
         ("unlock", "refused", None, "malformed_identity: the verified email contains U+0000", None)
     ]
     assert next(a for a in demo(bot).accounts if a.email == CHAN).locked
+    # Security hears of it once, with the hidden character shown, not passed on raw.
+    say_as(bot, "U-hostile", CHAN + "\x00", "unlock me")
+    alerts = bot.rows("SELECT recipient, payload_json FROM outbox WHERE kind = 'security_alert'")
+    assert len(alerts) == 1 and alerts[0][0] == "channel:it-security"
+    text = json.loads(str(alerts[0][1]))["text"]
+    assert "malformed_identity" in text and "\\x00" in text and "\x00" not in text
 
 
 def test_a_platform_id_with_a_control_character_is_refused_and_audited_in_chinese(

@@ -78,17 +78,6 @@ def protected_reason(account: Account) -> str | None:
     return None
 
 
-def alert_security(turn: Turn, key: str, text: str, data: dict[str, object]) -> None:
-    """Queue one alert to the security channel (`key` makes it once only)."""
-    channel = turn.services.settings.self_service.security_channel
-    turn.services.outbox.put(
-        f"security:{key}",
-        "security_alert",
-        f"channel:{channel}",
-        {"text": text, "choices": [], **data},
-    )
-
-
 def refusal(
     turn: Turn, account: Account, action: str, actor: Account | None = None
 ) -> list[Reply] | None:
@@ -107,8 +96,7 @@ def refuse_protected(
     )
     if reason != "disabled":
         who = turn.msg.actor.email or turn.msg.actor.user_id
-        alert_security(
-            turn,
+        turn.alert_security(
             turn.request_id,
             f"Refused self-service {action} on a protected account ({reason}):"
             f" target {account.directory_id}, asked by {who} on {turn.msg.platform}"
@@ -231,8 +219,7 @@ async def lockout_burst(turn: Turn) -> bool:
     if count < settings.burst_threshold:
         return False
     bucket = int(now.timestamp() // window.total_seconds())
-    alert_security(
-        turn,
+    turn.alert_security(
         f"burst:{bucket}",
         f"Lockout burst: {count} accounts locked out or unlocked in the last"
         f" {settings.burst_window_minutes} minutes (possible password spray)."
@@ -817,8 +804,7 @@ async def request_group_access(turn: Turn, name: str) -> list[Reply]:
             actor=account,
             reason=f"privileged group {group.name}",
         )
-        alert_security(
-            turn,
+        turn.alert_security(
             turn.request_id,
             f"{account.email} asked to join the privileged group {group.name}; refused.",
             {"action": "group_add", "group": group.group_id},

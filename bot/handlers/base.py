@@ -128,6 +128,17 @@ class Turn:
                 actor=None,
                 reason=f"{reason}: {exc.detail}",
             )
+            if isinstance(exc, MalformedIdentity | Ambiguous):
+                # A hidden character in a verified identity points at tampering; a shared
+                # address at a directory to fix. Once per person, reason and day.
+                day = self.services.clock().date().isoformat()
+                self.alert_security(
+                    f"identity:{self.msg.platform}:{actor.user_id!a}:{reason}:{day}",
+                    f"Refused {action} for {actor.platform} user {actor.user_id!a}"
+                    f" ({reason}): verified email {actor.email!a}"
+                    f" (request {self.request_id}).",
+                    {"action": action, "reason": reason},
+                )
             if isinstance(exc, NotFound):
                 raise NotFound(exc.detail, email=actor.email or "?") from None
             raise
@@ -140,6 +151,16 @@ class Turn:
             return await self.account("ticket_requester")
         except DirectoryError:
             return None
+
+    def alert_security(self, key: str, text: str, data: dict[str, object]) -> None:
+        """Queue one alert to the security channel (`key` makes it once only)."""
+        channel = self.services.settings.self_service.security_channel
+        self.services.outbox.put(
+            f"security:{key}",
+            "security_alert",
+            f"channel:{channel}",
+            {"text": text, "choices": [], **data},
+        )
 
     def audit(
         self,

@@ -23,7 +23,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.handlers.account import (
-    alert_security,
     directory_down,
     limited,
     own_account,
@@ -149,8 +148,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         for a in ("unlock", "password_reset")
     )
     if done >= settings.engineer_actions_per_day:
-        alert_security(
-            turn,
+        turn.alert_security(
             f"engineer-limit:{engineer.directory_id}:{day.date()}",
             f"{engineer.email} reached {settings.engineer_actions_per_day} unlocks/resets"
             " for others in 24 hours; further ones are refused.",
@@ -177,8 +175,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         turn, target, engineer, verification="engineer_role", ticket=ticket.ref
     )
     if any(r.delete_after_s for r in replies):  # done: security sees every reset for others
-        alert_security(
-            turn,
+        turn.alert_security(
             f"engineer-reset:{turn.request_id}",
             f"{engineer.email} reset the password of {target.email} for {ticket.ref}.",
             {"action": name, "actor": engineer.directory_id, "target": target.directory_id},
