@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -83,7 +84,12 @@ def build_services(
         settings=settings,
         db=db,
         directory=directory,
-        kb=Library(settings.kb.path, settings.kb.min_score, Signals(db, clock)),
+        kb=Library(
+            settings.kb.path,
+            settings.kb.min_score,
+            Signals(db, clock),
+            encoder_model=Path(settings.kb.encoder_model) if settings.kb.encoder_model else None,
+        ),
         search_log=SearchLog(db, clock),
         classifier=IntentClassifier(settings.intents.threshold),
         conversations=ConversationStore(

@@ -38,6 +38,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -46,6 +47,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
+from bot.knowledge.encoder import EncoderUnavailable, SentenceEncoder, default_encoder
 from bot.knowledge.glossary import synonyms, translate_terms
 from bot.knowledge.text import (
     HAN,
@@ -57,6 +59,7 @@ from bot.knowledge.text import (
     stem,
     words,
 )
+from bot.knowledge.vector_cache import article_vectors
 
 log = logging.getLogger(__name__)
 MAX_QUERY_CHARS = 500
@@ -84,6 +87,11 @@ SEM_WEIGHT = 1.5  # RRF weight of the cosine list
 SEM_BODY_WORDS = 50  # first body words embedded with the head
 SEM_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
 SEM_LO, SEM_HI = 0.3, 0.8  # cosine rescaled linearly from [lo, hi] to [0, 1]
+# Sentence-encoder signal: chosen on the dev queries (and the old held-out set) only.
+ENC_WEIGHT = 4.0  # RRF weight of the encoder's list
+ENC_CANDIDATES = 30  # nearest articles by the encoder added to the lexical candidates
+ENC_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
+ENC_LO, ENC_HI = 0.2, 0.6  # encoder cosine rescaled linearly from [lo, hi] to [0, 1]
 _SLUG_SPLIT = re.compile(r"[-_/]+")
 _FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
@@ -152,9 +160,22 @@ class KnowledgeBase:
         articles: list[Article],
         min_score: float = 0.5,
         embedder: StaticEmbedder | Literal["default"] | None = "default",
+        encoder: SentenceEncoder | EncoderUnavailable | Literal["default"] | None = "default",
+        vector_cache: Path | None = None,
     ) -> None:
-        """`embedder`: the shipped vectors by default; None searches without the semantic signal."""
+        """`embedder`: the shipped static vectors by default; `encoder`: the shipped sentence
+        encoder by default, its article vectors cached in the file `vector_cache`. None
+        searches without that signal; so does an encoder that could not be loaded
+        (`EncoderUnavailable`) or failed on the articles (`encoder_problem` says why)."""
         self.min_score = min_score
+        self.encoder_problem: str | None = None
+        if encoder == "default":
+            encoder = default_encoder()
+        if isinstance(encoder, EncoderUnavailable):
+            self.encoder_problem = str(encoder)
+            encoder = None
+        self.encoder: SentenceEncoder | None = encoder
+        self._enc_vecs: Matrix | None = None
         self.articles = articles
         self._by_id = {a.article_id: a for a in articles}
         self._translations: dict[tuple[str, str], Article] = {
@@ -211,6 +232,8 @@ class KnowledgeBase:
             fts = pool.submit(self._fill_fts, head_rows, body_rows)
             if self._embedder is not None:
                 self._embed_articles(self._embedder)
+            if self.encoder is not None:
+                self._encode_articles(self.encoder, vector_cache)
             self._n = max(len(articles), 1)
             self._head_df: dict[str, int] = dict(df)
             self._max_idf = self._idf_of(0)
@@ -241,6 +264,23 @@ class KnowledgeBase:
             self._doc_vecs = embedder.embed_many([self._sem_text(a) for a in self.articles])
         except Exception:  # the search works without the signal; say why, never fail the build
             log.exception("kb search: embedding the articles failed; no semantic signal")
+
+    def _encode_articles(self, encoder: SentenceEncoder, cache: Path | None) -> None:
+        texts = [self.encoder_text(a) for a in self.articles]
+        try:
+            self._enc_vecs = article_vectors(encoder, texts, cache)
+        except Exception as exc:  # the search works without the signal; never fail the build
+            log.exception("kb search: encoding the articles failed; no sentence encoder")
+            self.encoder_problem = f"encoding the articles failed ({exc})"
+
+    def encoder_text(self, article: Article) -> str:
+        """What the encoder reads for an article: title, tags, summary, body (cut at its token
+        limit); a translation starts with its English original's title."""
+        parts = [article.title, " ".join(article.tags), article.summary, article.body]
+        source = self._translations.get((article.group_id, "en"), article)
+        if source is not article:
+            parts.insert(0, source.title)
+        return " . ".join(parts)
 
     def _sem_text(self, article: Article) -> str:
         """What is embedded for an article: its English version's head and first body words."""
@@ -371,7 +411,8 @@ class KnowledgeBase:
 
     def search(self, query: str, lang: str = "en", limit: int = 3) -> SearchResult:
         parsed = self.parse(query)
-        if not parsed.concepts:
+        encoded = self._encoder_cosines(query, parsed)
+        if not parsed.concepts and encoded is None:
             return SearchResult(query, False, (), 0.0)
         head_terms = list({t for c in parsed.concepts for t in c.head})
         head_rank = self._ranked(
@@ -381,7 +422,12 @@ class KnowledgeBase:
             v: self._body_df.get(_porter_phrase(v), 0) for c in parsed.concepts for v in c.body
         }
         body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
-        candidates = list(dict.fromkeys(head_rank + body_rank))
+        nearest: list[int] = []
+        if encoded is not None:
+            k = min(ENC_CANDIDATES, len(encoded))
+            top = np.argpartition(-encoded, k - 1)[:k] if k < len(encoded) else np.arange(k)
+            nearest = top.tolist()
+        candidates = list(dict.fromkeys(head_rank + body_rank + nearest))
         if not candidates:
             return SearchResult(query, False, (), 0.0)
         cosine: dict[int, float] = {}
@@ -391,7 +437,10 @@ class KnowledgeBase:
             if vector is not None:
                 sims = self._doc_vecs[candidates] @ vector
                 cosine = dict(zip(candidates, sims.tolist(), strict=True))
-        total = parsed.total(self._max_idf)
+        meaning: dict[int, float] = {}
+        if encoded is not None:
+            meaning = dict(zip(candidates, encoded[candidates].tolist(), strict=True))
+        total = parsed.total(self._max_idf) or 1.0
         coverage = {
             i: sum(c.weight for c in parsed.concepts if c.head & self._docs[i].head) / total
             for i in candidates
@@ -409,29 +458,47 @@ class KnowledgeBase:
             sorted(candidates, key=lambda i: -coverage[i]),
             sorted(candidates, key=lambda i: -fuzzy[i]),
             sorted(cosine, key=lambda i: -cosine[i]),
+            sorted(meaning, key=lambda i: -meaning[i]),
         )
         fused: dict[int, float] = dict.fromkeys(candidates, 0.0)
-        for weight, order in zip((*_WEIGHTS, SEM_WEIGHT), lists, strict=True):
+        for weight, order in zip((*_WEIGHTS, SEM_WEIGHT, ENC_WEIGHT), lists, strict=True):
             for rank, i in enumerate(order):
                 fused[i] += weight / (_RRF_K + rank)
         ranked = sorted(candidates, key=lambda i: -fused[i])
         hits: list[SearchHit] = []
         seen: set[str] = set()
-        top = fused[ranked[0]]
+        top_score = fused[ranked[0]]
         for i in ranked:
             article = self._docs[i].article
             if article.group_id in seen:
                 continue
             seen.add(article.group_id)
-            hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top, 4)))
+            hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top_score, 4)))
             if len(hits) == limit:
                 break
         confidence = self._confidence(ranked[0], parsed, total)
-        if cosine:
-            scaled = min(1.0, max(0.0, (cosine[ranked[0]] - SEM_LO) / (SEM_HI - SEM_LO)))
-            confidence = (1 - SEM_SHARE) * confidence + SEM_SHARE * scaled
+        if meaning:
+            confidence = _blend(confidence, meaning[ranked[0]], ENC_SHARE, ENC_LO, ENC_HI)
+        elif cosine:
+            confidence = _blend(confidence, cosine[ranked[0]], SEM_SHARE, SEM_LO, SEM_HI)
         confidence = round(confidence, 4)
         return SearchResult(query, confidence >= self.min_score, tuple(hits), confidence)
+
+    def _encoder_cosines(self, query: str, parsed: Query) -> Matrix | None:
+        """The cosine of the question with every article by the sentence encoder, or None.
+
+        The encoder reads the question as typed; a Chinese question also gets the glossary's
+        English words (MiniLM knows the characters but was trained on English).
+        """
+        if self.encoder is None or self._enc_vecs is None:
+            return None
+        text = query[:MAX_QUERY_CHARS].strip()
+        if HAN.search(text) and parsed.clean:
+            text = f"{text} . {parsed.clean}"
+        if not text:
+            return None
+        sims: Matrix = self._enc_vecs @ self.encoder.encode([text])[0]
+        return sims
 
     def _confidence(self, rowid: int, parsed: Query, total: float) -> float:
         head = self._docs[rowid].head
@@ -442,6 +509,12 @@ class KnowledgeBase:
             elif self._in_body(rowid, concept.body + concept.related_body):
                 found += BODY_CREDIT * concept.weight
         return min(1.0, found / total)
+
+
+def _blend(share: float, cosine: float, weight: float, lo: float, hi: float) -> float:
+    """The concept share blended with a cosine rescaled linearly from [lo, hi] to [0, 1]."""
+    scaled = min(1.0, max(0.0, (cosine - lo) / (hi - lo)))
+    return (1 - weight) * share + weight * scaled
 
 
 def _porter_phrase(text: str) -> str:
