@@ -9,60 +9,53 @@ Index (in memory, built at start and on `helpdesk kb reload`):
 - per article, the set of head terms of its translation group (so a Chinese article is
   found by English words through its English original, and the other way round).
 
-A question becomes *concepts*: each content word, after chat shorthand and British
-spellings are folded and typos corrected (its English IT synonyms count only towards
-the confidence: in ranking they cost more precision than they win); Chinese text
-adds concepts for the English words the glossary gives it, and its character bigrams
-for Chinese articles. Candidates come from BM25 over heads and over bodies (each
-within a row budget, rarest words first, so a common word cannot make a question
-slow). They are ranked by reciprocal-rank fusion of five lists: head BM25, body BM25,
-the IDF-weighted share of concepts in the article's head, rapidfuzz similarity of
-the question to the title, and the cosine of static embeddings (`embedding.py`) of the
-question's cleaned words and of the article's head and first body words.
+A question becomes *concepts* (`question.py`). Candidates come from BM25 over heads and
+over bodies (each within a row budget, rarest words first, so a common word cannot make
+a question slow) and from the sentence encoder (`encoder.py`): the articles nearest to
+the question. They are ranked by reciprocal-rank fusion of six lists: head BM25, body
+BM25, the IDF-weighted share of concepts in the article's head, rapidfuzz similarity of
+the question to the title, the cosine of static embeddings (`embedding.py`) of the
+question's cleaned words and of the article's head and first body words, and the cosine
+of the encoder's vectors of the question (as typed; a Chinese one with the glossary's
+English words too) and of the article (title, tags, summary, body start; cached by
+content, `vector_cache.py`).
 
 The confidence blends two views of the best article: the IDF-weighted share of the
 question's concepts it contains — fully in its head, partly in its body — where a word
-found nowhere in the knowledge base counts against it; and the embedding cosine, rescaled
-from [SEM_LO, SEM_HI] to [0, 1]. A question with no word the embedding knows (Chinese the
-glossary cannot translate) keeps the concept share alone. Below `kb.min_score` the
-search abstains.
+found nowhere in the knowledge base counts against it; and the encoder's cosine,
+rescaled from [ENC_LO, ENC_HI] to [0, 1]. Without the encoder, the static embeddings'
+cosine takes its place, rescaled from [SEM_LO, SEM_HI], and a question with no word
+they know keeps the concept share alone. Below `kb.min_score` the search abstains.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sqlite3
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
 from bot.knowledge.encoder import EncoderUnavailable, SentenceEncoder, default_encoder
-from bot.knowledge.glossary import synonyms, translate_terms
-from bot.knowledge.text import (
-    HAN,
-    STOPWORDS,
-    fold,
-    han_bigrams,
-    index_terms,
-    porter_stem,
-    stem,
-    words,
+from bot.knowledge.question import (
+    MAX_QUERY_CHARS,
+    Query,
+    QuestionReader,
+    porter_phrase,
+    typo_index,
 )
+from bot.knowledge.text import HAN, fold, han_bigrams, index_terms
 from bot.knowledge.vector_cache import article_vectors
 
 log = logging.getLogger(__name__)
-MAX_QUERY_CHARS = 500
 HEAD_ROWS = 1500  # BM25 budget per question: matching article heads
 BODY_ROWS = 600  # and matching article bodies
 CANDIDATES = 60
@@ -70,18 +63,6 @@ BODY_CREDIT = 0.6  # a concept found only in the body counts this much towards c
 _RRF_K = 10
 _WEIGHTS = (1.0, 1.0, 1.0, 0.6)  # head bm25, body bm25, head coverage, title fuzz
 _HEAD_BM25 = ", ".join(map(str, (10.0, 8.0, 5.0, 3.0)))  # title, slug, tags, summary
-_PREFIX = 7  # symmetric deletes are taken over the first letters only (as SymSpell does)
-# Article bodies keep their own spelling; a joined question word also matches the
-# two-word forms (FTS5 phrases), so indexing costs nothing extra.
-_BODY_VARIANTS = {
-    "signin": ("signin", "login", "logon", "sign in", "log in", "log on", "sign on"),
-    "signout": ("signout", "logout", "sign out", "log out"),
-    "wifi": ("wifi", "wi fi"),
-    "email": ("email", "e mail"),
-    "onedrive": ("onedrive", "one drive"),
-    "sharepoint": ("sharepoint", "share point"),
-    "freebusy": ("freebusy", "free busy"),
-}
 # Static-embedding signal: chosen on the dev queries by a coarse grid (round values only).
 SEM_WEIGHT = 1.5  # RRF weight of the cosine list
 SEM_BODY_WORDS = 50  # first body words embedded with the head
@@ -93,7 +74,6 @@ ENC_CANDIDATES = 30  # nearest articles by the encoder added to the lexical cand
 ENC_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
 ENC_LO, ENC_HI = 0.2, 0.6  # encoder cosine rescaled linearly from [lo, hi] to [0, 1]
 _SLUG_SPLIT = re.compile(r"[-_/]+")
-_FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -117,41 +97,6 @@ class _Doc:
     article: Article
     head: frozenset[str]
     title: str
-
-
-@dataclass(frozen=True)
-class Concept:
-    """One idea of a question: the head terms and body words that express it."""
-
-    word: str
-    head: frozenset[str]
-    body: tuple[str, ...]
-    weight: float
-    related_head: frozenset[str] = frozenset()
-    related_body: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Query:
-    concepts: tuple[Concept, ...]
-    unknown: tuple[str, ...]
-    clean: str
-
-    def total(self, unknown_weight: float) -> float:
-        return sum(c.weight for c in self.concepts) + unknown_weight * len(self.unknown)
-
-
-def _deletes(word: str, distance: int) -> set[str]:
-    word = word[:_PREFIX]
-    out = {word}
-    for d in range(1, distance + 1):
-        for positions in combinations(range(len(word)), d):
-            out.add("".join(ch for i, ch in enumerate(word) if i not in positions))
-    return out
-
-
-def _max_edits(word: str) -> int:
-    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
 class KnowledgeBase:
@@ -234,17 +179,11 @@ class KnowledgeBase:
                 self._embed_articles(self._embedder)
             if self.encoder is not None:
                 self._encode_articles(self.encoder, vector_cache)
-            self._n = max(len(articles), 1)
             self._head_df: dict[str, int] = dict(df)
-            self._max_idf = self._idf_of(0)
-            self._raw_df = raw_df
-            self._deletes: dict[str, list[str]] = {}
-            for word, count in raw_df.items():
-                if count < 2 or not word.isalpha():
-                    continue
-                for variant in _deletes(word, _max_edits(word)):
-                    self._deletes.setdefault(variant, []).append(word)
+            deletes = typo_index(raw_df)
             fts.result()  # re-raises what went wrong in the thread
+        self._reader = QuestionReader(len(articles), self._head_df, raw_df, self._body_df, deletes)
+        self._max_idf = self._reader.idf_of(0)
 
     def _fill_fts(
         self, head_rows: list[tuple[object, ...]], body_rows: list[tuple[object, ...]]
@@ -288,10 +227,6 @@ class KnowledgeBase:
         body = source.body.split(maxsplit=SEM_BODY_WORDS)[:SEM_BODY_WORDS]
         return " . ".join((source.title, " ".join(source.tags), source.summary, " ".join(body)))
 
-    def _idf_of(self, count: int) -> float:
-        n = self._n
-        return math.log(1 + (n - count + 0.5) / (count + 0.5))
-
     # -- lookups ---------------------------------------------------------------------------
 
     def get(self, article_id: str) -> Article | None:
@@ -301,74 +236,11 @@ class KnowledgeBase:
         """The article's version in `lang` if there is one, else the article itself."""
         return self._translations.get((article.group_id, lang), article)
 
-    # -- query processing ------------------------------------------------------------------
-
     def correct(self, word: str) -> str | None:
-        """The vocabulary word closest to `word`, `word` itself if known, None if nothing fits.
-
-        A word is known when some article head has it, or some article body has its stem.
-        """
-        if word in self._raw_df or word.isdigit() or porter_stem(word) in self._body_df:
-            return word
-        edits = _max_edits(word)
-        if edits == 0:
-            return None
-        candidates: set[str] = set()
-        for variant in _deletes(word, edits):
-            candidates.update(self._deletes.get(variant, ()))
-        best: tuple[int, int, str] | None = None
-        for candidate in candidates:
-            distance = DamerauLevenshtein.distance(word, candidate, score_cutoff=edits)
-            if distance > edits:
-                continue
-            key = (-distance, self._raw_df[candidate], candidate)
-            if best is None or key > best:
-                best = key
-        return None if best is None else best[2]
-
-    def _concept(self, word: str) -> Concept | None:
-        own = stem(word)
-        head = frozenset({own}) if own in self._head_df else frozenset()
-        variants = _BODY_VARIANTS.get(word, (word,))
-        body = tuple(v for v in variants if self._body_df.get(_porter_phrase(v)))
-        if not head and not body:
-            return None
-        related = synonyms().get(word, ())
-        related_head = frozenset(
-            t for m in related for w in words(fold(m)) if (t := stem(w)) in self._head_df
-        )
-        related_body = tuple(m for m in related if self._body_df.get(_porter_phrase(m)))
-        if own in self._head_df:
-            count = self._head_df[own]
-        else:
-            count = max((self._body_df.get(_porter_phrase(v), 0) for v in body), default=0)
-        return Concept(word, head, body, self._idf_of(count), related_head, related_body)
+        return self._reader.correct(word)
 
     def parse(self, query: str) -> Query:
-        """The question as concepts, the words found nowhere, and a cleaned text."""
-        folded = fold(query[:MAX_QUERY_CHARS])
-        english = [w for w in words(folded) if w not in STOPWORDS]
-        runs = HAN.findall(folded)
-        for run in runs:
-            english.extend(w for w in words(" ".join(translate_terms(run))) if w not in STOPWORDS)
-        concepts: dict[str, Concept] = {}
-        unknown: list[str] = []
-        clean: list[str] = []
-        for word in english:
-            fixed = self.correct(word)
-            concept = self._concept(fixed) if fixed else None
-            if concept is None:
-                if word not in unknown:
-                    unknown.append(word)
-                continue
-            clean.append(fixed or word)
-            concepts.setdefault(concept.word, concept)
-        for run in runs:
-            for gram in han_bigrams(run):
-                count = self._head_df.get(gram) or self._body_df.get(gram)
-                if count and gram not in concepts:
-                    concepts[gram] = Concept(gram, frozenset({gram}), (gram,), self._idf_of(count))
-        return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean))
+        return self._reader.parse(query)
 
     # -- search ----------------------------------------------------------------------------
 
@@ -419,7 +291,7 @@ class KnowledgeBase:
             "head", self._within_budget(head_terms, self._head_df, HEAD_ROWS), ", " + _HEAD_BM25
         )
         body_df = {
-            v: self._body_df.get(_porter_phrase(v), 0) for c in parsed.concepts for v in c.body
+            v: self._body_df.get(porter_phrase(v), 0) for c in parsed.concepts for v in c.body
         }
         body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
         nearest: list[int] = []
@@ -515,9 +387,3 @@ def _blend(share: float, cosine: float, weight: float, lo: float, hi: float) -> 
     """The concept share blended with a cosine rescaled linearly from [lo, hi] to [0, 1]."""
     scaled = min(1.0, max(0.0, (cosine - lo) / (hi - lo)))
     return (1 - weight) * share + weight * scaled
-
-
-def _porter_phrase(text: str) -> str:
-    """The key under which FTS5's vocabulary holds a word (a phrase: its first word)."""
-    first = text.split()[0] if text.split() else text
-    return porter_stem(first) if _FTS_WORD.match(first) else first
