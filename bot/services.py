@@ -6,7 +6,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
@@ -88,7 +87,7 @@ def build_services(
             settings.kb.path,
             settings.kb.min_score,
             Signals(db, clock),
-            encoder_model=Path(settings.kb.encoder_model) if settings.kb.encoder_model else None,
+            settings.kb.encoder_model,
         ),
         search_log=SearchLog(db, clock),
         classifier=IntentClassifier(settings.intents.threshold),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 
 import bot.knowledge.vector_cache as vector_cache
-from bot.knowledge import KnowledgeBase, load_articles
+from bot.knowledge import KnowledgeBase, SearchResult, load_articles
 from bot.knowledge.encoder import (
     MAX_TOKENS,
     EncoderUnavailable,
@@ -22,7 +24,10 @@ from bot.knowledge.encoder import (
     default_encoder,
     load_encoder,
 )
+from bot.knowledge.library import Library
 from bot.knowledge.vector_cache import article_vectors
+from bot.store import open_store
+from bot.store.kb_log import Signals
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = ROOT / "kb"
@@ -185,3 +190,30 @@ def test_chinese_and_english_questions_cross_languages(encoder: SentenceEncoder)
     chinese = kb.search("電腦好慢", "en")
     assert chinese.answered and chinese.hits[0].article.group_id == "laptop-slow"
     assert chinese.hits[0].article.lang == "en"
+
+
+def test_the_library_answers_in_its_worker_thread_and_reloads_only_what_changed(
+    tmp_path: Path, encoder: SentenceEncoder
+) -> None:
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    article(folder, "printer-offline", "Printer shows offline", "Turn the printer on.")
+    signals = Signals(open_store(tmp_path / "store.db"))
+    library = Library(folder, 0.5, signals)
+    assert library.encoder is not None and library.encoder_problem is None
+    assert (folder / ".vectors.npz").is_file()
+
+    async def ask() -> tuple[SearchResult, str]:
+        result = await library.answer("printer offline")
+        names = [t.name for t in threading.enumerate()]
+        return result, " ".join(names)
+
+    result, threads = asyncio.run(ask())
+    assert result == library.search("printer offline")
+    assert "kb-search" in threads, "searched in the library's own thread, not on the loop"
+    article(folder, "vpn-drops", "VPN keeps disconnecting", "Use the wired network.")
+    signals.bump("kb")
+    assert library.refresh()
+    with np.load(folder / ".vectors.npz") as data:
+        assert len(data["keys"]) == 2
+    assert library.search("vpn keeps disconnecting").hits[0].article.article_id == "vpn-drops"

@@ -10,7 +10,6 @@ question. Every search, card shown, article read and verdict is logged
 
 from __future__ import annotations
 
-import asyncio
 from typing import ClassVar
 
 from bot.handlers.base import Turn, human_choice
@@ -40,9 +39,7 @@ class Knowledge:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, services = turn.t, turn.services
         limit = services.settings.kb.max_results
-        # in a worker thread: the sentence encoder takes milliseconds of CPU (it releases the
-        # GIL), and the event loop keeps serving acks and other messages meanwhile
-        result = await asyncio.to_thread(services.kb.search, turn.msg.text, t.lang, limit + 3)
+        result = await services.kb.answer(turn.msg.text, t.lang, limit + 3)  # off the loop
         if not result.answered:
             search_id = services.search_log.record(turn.msg.platform, t.lang, result, [])
             turn.expect("kb_question.abstained", {"query": turn.msg.text, "search": search_id})
