@@ -16,8 +16,9 @@ written blind by reading the corpus, never used for tuning).
 
 The corpus's article vectors are cached in bench/.cache/kb-vectors.npz (ignored by git),
 as the bot caches its own: the first run encodes all 3,431 articles (minutes), later runs
-read them back. --smoke (CI) searches a subset: the queries' relevant articles and the
-first others up to 300, so a fresh checkout encodes little; its figures are not comparable.
+read them back. --smoke (CI) searches a subset (the queries' relevant articles first, 200
+in all, cached in their own file), so a fresh checkout encodes little; its figures are
+not comparable.
 At 10k and 100k articles a perturbed copy is given its source article's vector (encoding
 100,000 articles would take hours here; the scale rows measure time, not quality), and
 each question is still encoded by the real encoder.
@@ -49,7 +50,8 @@ from bot.knowledge.vector_cache import article_vectors
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpora" / "ms-support-articles"
 CACHE = ROOT / "bench" / ".cache" / "kb-vectors.npz"
-SMOKE_ARTICLES = 300
+SMOKE_CACHE = ROOT / "bench" / ".cache" / "kb-vectors-smoke.npz"  # the subset's own
+SMOKE_ARTICLES = 200
 
 
 class CopiedVectors:
@@ -151,13 +153,14 @@ def main() -> None:
     if smoke:
         relevant = {i for r in rows for i in r["relevant"]}
         articles = sorted(articles, key=lambda a: a.article_id not in relevant)[:SMOKE_ARTICLES]
+    cache = SMOKE_CACHE if smoke else CACHE
     rss0 = rss_mb()
     t0 = time.perf_counter()
-    kb = KnowledgeBase(articles, embedder=embedder, encoder=encoder, vector_cache=CACHE)
+    kb = KnowledgeBase(articles, embedder=embedder, encoder=encoder, vector_cache=cache)
     build_s = time.perf_counter() - t0
     print(
         f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s"
-        f" (article vectors from {CACHE.relative_to(ROOT)} or encoded);"
+        f" (article vectors from {cache.relative_to(ROOT)} or encoded);"
         f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)"
     )
     print(f"queries from {queries.name}")
@@ -199,7 +202,7 @@ def main() -> None:
         big, source = perturbed(articles, size)
         copied: SentenceEncoder | None = None
         if encoder is not None:  # the corpus's vectors, read back from memory
-            own = article_vectors(encoder, [kb.encoder_text(a) for a in articles], CACHE)
+            own = article_vectors(encoder, [kb.encoder_text(a) for a in articles], cache)
             row = {a.article_id: v for a, v in zip(articles, own, strict=True)}
             copied = CopiedVectors(
                 encoder,

@@ -217,3 +217,19 @@ def test_the_library_answers_in_its_worker_thread_and_reloads_only_what_changed(
     with np.load(folder / ".vectors.npz") as data:
         assert len(data["keys"]) == 2
     assert library.search("vpn keeps disconnecting").hits[0].article.article_id == "vpn-drops"
+
+
+def test_a_digest_ending_in_a_zero_byte_is_read_back(
+    tmp_path: Path, encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counting = CountingEncoder(encoder, "zero-tail")
+    text = next(
+        t
+        for i in range(100_000)
+        if vector_cache._key(counting.model_id, t := f"article {i}").endswith(b"\0")
+    )
+    cache = tmp_path / "vectors.npz"
+    article_vectors(counting, [text, "another article"], cache)
+    monkeypatch.setattr(vector_cache, "_memory", {})
+    article_vectors(counting, [text, "another article"], cache)
+    assert len(counting.encoded) == 2, "numpy's byte strings would drop that zero"

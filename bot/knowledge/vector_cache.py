@@ -5,7 +5,8 @@ encoded, so an edited article, a new article or a new model misses the cache and
 everything else is read back. The bot's cache file is `.vectors.npz` in the KB folder
 (next to the articles it describes; every process over the same KB shares it, and the
 articles' loader reads only `*.md`; keep it out of the KB's git with `.gitignore`). It
-holds `keys` (the digests, 32 bytes each) and `vectors` (float32 rows). It is
+holds `keys` (the digests, one row of 32 bytes each: numpy's fixed-width byte strings
+would drop a digest's trailing zero bytes) and `vectors` (float32 rows). It is
 rewritten, atomically (a temporary file, then a rename), only when something was
 encoded, and then holds exactly the current articles' vectors, so it never grows past
 the KB. A missing, unreadable or mismatched
@@ -47,10 +48,10 @@ def _read(path: Path, dims: int) -> dict[bytes, Matrix]:
     except (OSError, ValueError, KeyError, EOFError) as exc:
         log.warning("kb search: vector cache %s unreadable (%s); encoding again", path, exc)
         return {}
-    if keys.dtype != np.dtype("S32") or vectors.shape != (len(keys), dims):
+    if keys.dtype != np.uint8 or keys.shape != (len(vectors), 32) or vectors.shape[1:] != (dims,):
         log.warning("kb search: vector cache %s does not fit this encoder; encoding again", path)
         return {}
-    return {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+    return {k.tobytes(): v for k, v in zip(keys, vectors, strict=True)}
 
 
 def _write(path: Path, keys: list[bytes], vectors: Matrix) -> None:
@@ -58,7 +59,9 @@ def _write(path: Path, keys: list[bytes], vectors: Matrix) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".kb-vectors-", suffix=".npz")
         with os.fdopen(fd, "wb") as out:
-            np.savez(out, keys=np.asarray(keys, dtype="S32"), vectors=vectors)
+            digests = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
+            np.savez(out, keys=digests, vectors=vectors)
+        Path(tmp).chmod(0o644)  # as any file the bot writes, not mkstemp's owner-only
         Path(tmp).replace(path)
     except OSError as exc:  # a read-only KB folder costs the next start time, nothing else
         log.warning("kb search: cannot write vector cache %s (%s)", path, exc)
