@@ -18,7 +18,7 @@ with the glossary's English words (see `search.py`). multilingual-e5-small (`nan
 was measured and not kept: see the README, "Knowledge search".
 
 onnxruntime releases the GIL while it runs, so encoding in a worker thread leaves the
-event loop free (the knowledge handler searches with `asyncio.to_thread`).
+event loop free (the knowledge handler searches through `Library.answer`, in a worker thread).
 """
 
 from __future__ import annotations
