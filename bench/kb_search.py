@@ -1,7 +1,7 @@
 """Knowledge-base search on the public corpus: quality, abstention, speed, scale.
 
 Run: .venv/bin/python bench/kb_search.py [--corpus DIR] [--queries FILE] [--smoke]
-                                          [--no-semantic | --vectors FILE]
+                                          [--no-semantic | --vectors FILE] [--no-encoder]
 Defaults to ../shared/corpora/ms-support-articles (3,431 Microsoft support articles
 with 151 labelled dev queries). Prints hit@1, hit@3, MRR@10, hit@3 on the Chinese
 queries, abstention precision/recall on the no-answer queries, p50/p95 latency per
@@ -11,7 +11,17 @@ A query is a hit@k when any relevant id is among the first k results, answered o
 --queries bench/data/queries_holdout.jsonl measures on our held-out set (160 queries
 written blind by reading the corpus, never used for tuning).
 --no-semantic searches without the static-embedding signal (the retriever before it);
---vectors FILE uses another vector file (see tools/distill_vectors.py).
+--vectors FILE uses another vector file (see tools/distill_vectors.py);
+--no-encoder searches without the sentence encoder (the retriever before it).
+
+The corpus's article vectors are cached in bench/.cache/kb-vectors.npz (ignored by git),
+as the bot caches its own: the first run encodes all 3,431 articles (minutes), later runs
+read them back. --smoke (CI) searches a subset (the queries' relevant articles first, 200
+in all, cached in their own file), so a fresh checkout encodes little; its figures are
+not comparable.
+At 10k and 100k articles a perturbed copy is given its source article's vector (encoding
+100,000 articles would take hours here; the scale rows measure time, not quality), and
+each question is still encoded by the real encoder.
 """
 
 from __future__ import annotations
@@ -28,11 +38,36 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from collections.abc import Sequence
+
+import numpy as np
+
 from bot.knowledge import Article, KnowledgeBase, load_articles
 from bot.knowledge.embedding import VECTORS, StaticEmbedder, default_embedder
+from bot.knowledge.encoder import Matrix, SentenceEncoder, default_encoder
+from bot.knowledge.vector_cache import article_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpora" / "ms-support-articles"
+CACHE = ROOT / "bench" / ".cache" / "kb-vectors.npz"
+SMOKE_CACHE = ROOT / "bench" / ".cache" / "kb-vectors-smoke.npz"  # the subset's own
+SMOKE_ARTICLES = 200
+
+
+class CopiedVectors:
+    """A SentenceEncoder for the scale rows: a perturbed copy's text gets its source's vector,
+    anything else (the questions) is encoded by the real encoder."""
+
+    def __init__(self, real: SentenceEncoder, sources: dict[str, Matrix]) -> None:
+        self.real = real
+        self.sources = sources
+        self.model_id = real.model_id + "/copies"
+        self.dims = real.dims
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        if all(t in self.sources for t in texts):
+            return np.stack([self.sources[t] for t in texts]) if texts else self.real.encode(texts)
+        return self.real.encode(texts)
 
 
 def rss_mb() -> float:
@@ -50,10 +85,14 @@ def latencies(kb: KnowledgeBase, queries: list[str], repeat: int) -> tuple[float
     return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
 
 
-def perturbed(articles: list[Article], n: int, seed: int = 7) -> list[Article]:
-    """`n` articles: the corpus, then copies with shuffled and misspelt words and new ids."""
+def perturbed(
+    articles: list[Article], n: int, seed: int = 7
+) -> tuple[list[Article], dict[str, Article]]:
+    """`n` articles: the corpus, then copies with shuffled and misspelt words and new ids;
+    and each copy's source article, by the copy's id."""
     rng = random.Random(seed)
     out = list(articles)
+    source: dict[str, Article] = {}
     copy = 0
     while len(out) < n:
         copy += 1
@@ -78,7 +117,8 @@ def perturbed(articles: list[Article], n: int, seed: int = 7) -> list[Article]:
                     translation_of=None,
                 )
             )
-    return out
+            source[out[-1].article_id] = a
+    return out, source
 
 
 def main() -> None:
@@ -91,26 +131,39 @@ def main() -> None:
         t0 = time.perf_counter()
         embedder = default_embedder()
         print(f"vectors: {VECTORS.name}, read in {time.perf_counter() - t0:.2f} s")
+    encoder: SentenceEncoder | None = None
+    if "--no-encoder" not in sys.argv:
+        t0 = time.perf_counter()
+        loaded = default_encoder()
+        if isinstance(loaded, Exception):
+            raise SystemExit(f"no sentence encoder: {loaded}")
+        encoder = loaded
+        print(f"encoder: {encoder.model_id}, loaded in {time.perf_counter() - t0:.2f} s")
     corpus = CORPUS
     if "--corpus" in sys.argv:
         corpus = Path(sys.argv[sys.argv.index("--corpus") + 1])
     smoke = "--smoke" in sys.argv
-    t0 = time.perf_counter()
-    articles = load_articles(corpus / "articles")
-    load_s = time.perf_counter() - t0
-    rss0 = rss_mb()
-    t0 = time.perf_counter()
-    kb = KnowledgeBase(articles, embedder=embedder)
-    build_s = time.perf_counter() - t0
-    print(
-        f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s;"
-        f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)"
-    )
     queries = corpus / "queries_dev.jsonl"
     if "--queries" in sys.argv:
         queries = Path(sys.argv[sys.argv.index("--queries") + 1])
-    print(f"queries from {queries.name}")
     rows = [json.loads(x) for x in queries.read_text("utf-8").splitlines() if x]
+    t0 = time.perf_counter()
+    articles = load_articles(corpus / "articles")
+    load_s = time.perf_counter() - t0
+    if smoke:
+        relevant = {i for r in rows for i in r["relevant"]}
+        articles = sorted(articles, key=lambda a: a.article_id not in relevant)[:SMOKE_ARTICLES]
+    cache = SMOKE_CACHE if smoke else CACHE
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    kb = KnowledgeBase(articles, embedder=embedder, encoder=encoder, vector_cache=cache)
+    build_s = time.perf_counter() - t0
+    print(
+        f"corpus: {len(articles)} articles; load {load_s:.2f} s; index build {build_s:.2f} s"
+        f" (article vectors from {cache.relative_to(ROOT)} or encoded);"
+        f" memory +{rss_mb() - rss0:.0f} MB (max RSS {rss_mb():.0f} MB)"
+    )
+    print(f"queries from {queries.name}")
     hit1 = hit3 = mrr = zh_hit3 = zh_n = n = 0.0
     abstain_tp = abstain_fp = abstain_fn = 0
     misses = []
@@ -146,10 +199,18 @@ def main() -> None:
         print("\n".join(misses))
     sizes = (10_000,) if smoke else (10_000, 100_000)
     for size in sizes:
-        big = perturbed(articles, size)
+        big, source = perturbed(articles, size)
+        copied: SentenceEncoder | None = None
+        if encoder is not None:  # the corpus's vectors, read back from memory
+            own = article_vectors(encoder, [kb.encoder_text(a) for a in articles], cache)
+            row = {a.article_id: v for a, v in zip(articles, own, strict=True)}
+            copied = CopiedVectors(
+                encoder,
+                {kb.encoder_text(a): row[source.get(a.article_id, a).article_id] for a in big},
+            )
         rss0 = rss_mb()
         t0 = time.perf_counter()
-        big_kb = KnowledgeBase(big, embedder=embedder)
+        big_kb = KnowledgeBase(big, embedder=embedder, encoder=copied)
         build = time.perf_counter() - t0
         p50, p95 = latencies(big_kb, [r["q"] for r in rows], 1 if smoke else 2)
         print(

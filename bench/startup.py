@@ -4,10 +4,13 @@ Run: .venv/bin/python bench/startup.py [--runs N] [--smoke]
 Times `printf 'hi\n' | python -m bot chat` end to end (process start, config,
 store open and migration, KB load, classifier build, first answer) over N runs
 and prints min / median / max, plus the import time of the bot's modules.
+The bot reads a fresh copy of the shipped KB without its vector cache: the first
+start encodes every article (timed on its own), the N runs after it read the cache.
 """
 
 from __future__ import annotations
 
+import shutil
 import statistics
 import subprocess
 import sys
@@ -24,18 +27,28 @@ def main() -> None:
         runs = int(sys.argv[sys.argv.index("--runs") + 1])
     times = []
     with tempfile.TemporaryDirectory() as data:
-        for _ in range(runs):
+        kb = Path(data) / "kb"
+        shutil.copytree(ROOT / "kb", kb, ignore=shutil.ignore_patterns(".vectors.npz"))
+        config = Path(data) / "helpdesk.toml"
+        config.write_text(f'[kb]\npath = "{kb.as_posix()}"\n', "utf-8")
+        env = {"HELPDESK_DATA_DIR": data, "HELPDESK_CONFIG": str(config), "PATH": "/usr/bin:/bin"}
+        for run in range(runs + 1):
             t0 = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-m", "bot", "chat"],
                 input=b"hi\n",
                 capture_output=True,
                 cwd=ROOT,
-                env={"HELPDESK_DATA_DIR": data, "PATH": "/usr/bin:/bin"},
+                env=env,
                 check=True,
             )
-            times.append((time.perf_counter() - t0) * 1000)
+            elapsed = (time.perf_counter() - t0) * 1000
             assert b"IT helpdesk bot" in done.stdout
+            if run == 0:
+                assert (kb / ".vectors.npz").is_file(), "the first start caches the vectors"
+                print(f"first start, encoding the articles: {elapsed:.0f} ms")
+            else:
+                times.append(elapsed)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     bare = (time.perf_counter() - t0) * 1000

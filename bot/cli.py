@@ -207,6 +207,15 @@ def config_check() -> None:
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.db_path}")
     click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
+    encoder = services.kb.encoder
+    if encoder is None:
+        click.echo(
+            f"warning: knowledge search has no sentence encoder ({services.kb.encoder_problem});"
+            " it searches with its word lists and static embeddings only",
+            err=True,
+        )
+    else:
+        click.echo(f"knowledge search: sentence encoder {encoder.model_id}")
     click.echo(directory)
 
 

@@ -71,13 +71,16 @@ def kb_search(
     {"query", "answered", "confidence", "results": [{"id", "title", "score"}, …]},
     results best first and present even when the search abstains.
     """
-    from bot.knowledge import KnowledgeBase, load_articles
+    from bot.knowledge import load_articles
+    from bot.knowledge.library import index_for
 
     settings = load()
     folder = folder or settings.kb.path
     if not folder.is_dir():
         raise click.BadParameter(f"{folder} is not a folder", param_hint="--kb")
-    index = KnowledgeBase(load_articles(folder), settings.kb.min_score)
+    index = index_for(
+        folder, load_articles(folder), settings.kb.min_score, settings.kb.encoder_model
+    )
     lines = input_lines(query, "QUERY")
     for line in lines:
         result = index.search(line, lang, limit=top)

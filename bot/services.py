@@ -83,7 +83,12 @@ def build_services(
         settings=settings,
         db=db,
         directory=directory,
-        kb=Library(settings.kb.path, settings.kb.min_score, Signals(db, clock)),
+        kb=Library(
+            settings.kb.path,
+            settings.kb.min_score,
+            Signals(db, clock),
+            settings.kb.encoder_model,
+        ),
         search_log=SearchLog(db, clock),
         classifier=IntentClassifier(settings.intents.threshold),
         conversations=ConversationStore(

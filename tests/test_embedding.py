@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bot.knowledge import KnowledgeBase, load_articles
-from bot.knowledge.embedding import VECTORS, StaticEmbedder, basic_tokens, default_embedder
+from bot.knowledge.embedding import VECTORS, StaticEmbedder, default_embedder
+from bot.knowledge.wordpiece import basic_tokens
 
 KB = Path(__file__).resolve().parent.parent / "kb"
 

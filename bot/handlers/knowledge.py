@@ -39,7 +39,7 @@ class Knowledge:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, services = turn.t, turn.services
         limit = services.settings.kb.max_results
-        result = services.kb.search(turn.msg.text, t.lang, limit=limit + 3)
+        result = await services.kb.answer(turn.msg.text, t.lang, limit + 3)  # off the loop
         if not result.answered:
             search_id = services.search_log.record(turn.msg.platform, t.lang, result, [])
             turn.expect("kb_question.abstained", {"query": turn.msg.text, "search": search_id})

@@ -4,10 +4,8 @@
 (Apache-2.0), distilled offline with model2vec (`tools/distill_vectors.py` tells how):
 the token's output embedding, reduced by PCA, with a frequency weight (SIF) baked in,
 stored as int8 with one float16 scale per row. A text's vector is the normalised sum of
-its tokens' vectors. Tokenizing is BERT's (lower case, accents stripped, punctuation and
-CJK characters split off, greedy longest-match WordPiece with `##` continuations) in pure
-Python, cached per word: article text repeats its words, so an index of 10,000 articles
-tokenizes each distinct word once. Unknown words add nothing (as in model2vec).
+its tokens' vectors. Tokenizing is BERT's (`wordpiece.py`). Unknown words add nothing (as
+in model2vec).
 
 The vocabulary is English: a Chinese question is embedded through the English words the
 glossary gives it (see `KnowledgeBase.search`), never through its characters.
@@ -16,8 +14,6 @@ glossary gives it (see `KnowledgeBase.search`), never through its characters.
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -26,72 +22,14 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.knowledge.text import STOPWORDS
+from bot.knowledge.wordpiece import Vocabulary, basic_tokens
 
 log = logging.getLogger(__name__)
 
 VECTORS = Path(__file__).with_name("vectors") / "minilm-static.npz"
 Matrix = npt.NDArray[np.float32]
 
-# ASCII text is split in C: every byte but a letter or digit becomes a space.
-_ASCII_SPACES = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
-_WORD = re.compile(r"[^\s!-/:-@\[-`{-~]+")
-_MAX_WORD = 100  # BERT's limit: a longer "word" is [UNK]
-_CACHE_LIMIT = 500_000  # distinct words kept; a flood of junk cannot grow memory unbounded
 _CHUNK = 65_536  # tokens summed per numpy step when embedding many texts
-
-
-class _CharMap(dict[int, str]):
-    """str.translate table for non-ASCII text, filled as characters are met: accents go,
-    control characters go, punctuation and CJK characters stand apart (BERT's rules)."""
-
-    def __missing__(self, cp: int) -> str:
-        ch = chr(cp)
-        category = unicodedata.category(ch)
-        if category == "Mn" or (category in ("Cc", "Cf") and not ch.isspace()):
-            out = ""
-        elif category.startswith("P"):
-            out = " "  # punctuation carries no meaning in these vectors: drop it
-        elif _is_cjk(cp):
-            out = f" {ch} "
-        else:
-            out = ch
-        self[cp] = out
-        return out
-
-
-def _is_cjk(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0x2A700 <= cp <= 0x2CEAF
-        or 0xF900 <= cp <= 0xFAFF
-        or 0x2F800 <= cp <= 0x2FA1F
-    )
-
-
-_CHARS = _CharMap()
-
-
-def basic_tokens(text: str) -> list[str]:
-    """BERT's basic tokenizer (uncased: lower case, accents stripped, CJK characters split),
-    without the punctuation tokens, whose distilled vectors are near zero."""
-    text = text.lower()
-    if text.isascii():
-        return text.encode().translate(_ASCII_SPACES).decode().split()
-    return _WORD.findall(unicodedata.normalize("NFD", text).translate(_CHARS))
-
-
-class _Pieces(dict[str, tuple[int, ...]]):
-    """Word -> its WordPiece ids, computed once per distinct word."""
-
-    def __init__(self, embedder: StaticEmbedder) -> None:
-        super().__init__(embedder.skip)
-        self._embedder = embedder
-
-    def __missing__(self, word: str) -> tuple[int, ...]:
-        pieces = self[word] = self._embedder.wordpiece(word)
-        return pieces
 
 
 class StaticEmbedder:
@@ -108,9 +46,7 @@ class StaticEmbedder:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self._columns = np.ascontiguousarray(self.vectors.T)  # dims x tokens, for embed_many
         self.dims = int(vectors.shape[1])
-        self.skip = dict.fromkeys(skip, ())
-        self._ids = {token: i for i, token in enumerate(vocab)}
-        self._pieces = _Pieces(self)
+        self.vocabulary = Vocabulary(vocab, skip)
 
     @classmethod
     def from_file(cls, path: Path, skip: frozenset[str] = STOPWORDS) -> StaticEmbedder:
@@ -136,33 +72,8 @@ class StaticEmbedder:
             )
             return None
 
-    # -- tokens -------------------------------------------------------------------------------
-
-    def wordpiece(self, word: str) -> tuple[int, ...]:
-        """Greedy longest-match WordPiece ids of one word; () when it is [UNK]."""
-        if len(word) > _MAX_WORD:
-            return ()
-        ids = self._ids
-        pieces: list[int] = []
-        start = 0
-        while start < len(word):
-            end = len(word)
-            while end > start:
-                piece = word[start:end] if start == 0 else "##" + word[start:end]
-                found = ids.get(piece)
-                if found is not None:
-                    pieces.append(found)
-                    break
-                end -= 1
-            else:
-                return ()  # the whole word is [UNK], which carries no vector
-            start = end
-        return tuple(pieces)
-
     def token_ids(self, text: str) -> list[int]:
-        if len(self._pieces) > _CACHE_LIMIT:
-            self._pieces = _Pieces(self)
-        return list(chain.from_iterable(map(self._pieces.__getitem__, basic_tokens(text))))
+        return self.vocabulary.token_ids(text)
 
     # -- vectors ------------------------------------------------------------------------------
 
@@ -177,10 +88,7 @@ class StaticEmbedder:
 
     def embed_many(self, texts: list[str]) -> Matrix:
         """One unit vector per text (all zeros for a text with no known token)."""
-        pieces = self._pieces
-        if len(pieces) > _CACHE_LIMIT:
-            pieces = self._pieces = _Pieces(self)
-        get = pieces.__getitem__
+        get = self.vocabulary.pieces().__getitem__
         flat: list[int] = []
         starts: list[int] = []
         for text in texts:

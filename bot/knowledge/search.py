@@ -9,57 +9,53 @@ Index (in memory, built at start and on `helpdesk kb reload`):
 - per article, the set of head terms of its translation group (so a Chinese article is
   found by English words through its English original, and the other way round).
 
-A question becomes *concepts*: each content word, after chat shorthand and British
-spellings are folded and typos corrected (its English IT synonyms count only towards
-the confidence: in ranking they cost more precision than they win); Chinese text
-adds concepts for the English words the glossary gives it, and its character bigrams
-for Chinese articles. Candidates come from BM25 over heads and over bodies (each
-within a row budget, rarest words first, so a common word cannot make a question
-slow). They are ranked by reciprocal-rank fusion of five lists: head BM25, body BM25,
-the IDF-weighted share of concepts in the article's head, rapidfuzz similarity of
-the question to the title, and the cosine of static embeddings (`embedding.py`) of the
-question's cleaned words and of the article's head and first body words.
+A question becomes *concepts* (`question.py`). Candidates come from BM25 over heads and
+over bodies (each within a row budget, rarest words first, so a common word cannot make
+a question slow) and from the sentence encoder (`encoder.py`): the articles nearest to
+the question. They are ranked by reciprocal-rank fusion of six lists: head BM25, body
+BM25, the IDF-weighted share of concepts in the article's head, rapidfuzz similarity of
+the question to the title, the cosine of static embeddings (`embedding.py`) of the
+question's cleaned words and of the article's head and first body words, and the cosine
+of the encoder's vectors of the question (as typed; a Chinese one with the glossary's
+English words too) and of the article (title, tags, summary, body start; cached by
+content, `vector_cache.py`).
 
 The confidence blends two views of the best article: the IDF-weighted share of the
 question's concepts it contains — fully in its head, partly in its body — where a word
-found nowhere in the knowledge base counts against it; and the embedding cosine, rescaled
-from [SEM_LO, SEM_HI] to [0, 1]. A question with no word the embedding knows (Chinese the
-glossary cannot translate) keeps the concept share alone. Below `kb.min_score` the
-search abstains.
+found nowhere in the knowledge base counts against it; and the encoder's cosine,
+rescaled from [ENC_LO, ENC_HI] to [0, 1]. Without the encoder, the static embeddings'
+cosine takes its place, rescaled from [SEM_LO, SEM_HI], and a question with no word
+they know keeps the concept share alone. Below `kb.min_score` the search abstains.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sqlite3
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from itertools import combinations
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.knowledge.articles import Article
 from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
-from bot.knowledge.glossary import synonyms, translate_terms
-from bot.knowledge.text import (
-    HAN,
-    STOPWORDS,
-    fold,
-    han_bigrams,
-    index_terms,
-    porter_stem,
-    stem,
-    words,
+from bot.knowledge.encoder import EncoderUnavailable, SentenceEncoder, default_encoder
+from bot.knowledge.question import (
+    MAX_QUERY_CHARS,
+    Query,
+    QuestionReader,
+    porter_phrase,
+    typo_index,
 )
+from bot.knowledge.text import HAN, fold, han_bigrams, index_terms
+from bot.knowledge.vector_cache import article_vectors
 
 log = logging.getLogger(__name__)
-MAX_QUERY_CHARS = 500
 HEAD_ROWS = 1500  # BM25 budget per question: matching article heads
 BODY_ROWS = 600  # and matching article bodies
 CANDIDATES = 60
@@ -67,25 +63,17 @@ BODY_CREDIT = 0.6  # a concept found only in the body counts this much towards c
 _RRF_K = 10
 _WEIGHTS = (1.0, 1.0, 1.0, 0.6)  # head bm25, body bm25, head coverage, title fuzz
 _HEAD_BM25 = ", ".join(map(str, (10.0, 8.0, 5.0, 3.0)))  # title, slug, tags, summary
-_PREFIX = 7  # symmetric deletes are taken over the first letters only (as SymSpell does)
-# Article bodies keep their own spelling; a joined question word also matches the
-# two-word forms (FTS5 phrases), so indexing costs nothing extra.
-_BODY_VARIANTS = {
-    "signin": ("signin", "login", "logon", "sign in", "log in", "log on", "sign on"),
-    "signout": ("signout", "logout", "sign out", "log out"),
-    "wifi": ("wifi", "wi fi"),
-    "email": ("email", "e mail"),
-    "onedrive": ("onedrive", "one drive"),
-    "sharepoint": ("sharepoint", "share point"),
-    "freebusy": ("freebusy", "free busy"),
-}
 # Static-embedding signal: chosen on the dev queries by a coarse grid (round values only).
 SEM_WEIGHT = 1.5  # RRF weight of the cosine list
 SEM_BODY_WORDS = 50  # first body words embedded with the head
 SEM_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
 SEM_LO, SEM_HI = 0.3, 0.8  # cosine rescaled linearly from [lo, hi] to [0, 1]
+# Sentence-encoder signal: chosen on the dev queries (and the old held-out set) only.
+ENC_WEIGHT = 4.0  # RRF weight of the encoder's list
+ENC_CANDIDATES = 30  # nearest articles by the encoder added to the lexical candidates
+ENC_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
+ENC_LO, ENC_HI = 0.2, 0.6  # encoder cosine rescaled linearly from [lo, hi] to [0, 1]
 _SLUG_SPLIT = re.compile(r"[-_/]+")
-_FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
 
 @dataclass(frozen=True)
@@ -111,50 +99,28 @@ class _Doc:
     title: str
 
 
-@dataclass(frozen=True)
-class Concept:
-    """One idea of a question: the head terms and body words that express it."""
-
-    word: str
-    head: frozenset[str]
-    body: tuple[str, ...]
-    weight: float
-    related_head: frozenset[str] = frozenset()
-    related_body: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Query:
-    concepts: tuple[Concept, ...]
-    unknown: tuple[str, ...]
-    clean: str
-
-    def total(self, unknown_weight: float) -> float:
-        return sum(c.weight for c in self.concepts) + unknown_weight * len(self.unknown)
-
-
-def _deletes(word: str, distance: int) -> set[str]:
-    word = word[:_PREFIX]
-    out = {word}
-    for d in range(1, distance + 1):
-        for positions in combinations(range(len(word)), d):
-            out.add("".join(ch for i, ch in enumerate(word) if i not in positions))
-    return out
-
-
-def _max_edits(word: str) -> int:
-    return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
-
-
 class KnowledgeBase:
     def __init__(
         self,
         articles: list[Article],
         min_score: float = 0.5,
         embedder: StaticEmbedder | Literal["default"] | None = "default",
+        encoder: SentenceEncoder | EncoderUnavailable | Literal["default"] | None = "default",
+        vector_cache: Path | None = None,
     ) -> None:
-        """`embedder`: the shipped vectors by default; None searches without the semantic signal."""
+        """`embedder`: the shipped static vectors by default; `encoder`: the shipped sentence
+        encoder by default, its article vectors cached in the file `vector_cache`. None
+        searches without that signal; so does an encoder that could not be loaded
+        (`EncoderUnavailable`) or failed on the articles (`encoder_problem` says why)."""
         self.min_score = min_score
+        self.encoder_problem: str | None = None
+        if encoder == "default":
+            encoder = default_encoder()
+        if isinstance(encoder, EncoderUnavailable):
+            self.encoder_problem = str(encoder)
+            encoder = None
+        self.encoder: SentenceEncoder | None = encoder
+        self._enc_vecs: Matrix | None = None
         self.articles = articles
         self._by_id = {a.article_id: a for a in articles}
         self._translations: dict[tuple[str, str], Article] = {
@@ -211,17 +177,13 @@ class KnowledgeBase:
             fts = pool.submit(self._fill_fts, head_rows, body_rows)
             if self._embedder is not None:
                 self._embed_articles(self._embedder)
-            self._n = max(len(articles), 1)
+            if self.encoder is not None:
+                self._encode_articles(self.encoder, vector_cache)
             self._head_df: dict[str, int] = dict(df)
-            self._max_idf = self._idf_of(0)
-            self._raw_df = raw_df
-            self._deletes: dict[str, list[str]] = {}
-            for word, count in raw_df.items():
-                if count < 2 or not word.isalpha():
-                    continue
-                for variant in _deletes(word, _max_edits(word)):
-                    self._deletes.setdefault(variant, []).append(word)
+            deletes = typo_index(raw_df)
             fts.result()  # re-raises what went wrong in the thread
+        self._reader = QuestionReader(len(articles), self._head_df, raw_df, self._body_df, deletes)
+        self._max_idf = self._reader.idf_of(0)
 
     def _fill_fts(
         self, head_rows: list[tuple[object, ...]], body_rows: list[tuple[object, ...]]
@@ -242,15 +204,28 @@ class KnowledgeBase:
         except Exception:  # the search works without the signal; say why, never fail the build
             log.exception("kb search: embedding the articles failed; no semantic signal")
 
+    def _encode_articles(self, encoder: SentenceEncoder, cache: Path | None) -> None:
+        texts = [self.encoder_text(a) for a in self.articles]
+        try:
+            self._enc_vecs = article_vectors(encoder, texts, cache)
+        except Exception as exc:  # the search works without the signal; never fail the build
+            log.exception("kb search: encoding the articles failed; no sentence encoder")
+            self.encoder_problem = f"encoding the articles failed ({exc})"
+
+    def encoder_text(self, article: Article) -> str:
+        """What the encoder reads for an article: title, tags, summary, body (cut at its token
+        limit); a translation starts with its English original's title."""
+        parts = [article.title, " ".join(article.tags), article.summary, article.body]
+        source = self._translations.get((article.group_id, "en"), article)
+        if source is not article:
+            parts.insert(0, source.title)
+        return " . ".join(parts)
+
     def _sem_text(self, article: Article) -> str:
         """What is embedded for an article: its English version's head and first body words."""
         source = self._translations.get((article.group_id, "en"), article)
         body = source.body.split(maxsplit=SEM_BODY_WORDS)[:SEM_BODY_WORDS]
         return " . ".join((source.title, " ".join(source.tags), source.summary, " ".join(body)))
-
-    def _idf_of(self, count: int) -> float:
-        n = self._n
-        return math.log(1 + (n - count + 0.5) / (count + 0.5))
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -261,74 +236,11 @@ class KnowledgeBase:
         """The article's version in `lang` if there is one, else the article itself."""
         return self._translations.get((article.group_id, lang), article)
 
-    # -- query processing ------------------------------------------------------------------
-
     def correct(self, word: str) -> str | None:
-        """The vocabulary word closest to `word`, `word` itself if known, None if nothing fits.
-
-        A word is known when some article head has it, or some article body has its stem.
-        """
-        if word in self._raw_df or word.isdigit() or porter_stem(word) in self._body_df:
-            return word
-        edits = _max_edits(word)
-        if edits == 0:
-            return None
-        candidates: set[str] = set()
-        for variant in _deletes(word, edits):
-            candidates.update(self._deletes.get(variant, ()))
-        best: tuple[int, int, str] | None = None
-        for candidate in candidates:
-            distance = DamerauLevenshtein.distance(word, candidate, score_cutoff=edits)
-            if distance > edits:
-                continue
-            key = (-distance, self._raw_df[candidate], candidate)
-            if best is None or key > best:
-                best = key
-        return None if best is None else best[2]
-
-    def _concept(self, word: str) -> Concept | None:
-        own = stem(word)
-        head = frozenset({own}) if own in self._head_df else frozenset()
-        variants = _BODY_VARIANTS.get(word, (word,))
-        body = tuple(v for v in variants if self._body_df.get(_porter_phrase(v)))
-        if not head and not body:
-            return None
-        related = synonyms().get(word, ())
-        related_head = frozenset(
-            t for m in related for w in words(fold(m)) if (t := stem(w)) in self._head_df
-        )
-        related_body = tuple(m for m in related if self._body_df.get(_porter_phrase(m)))
-        if own in self._head_df:
-            count = self._head_df[own]
-        else:
-            count = max((self._body_df.get(_porter_phrase(v), 0) for v in body), default=0)
-        return Concept(word, head, body, self._idf_of(count), related_head, related_body)
+        return self._reader.correct(word)
 
     def parse(self, query: str) -> Query:
-        """The question as concepts, the words found nowhere, and a cleaned text."""
-        folded = fold(query[:MAX_QUERY_CHARS])
-        english = [w for w in words(folded) if w not in STOPWORDS]
-        runs = HAN.findall(folded)
-        for run in runs:
-            english.extend(w for w in words(" ".join(translate_terms(run))) if w not in STOPWORDS)
-        concepts: dict[str, Concept] = {}
-        unknown: list[str] = []
-        clean: list[str] = []
-        for word in english:
-            fixed = self.correct(word)
-            concept = self._concept(fixed) if fixed else None
-            if concept is None:
-                if word not in unknown:
-                    unknown.append(word)
-                continue
-            clean.append(fixed or word)
-            concepts.setdefault(concept.word, concept)
-        for run in runs:
-            for gram in han_bigrams(run):
-                count = self._head_df.get(gram) or self._body_df.get(gram)
-                if count and gram not in concepts:
-                    concepts[gram] = Concept(gram, frozenset({gram}), (gram,), self._idf_of(count))
-        return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean))
+        return self._reader.parse(query)
 
     # -- search ----------------------------------------------------------------------------
 
@@ -371,17 +283,23 @@ class KnowledgeBase:
 
     def search(self, query: str, lang: str = "en", limit: int = 3) -> SearchResult:
         parsed = self.parse(query)
-        if not parsed.concepts:
+        encoded = self._encoder_cosines(query, parsed)
+        if not parsed.concepts and encoded is None:
             return SearchResult(query, False, (), 0.0)
         head_terms = list({t for c in parsed.concepts for t in c.head})
         head_rank = self._ranked(
             "head", self._within_budget(head_terms, self._head_df, HEAD_ROWS), ", " + _HEAD_BM25
         )
         body_df = {
-            v: self._body_df.get(_porter_phrase(v), 0) for c in parsed.concepts for v in c.body
+            v: self._body_df.get(porter_phrase(v), 0) for c in parsed.concepts for v in c.body
         }
         body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
-        candidates = list(dict.fromkeys(head_rank + body_rank))
+        nearest: list[int] = []
+        if encoded is not None:
+            k = min(ENC_CANDIDATES, len(encoded))
+            top = np.argpartition(-encoded, k - 1)[:k] if k < len(encoded) else np.arange(k)
+            nearest = top.tolist()
+        candidates = list(dict.fromkeys(head_rank + body_rank + nearest))
         if not candidates:
             return SearchResult(query, False, (), 0.0)
         cosine: dict[int, float] = {}
@@ -391,7 +309,10 @@ class KnowledgeBase:
             if vector is not None:
                 sims = self._doc_vecs[candidates] @ vector
                 cosine = dict(zip(candidates, sims.tolist(), strict=True))
-        total = parsed.total(self._max_idf)
+        meaning: dict[int, float] = {}
+        if encoded is not None:
+            meaning = dict(zip(candidates, encoded[candidates].tolist(), strict=True))
+        total = parsed.total(self._max_idf) or 1.0
         coverage = {
             i: sum(c.weight for c in parsed.concepts if c.head & self._docs[i].head) / total
             for i in candidates
@@ -409,29 +330,49 @@ class KnowledgeBase:
             sorted(candidates, key=lambda i: -coverage[i]),
             sorted(candidates, key=lambda i: -fuzzy[i]),
             sorted(cosine, key=lambda i: -cosine[i]),
+            sorted(meaning, key=lambda i: -meaning[i]),
         )
         fused: dict[int, float] = dict.fromkeys(candidates, 0.0)
-        for weight, order in zip((*_WEIGHTS, SEM_WEIGHT), lists, strict=True):
+        for weight, order in zip((*_WEIGHTS, SEM_WEIGHT, ENC_WEIGHT), lists, strict=True):
             for rank, i in enumerate(order):
                 fused[i] += weight / (_RRF_K + rank)
         ranked = sorted(candidates, key=lambda i: -fused[i])
         hits: list[SearchHit] = []
         seen: set[str] = set()
-        top = fused[ranked[0]]
+        top_score = fused[ranked[0]]
         for i in ranked:
             article = self._docs[i].article
             if article.group_id in seen:
                 continue
             seen.add(article.group_id)
-            hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top, 4)))
+            hits.append(SearchHit(self.in_language(article, lang), round(fused[i] / top_score, 4)))
             if len(hits) == limit:
                 break
         confidence = self._confidence(ranked[0], parsed, total)
-        if cosine:
-            scaled = min(1.0, max(0.0, (cosine[ranked[0]] - SEM_LO) / (SEM_HI - SEM_LO)))
-            confidence = (1 - SEM_SHARE) * confidence + SEM_SHARE * scaled
+        if meaning:
+            confidence = _blend(confidence, meaning[ranked[0]], ENC_SHARE, ENC_LO, ENC_HI)
+        elif cosine:
+            confidence = _blend(confidence, cosine[ranked[0]], SEM_SHARE, SEM_LO, SEM_HI)
         confidence = round(confidence, 4)
         return SearchResult(query, confidence >= self.min_score, tuple(hits), confidence)
+
+    def _encoder_cosines(self, query: str, parsed: Query) -> Matrix | None:
+        """The cosine of the question with every article by the sentence encoder, or None.
+
+        The encoder reads the question as typed; a Chinese question also gets the glossary's
+        English words (MiniLM knows the characters but was trained on English).
+        """
+        if self.encoder is None or self._enc_vecs is None:
+            return None
+        text = query[:MAX_QUERY_CHARS].strip()
+        if HAN.search(text) and parsed.clean:
+            text = f"{text} . {parsed.clean}"
+        if not text:
+            return None
+        # einsum, not `@`: a BLAS matrix-vector product wakes OpenBLAS's threads, whose
+        # spinning afterwards slowed the next encoding ×3 on two cores (measured)
+        sims: Matrix = np.einsum("ij,j->i", self._enc_vecs, self.encoder.encode([text])[0])
+        return sims
 
     def _confidence(self, rowid: int, parsed: Query, total: float) -> float:
         head = self._docs[rowid].head
@@ -444,7 +385,7 @@ class KnowledgeBase:
         return min(1.0, found / total)
 
 
-def _porter_phrase(text: str) -> str:
-    """The key under which FTS5's vocabulary holds a word (a phrase: its first word)."""
-    first = text.split()[0] if text.split() else text
-    return porter_stem(first) if _FTS_WORD.match(first) else first
+def _blend(share: float, cosine: float, weight: float, lo: float, hi: float) -> float:
+    """The concept share blended with a cosine rescaled linearly from [lo, hi] to [0, 1]."""
+    scaled = min(1.0, max(0.0, (cosine - lo) / (hi - lo)))
+    return (1 - weight) * share + weight * scaled
