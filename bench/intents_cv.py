@@ -5,8 +5,8 @@ Prints k-fold accuracy per language, the expected calibration error (ECE, 10 bin
 out-of-fold confidence before and after the temperature, the temperature that minimises the
 out-of-fold log loss, and for each clarifying margin the share of messages that would get a
 question and the resulting utility (1 answered right, 0.5 or 0.75 asked with the right intent
-among the two buttons, 0 otherwise), and accuracy for each fallback threshold. Only the shipped training utterances are used: never the
-unseen set.
+among the two buttons, 0 otherwise), and accuracy for each fallback threshold. Only the
+shipped training utterances are used: never the unseen set.
 """
 
 from __future__ import annotations

@@ -110,7 +110,7 @@ def test_classify_cli_reads_stdin_and_prints_json_lines(tmp_path: Path) -> None:
     assert [r["intent"] for r in records] == ["greeting", "unlock", "password_reset", "kb_question"]
     assert set(records[0]) == {"text", "intent", "confidence", "lang", "top", "ask"}
     top = records[1]["top"]
-    assert [t["intent"] for t in top][0] == "unlock" and len(top) == 2
+    assert top[0]["intent"] == "unlock" and len(top) == 2
     assert top[0]["confidence"] >= top[1]["confidence"]
     assert records[2]["lang"] == "zh-Hant" and records[2]["text"] == "點樣改密碼"
 
