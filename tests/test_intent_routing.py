@@ -126,3 +126,9 @@ def test_an_outage_gives_the_phone_line_and_proposes_a_p1(bot: BotHarness) -> No
     assert "ext. 4357" in text and "Priority: P1" in text
     bot.click("Open ticket")
     assert bot.rows("SELECT priority FROM tickets")[0][0] == "P1"
+
+
+def test_a_licence_request_goes_to_the_licence_check(bot: BotHarness) -> None:
+    replies = bot.say("我想申請Visio")
+    assert "Visio" in text_of(replies) and "license" in text_of(replies)
+    assert "申請：" not in text_of(replies)  # not the generic request proposal
