@@ -138,14 +138,15 @@ def intents() -> None:
     "--json",
     "as_json",
     is_flag=True,
-    help="One JSON object per line: text, intent, confidence, lang.",
+    help="One JSON object per line: text, intent, confidence, lang, top (the two best), ask.",
 )
 @config_errors
 def intents_classify(text: tuple[str, ...], as_json: bool) -> None:
     """Classify TEXT, or with '-' one utterance per line from stdin.
 
     Prints the intent, the confidence (0-1) and the detected language; below the
-    threshold (intents.threshold) a message is a knowledge question.
+    threshold (intents.threshold) a message is a knowledge question. With --json also the
+    two best intents with their probabilities, and whether the bot would ask which one.
     """
     from bot.intents import IntentClassifier
 
@@ -160,6 +161,11 @@ def intents_classify(text: tuple[str, ...], as_json: bool) -> None:
                 "intent": result.intent,
                 "confidence": result.confidence,
                 "lang": result.lang,
+                "top": [
+                    {"intent": result.intent, "confidence": result.confidence},
+                    {"intent": result.runner_up, "confidence": result.runner_up_confidence},
+                ],
+                "ask": result.close,
             }
             click.echo(json.dumps(record, ensure_ascii=False))
         else:

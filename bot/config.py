@@ -117,8 +117,9 @@ class KnowledgeSettings:
 
 @dataclass(frozen=True)
 class IntentSettings:
-    threshold: float = 0.66
-    """Below this confidence a message is treated as a knowledge question."""
+    threshold: float = 0.4
+    """Below this confidence a message is treated as a knowledge question (chosen by
+    cross-validation for the trained intent model, `bench/intents_cv.py`)."""
 
 
 @dataclass(frozen=True)

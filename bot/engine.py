@@ -4,7 +4,9 @@ For each message it (1) drops a redelivered platform event, (2) cleans the text
 (control characters, length, secrets — read with the waiting flow's `SecretContext`, and
 in a submitted form's fields too; a clicked button's label is not typed text), (3) detects
 the language, (4) hands the message to the flow that is waiting for an answer, if any, else
-(5) classifies the intent and calls that intent's handler. Around (4) and (5) sits the error
+(5) classifies the intent and calls that intent's handler; when the two best intents are
+close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
+picked on the original message. Around (4) and (5) sits the error
 boundary: a `UserFacingError` becomes its catalogue message; anything else is
 logged with a short reference id and the user sees a polite message with that
 id, never the exception.
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
+from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.home import home
 from bot.i18n import Translator
 from bot.intents import INTENTS
@@ -171,6 +174,14 @@ class Engine:
                 if intent in self._by_intent:
                     turn.services.conversations.clear(turn.key)
                     return await self._by_intent[intent].handle(turn)
+            if pending is not None and pending.flow == CLARIFY_FLOW:
+                turn.services.conversations.clear(turn.key)
+                picked = chosen(turn, pending)
+                if picked is not None:
+                    intent, text = picked
+                    original = replace(turn, msg=replace(msg, text=text, choice=None))
+                    return await self._by_intent[intent].handle(original)
+                pending = None
             if pending is not None:
                 handler = self._by_intent.get(pending.flow.split(".", 1)[0])
                 if handler is not None:
@@ -182,6 +193,8 @@ class Engine:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
             result = turn.services.classifier.classify(msg.text)
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
+            if result.close:
+                return ask(turn, result)
             return await self._by_intent[result.intent].handle(turn)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)

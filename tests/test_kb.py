@@ -256,9 +256,9 @@ def test_gaps_and_stats_cli(tmp_path: Path) -> None:
         "1",
         "5 stars",
         "thanks!",
-        "canteen menu today",
-        "what's on the canteen menu",
-        "canteen menu pls",
+        "canteen opening hours",
+        "canteen opening hours today",
+        "canteen hours pls",
         "parking permit",
     ):
         bot.say(q)

@@ -1,7 +1,8 @@
 """The bot's capabilities, one handler per intent, registered explicitly here.
 
 To add one: write a class with `intent`, `handle`, `resume` and a docstring (its
-help text), add examples for the intent in `bot/intents/examples.toml`, its
+help text), add the intent to `INTENTS` (`bot/intents/training_data.py`) and examples for it in
+`bot/intents/examples.toml`, its
 messages in `bot/locales/*.toml`, and list an instance below.
 """
 
@@ -13,19 +14,28 @@ from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
+from bot.handlers.requests import Request, UrgentOutage
+from bot.handlers.small_talk import ThanksBye
+from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketReopen
 from bot.handlers.tickets import Human, TicketStatus
 
 
 def default_handlers() -> tuple[Handler, ...]:
     handlers: tuple[Handler, ...] = (
         Greeting(),
+        ThanksBye(),
         Knowledge(),
         Human(),
         TicketStatus(),
+        TicketCancel(),
+        TicketReopen(),
+        TicketChase(),
         Unlock(),
         PasswordReset(),
         LicenceCheck(),
         GroupCheck(),
+        Request(),
+        UrgentOutage(),
     )
     return (*handlers, ApprovalAnswer(), Commands({h.intent: h for h in handlers}))
 

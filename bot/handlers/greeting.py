@@ -19,7 +19,8 @@ class Greeting:
         t = turn.t
         name = turn.msg.actor.display_name
         hello = t("greeting.hello_name", name=name) if name else t("greeting.hello")
-        abilities = "\n".join(f"• {t(f'help.{i}')}" for i in INTENTS if i != self.intent)
+        listed = (i for i in INTENTS if i not in (self.intent, "thanks_bye"))
+        abilities = "\n".join(f"• {t(f'help.{i}')}" for i in listed)
         return [Reply(f"{hello}\n{t('greeting.capabilities')}\n{abilities}", choices=menu(t))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:

@@ -11,7 +11,6 @@ Requesters only ever see their own tickets; someone else's id looks like no tick
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -19,6 +18,7 @@ from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.i18n import Translator
+from bot.intents import find_entities
 from bot.messages import Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import (
@@ -38,11 +38,6 @@ _CATEGORY = "ticket:category"
 _URGENCY = "ticket:urgency"
 _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
-_TICKET_REF = re.compile(
-    r"(?i)(?<![A-Za-z0-9_])hd[-_ ]?(\d{1,9})(?![A-Za-z0-9_])|#(\d{3,9})(?![A-Za-z0-9_])"
-)
-"""`HD-1042` or `#1042` in a sentence. ASCII lookarounds, not `\\b`: Python counts a Chinese
-character as a word character, so `\\bHD` never matched in "我個HD-1042點呀"."""
 FORM = "@human:form"
 """The new-ticket form's id: its submission comes back as this choice."""
 FROM_MESSAGE = "@human:message"
@@ -112,11 +107,20 @@ def ticket_form(turn: Turn) -> Form:
     )
 
 
-def propose_ticket(turn: Turn, *, summary: str, description: str, category: str) -> list[Reply]:
+def propose_ticket(
+    turn: Turn,
+    *,
+    summary: str,
+    description: str,
+    category: str,
+    impact: str | None = None,
+    urgency: str | None = None,
+) -> list[Reply]:
     """Show the ticket the bot would open and wait for the user to confirm or change it.
 
     `category` is the caller's view (a failed unlock is "account & access"); when the
-    caller has none ("other"), the words decide.
+    caller has none ("other"), the words decide. `impact` and `urgency`, when given,
+    replace what the words suggest (an outage proposes P1).
     """
     categories = turn.services.tickets.categories
     guess = propose(description, categories)
@@ -126,8 +130,8 @@ def propose_ticket(turn: Turn, *, summary: str, description: str, category: str)
         "summary": _summary(summary),
         "description": description,
         "category": category,
-        "impact": guess.impact,
-        "urgency": guess.urgency,
+        "impact": impact or guess.impact,
+        "urgency": urgency or guess.urgency,
     }
     turn.expect("human.confirm", state)
     return [_confirm(turn, state)]
@@ -283,12 +287,11 @@ class TicketStatus:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, msg = turn.t, turn.msg
         if msg.choice and msg.choice.startswith(ACTION):
-            return self._action(turn, msg.choice.removeprefix(ACTION))
+            return self.act(turn, msg.choice.removeprefix(ACTION))
         email = msg.actor.email or ""
-        match = _TICKET_REF.search(msg.text)
-        if match:
-            number = parse_ticket_ref(match.group(1) or match.group(2))
-            return [detail(turn, own_ticket(turn, number, match.group(0).upper()))]
+        refs = find_entities(msg.text).tickets
+        if refs:
+            return [detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
@@ -300,7 +303,8 @@ class TicketStatus:
         )[:5]
         return [Reply(f"{t('ticket.yours', count=len(tickets))}\n{lines}", choices=choices)]
 
-    def _action(self, turn: Turn, value: str) -> list[Reply]:
+    def act(self, turn: Turn, value: str) -> list[Reply]:
+        """Run one ticket button (`cancel:1042`, `reopen:1042`, `show:1042`) for the requester."""
         t = turn.t
         parts = value.split(":")
         action, number = parts[0], parse_ticket_ref(parts[1]) if len(parts) > 1 else None
