@@ -78,20 +78,29 @@ class Served:
         if socket_mode:
             env["SLACK_APP_TOKEN"] = "xapp-test-token"
         env.update(extra_env or {})
+        self.env = env
+        self.log: list[str] = []
+        self._launch()
+        self._n = 0
+
+    def _launch(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
         )
-        self.log: list[str] = []
         self.port = self._wait_ready()
-        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
         self._drainer.start()
         self.url = f"http://127.0.0.1:{self.port}/slack/events"
-        self._n = 0
+
+    def restart(self) -> None:
+        """Start the process again (after it was killed or stopped), on the same store."""
+        self.proc.wait(10)
+        self._launch()
 
     def _wait_ready(self) -> int:
         assert self.proc.stderr is not None
@@ -106,10 +115,11 @@ class Served:
                 return int(found.group(1))
         raise AssertionError("helpdesk serve did not start:\n" + "".join(self.log))
 
-    def _drain(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.log.append(line)
+    def _drain(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        with proc.stderr:
+            for line in proc.stderr:
+                self.log.append(line)
 
     def stop(self) -> None:
         self.proc.terminate()
