@@ -6,10 +6,12 @@
 adapter acknowledge. A redelivery (the claim exists) is acknowledged and not stored.
 
 Group commit keeps the ack fast without weakening that: one writer task takes every
-message waiting, commits them in one transaction on its own connection in a thread (one
-`fsync` for all), and answers each; messages arriving meanwhile form the next batch. No
-timer: under load the batch is whatever came during the last `fsync`, alone a message
-waits for nothing.
+message waiting, commits them in one transaction (one `fsync` for all) and answers each;
+messages arriving meanwhile form the next batch. No timer: under load the batch is
+whatever arrived while the event loop was busy, alone a message waits for nothing. The
+commit runs on the event loop itself (0.2-0.3 ms here): a commit in a worker thread
+measured worse, since that thread must win the GIL back from the engine's work for every
+hop (ack p99 at 200 events/s 230 ms).
 
 `finish` ends a message: its replies become outbox rows (kind `reply`, typed payload: the
 adapter's route and the `Reply`) and the inbox row is deleted, in one transaction. That
@@ -39,7 +41,7 @@ from bot.messages import Incoming, Reply
 from bot.notify import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
 from bot.store.conversations import ConversationStore, conversation_key
-from bot.store.database import bookkeeping, connect, transaction
+from bot.store.database import bookkeeping, transaction
 from bot.store.events import claim_in
 from bot.store.outbox import Outbox
 from bot.tickets.model import TicketError
@@ -85,10 +87,6 @@ class Inbox:
         clock: Clock = utcnow,
     ) -> None:
         self._conn = db.conn
-        path = str(self._conn.execute("PRAGMA database_list").fetchone()[2])
-        if not path:
-            raise ValueError("the inbox needs a database file (a second connection writes it)")
-        self._writer_conn = connect(path)
         self._conversations = conversations
         self._tickets = tickets
         self._outbox = Outbox(db, clock)
@@ -110,7 +108,6 @@ class Inbox:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
-        self._writer_conn.close()
 
     async def accept(self, msg: Incoming, route: Mapping[str, Any]) -> bool:
         """Store `msg` durably with its claim; False for a redelivery (nothing stored).
@@ -127,11 +124,12 @@ class Inbox:
         while True:
             await self._arrived.wait()
             self._arrived.clear()
+            await asyncio.sleep(0)  # what else is ready to arrive joins this batch
             batch, self._arrivals = self._arrivals, []
             if not batch:
                 continue
             try:
-                stored = await asyncio.to_thread(self._commit, batch)
+                stored = self._commit(batch)
             except Exception as exc:  # noqa: BLE001 - each sender hears it and does not ack
                 log.error("inbox commit failed: %s", type(exc).__name__)
                 for arrival in batch:
@@ -143,10 +141,10 @@ class Inbox:
                     self._on_stored(row)
 
     def _commit(self, batch: Sequence[_Arrival]) -> list[Stored | None]:
-        """One durable transaction for the whole batch (runs in a thread)."""
+        """One durable transaction for the whole batch."""
         now = iso(self._clock())
         stored: list[Stored | None] = []
-        with transaction(self._writer_conn) as conn:
+        with transaction(self._conn) as conn:
             for arrival in batch:
                 msg = arrival.msg
                 if not claim_in(conn, msg.platform, str(msg.event_id), now):
