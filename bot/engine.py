@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from bot.errors import UserFacingError
@@ -29,7 +29,7 @@ from bot.i18n import Translator
 from bot.intents import INTENTS
 from bot.language import detect_language
 from bot.messages import Incoming, Lang, Reply
-from bot.redact import Redaction, SecretContext, redact
+from bot.redact import SecretContext, redact_incoming
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
 
@@ -48,15 +48,6 @@ handler whatever flow is waiting, so buttons keep working long after they were s
 _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
-
-
-def _redacted_form(form: Mapping[str, str] | None) -> tuple[Mapping[str, str] | None, bool]:
-    """A submitted form's fields with secrets masked (a modal's description is typed too),
-    and whether any was found."""
-    if form is None:
-        return None, False
-    fields = {name: redact(value) for name, value in form.items()}
-    return {name: r.text for name, r in fields.items()}, any(r.found for r in fields.values())
 
 
 @dataclass
@@ -83,10 +74,11 @@ class Engine:
     def handler_for(self, intent: str) -> Handler:
         return self._by_intent[intent]
 
-    async def handle(self, msg: Incoming) -> list[Reply]:
-        """Answer one message. Never raises for anything a user can send."""
+    async def handle(self, msg: Incoming, *, claimed: bool = False) -> list[Reply]:
+        """Answer one message. Never raises for anything a user can send. `claimed`: its
+        event id was claimed already (by the inbox, together with storing it)."""
         services = self.services
-        if msg.event_id and not services.events.claim(msg.platform, msg.event_id):
+        if not claimed and msg.event_id and not services.events.claim(msg.platform, msg.event_id):
             log.info("dropping redelivered event %s", msg.event_id)
             return []
         services.kb.refresh()
@@ -99,12 +91,8 @@ class Engine:
             notes.append("engine.too_long")
         pending = services.conversations.get(key)
         context = pending.context if pending else SecretContext.NONE
-        # A click's text is the label of the button the bot drew, not something typed:
-        # it is never scanned, so "Reset my password now" never looks like a secret.
-        clicked = msg.choice is not None and msg.form is None
-        cleaned = Redaction(text, ()) if clicked else redact(text, context)
-        form, form_had_secret = _redacted_form(msg.form)
-        if cleaned.found or form_had_secret:
+        cleaned, found = redact_incoming(replace(msg, text=text), context)
+        if found or msg.redacted:
             notes.append("engine.secret_redacted")
         lang: Lang = (
             detect_language(cleaned.text)
@@ -113,7 +101,7 @@ class Engine:
         )
         if msg.choice and pending and not cleaned.text:
             lang = pending.lang
-        msg = replace(msg, text=cleaned.text, lang=lang, form=form)
+        msg = replace(cleaned, lang=lang)
         t = Translator(lang)
         request_id = msg.event_id or uuid.uuid4().hex
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)

@@ -52,6 +52,9 @@ class Incoming:
     form: Mapping[str, str] | None = None
     event_id: str | None = None
     forms: bool = False
+    redacted: bool = False
+    """A secret was masked in it before it was stored (by the inbox): the engine warns the
+    user as if it had found it itself."""
 
     @property
     def platform(self) -> str:

@@ -11,7 +11,19 @@ Each row is tried on its own: whatever one row raises (the send, the check below
 payload) is that row's failure, retried later, and the rows after it still go out.
 A failed send is retried with exponential backoff (`BASE_DELAY` doubling up to
 `MAX_DELAY`, `MAX_ATTEMPTS` in all; then the row stays undelivered with its error
-for `helpdesk outbox list`). A crash between 2 and 3 leaves a row that was maybe
+for `helpdesk outbox list`). A `DeliveryFailed` from the transport says more: a 429's
+`Retry-After` is the delay, and a permanent refusal is not tried again.
+
+Replies to a user's message (kind `reply`, written by `bot.inbox`) carry their
+conversation: within one conversation they go out in order, one at a time, and a reply
+waiting (a 429's `Retry-After`, a backoff) holds back only the later replies of its own
+conversation; the conversations are delivered side by side (`REPLY_LANES` at once), and
+beside the other kinds, which go out one after another in order, as before. Their first
+retry comes after `REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of
+attempts, or refused for good) is logged and handed to `on_given_up` (the service notes
+it on the ticket the message was about): never dropped silently.
+
+A crash between 2 and 3 leaves a row that was maybe
 sent: on restart the worker asks the transport whether that key was delivered
 (Slack: the key rides in the message metadata; the console and test transports
 remember it) and resends only if it was not. So nothing is lost and nothing goes
@@ -22,8 +34,11 @@ kept so later versions update that message in place.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
@@ -37,6 +52,23 @@ log = logging.getLogger(__name__)
 BASE_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(minutes=30)
 MAX_ATTEMPTS = 10
+REPLY_BASE_DELAY = timedelta(seconds=1)
+REPLY_LANES = 16
+"""Conversations whose replies are being delivered at the same time."""
+REPLY = "reply"
+
+
+class DeliveryFailed(Exception):
+    """The platform refused a send. `retry_after`: seconds it asked us to wait (a 429);
+    `permanent`: trying again cannot help (an unknown channel, a malformed message)."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
 
 
 @dataclass(frozen=True)
@@ -64,27 +96,56 @@ class Transport(Protocol):
         ...
 
 
+_Row = tuple[int, str, str, str, str, int, "str | None"]
+
+
 class OutboxWorker:
-    def __init__(self, db: sqlite_utils.Database, transport: Transport, clock: Clock = utcnow):
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        transport: Transport,
+        clock: Clock = utcnow,
+        on_given_up: Callable[[Outbound, str], None] | None = None,
+    ):
         self._conn = db.conn
         self._transport = transport
         self._clock = clock
+        self._on_given_up = on_given_up
+        self._lanes = asyncio.Semaphore(REPLY_LANES)
 
     async def run_once(self, limit: int = 100) -> int:
-        """Deliver what is due; return how many messages were delivered."""
+        """Deliver what is due; return how many messages were delivered.
+
+        A reply is due only when no earlier reply of its conversation is still waiting."""
         now = iso(self._clock())
         rows = self._conn.execute(
-            "SELECT id, dedupe_key, kind, recipient, payload_json, attempts, sending_at"
-            " FROM outbox WHERE delivered_at IS NULL AND available_at <= ? AND attempts < ?"
-            " ORDER BY id LIMIT ?",
-            (now, MAX_ATTEMPTS, limit),
+            "SELECT id, dedupe_key, kind, recipient, payload_json, attempts, sending_at,"
+            " conversation FROM outbox o WHERE delivered_at IS NULL AND available_at <= ?"
+            " AND attempts < ? AND (conversation IS NULL OR NOT EXISTS (SELECT 1 FROM outbox e"
+            " WHERE e.conversation = o.conversation AND e.id < o.id AND e.delivered_at IS NULL"
+            " AND e.attempts < ? AND e.available_at > ?)) ORDER BY id LIMIT ?",
+            (now, MAX_ATTEMPTS, MAX_ATTEMPTS, now, limit),
         ).fetchall()
+        groups: dict[str, list[_Row]] = {}
+        for *row, conversation in rows:
+            groups.setdefault(conversation or "", []).append(tuple(row))
+        # "" holds every other kind: one after another, in order, as before.
+        done = await asyncio.gather(*(self._in_order(g, c != "") for c, g in groups.items()))
+        return sum(done)
+
+    async def _in_order(self, rows: list[_Row], conversation: bool) -> int:
+        """Deliver rows in order; in a conversation, stop at the first that fails."""
         delivered = 0
-        for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
-            try:
-                delivered += await self._one(row_id, key, kind, recipient, payload_json, sending_at)
-            except Exception as exc:  # noqa: BLE001 - this row is retried later, the rest go on
-                self._failed(row_id, attempts + 1, exc)
+        async with self._lanes if conversation else contextlib.nullcontext():
+            for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
+                try:
+                    delivered += await self._one(
+                        row_id, key, kind, recipient, payload_json, sending_at
+                    )
+                except Exception as exc:  # noqa: BLE001 - this row is retried later
+                    self._failed(row_id, attempts + 1, exc, Outbound(key, kind, recipient, {}))
+                    if conversation:
+                        break
         return delivered
 
     async def _one(
@@ -147,7 +208,9 @@ class OutboxWorker:
             if message.payload.get("scrub"):
                 # One-time values (an approval's nonce in its buttons) leave the store once
                 # delivered: only the text stays, for the record.
-                kept = {"text": message.payload.get("text", ""), "choices": [], "scrubbed": True}
+                said = message.payload.get("text") or (message.payload.get("reply") or {})
+                text = said.get("text", "") if isinstance(said, dict) else said
+                kept = {"text": text, "choices": [], "scrubbed": True}
                 self._conn.execute(
                     "UPDATE outbox SET payload_json = ? WHERE id = ?",
                     (json.dumps(kept, ensure_ascii=False), row_id),
@@ -172,15 +235,30 @@ class OutboxWorker:
                     ),
                 )
 
-    def _failed(self, row_id: int, attempts: int, exc: Exception) -> None:
-        """Retry the row later. `sending_at` is left as it is: a row whose check failed
-        may still have been sent, so its next try checks again."""
-        delay = min(BASE_DELAY * (2 ** (attempts - 1)), MAX_DELAY)
-        # The class name only: an exception text could quote a token or a message body.
+    def _failed(self, row_id: int, attempts: int, exc: Exception, message: Outbound) -> None:
+        """Retry the row later (or give up on it). `sending_at` is left as it is: a row
+        whose check failed may still have been sent, so its next try checks again."""
+        base = REPLY_BASE_DELAY if message.kind == REPLY else BASE_DELAY
+        delay = min(base * (2 ** (attempts - 1)), MAX_DELAY)
+        # The class name or the platform's error code only: an exception text could quote
+        # a token or a message body.
         error = type(exc).__name__
+        if isinstance(exc, DeliveryFailed):
+            error = exc.reason
+            if exc.retry_after is not None:
+                delay = timedelta(seconds=exc.retry_after)
+            if exc.permanent:
+                attempts = MAX_ATTEMPTS
         log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
         with self._conn:
             self._conn.execute(
                 "UPDATE outbox SET attempts = ?, last_error = ?, available_at = ? WHERE id = ?",
                 (attempts, error, iso(self._clock() + delay), row_id),
             )
+        if attempts >= MAX_ATTEMPTS:
+            log.error("outbox message %s (%s) given up: %s", row_id, message.kind, error)
+            if self._on_given_up is not None:
+                payload = self._conn.execute(
+                    "SELECT payload_json FROM outbox WHERE id = ?", (row_id,)
+                ).fetchone()[0]
+                self._on_given_up(replace(message, payload=json.loads(payload)), error)

@@ -24,9 +24,10 @@ Decisions (measured on `tests/data/secret_lines.jsonl`, see `bench/redaction.py`
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot import secret_shapes as shapes
+from bot.messages import Incoming
 
 MASK = "[redacted]"
 
@@ -84,3 +85,22 @@ def redact(text: str, context: SecretContext = SecretContext.NONE) -> Redaction:
     out.append(text[at:])
     kinds = tuple(dict.fromkeys(kind for _, _, kind in sorted(spans)))
     return Redaction("".join(out), kinds)
+
+
+def redact_incoming(
+    msg: Incoming, context: SecretContext = SecretContext.NONE
+) -> tuple[Incoming, bool]:
+    """`msg` with secrets masked in its text and in a submitted form's fields (a modal's
+    description is typed too), and whether any was found. A click's text is the label of
+    the button the bot drew, not something typed: it is never scanned, so "Reset my
+    password now" never looks like a secret. The engine calls this, and so does the inbox
+    before it stores a message (`bot.inbox`), with the conversation's `SecretContext`."""
+    clicked = msg.choice is not None and msg.form is None
+    text = Redaction(msg.text, ()) if clicked else redact(msg.text, context)
+    if msg.form is None:
+        return replace(msg, text=text.text), text.found
+    fields = {name: redact(value) for name, value in msg.form.items()}
+    form = {name: r.text for name, r in fields.items()}
+    return replace(msg, text=text.text, form=form), text.found or any(
+        r.found for r in fields.values()
+    )

@@ -4,9 +4,16 @@ One aiohttp web server on HELPDESK_HTTP_HOST:HELPDESK_HTTP_PORT serves
 `POST /slack/events` (Slack events, slash commands, interactivity, shortcuts; signed)
 and `GET /healthz`. With SLACK_APP_TOKEN set, Slack Socket Mode runs too (no public
 URL needed). Both feed the same slack-bolt `AsyncApp`, whose Web API client shares
-one aiohttp session. Beside them run the background jobs: the outbox worker (woken
-after every message, else every second), the SLA scan (every 30 s) and the deletion
-of expired secret messages (every 5 s). SIGTERM or SIGINT stops it cleanly.
+one aiohttp session. Beside them run the background jobs: the inbox workers
+(`bot.inbox`: each acknowledged message through the engine, its replies into the
+outbox), the outbox worker (woken after every message, else every second), the SLA scan
+(every 30 s) and the deletion of expired secret messages (every 5 s).
+
+SIGTERM or SIGINT stops it in this order: stop accepting (HTTP answers 503 with
+Retry-After, so Slack sends the event again later; Socket Mode disconnects, so Slack
+keeps what it did not get acknowledged), store what was being accepted, let the inbox
+workers finish what is stored (`DRAIN_S`; the rest waits in the inbox for the next
+start), deliver the outbox's due replies (`DRAIN_S`), then stop.
 """
 
 from __future__ import annotations
@@ -21,10 +28,12 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
-from bot.adapters.slack import SlackBot, SlackConfig, SlackTransport
+from bot.adapters.slack import SlackBot, SlackConfig
+from bot.adapters.slack_transport import SlackTransport
 from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
+from bot.inbox import HeldSecrets, Inbox, InboxWorker, Stored
 from bot.notify import OutboxWorker
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import build_services
@@ -34,6 +43,8 @@ log = logging.getLogger(__name__)
 OUTBOX_EVERY_S = 1.0
 SLA_SCAN_EVERY_S = 30.0
 DELETIONS_EVERY_S = 5.0
+DRAIN_S = 10.0
+"""At shutdown, at most this long for the inbox workers, and as long again for the outbox."""
 
 
 async def _every(
@@ -65,6 +76,26 @@ def web_app(slack: SlackBot) -> web.Application:
     return app
 
 
+def start_inbox(slack: SlackBot, held: HeldSecrets) -> tuple[Inbox, InboxWorker]:
+    """The inbox behind `slack` and its workers, started: first what the last run left
+    unfinished, then each message as soon as it is stored."""
+    services = slack.services
+    workers: InboxWorker | None = None
+
+    def stored(message: Stored) -> None:
+        assert workers is not None
+        workers.submit(message)
+
+    inbox = Inbox(
+        services.db, services.conversations, services.tickets, held, stored, services.clock
+    )
+    workers = InboxWorker(inbox, slack.engine, slack.wake.set)
+    slack.inbox = inbox
+    inbox.start()
+    workers.start()
+    return inbox, workers
+
+
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
     config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
@@ -78,7 +109,8 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     async with aiohttp.ClientSession(connector=connector) as session:
         slack = SlackBot(engine, config, session)
         await slack.start()
-        slack.start_lanes()
+        held = HeldSecrets()
+        inbox, workers = start_inbox(slack, held)
         runner = web.AppRunner(web_app(slack), access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
@@ -92,7 +124,9 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
                 slack.app, config.app_token, slack.app_id, slack.team_id
             )
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        worker = OutboxWorker(services.db, SlackTransport(slack), services.clock)
+        worker = OutboxWorker(
+            services.db, SlackTransport(slack, held), services.clock, inbox.given_up
+        )
 
         async def scan() -> None:
             if any(services.tickets.scan().values()):
@@ -120,13 +154,27 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         try:
             await stop.wait()
         finally:
-            await slack.drain()
-            for job in jobs:
-                job.cancel()
+            slack.accepting = False
             if socket_mode is not None:
                 await socket_mode.close_async()  # type: ignore[no-untyped-call]
+            await inbox.close()
+            await workers.drain(DRAIN_S)
+            for job in jobs:
+                job.cancel()
+            await _deliver_due(worker.run_once, DRAIN_S)
             await runner.cleanup()
             services.db.conn.close()
+
+
+async def _deliver_due(run_once: Callable[[], Awaitable[int]], seconds: float) -> None:
+    """Deliver until nothing more goes out or time is up (what is left waits in the outbox)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            if not await asyncio.wait_for(run_once(), deadline - asyncio.get_running_loop().time()):
+                return
+        except TimeoutError:
+            return
 
 
 def run(settings: Settings, env: Mapping[str, str]) -> None:

@@ -53,7 +53,7 @@ class SlackStandIn:
     """What auth.test names as the app (None: no app id, as for some tokens)."""
     calls: list[Call] = field(default_factory=list)
     port: int = 0
-    _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _failures: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
     _messages: list[dict[str, Any]] = field(default_factory=list)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -120,10 +120,26 @@ class SlackStandIn:
     # -- what the bot did ----------------------------------------------------------------
 
     def fail_next(
-        self, method: str, status: int = 429, retry_after: int = 1, times: int = 1
+        self,
+        method: str,
+        status: int = 429,
+        retry_after: int = 1,
+        times: int = 1,
+        channel: str | None = None,
     ) -> None:
+        """Fail the next `times` calls of `method` (in `channel` only, if given): HTTP
+        `status` (429 with `Retry-After`), or 200 with `ok:false` (`internal_error`).
+        `method` "response_url" fails posts to response URLs."""
         with self._lock:
-            self._failures.setdefault(method, []).extend([(status, retry_after)] * times)
+            self._failures.setdefault(method, []).extend([(status, retry_after, channel)] * times)
+
+    def _failure(self, method: str, channel: str | None) -> tuple[int, int] | None:
+        queued = self._failures.get(method) or []
+        for n, (status, retry_after, only) in enumerate(queued):
+            if only is None or only == channel:
+                del queued[n]
+                return status, retry_after
+        return None
 
     def called(self, method: str) -> list[Call]:
         with self._lock:
@@ -185,8 +201,7 @@ class SlackStandIn:
         call = Call(method, params, time.monotonic(), auth)
         with self._lock:
             self.calls.append(call)
-            queued = self._failures.get(method)
-            failure = queued.pop(0) if queued else None
+            failure = self._failure(method, params.get("channel"))
         if failure is not None:
             status, retry_after = failure
             headers = {"Retry-After": str(retry_after)} if status == 429 else {}
@@ -316,6 +331,9 @@ class SlackStandIn:
         params["response_id"] = request.match_info["id"]
         with self._lock:
             self.calls.append(Call("response_url", params, time.monotonic()))
+            failure = self._failure("response_url", None)
+        if failure is not None:
+            return web.Response(status=failure[0], text="failed")
         return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:

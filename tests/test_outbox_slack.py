@@ -12,10 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.slack import SlackBot, SlackConfig, SlackTransport
+from bot.adapters.slack import SlackBot, SlackConfig
+from bot.adapters.slack_transport import SlackTransport
 from bot.clock import iso
 from bot.engine import Engine
 from bot.handlers import default_handlers
+from bot.inbox import HeldSecrets
 from bot.notify import OutboxWorker
 from bot.services import Services, build_services
 from bot.store.outbox import Outbox
@@ -46,7 +48,9 @@ class Outboxed:
             async with aiohttp.ClientSession() as session:
                 bot = SlackBot(Engine(self.services, default_handlers()), config, session)
                 await bot.start()
-                worker = OutboxWorker(self.services.db, SlackTransport(bot), self.clock)
+                worker = OutboxWorker(
+                    self.services.db, SlackTransport(bot, HeldSecrets()), self.clock
+                )
                 return await worker.run_once()
 
         return asyncio.run(run())
@@ -122,7 +126,12 @@ def test_a_failing_history_read_retries_that_row_later_and_the_others_go_out(
     outboxed.slack.fail_next("conversations.history", 500)
     assert outboxed.deliver() == 2
     assert (outboxed.posts("k2"), outboxed.posts("k3"), outboxed.posts("k1")) == (1, 1, 0)
-    assert outboxed.row("k1") == (0, 1, "SlackApiError", 1)  # still "maybe sent"
+    assert outboxed.row("k1") == (
+        0,
+        1,
+        "conversations.history: internal_error",
+        1,
+    )  # still "maybe sent"
     assert outboxed.deliver() == 0  # backing off
     outboxed.clock.advance(seconds=6)
     assert outboxed.deliver() == 1
@@ -138,7 +147,7 @@ def test_a_row_that_cannot_be_sent_is_retried_with_backoff_behind_the_others(
     outboxed.queue("k3")
     assert outboxed.deliver() == 1  # k2's post failed once, k3 went out
     assert outboxed.row("broken") == (0, 1, "KeyError", 0)
-    assert outboxed.row("k2") == (0, 1, "SlackApiError", 0)
+    assert outboxed.row("k2") == (0, 1, "chat.postMessage: internal_error", 0)
     assert outboxed.posts("k3") == 1
     outboxed.clock.advance(seconds=6)
     assert outboxed.deliver() == 1

@@ -80,7 +80,8 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FuzzedBot
     from bot.adapters.slack_inbound import CheckedSocketModeHandler
     from bot.engine import Engine
     from bot.handlers import default_handlers
-    from bot.serve import web_app
+    from bot.inbox import HeldSecrets
+    from bot.serve import start_inbox, web_app
     from bot.services import build_services
     from tests.harness import make_settings
 
@@ -96,27 +97,28 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FuzzedBot
     services = build_services(make_settings(Path(tmp_path_factory.mktemp("fuzz"))))
     config = SlackConfig("xoxb-fuzz", SECRET, "xapp-fuzz", api_url=slack.api_url)
 
-    async def up() -> tuple[aiohttp.ClientSession, SlackBot, web.AppRunner, Any]:
+    async def up() -> tuple[aiohttp.ClientSession, Any, web.AppRunner, Any]:
         session = aiohttp.ClientSession()
         adapter = SlackBot(Engine(services, default_handlers()), config, session)
         await adapter.start()
-        adapter.start_lanes()
+        inbox, workers = start_inbox(adapter, HeldSecrets())
         runner = web.AppRunner(web_app(adapter), access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         bot.url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
         socket = CheckedSocketModeHandler(adapter.app, "xapp-fuzz", adapter.app_id, TEAM_ID)
         await socket.connect_async()  # type: ignore[no-untyped-call]
-        return session, adapter, runner, socket
+        return session, (inbox, workers), runner, socket
 
-    session, adapter, runner, socket = bot.run(up())
+    session, (inbox, workers), runner, socket = bot.run(up())
     slack.wait_socket()
     try:
         yield bot, records
     finally:
 
         async def down() -> None:
-            await adapter.drain(30)
+            await inbox.close()
+            await workers.drain(30)
             await socket.close_async()  # type: ignore[no-untyped-call]
             await runner.cleanup()
             await session.close()

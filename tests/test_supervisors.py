@@ -166,9 +166,11 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
 
     import aiohttp
 
-    from bot.adapters.slack import SlackBot, SlackConfig, SlackTransport
+    from bot.adapters.slack import SlackBot, SlackConfig
+    from bot.adapters.slack_transport import SlackTransport
     from bot.engine import Engine
     from bot.handlers import default_handlers
+    from bot.inbox import HeldSecrets
     from bot.notify import OutboxWorker
     from bot.services import build_services
     from tests.harness import make_settings
@@ -186,7 +188,9 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
         async with aiohttp.ClientSession() as session:
             bot = SlackBot(Engine(services, default_handlers()), config, session)
             await bot.start()
-            delivered = await OutboxWorker(services.db, SlackTransport(bot), clock).run_once()
+            delivered = await OutboxWorker(
+                services.db, SlackTransport(bot, HeldSecrets()), clock
+            ).run_once()
         services.db.conn.close()
         return delivered
 

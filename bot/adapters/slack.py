@@ -27,17 +27,14 @@ aiohttp session serves both Socket Mode and the HTTP endpoint (`bot.serve`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
 import secrets
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,55 +51,32 @@ from bot.adapters.slack_blocks import (
     FORM_ACTION,
     FORM_CALLBACK,
     chosen,
-    escape,
     form_values,
     home_view,
     modal,
     plain,
-    reply_blocks,
     shown_again,
 )
 from bot.adapters.slack_inbound import Dropped, checked, listener_failed
-from bot.clock import iso, parse_iso
+from bot.clock import iso
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.handlers.tickets import FROM_MESSAGE
-from bot.i18n import Translator
-from bot.messages import TEXT_FORM, Actor, Choice, Form, Incoming, Lang, Reply
-from bot.notify import Outbound
+from bot.inbox import Inbox
+from bot.messages import TEXT_FORM, Actor, Form, Incoming, Lang
 from bot.services import Services
-from bot.store.audit import AuditEntry
-from bot.tickets.triage import triage_view
 
 log = logging.getLogger(__name__)
 
 COMMAND = "/helpdesk"
 SHORTCUT = "send_to_helpdesk"
-METADATA_EVENT = "helpdesk_outbox"
-"""Message metadata event type carrying an outbox key, so `was_delivered` can check."""
-HISTORY_PAGES = 10
-"""`was_delivered` reads at most this many pages of 200 messages (2,000) posted since the
-send began; a message found in none of them is sent again (a duplicate, never a loss)."""
-CLOCK_SKEW_S = 120.0
-"""History is read from this long before the send began (our clock against Slack's)."""
 DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
-SENT_IN_DM = "I've sent that to you in a direct message. 已經私訊咗俾你。"
-PRIVATE_FALLBACK = (
-    "A private message from the IT helpdesk: open Slack to read it."
-    " IT helpdesk 私人訊息，請喺 Slack 打開睇。"
-)
-PRIVATE_NOT_SENT = (
-    "I couldn't send that to you privately, so it wasn't shown anywhere. Please ask for a"
-    " person; the service desk will redo it. 我私訊唔到你，所以冇顯示出嚟。請搵真人幫手。"
-)
 FORM_EXPIRED = (
     "That form is no longer available (the bot restarted). Ask again and I'll show it."
     " 個表格已經失效，請再問一次。"
 )
 _STASHED_FORMS = 1000
-LANES = 2
-"""Engine work runs in this many ordered lanes (see `SlackBot.converse`)."""
 _MESSAGE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 
 
@@ -219,9 +193,6 @@ def _lang_of(locale: str | None) -> Lang:
     return "zh-Hant" if (locale or "").lower().startswith("zh") else "en"
 
 
-_Work = tuple["Where", str, str, str | None, Mapping[str, str] | None]
-
-
 @dataclass
 class _Person:
     actor: Actor
@@ -243,10 +214,11 @@ class SlackBot:
     _people: dict[str, _Person] = field(default_factory=dict)
     _forms: OrderedDict[str, Form] = field(default_factory=OrderedDict)
     _dms: dict[str, str] = field(default_factory=dict)
-    _lanes: list[asyncio.Queue[_Work]] = field(
-        default_factory=lambda: [asyncio.Queue() for _ in range(LANES)]
-    )
-    _workers: list[asyncio.Task[None]] = field(default_factory=list)
+    inbox: Inbox | None = None
+    """Where a translated message goes before it is acknowledged (set before serving)."""
+    accepting: bool = True
+    """False once shutting down: a request is then refused (503) and Slack sends it again."""
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.client = AsyncWebClient(
@@ -265,7 +237,8 @@ class SlackBot:
         self.app = AsyncApp(
             client=self.client,
             signing_secret=self.config.signing_secret,
-            process_before_response=False,
+            # The ack waits for the listener: it returns once the message is in the inbox.
+            process_before_response=True,
             logger=bolt_log,
             request_verification_enabled=False,
             raise_error_for_unhandled_request=True,
@@ -310,6 +283,8 @@ class SlackBot:
 
     async def http(self, request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
         """POST /slack/events: events, slash commands, interactivity and shortcuts."""
+        if not self.accepting:
+            return aiohttp.web.Response(status=503, headers={"Retry-After": "5"})
         try:
             bolt_request = await checked(request, self._verifier, self.app_id, self.team_id)
         except Dropped as dropped:
@@ -412,7 +387,10 @@ class SlackBot:
             return
         if not self.services.events.claim("slack", str(body.get("event_id"))):
             return
-        await self.publish_home(user)
+        # A view of the moment, not a message: drawn after the ack, not kept in the inbox.
+        task = asyncio.create_task(self.publish_home(user))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def publish_home(self, user: str) -> None:
         person = await self._person(user)
@@ -441,7 +419,9 @@ class SlackBot:
         if action.get("action_id") == FORM_ACTION:
             form = self._forms.get(value)
             if form is None:
-                await self._send([Reply(FORM_EXPIRED, private=True)], where)
+                await self._call(
+                    "chat.postEphemeral", channel=where.channel, user=user, text=FORM_EXPIRED
+                )
             else:
                 await self._open_form(form, where)
             return
@@ -537,44 +517,10 @@ class SlackBot:
         choice: str | None = None,
         form: Mapping[str, str] | None = None,
     ) -> None:
-        """Queue one user action for the engine and return at once (the ack is not held).
-
-        Work runs in `LANES` lanes, a conversation always in the same one: its messages
-        are answered in order, and the event loop is never blocked by more than a few
-        messages' worth of engine work, so acks stay fast under load."""
-        lane = zlib.crc32(f"{where.channel}|{where.user}".encode()) % LANES
-        self._lanes[lane].put_nowait((where, text, event_id, choice, form))
-
-    def start_lanes(self) -> None:
-        for queue in self._lanes:
-            self._workers.append(asyncio.create_task(self._lane(queue)))
-
-    async def drain(self, timeout: float = 10.0) -> None:
-        """Finish what is queued (at shutdown), then stop the lanes."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._lanes)), timeout)
-        for worker in self._workers:
-            worker.cancel()
-
-    async def _lane(self, queue: asyncio.Queue[_Work]) -> None:
-        while True:
-            where, text, event_id, choice, form = await queue.get()
-            try:
-                await self._converse(where, text, event_id=event_id, choice=choice, form=form)
-            except Exception:
-                log.exception("failed to answer a Slack event")
-            finally:
-                queue.task_done()
-
-    async def _converse(
-        self,
-        where: Where,
-        text: str,
-        *,
-        event_id: str,
-        choice: str | None,
-        form: Mapping[str, str] | None,
-    ) -> None:
+        """Translate one user action into an `Incoming` and store it in the inbox; return
+        once it is stored (the ack follows). Raises if it could not be stored: the
+        request is then not acknowledged, and Slack sends it again."""
+        assert self.inbox is not None, "SlackBot.inbox is set before serving"
         person = await self._person(where.user)
         typed = plain(text, await self._names(text)).strip() if text else ""
         msg = Incoming(
@@ -585,12 +531,11 @@ class SlackBot:
             thread_id=where.thread_ref,
             choice=choice,
             form=form,
-            event_id=event_id or None,
+            event_id=event_id or "local:" + secrets.token_hex(8),
             forms=True,
         )
-        replies = await self.engine.handle(msg)
-        await self._send(replies, where)
-        self.wake.set()
+        if not await self.inbox.accept(msg, asdict(where)):
+            log.info("dropping redelivered event %s", event_id)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -623,86 +568,6 @@ class SlackBot:
         where.trigger_id = None  # a trigger id opens one view
         return opened is not None
 
-    async def _send(self, replies: list[Reply], where: Where) -> None:
-        for reply in replies:
-            if reply.delete_after_s is not None:
-                await self._send_secret(reply, where)
-                continue
-            if reply.form is not None and await self._open_form(reply.form, where):
-                continue
-            token = self._stash(reply.form) if reply.form is not None else None
-            text, blocks = reply_blocks(reply, token)
-            await self._post(where, text, blocks, private=reply.private)
-
-    async def _post(
-        self, where: Where, text: str, blocks: list[dict[str, Any]], *, private: bool
-    ) -> None:
-        if where.ephemeral or (private and not where.dm):
-            if where.response_url and slack_hosted(where.response_url, self.config.api_url):
-                await self._respond(where.response_url, text, blocks)
-            else:
-                await self._call(
-                    "chat.postEphemeral",
-                    channel=where.channel,
-                    user=where.user,
-                    text=text,
-                    blocks=blocks,
-                    **({"thread_ts": where.thread_ts} if where.thread_ts else {}),
-                )
-            return
-        await self._call(
-            "chat.postMessage",
-            channel=where.channel,
-            text=text,
-            blocks=blocks,
-            **({"thread_ts": where.thread_ts} if where.thread_ts else {}),
-        )
-
-    async def _respond(self, url: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        body = {"response_type": "ephemeral", "replace_original": False, "text": text}
-        try:
-            async with self.session.post(url, json={**body, "blocks": blocks}) as response:
-                if response.status >= 400:
-                    log.warning("response_url post failed: HTTP %s", response.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            log.warning("response_url post failed: %s", type(exc).__name__)
-
-    async def _send_secret(self, reply: Reply, where: Where) -> None:
-        """A secret goes to the user's DM only, and is deleted after `delete_after_s`."""
-        dm = await self._dm(where.user)
-        _, blocks = reply_blocks(replace(reply, form=None))
-        # The fallback text shows in notifications and e-mail digests, which chat.delete
-        # cannot recall: it never carries the secret, only the blocks do.
-        posted = await self._call(
-            "chat.postMessage", channel=dm, text=PRIVATE_FALLBACK, blocks=blocks
-        )
-        if posted is None:
-            self.services.audit.append(
-                AuditEntry(
-                    actor_platform="slack",
-                    actor_id=where.user,
-                    actor_directory_id=None,
-                    target=None,
-                    action="secret_delivery",
-                    verification="none",
-                    outcome="failed",
-                    reason="the DM with the secret could not be posted",
-                )
-            )
-            await self._post(where, escape(PRIVATE_NOT_SENT), [], private=True)
-            return
-        if posted:
-            services = self.services
-            delete_at = services.clock() + timedelta(seconds=reply.delete_after_s or 0)
-            with services.db.conn:
-                services.db.conn.execute(
-                    "INSERT INTO scheduled_deletions (platform, message_ref, delete_at)"
-                    " VALUES ('slack', ?, ?) ON CONFLICT DO NOTHING",
-                    (f"{posted['channel']}/{posted['ts']}", iso(delete_at)),
-                )
-        if not where.dm:
-            await self._post(where, escape(SENT_IN_DM), [], private=True)
-
     async def delete_due(self) -> int:
         """Delete the secret messages whose time is up; return how many went."""
         conn = self.services.db.conn
@@ -730,160 +595,4 @@ class SlackBot:
         return done
 
 
-class SlackTransport:
-    """Delivers the outbox in Slack: triage posts (updated in place with `chat.update`),
-    thread mirrors and SLA alerts in the triage thread, notices and pages by DM.
-
-    Each new post carries its outbox key in message metadata (`helpdesk_outbox`), so
-    after a crash mid-send `was_delivered` finds it in the channel's history.
-    """
-
-    def __init__(self, slack: SlackBot) -> None:
-        self._slack = slack
-
-    async def _api(self, method: str, **params: Any) -> dict[str, Any]:
-        response = await self._slack.client.api_call(method, json=params)
-        return dict(response.data) if isinstance(response.data, dict) else {}
-
-    async def _channel(self, message: Outbound) -> str:
-        recipient = message.recipient
-        slack = self._slack
-        if recipient.startswith("channel:"):
-            return recipient.removeprefix("channel:")
-        if recipient.startswith("user:slack:"):
-            return await slack._dm(recipient.removeprefix("user:slack:"))
-        email = recipient.removeprefix("email:") if recipient.startswith("email:") else ""
-        if recipient.startswith("user:") and "ticket" in message.payload:
-            # a requester from another platform: by the ticket's email
-            ticket = slack.services.tickets.get(int(message.payload["ticket"]))
-            email = ticket.requester_email if ticket else ""
-        elif recipient.startswith("user:"):
-            raise LookupError(f"no Slack user for {recipient}")
-        if email:
-            found = await self._api("users.lookupByEmail", email=email)
-            return await slack._dm(str(found["user"]["id"]))
-        return recipient  # a bare name: a channel (e.g. tickets.oncall_recipient)
-
-    def _thread(self, ticket: int) -> tuple[str, str] | None:
-        row = self._slack.services.db.conn.execute(
-            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
-        ).fetchone()
-        if row is None:
-            return None
-        channel, _, ts = str(row[0]).partition("/")
-        return channel, ts
-
-    async def deliver(self, message: Outbound) -> str:
-        payload = message.payload
-        services = self._slack.services
-        thread: tuple[str, str] | None = None
-        if message.kind == "triage":
-            ticket = services.tickets.require(int(payload["ticket"]))
-            text, blocks = reply_blocks(triage_view(ticket, Translator("en")))
-            if message.update_ref:
-                channel, _, ts = message.update_ref.partition("/")
-                await self._api("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
-                return message.update_ref
-        elif message.kind in ("thread", "sla"):
-            thread = self._thread(int(payload["ticket"]))
-            if thread is None:
-                raise LookupError("the ticket's triage post is not delivered yet")
-            if message.kind == "thread":
-                line = f"*{payload['actor']}* ({payload['kind']}): {payload['text']}"
-            else:
-                line = f"SLA {payload['clock']} {payload['kind']} (due {payload['due']})"
-            text, blocks = reply_blocks(Reply(line))
-        elif message.kind == "page":
-            line = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
-            text, blocks = reply_blocks(Reply(line))
-        else:
-            choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])
-            text, blocks = reply_blocks(Reply(str(payload["text"]), choices=choices))
-        channel = thread[0] if thread else await self._channel(message)
-        posted = await self._api(
-            "chat.postMessage",
-            channel=channel,
-            text=text,
-            blocks=blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
-            **({"thread_ts": thread[1]} if thread else {}),
-        )
-        if message.kind == "handoff":
-            await self._attach_chart(message, posted)
-        return f"{posted['channel']}/{posted['ts']}"
-
-    async def _attach_chart(self, message: Outbound, posted: dict[str, Any]) -> None:
-        """A handoff summary's chart, uploaded into the summary message's thread."""
-        png = await asyncio.to_thread(self._chart, message)
-        if png is None:
-            return
-        upload = await self._api(
-            "files.getUploadURLExternal", filename="handoff.png", length=len(png)
-        )
-        session = self._slack.session
-        async with session.post(str(upload["upload_url"]), data=png) as response:
-            if response.status >= 400:
-                log.warning("chart upload failed: HTTP %s", response.status)
-                return
-        await self._api(
-            "files.completeUploadExternal",
-            files=[{"id": upload["file_id"], "title": "Shift handoff"}],
-            channel_id=posted["channel"],
-            thread_ts=posted["ts"],
-        )
-
-    def _chart(self, message: Outbound) -> bytes | None:
-        """Draw the chart of the shift the summary is about (None if it cannot be drawn)."""
-        import tempfile
-        from pathlib import Path
-
-        from bot.clock import parse_iso
-        from bot.handlers.supervisor import build_handoff
-        from bot.reports.chart import handoff_chart
-
-        services = self._slack.services
-        rotation = services.settings.rotation
-        try:
-            shift = rotation.shift_at(
-                str(message.payload["team"]), parse_iso(str(message.payload["start"]))
-            )
-            summary = build_handoff(services, shift)
-            with tempfile.TemporaryDirectory() as folder:
-                path = handoff_chart(
-                    summary, Path(folder) / "handoff.png", services.settings.reports.language
-                )
-                return path.read_bytes()
-        except (KeyError, ValueError, OSError) as exc:
-            log.warning("handoff chart not drawn: %s", type(exc).__name__)
-            return None
-
-    async def was_delivered(self, message: Outbound) -> bool:
-        if message.update_ref:
-            return False  # an update in place is safe to repeat
-        thread = (
-            self._thread(int(message.payload["ticket"]))
-            if message.kind in ("thread", "sla")
-            else None
-        )
-        channel = thread[0] if thread else await self._channel(message)
-        params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
-        if message.attempted_at:
-            since = parse_iso(message.attempted_at).timestamp() - CLOCK_SKEW_S
-            params["oldest"] = f"{since:.6f}"
-        if thread:
-            params["ts"] = thread[1]
-        method = "conversations.replies" if thread else "conversations.history"
-        for _ in range(HISTORY_PAGES):
-            history = await self._api(method, **params)
-            for posted in history.get("messages", []):
-                meta = posted.get("metadata") or {}
-                if (meta.get("event_payload") or {}).get("key") == message.key:
-                    return True
-            params["cursor"] = (history.get("response_metadata") or {}).get("next_cursor")
-            if not params["cursor"]:
-                return False
-        log.warning("outbox key not found in %s pages of history: sending again", HISTORY_PAGES)
-        return False
-
-
-__all__ = ["CHOICE_ACTION", "SlackBot", "SlackConfig", "SlackTransport", "Where"]
+__all__ = ["CHOICE_ACTION", "SlackBot", "SlackConfig", "Where"]

@@ -22,13 +22,16 @@ class ProcessedEvents:
 
     def claim(self, platform: str, event_id: str) -> bool:
         """True the first time `event_id` is seen on `platform`; False for every repeat."""
-        try:
-            with bookkeeping(self._conn) as conn:
-                conn.execute(
-                    "INSERT INTO processed_events (event_id, platform, received_at)"
-                    " VALUES (?, ?, ?)",
-                    (f"{platform}:{event_id}", platform, iso(self._clock())),
-                )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        with bookkeeping(self._conn) as conn:
+            return claim_in(conn, platform, event_id, iso(self._clock()))
+
+
+def claim_in(conn: sqlite3.Connection, platform: str, event_id: str, at: str) -> bool:
+    """Claim `event_id` inside the caller's transaction (the inbox stores the message in
+    the same one); True the first time, False for a repeat."""
+    cursor = conn.execute(
+        "INSERT INTO processed_events (event_id, platform, received_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        (f"{platform}:{event_id}", platform, at),
+    )
+    return cursor.rowcount == 1

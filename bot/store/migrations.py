@@ -242,4 +242,26 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE tickets ADD COLUMN requester_directory_id TEXT;
     """,
+    # 9: the durable inbox (bot.inbox): an acknowledged message is stored, with its dedupe
+    # claim, before the ack; a reply row in the outbox names its conversation (delivered in
+    # order within it); a ticket event names the request that made it (a message processed
+    # again after a crash repeats no change)
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        incoming_json TEXT NOT NULL,
+        route_json TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        UNIQUE (platform, event_id)
+    );
+    ALTER TABLE outbox ADD COLUMN conversation TEXT;
+    CREATE INDEX outbox_conversation ON outbox (conversation, id)
+        WHERE delivered_at IS NULL AND conversation IS NOT NULL;
+    ALTER TABLE ticket_events ADD COLUMN request_id TEXT;
+    CREATE UNIQUE INDEX ticket_events_request ON ticket_events (ticket_id, kind, request_id)
+        WHERE request_id IS NOT NULL;
+    """,
 )

@@ -20,13 +20,30 @@ class Outbox:
         self._conn = db.conn
         self._clock = clock
 
-    def put(self, dedupe_key: str, kind: str, recipient: str, payload: dict[str, Any]) -> bool:
-        """Queue one message; False when a message with that key was already queued."""
+    def put(
+        self,
+        dedupe_key: str,
+        kind: str,
+        recipient: str,
+        payload: dict[str, Any],
+        conversation: str | None = None,
+    ) -> bool:
+        """Queue one message; False when a message with that key was already queued.
+        Messages of one `conversation` are delivered in order (`bot.notify`)."""
         now = iso(self._clock())
         cursor = self._conn.execute(
             "INSERT INTO outbox (dedupe_key, kind, recipient, payload_json, created_at,"
-            " available_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
-            (dedupe_key, kind, recipient, json.dumps(payload, ensure_ascii=False), now, now),
+            " available_at, conversation) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            (
+                dedupe_key,
+                kind,
+                recipient,
+                json.dumps(payload, ensure_ascii=False),
+                now,
+                now,
+                conversation,
+            ),
         )
         return cursor.rowcount == 1
 

@@ -32,6 +32,7 @@ from bot.i18n import Translator
 from bot.redact import MASK, redact
 from bot.store.database import transaction
 from bot.store.outbox import Outbox
+from bot.store.request_scope import current_request
 from bot.tickets import model
 from bot.tickets.model import (
     ALLOWED,
@@ -194,6 +195,14 @@ class TicketService:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def for_request(self, request: str) -> int | None:
+        """The ticket a request (a platform event id) opened or changed first, if any."""
+        row = self._conn.execute(
+            "SELECT ticket_id FROM ticket_events WHERE request_id = ? ORDER BY id LIMIT 1",
+            (request,),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
     def watchers(self, number: int) -> list[str]:
         rows = self._conn.execute(
             "SELECT watcher FROM ticket_watchers WHERE ticket_id = ? ORDER BY watcher", (number,)
@@ -327,7 +336,15 @@ class TicketService:
                     requester_directory_id,
                 ),
             )
-            self._event(conn, number, "created", requester_email, "", public=True)
+            self._event(
+                conn,
+                number,
+                "created",
+                requester_email,
+                "",
+                public=True,
+                request=current_request.get(),
+            )
             if lines:
                 self._event(conn, number, "transcript", requester_email, "", data={"lines": lines})
             self._set_clocks(conn, number)
@@ -625,10 +642,11 @@ class TicketService:
         *,
         public: bool = False,
         data: dict[str, Any] | None = None,
+        request: str | None = None,
     ) -> int:
         cursor = conn.execute(
-            "INSERT INTO ticket_events (ticket_id, at, kind, actor, body, public, data_json)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO ticket_events (ticket_id, at, kind, actor, body, public, data_json,"
+            " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 number,
                 iso(self._clock()),
@@ -637,6 +655,7 @@ class TicketService:
                 body,
                 int(public),
                 json.dumps(data or {}, ensure_ascii=False),
+                request,
             ),
         )
         return int(cursor.lastrowid or 0)
@@ -658,10 +677,23 @@ class TicketService:
         thread: bool = False,
     ) -> Ticket:
         """Apply one action: check, update, log, re-clock and queue its notifications, all
-        in one transaction. `thread` mirrors the event's text into the triage thread."""
+        in one transaction. `thread` mirrors the event's text into the triage thread.
+
+        A request that already made this kind of change to this ticket (a message the
+        inbox runs again after a crash, `bot.store.request_scope`) changes nothing more."""
         now = iso(self._clock())
+        request = current_request.get()
         with transaction(self._conn) as conn:
             before = self._load(conn, number)
+            if (
+                request is not None
+                and conn.execute(
+                    "SELECT 1 FROM ticket_events"
+                    " WHERE ticket_id = ? AND kind = ? AND request_id = ?",
+                    (number, kind, request),
+                ).fetchone()
+            ):
+                return before
             if before.state not in ALLOWED[action]:
                 raise TicketError(
                     "ticket.not_allowed",
@@ -686,7 +718,9 @@ class TicketService:
                 event_data.update({"from": before.state, "to": new_state})
                 if kind != "state":
                     self._event(conn, number, "state", actor, "", public=True, data=event_data)
-            event_id = self._event(conn, number, kind, actor, body, public=public, data=event_data)
+            event_id = self._event(
+                conn, number, kind, actor, body, public=public, data=event_data, request=request
+            )
             self._set_clocks(conn, number)
             after = self._load(conn, number)
             self._queue_triage(after)

@@ -1,0 +1,65 @@
+"""`Incoming` and `Reply` as JSON, for the inbox and the outbox rows: every typed field,
+nothing else, and back to the same frozen dataclasses."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any, cast
+
+from bot.messages import Actor, ArticleCard, Choice, Form, FormField, Incoming, Lang, Reply
+
+
+def dump(value: Incoming | Reply) -> str:
+    # ASCII: a lone surrogate (a JSON "\\ud800" decodes to one) stays an escape SQLite can store.
+    return json.dumps(asdict(value))
+
+
+def incoming(text: str) -> Incoming:
+    data = json.loads(text)
+    form = data.get("form")
+    return Incoming(
+        actor=Actor(**data["actor"]),
+        conversation_id=str(data["conversation_id"]),
+        text=str(data["text"]),
+        lang=cast(Lang, data["lang"]),
+        thread_id=data.get("thread_id"),
+        choice=data.get("choice"),
+        form={str(k): str(v) for k, v in form.items()} if form is not None else None,
+        event_id=data.get("event_id"),
+        forms=bool(data.get("forms")),
+        redacted=bool(data.get("redacted")),
+    )
+
+
+def _choice(data: dict[str, Any]) -> Choice:
+    return Choice(str(data["label"]), str(data["value"]), data.get("style", "default"))
+
+
+def _form(data: dict[str, Any]) -> Form:
+    fields = tuple(
+        FormField(
+            name=str(f["name"]),
+            label=str(f["label"]),
+            required=bool(f["required"]),
+            multiline=bool(f["multiline"]),
+            options=tuple(_choice(o) for o in f["options"]),
+            initial=str(f["initial"]),
+        )
+        for f in data["fields"]
+    )
+    return Form(str(data["form_id"]), str(data["title"]), fields, str(data["submit_label"]))
+
+
+def reply(data: dict[str, Any]) -> Reply:
+    """A `Reply` from its `asdict` form (already parsed from JSON)."""
+    form = data.get("form")
+    return Reply(
+        text=str(data["text"]),
+        cards=tuple(ArticleCard(**card) for card in data.get("cards", ())),
+        choices=tuple(_choice(c) for c in data.get("choices", ())),
+        form=_form(form) if form is not None else None,
+        private=bool(data.get("private")),
+        delete_after_s=data.get("delete_after_s"),
+        fields=tuple((str(k), str(v)) for k, v in data.get("fields", ())),
+    )

@@ -1,0 +1,79 @@
+"""Processing the inbox: each stored message through the engine, in order per conversation.
+
+A message goes to one of `LANES` lanes by its conversation (`ordered_in`), so one
+person's messages in one place are answered in the order they came, and the event loop
+is never held by more than a few messages' worth of engine work (acks stay fast). At
+start the messages left unfinished by the last run go first, in the order they came.
+
+While the engine handles a message, `current_request` names it, so a message run again
+after a crash changes no ticket twice; its replies and the inbox row's end are then one
+transaction (`Inbox.finish`). A message whose processing fails outside the engine's own
+error boundary (which answers every user error) stays in the inbox for the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Callable
+
+from bot.engine import Engine
+from bot.inbox.store import Inbox, Stored, request_of
+from bot.store.request_scope import current_request
+
+log = logging.getLogger(__name__)
+
+LANES = 2
+"""Engine work runs in this many ordered lanes."""
+
+
+class InboxWorker:
+    def __init__(self, inbox: Inbox, engine: Engine, replied: Callable[[], None]) -> None:
+        self._inbox = inbox
+        self._engine = engine
+        self._replied = replied
+        self._lanes: list[asyncio.Queue[Stored]] = [asyncio.Queue() for _ in range(LANES)]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> int:
+        """Queue the unfinished messages, start the lanes; return how many were unfinished."""
+        left = self._inbox.unfinished()
+        for stored in left:
+            self.submit(stored)
+        self._tasks = [asyncio.create_task(self._lane(queue)) for queue in self._lanes]
+        if left:
+            log.info("processing %s messages left unfinished by the last run", len(left))
+        return len(left)
+
+    def submit(self, stored: Stored) -> None:
+        lane = zlib.crc32(stored.conversation.encode()) % LANES
+        self._lanes[lane].put_nowait(stored)
+
+    async def drain(self, timeout: float) -> None:
+        """Finish what is queued (at shutdown, after the adapters stopped accepting), then
+        stop the lanes; what is not finished in time is processed at the next start."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self._lanes)), timeout)
+        for task in self._tasks:
+            task.cancel()
+
+    async def _lane(self, queue: asyncio.Queue[Stored]) -> None:
+        while True:
+            stored = await queue.get()
+            try:
+                await self._process(stored)
+            except Exception:
+                log.exception("message %s left in the inbox", stored.row_id)
+            finally:
+                queue.task_done()
+
+    async def _process(self, stored: Stored) -> None:
+        token = current_request.set(request_of(stored.msg))
+        try:
+            replies = await self._engine.handle(stored.msg, claimed=True)
+        finally:
+            current_request.reset(token)
+        self._inbox.finish(stored, replies)
+        self._replied()
