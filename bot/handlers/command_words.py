@@ -33,6 +33,7 @@ from rapidfuzz import fuzz
 from bot.handlers.base import Turn
 from bot.i18n import LANGUAGES, Translator, catalogue
 from bot.language import has_han
+from bot.tickets.model import QUEUE_VIEWS
 
 if TYPE_CHECKING:
     from bot.handlers.commands import Command
@@ -40,9 +41,7 @@ if TYPE_CHECKING:
 _TICKET = re.compile(r"^(?:hd-?|#)\d+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
 _SHAPES = {
-    "queue": lambda args: (
-        not args or args[0].lower() in ("mine", "unassigned", "team", "breaching")
-    ),
+    "queue": lambda args: not args or args[0].lower() in QUEUE_VIEWS,
     "lookup": lambda args: len(args) == 1,
     "handoff": lambda args: not args or args[0].lower() in ("previous", "current", "note"),
 }

@@ -27,7 +27,7 @@ from bot.i18n import Translator
 from bot.integrations.directory import DirectoryError
 from bot.messages import Form, FormField, Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import TicketError, csat_choice, parse_ticket_ref
+from bot.tickets.model import QUEUE_VIEWS, TicketError, csat_choice, parse_ticket_ref
 from bot.tickets.triage import ACTION, triage_view
 
 
@@ -260,7 +260,7 @@ class Commands:
         if name == "queue":
             view = args[0].lower() if args else "open"
             team = " ".join(args[1:])
-            if view not in ("open", "mine", "unassigned", "team", "breaching"):
+            if view not in QUEUE_VIEWS:
                 return [
                     Reply(
                         t("commands.usage", usage=f"/helpdesk {BY_NAME['queue'].usage}"),
