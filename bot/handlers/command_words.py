@@ -24,7 +24,7 @@ reads "HD-1003: note done.". The requester's notices keep the ticket's own langu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 _TICKET = re.compile(r"^(?:hd-?|#)\d+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
-_SHAPES = {
+_SHAPES: dict[str, Callable[[list[str]], bool]] = {
     "queue": lambda args: not args or args[0].lower() in QUEUE_VIEWS,
     "lookup": lambda args: len(args) == 1,
     "handoff": lambda args: not args or args[0].lower() in ("previous", "current", "note"),
@@ -74,7 +74,7 @@ def closest(word: str, commands: Sequence[Command], limit: int = 3) -> list[Comm
             help_text = catalogue(lang)[f"commands.help.{command.name}"].lower()
             if has_han(word):
                 score = max(score, fuzz.partial_ratio(word, help_text))
-            elif len(word) > 2:
+            elif len(word) > 3:  # "the", "to" would match half the help
                 score = max([score, *(fuzz.ratio(word, w) for w in _WORD.findall(help_text))])
         if score >= _CLOSE:
             scored.append((-score, order, command))
