@@ -123,6 +123,8 @@ def test_an_unknown_subcommand_shows_the_engineer_their_own_help(bot: BotHarness
     engineer = text_of(bot.command("/helpdesk frobnicate", user=ENGINEER))
     assert "Here is what you can do:" in engineer
     assert "/helpdesk claim <ID>" in engineer and "/helpdesk resolve <ID>" in engineer
+    small_word = text_of(bot.command("/helpdesk the HD-1001", user=ENGINEER))
+    assert "Did you mean" not in small_word and "Here is what you can do:" in small_word
     requester = text_of(bot.command("/helpdesk frobnicate", user=REQUESTER))
     assert "/helpdesk tickets" in requester and "/helpdesk claim" not in requester
 
