@@ -9,7 +9,9 @@ close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs th
 picked on the original message. Around (4) and (5) sits the error
 boundary: a `UserFacingError` becomes its catalogue message; anything else is
 logged with a short reference id and the user sees a polite message with that
-id, never the exception.
+id, never the exception. Before (4), a `/helpdesk` command, and an engineer's subcommand
+typed without the prefix (`claim HD-1003`, `bot/handlers/command_words.py`), go to the
+command handler.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass, field, replace
 from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
+from bot.handlers.command_words import engineer_words
+from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
 from bot.handlers.home import home
 from bot.i18n import Translator
 from bot.intents import INTENTS
@@ -101,7 +105,7 @@ class Engine:
         )
         if msg.choice and pending and not cleaned.text:
             lang = pending.lang
-        msg = replace(cleaned, lang=lang)
+        msg = replace(cleaned, lang=lang, locale=msg.locale or msg.lang)
         t = Translator(lang)
         request_id = msg.event_id or uuid.uuid4().hex
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)
@@ -128,6 +132,17 @@ class Engine:
             log.exception("error %s while building the home screen", ref)
             return Reply(t("engine.error", ref=ref))
 
+    async def _engineer_typed_command(self, turn: Turn) -> bool:
+        """`claim HD-1003` typed without `/helpdesk` by someone the directory says is an
+        engineer (`bot/handlers/command_words.py`); for anyone else the words are a message."""
+        msg = turn.msg
+        return (
+            msg.choice is None
+            and "command" in self._by_intent
+            and engineer_words(msg.text, BY_NAME, ENGINEER_SIDE)
+            and await is_engineer(turn)
+        )
+
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t
         try:
@@ -151,6 +166,9 @@ class Engine:
                 inner = replace(turn, msg=replace(msg, text=f"/helpdesk {verb} {msg.text}"))
                 return await self._by_intent["command"].handle(inner)
             if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
+                turn.services.conversations.clear(turn.key)
+                return await self._by_intent["command"].handle(turn)
+            if await self._engineer_typed_command(turn):
                 turn.services.conversations.clear(turn.key)
                 return await self._by_intent["command"].handle(turn)
             if msg.choice and msg.choice.startswith(ACTION_CHOICE_PREFIX):

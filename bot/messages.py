@@ -41,6 +41,9 @@ class Incoming:
     `event_id` is the platform's id for the delivery, used to drop redeliveries.
     `forms` says the platform can show a `Form` (a Slack modal); handlers offer one
     only then, and a submitted form comes back with `choice` = its `form_id`.
+    Adapters set `lang` to the person's own language as the platform reports it (Slack's
+    locale); the engine then sets `lang` from the text and keeps the platform's in `locale`
+    (engineers are answered in it: `bot/handlers/command_words.py`).
     """
 
     actor: Actor
@@ -55,6 +58,7 @@ class Incoming:
     redacted: bool = False
     """A secret was masked in it before it was stored (by the inbox): the engine warns the
     user as if it had found it itself."""
+    locale: Lang | None = None
 
     @property
     def platform(self) -> str:

@@ -256,8 +256,11 @@ def test_non_engineers_are_refused_engineer_commands_and_it_is_audited(
 
 def test_help_lists_every_subcommand_with_help_text(bot: BotHarness) -> None:
     from bot.handlers.commands import COMMANDS
+    from bot.i18n import LANGUAGES, catalogue
 
-    assert all(c.help.strip() and c.usage.startswith(c.name) for c in COMMANDS)
+    for lang in LANGUAGES:
+        assert all(catalogue(lang)[f"commands.help.{c.name}"].strip() for c in COMMANDS)
+    assert all(c.usage.startswith(c.name) for c in COMMANDS)
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
     undocumented = [c.name for c in COMMANDS if f"`{c.name}" not in readme]
     assert undocumented == []

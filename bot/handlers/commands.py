@@ -10,92 +10,71 @@ politely and the attempt is written to the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from bot.chat_numbers import whole_number
+from bot.errors import UserFacingError
 from bot.handlers.base import Handler, Turn
+from bot.handlers.command_words import closest, in_own_language
 from bot.handlers.lookup import lookup
 from bot.handlers.on_behalf import for_someone_else
 from bot.handlers.supervisor import handoff_command, note, oncall
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
+from bot.i18n import Translator
 from bot.integrations.directory import DirectoryError
 from bot.messages import Form, FormField, Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import TicketError, csat_choice, parse_ticket_ref
+from bot.tickets.model import QUEUE_VIEWS, TicketError, csat_choice, parse_ticket_ref
 from bot.tickets.triage import ACTION, triage_view
 
 
 @dataclass(frozen=True)
 class Command:
+    """A subcommand; its help is `commands.help.<name>` in both message catalogues."""
+
     name: str
     usage: str
-    help: str
     engineer: bool
     args: int = 0
     """How many words of arguments must follow (the rest of the text is free text)."""
 
 
 COMMANDS: tuple[Command, ...] = (
-    Command("help", "help", "what you can do with /helpdesk", False),
-    Command("tickets", "tickets", "your tickets and where they stand", False),
-    Command("new", "new <what you need>", "open a ticket (you confirm it first)", False, 1),
-    Command("comment", "comment <ID> <text>", "add a comment to your ticket", False, 2),
-    Command("cancel", "cancel <ID>", "cancel your ticket", False, 1),
-    Command("rate", "rate <ID> <1-5>", "rate the help you got on a resolved ticket", False, 2),
-    Command("kb", "kb <question>", "search the self-help articles", False, 1),
+    Command("help", "help", False),
+    Command("tickets", "tickets", False),
+    Command("new", "new <what you need>", False, 1),
+    Command("comment", "comment <ID> <text>", False, 2),
+    Command("cancel", "cancel <ID>", False, 1),
+    Command("rate", "rate <ID> <1-5>", False, 2),
+    Command("kb", "kb <question>", False, 1),
+    Command("unlock", "unlock [<user> <ID>]", False),
+    Command("reset", "reset [<user> <ID>]", False),
+    Command("licences", "licences", False),
+    Command("oncall", "oncall [team]", False),
+    Command("show", "show <ID>", False, 1),
+    Command("reopen", "reopen <ID> [reason]", False, 1),
+    Command("queue", "queue [mine|unassigned|team <name>|breaching]", True),
+    Command("lookup", "lookup <user>", True, 1),
     Command(
-        "unlock",
-        "unlock [<user> <ID>]",
-        "unlock your account (engineers: a requester's, for ticket ID)",
-        False,
+        "handoff", "handoff [previous|current|<date> <shift>] [team] | handoff note <text>", True
     ),
-    Command(
-        "reset",
-        "reset [<user> <ID>]",
-        "reset your password (engineers: a requester's, for ticket ID)",
-        False,
-    ),
-    Command("licences", "licences", "your Microsoft 365 licences", False),
-    Command("oncall", "oncall [team]", "who is on call now and next", False),
-    Command("show", "show <ID>", "one ticket (engineers see every ticket, with its log)", False, 1),
-    Command("reopen", "reopen <ID> [reason]", "reopen a resolved ticket", False, 1),
-    Command(
-        "queue",
-        "queue [mine|unassigned|team <name>|breaching]",
-        "open tickets, most urgent first",
-        True,
-    ),
-    Command(
-        "lookup",
-        "lookup <user>",
-        "an account at a glance: state, password, licences, groups, manager, tickets",
-        True,
-        1,
-    ),
-    Command(
-        "handoff",
-        "handoff [previous|current|<date> <shift>] [team] | handoff note <text>",
-        "a shift's handoff summary; leave a note for the next shift",
-        True,
-    ),
-    Command("claim", "claim <ID>", "take a ticket yourself", True, 1),
-    Command("assign", "assign <ID> @user|<team>", "give a ticket to a person or a team", True, 2),
-    Command("note", "note <ID> <text>", "internal note (engineers only see it)", True, 2),
-    Command("watch", "watch <ID> @user", "copy someone on the ticket's notices", True, 2),
-    Command("reply", "reply <ID> <text>", "message the requester", True, 2),
-    Command("contact", "contact <ID> phone|email|chat <note>", "log a contact attempt", True, 2),
-    Command("priority", "priority <ID> P1|P2|P3|P4", "change the priority", True, 2),
-    Command("escalate", "escalate <ID> <team> <reason>", "hand to a resolver team", True, 3),
-    Command("wait", "wait <ID> <reason>", "wait on the requester (pauses the SLA clock)", True, 2),
-    Command(
-        "resolve", "resolve <ID> <resolution>", "resolve (the requester is asked to rate)", True, 2
-    ),
+    Command("claim", "claim <ID>", True, 1),
+    Command("assign", "assign <ID> @user|<team>", True, 2),
+    Command("note", "note <ID> <text>", True, 2),
+    Command("watch", "watch <ID> @user", True, 2),
+    Command("reply", "reply <ID> <text>", True, 2),
+    Command("contact", "contact <ID> phone|email|chat <note>", True, 2),
+    Command("priority", "priority <ID> P1|P2|P3|P4", True, 2),
+    Command("escalate", "escalate <ID> <team> <reason>", True, 3),
+    Command("wait", "wait <ID> <reason>", True, 2),
+    Command("resolve", "resolve <ID> <resolution>", True, 2),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
-_ENGINEER_ONLY = frozenset(c.name for c in COMMANDS if c.engineer)
+ENGINEER_SIDE = frozenset(c.name for c in COMMANDS if c.engineer) | {"show", "reopen"}
+"""The subcommands an engineer runs the engineer's version of (any ticket, not their own)."""
 # Buttons that need more words: what to ask for.
 _ASK = {
     "assign": "commands.ask_assign",
@@ -114,10 +93,13 @@ def split_command(text: str) -> tuple[str, list[str]]:
     return words[0].lower(), words[1:]
 
 
-def help_text(engineer: bool) -> str:
-    shown = [c for c in COMMANDS if engineer or not c.engineer]
+def help_text(t: Translator, engineer: bool, shown: Sequence[Command] = COMMANDS) -> str:
+    """One line per subcommand of `shown` the asker may run: usage, then its help."""
+    shown = [c for c in shown if engineer or not c.engineer]
     width = max(len(c.usage) for c in shown)
-    return "\n".join(f"/helpdesk {c.usage.ljust(width)}  {c.help}" for c in shown)
+    return "\n".join(
+        f"/helpdesk {c.usage.ljust(width)}  {t('commands.help.' + c.name)}" for c in shown
+    )
 
 
 def person(turn: Turn, name: str) -> str:
@@ -199,23 +181,31 @@ class Commands:
         return [Reply(turn.t("commands.refused"), private=True)]
 
     async def run(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
-        t = turn.t
         command = BY_NAME.get(name)
-        if command is None:
-            return [Reply(t("commands.unknown", name=name) + "\n" + help_text(False), private=True)]
         engineer = (
             await is_engineer(turn)
-            if name in _ENGINEER_ONLY or name in ("help", "show", "reopen")
+            if command is None or name in ENGINEER_SIDE or name == "help"
             else False
         )
+        if engineer:
+            turn = in_own_language(turn)
+        t = turn.t
+        if command is None:
+            near = closest(name, [c for c in COMMANDS if engineer or not c.engineer])
+            key = "commands.did_you_mean" if near else "commands.unknown"
+            listed = help_text(t, engineer, near or COMMANDS)
+            return [Reply(t(key, name=name) + "\n" + listed, private=True)]
         if command.engineer and not engineer:
             return self._refuse(turn, name)
         if len(args) < command.args:
             return [Reply(t("commands.usage", usage=f"/helpdesk {command.usage}"), private=True)]
         if name == "help":
-            return [Reply(help_text(engineer), private=True)]
-        if command.engineer or (engineer and name in ("show", "reopen")):
-            return await self._engineer(turn, name, args)
+            return [Reply(help_text(t, engineer), private=True)]
+        if engineer and name in ENGINEER_SIDE:
+            try:
+                return await self._engineer(turn, name, args)
+            except UserFacingError as exc:  # answered here, in the engineer's own language
+                return [Reply(t(exc.key, **exc.params), private=True)]
         return await self._requester(turn, name, args)
 
     async def _requester(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
@@ -270,7 +260,7 @@ class Commands:
         if name == "queue":
             view = args[0].lower() if args else "open"
             team = " ".join(args[1:])
-            if view not in ("open", "mine", "unassigned", "team", "breaching"):
+            if view not in QUEUE_VIEWS:
                 return [
                     Reply(
                         t("commands.usage", usage=f"/helpdesk {BY_NAME['queue'].usage}"),

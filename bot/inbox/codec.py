@@ -29,6 +29,7 @@ def incoming(text: str) -> Incoming:
         event_id=data.get("event_id"),
         forms=bool(data.get("forms")),
         redacted=bool(data.get("redacted")),
+        locale=cast(Lang | None, data.get("locale")),
     )
 
 

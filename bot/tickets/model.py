@@ -20,6 +20,8 @@ STATES = (NEW, TRIAGED, IN_PROGRESS, WAITING, ESCALATED, RESOLVED, CLOSED, CANCE
 OPEN = frozenset({NEW, TRIAGED, IN_PROGRESS, WAITING, ESCALATED})
 FINAL = frozenset({CLOSED, CANCELLED})
 PRIORITIES = ("P1", "P2", "P3", "P4")
+QUEUE_VIEWS = ("open", "mine", "unassigned", "team", "breaching")
+"""The views of the engineers' queue (`TicketService.queue`)."""
 
 # Event kinds of the per-ticket log.
 EVENT_KINDS = (
