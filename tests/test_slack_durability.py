@@ -165,9 +165,11 @@ def test_sigkill_under_load_loses_no_acknowledged_request_and_repeats_nothing(
             answers = responses.get(f"kc{n}", [])
             assert answers, f"no answer to comment {n}"
             # An ephemeral answer leaves no history to check: it is repeated only when a
-            # kill came between its send and its record (documented, at least once).
+            # kill came between its send and its record (documented, at least once), so a
+            # kill must lie between the first send and the repeat. (Not a fixed window: on
+            # a loaded machine the record can trail the send by seconds.)
             for repeat in answers[1:]:
-                assert any(0 <= k - answers[0].at < 2 for k in kills), n
+                assert any(answers[0].at <= k <= repeat.at for k in kills), n
                 assert repeat.params["text"] == answers[0].params["text"]
         else:
             posts = _posts(served, f"DKILL{n}")
