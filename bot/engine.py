@@ -10,10 +10,10 @@ understood afresh and the question is kept, with a button back to it
 (`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket, or classifies
 the intent and calls that intent's handler; when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
-picked on the original message. A bare number, yes or no with no question waiting is no
-request: the bot says the question has ended. Around (4) and (5) sits the error
-boundary: a `UserFacingError` becomes its catalogue message; anything else is
-logged with a short reference id and the user sees a polite message with that
+picked on the original message. A bare number or no with no question waiting is no
+request (the bot says it asked nothing); a bare "ok" / 「好」 is ended politely. Around
+(4) and (5) sits the error boundary: a `UserFacingError` becomes its catalogue message;
+anything else is logged with a short reference id and the user sees a polite message with that
 id, never the exception.
 """
 
@@ -33,7 +33,7 @@ from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.i18n import Translator
-from bot.intents import INTENTS, bare_answer, rating, thanks_or_bye
+from bot.intents import INTENTS, bare_answer, rating, thanks_or_bye, yes_or_no
 from bot.language import asked_language, reply_language, written_in
 from bot.messages import Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
@@ -219,8 +219,14 @@ class Engine:
                 if msg.text and not bare_answer(msg.text):
                     park(turn, pending)
                     return offer_back(turn, await self._understand(turn))
-            if not msg.text or bare_answer(msg.text):
+            if not msg.text:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
+            if bare_answer(msg.text):
+                # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
+                # a question that has ended
+                if yes_or_no(msg.text):
+                    return await self._by_intent["thanks_bye"].handle(turn)
+                return [Reply(t("engine.nothing_asked"), choices=menu(t))]
             return await self._understand(turn)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)

@@ -39,7 +39,7 @@ def test_the_language_is_remembered_across_a_restart(tmp_path: Path) -> None:
     bot.say("你好")
     bot.restart()
     replies = bot.say("1")
-    assert "已經完咗" in text_of(replies)
+    assert "冇等緊你答" in text_of(replies)
 
 
 def test_a_number_typed_to_a_chinese_question_is_answered_in_chinese(bot: BotHarness) -> None:
@@ -86,5 +86,5 @@ def test_each_person_has_their_own_language(bot: BotHarness) -> None:
     bot.say("你好")
     other = "wong.siuming@corp.example.com"
     bot.say("hello", user=other)
-    assert "已經完咗" in text_of(bot.say("2"))
-    assert "has ended" in text_of(bot.say("2", user=other))
+    assert "冇等緊你答" in text_of(bot.say("2"))
+    assert "not waiting" in text_of(bot.say("2", user=other))

@@ -66,12 +66,13 @@ def test_a_stray_number_or_yes_never_becomes_a_ticket_summary(bot: BotHarness, t
 
 
 @pytest.mark.parametrize(
-    ("typed", "said"), [("3", "has ended"), ("２", "已經完咗"), ("yes", "has ended")]
+    ("typed", "said"),
+    [("3", "not waiting for an answer"), ("２", "冇等緊你答"), ("no", "not waiting")],
 )
-def test_a_bare_number_with_no_question_waiting_is_no_request(
+def test_a_bare_number_or_no_with_no_question_waiting_is_no_request(
     bot: BotHarness, typed: str, said: str
 ) -> None:
-    if said == "已經完咗":
+    if said == "冇等緊你答":
         bot.say("你好")
     replies = bot.say(typed)
     assert said in text_of(replies)
