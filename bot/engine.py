@@ -7,7 +7,8 @@ the reply's language (`bot.language`: the one written, asked for, or remembered 
 person), (4) hands the message to the flow that is waiting for an answer, if any — a
 thanks or a goodbye ends it politely instead; a message that does not answer it is
 understood afresh and the question is kept, with a button back to it
-(`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket, or classifies
+(`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
+approver's typed answer (`bot/handlers/typed_approval.py`), or classifies
 the intent and calls that intent's handler; when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. A bare number or no with no question waiting is no
@@ -32,8 +33,9 @@ from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park
 from bot.handlers.ticket_requests import RATE_INTENT
+from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
-from bot.intents import INTENTS, bare_answer, rating, thanks_or_bye, yes_or_no
+from bot.intents import INTENTS, approval_answer, bare_answer, rating, thanks_or_bye, yes_or_no
 from bot.language import asked_language, reply_language, written_in
 from bot.messages import Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
@@ -151,10 +153,13 @@ class Engine:
             return Reply(t("engine.error", ref=ref))
 
     async def _understand(self, turn: Turn) -> list[Reply]:
-        """Answer a message afresh: a rating of a ticket, else the intent it is classified as."""
+        """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,
+        else the intent it is classified as."""
         text = turn.msg.text
         if rating(text) is not None:
             return await self._by_intent[RATE_INTENT].handle(turn)
+        if approval_answer(text) is not None:
+            return await self._by_intent[TYPED_APPROVAL].handle(turn)
         result = turn.services.classifier.classify(text)
         log.debug("intent %s (%.2f)", result.intent, result.confidence)
         if result.close:

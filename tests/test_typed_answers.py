@@ -158,3 +158,40 @@ def test_a_new_request_while_a_question_waits_keeps_the_question_to_come_back_to
     assert "my monitor flickers all day" in text_of(replies)
     bot.say("yes")
     assert bot.rows("SELECT summary FROM tickets") == [("my monitor flickers all day",)]
+
+
+MANAGER = "lee.kachun@corp.example.com"
+
+
+def _ask_manager(bot: BotHarness) -> None:
+    bot.say("reset my password")
+    assert "I've asked Lee Ka Chun" in text_of(bot.click("Reset it (manager approves)"))
+
+
+@pytest.mark.parametrize(
+    ("typed", "said", "state", "outcome"),
+    [
+        ("批准", "已經批准", "approved", "approved"),
+        ("approve", "Approved.", "approved", "approved"),
+        ("拒絕", "已經拒絕", "denied", "denied"),
+        ("deny", "Declined.", "denied", "denied"),
+    ],
+)
+def test_an_approver_can_type_approve_or_deny_in_either_language(
+    bot: BotHarness, typed: str, said: str, state: str, outcome: str
+) -> None:
+    _ask_manager(bot)
+    assert said in text_of(bot.say(typed, user=MANAGER))
+    assert bot.rows("SELECT state FROM approvals") == [(state,)]
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'password_reset' ORDER BY seq")[
+        -1
+    ] == (outcome,)
+
+
+def test_approve_typed_by_someone_who_is_not_the_approver_changes_nothing(
+    bot: BotHarness,
+) -> None:
+    _ask_manager(bot)
+    replies = bot.say("approve", user="wong.siuling@corp.example.com")
+    assert "Nothing is waiting for your approval" in text_of(replies)
+    assert bot.rows("SELECT state FROM approvals") == [("pending",)]

@@ -3,6 +3,7 @@
 from bot.intents.classifier import IntentClassifier, IntentResult
 from bot.intents.entities import (
     Entities,
+    approval_answer,
     bare_answer,
     find_entities,
     rating,
@@ -19,6 +20,7 @@ __all__ = [
     "IntentClassifier",
     "IntentResult",
     "SentenceEncoder",
+    "approval_answer",
     "bare_answer",
     "find_entities",
     "rating",

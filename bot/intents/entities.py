@@ -80,6 +80,14 @@ _NO_WORDS: Final = frozenset(
     "n,no,nope,nah,not now,later,dont,don't,no thanks,no thank you,"
     "唔好,唔要,不,唔使,唔洗,唔駛,唔係,遲啲,唔使喇,唔好喇,不用".split(",")
 )
+_APPROVAL_WORDS: Final = {
+    **dict.fromkeys(
+        "approve,approved,approve it,ok approve,i approve,批准,批,批啦,同意,准".split(","), True
+    ),
+    **dict.fromkeys(
+        "deny,denied,reject,decline,i deny,拒絕,唔批,唔批准,唔同意,唔准".split(","), False
+    ),
+}
 _THANKS_BYE_WORDS: Final = frozenset(
     "thanks,thank you,thx,ty,tks,thanks a lot,many thanks,bye,bye bye,byebye,goodbye,cheers,"
     "see you,thanks bye,ok thanks,ok thank you,ok thx,ok bye,got it thanks,noted thanks,"
@@ -204,6 +212,13 @@ def bare_answer(text: str) -> bool:
     With no question waiting it is no request, and it is never a ticket's summary."""
     folded = unicodedata.normalize("NFKC", text).strip(" .!。！#")
     return folded.isdecimal() or yes_or_no(folded) is not None
+
+
+def approval_answer(text: str) -> bool | None:
+    """An approver's whole-message answer: True for "approve" / 「批准」, False for "deny" /
+    「拒絕」, None for anything else."""
+    words = re.sub(r"[^\w\s']", " ", unicodedata.normalize("NFKC", text).lower())
+    return _APPROVAL_WORDS.get(" ".join(words.split()))
 
 
 def thanks_or_bye(text: str) -> bool:
