@@ -6,7 +6,8 @@ in a submitted form's fields too; a clicked button's label is not typed text), (
 the reply's language (`bot.language`: the one written, asked for, or remembered for the
 person), (4) hands the message to the flow that is waiting for an answer, if any — a
 thanks or a goodbye ends it politely instead; a message that does not answer it is
-understood afresh and the question is kept, with a button back to it
+understood afresh and the question is kept, with a button back to it; a number or yes
+that fits none of its choices is told so, and the question still waits
 (`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
 approver's typed answer (`bot/handlers/typed_approval.py`), or classifies
 the intent and calls that intent's handler; when the two best intents are
@@ -31,7 +32,7 @@ from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.home import home
-from bot.handlers.interrupted import BACK, back, offer_back, park
+from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
@@ -220,8 +221,10 @@ class Engine:
                     answer = await handler.resume(turn, pending)
                     if answer is not None:
                         return answer
+                if bare_answer(msg.text) and worth_keeping(pending):
+                    return [Reply(t("engine.not_a_choice"))]  # "7" to a yes / no: still waiting
                 turn.services.conversations.clear(turn.key)
-                if msg.text and not bare_answer(msg.text):
+                if msg.text and worth_keeping(pending):
                     park(turn, pending)
                     return offer_back(turn, await self._understand(turn))
             if not msg.text:

@@ -195,3 +195,26 @@ def test_approve_typed_by_someone_who_is_not_the_approver_changes_nothing(
     replies = bot.say("approve", user="wong.siuling@corp.example.com")
     assert "Nothing is waiting for your approval" in text_of(replies)
     assert bot.rows("SELECT state FROM approvals") == [("pending",)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"), [("7", "isn't one of the choices"), ("９", "唔係其中一個")]
+)
+def test_a_number_that_fits_no_choice_is_told_so_and_the_question_still_waits(
+    bot: BotHarness, typed: str, said: str
+) -> None:
+    _propose(bot)
+    if typed == "９":
+        bot.say("講中文")
+    assert said in text_of(bot.say(typed))
+    bot.say("1")
+    assert bot.rows("SELECT summary FROM tickets") == [("my monitor flickers all day",)]
+
+
+def test_an_offer_after_an_answer_is_not_kept_to_come_back_to(bot: BotHarness) -> None:
+    bot.say("teams has no sound in meetings")
+    bot.say("outlook keeps asking for my password")
+    assert "Back to my earlier question" not in bot.labels()
+    assert bot.rows(
+        "SELECT count(*) FROM conversations WHERE conversation_key LIKE '%|interrupted'"
+    ) == [(0,)]

@@ -6,6 +6,10 @@ with a "Back to my earlier question" button on the answer. Clicking it asks the 
 question again, and the next message answers it as if nothing had come between. Only
 the question's text is asked again, not its buttons (they are not stored): its choices
 can still be typed (labels, yes / no).
+
+Only questions the person started something with are kept: an offer made after an answer
+("Did this help?", "Shall I open a request for it?", "Anything to add to your rating?")
+is simply dropped when they go on to something else, as before.
 """
 
 from __future__ import annotations
@@ -19,10 +23,21 @@ from bot.store.conversations import PendingFlow
 BACK = "back:earlier"
 """The value of the "Back to my earlier question" button; the engine answers it."""
 _QUESTION = "_question"
+_OFFERS = (
+    "kb_question.",
+    "licence_check.request",
+    "group_check.request",
+    "ticket_status.csat_comment",
+)
 
 
 def _parked_key(turn: Turn) -> str:
     return f"{turn.key}|interrupted"
+
+
+def worth_keeping(pending: PendingFlow) -> bool:
+    """Whether `pending` is a question to come back to, not an offer after an answer."""
+    return not pending.flow.startswith(_OFFERS)
 
 
 def park(turn: Turn, pending: PendingFlow) -> None:
