@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.language import asked_language, written_in
 from tests.harness import BotHarness, text_of
 
 
@@ -88,3 +89,41 @@ def test_each_person_has_their_own_language(bot: BotHarness) -> None:
     bot.say("hello", user=other)
     assert "冇等緊你答" in text_of(bot.say("2"))
     assert "not waiting" in text_of(bot.say("2", user=other))
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("HD-1002", None),
+        ("1", None),
+        ("ok", None),
+        ("cancel HD-1002", None),
+        ("5/5", None),
+        ("my monitor flickers", "en"),
+        ("張單點呀", "zh-Hant"),
+        ("我個account鎖咗", "zh-Hant"),
+    ],
+)
+def test_a_message_with_no_words_to_tell_by_is_in_no_language(
+    text: str, written: str | None
+) -> None:
+    assert written_in(text) == written
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("English please", "en"),
+        ("english pls!", "en"),
+        ("請講英文", "en"),
+        ("講中文", "zh-Hant"),
+        ("用廣東話啦", "zh-Hant"),
+        ("Chinese please", "zh-Hant"),
+        ("my English is bad, can you help", None),
+        ("中文版 Office 點裝", None),
+    ],
+)
+def test_only_a_whole_message_asking_for_a_language_switches_it(
+    text: str, asked: str | None
+) -> None:
+    assert asked_language(text) == asked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.intents import approval_answer, bare_answer, thanks_or_bye
 from tests.harness import BotHarness, text_of
 
 ENGINEER = "ho.kawai@corp.example.com"
@@ -218,3 +219,24 @@ def test_an_offer_after_an_answer_is_not_kept_to_come_back_to(bot: BotHarness) -
     assert bot.rows(
         "SELECT count(*) FROM conversations WHERE conversation_key LIKE '%|interrupted'"
     ) == [(0,)]
+
+
+@pytest.mark.parametrize(
+    ("text", "thanks", "bare", "approve"),
+    [
+        ("thx!", True, False, None),
+        ("唔該晒", True, False, None),
+        ("thanks, but outlook still crashes", False, False, None),
+        ("ok", False, True, None),
+        ("２", False, True, None),
+        ("批准", False, False, True),
+        ("Deny.", False, False, False),
+        ("approve the budget for the new monitors", False, False, None),
+    ],
+)
+def test_small_words_are_read_only_as_a_whole_message(
+    text: str, thanks: bool, bare: bool, approve: bool | None
+) -> None:
+    assert thanks_or_bye(text) is thanks
+    assert bare_answer(text) is bare
+    assert approval_answer(text) is approve
