@@ -2,13 +2,20 @@
 
 For each message it (1) drops a redelivered platform event, (2) cleans the text
 (control characters, length, secrets — read with the waiting flow's `SecretContext`, and
-in a submitted form's fields too; a clicked button's label is not typed text), (3) detects
-the language, (4) hands the message to the flow that is waiting for an answer, if any, else
-(5) classifies the intent and calls that intent's handler; when the two best intents are
+in a submitted form's fields too; a clicked button's label is not typed text), (3) picks
+the reply's language (`bot.language`: the one written, asked for, or remembered for the
+person), (4) hands the message to the flow that is waiting for an answer, if any — a
+thanks or a goodbye ends it politely instead; a message that does not answer it is
+understood afresh and the question is kept, with a button back to it; a number or yes
+that fits none of its choices is told so, and the question still waits
+(`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
+approver's typed answer (`bot/handlers/typed_approval.py`), or classifies
+the intent and calls that intent's handler; when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
-picked on the original message. Around (4) and (5) sits the error
-boundary: a `UserFacingError` becomes its catalogue message; anything else is
-logged with a short reference id and the user sees a polite message with that
+picked on the original message. A bare number or no with no question waiting is no
+request (the bot says it asked nothing); a bare "ok" / 「好」 is ended politely. Around
+(4) and (5) sits the error boundary: a `UserFacingError` becomes its catalogue message;
+anything else is logged with a short reference id and the user sees a polite message with that
 id, never the exception. Before (4), a `/helpdesk` command, and an engineer's subcommand
 typed without the prefix (`claim HD-1003`, `bot/handlers/command_words.py`), go to the
 command handler.
@@ -29,9 +36,12 @@ from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
 from bot.handlers.home import home
+from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
+from bot.handlers.ticket_requests import RATE_INTENT
+from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
-from bot.intents import INTENTS
-from bot.language import detect_language
+from bot.intents import INTENTS, approval_answer, bare_answer, rating, thanks_or_bye, yes_or_no
+from bot.language import asked_language, reply_language, written_in
 from bot.messages import Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
 from bot.services import Services
@@ -98,11 +108,7 @@ class Engine:
         cleaned, found = redact_incoming(replace(msg, text=text), context)
         if found or msg.redacted:
             notes.append("engine.secret_redacted")
-        lang: Lang = (
-            detect_language(cleaned.text)
-            if cleaned.text
-            else (pending.lang if pending else msg.lang)
-        )
+        lang = self._language(cleaned, pending)
         if msg.choice and pending and not cleaned.text:
             lang = pending.lang
         msg = replace(cleaned, lang=lang, locale=msg.locale or msg.lang)
@@ -117,6 +123,25 @@ class Engine:
             [("user", said)] + [("bot", r.text) for r in replies if not r.private],
         )
         return prefix + replies
+
+    def _language(self, msg: Incoming, pending: PendingFlow | None) -> Lang:
+        """The reply's language (`bot.language.reply_language`); remembers the one written
+        in, or asked for, per person. A clicked label or a form says nothing about it."""
+        memory = self.services.languages
+        asked = asked_language(msg.text)
+        if asked is not None:
+            memory.remember(msg.actor, asked, chosen=True)
+            return asked
+        remembered = memory.get(msg.actor)
+        fallback = pending.lang if pending else msg.lang
+        if msg.choice is not None or not msg.text:
+            return remembered.lang if remembered and remembered.chosen else fallback
+        written = written_in(msg.text)
+        if written is not None:
+            memory.remember(msg.actor, written)
+        if remembered is None:
+            return written or fallback
+        return reply_language(msg.text, remembered.lang, remembered.chosen, fallback)
 
     async def home(self, msg: Incoming) -> Reply:
         """The actor's home screen (open tickets, quick actions, an engineer's queue)."""
@@ -143,6 +168,20 @@ class Engine:
             and await is_engineer(turn)
         )
 
+    async def _understand(self, turn: Turn) -> list[Reply]:
+        """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,
+        else the intent it is classified as."""
+        text = turn.msg.text
+        if rating(text) is not None:
+            return await self._by_intent[RATE_INTENT].handle(turn)
+        if approval_answer(text) is not None:
+            return await self._by_intent[TYPED_APPROVAL].handle(turn)
+        result = turn.services.classifier.classify(text)
+        log.debug("intent %s (%.2f)", result.intent, result.confidence)
+        if result.close:
+            return ask(turn, result)
+        return await self._by_intent[result.intent].handle(turn)
+
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t
         try:
@@ -151,6 +190,10 @@ class Engine:
             if msg.text.lower() in _CANCEL_WORDS:
                 turn.services.conversations.clear(turn.key)
                 return [Reply(t("engine.cancelled"), choices=menu(t))]
+            if asked_language(msg.text) is not None:
+                return [Reply(t("language.switched"))]
+            if msg.choice == BACK:
+                return back(turn)
             thread_ticket = (
                 turn.services.tickets.for_thread(msg.thread_id) if msg.thread_id else None
             )
@@ -188,20 +231,29 @@ class Engine:
                     original = replace(turn, msg=replace(msg, text=text, choice=None))
                     return await self._by_intent[intent].handle(original)
                 pending = None
+            if pending is not None and thanks_or_bye(msg.text):
+                return await self._by_intent["thanks_bye"].handle(turn)
             if pending is not None:
                 handler = self._by_intent.get(pending.flow.split(".", 1)[0])
                 if handler is not None:
                     answer = await handler.resume(turn, pending)
                     if answer is not None:
                         return answer
+                if bare_answer(msg.text) and worth_keeping(pending):
+                    return [Reply(t("engine.not_a_choice"))]  # "7" to a yes / no: still waiting
                 turn.services.conversations.clear(turn.key)
+                if msg.text and worth_keeping(pending):
+                    park(turn, pending)
+                    return offer_back(turn, await self._understand(turn))
             if not msg.text:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
-            result = turn.services.classifier.classify(msg.text)
-            log.debug("intent %s (%.2f)", result.intent, result.confidence)
-            if result.close:
-                return ask(turn, result)
-            return await self._by_intent[result.intent].handle(turn)
+            if bare_answer(msg.text):
+                # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
+                # a question that has ended
+                if yes_or_no(msg.text):
+                    return await self._by_intent["thanks_bye"].handle(turn)
+                return [Reply(t("engine.nothing_asked"), choices=menu(t))]
+            return await self._understand(turn)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)
             return [Reply(t(exc.key, **exc.params), choices=menu(t))]

@@ -54,3 +54,20 @@ class Translator:
         if template is None:
             raise KeyError(f"message catalogue has no key {key!r}")
         return template.format(**params)
+
+
+@cache
+def _by_text() -> dict[str, tuple[str, ...]]:
+    """Each catalogue text (either language) → the same entry in every language."""
+    out: dict[str, tuple[str, ...]] = {}
+    for lang in LANGUAGES:
+        for key, text in catalogue(lang).items():
+            if not placeholders(text):
+                out.setdefault(text, tuple(catalogue(other).get(key, text) for other in LANGUAGES))
+    return out
+
+
+def in_both_languages(label: str) -> tuple[str, ...]:
+    """A button's label as it reads in every language (`Cancel` → `Cancel`, `取消`), so a
+    label typed in the other language picks it too; a label not in the catalogue as itself."""
+    return _by_text().get(label, (label,))

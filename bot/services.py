@@ -23,6 +23,7 @@ from bot.store.conversations import ConversationStore
 from bot.store.events import ProcessedEvents
 from bot.store.handoffs import Handoffs
 from bot.store.kb_log import SearchLog, Signals
+from bot.store.languages import LanguageMemory
 from bot.store.outbox import Outbox
 from bot.store.transcripts import Transcripts
 from bot.tickets.service import TicketService
@@ -38,6 +39,7 @@ class Services:
     classifier: IntentClassifier
     conversations: ConversationStore
     events: ProcessedEvents
+    languages: LanguageMemory
     tickets: TicketService
     transcripts: Transcripts
     audit: AuditLog
@@ -95,6 +97,7 @@ def build_services(
             db, timedelta(minutes=settings.conversation.timeout_minutes), clock
         ),
         events=ProcessedEvents(db, clock),
+        languages=LanguageMemory(db, clock),
         tickets=TicketService(db, settings, clock),
         transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
         audit=AuditLog(db, clock),

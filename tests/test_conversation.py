@@ -56,11 +56,16 @@ def test_a_pending_question_expires_after_the_timeout(tmp_path: Path) -> None:
     assert bot.rows("SELECT flow FROM conversations") == [("kb_question.feedback",)]
 
 
-def test_a_new_request_replaces_an_unanswered_question(bot: BotHarness) -> None:
+def test_a_new_request_takes_over_and_the_unanswered_question_is_kept_aside(
+    bot: BotHarness,
+) -> None:
     bot.say("my account is locked")
     replies = bot.say("do i have visio?")
     assert "Visio" in text_of(replies)
-    assert bot.rows("SELECT flow FROM conversations") == [("licence_check.request",)]
+    assert bot.rows("SELECT flow FROM conversations ORDER BY conversation_key") == [
+        ("licence_check.request",),
+        ("unlock.confirm",),
+    ]
 
 
 def test_cancel_stops_a_flow(bot: BotHarness) -> None:

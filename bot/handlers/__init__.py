@@ -16,8 +16,9 @@ from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
 from bot.handlers.requests import Request, UrgentOutage
 from bot.handlers.small_talk import ThanksBye
-from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketReopen
+from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketRate, TicketReopen
 from bot.handlers.tickets import Human, TicketStatus
+from bot.handlers.typed_approval import TypedApproval
 
 
 def default_handlers() -> tuple[Handler, ...]:
@@ -37,7 +38,13 @@ def default_handlers() -> tuple[Handler, ...]:
         Request(),
         UrgentOutage(),
     )
-    return (*handlers, ApprovalAnswer(), Commands({h.intent: h for h in handlers}))
+    return (
+        *handlers,
+        ApprovalAnswer(),
+        TypedApproval(),
+        TicketRate(),
+        Commands({h.intent: h for h in handlers}),
+    )
 
 
 __all__ = ["Handler", "Turn", "default_handlers"]

@@ -845,6 +845,12 @@ class ApprovalAnswer:
                 verification="approval",
             )
             return [Reply(t("approval.invalid"))]
+        return await self.decide(turn, approval, verb)
+
+    async def decide(self, turn: Turn, approval: Approval, verb: str) -> list[Reply]:
+        """The actor approves (`verb` "approve") or denies `approval`, if it is theirs to answer."""
+        t = turn.t
+        services = turn.services
         clicker = await own_account(turn, "approval")
         if not isinstance(clicker, Account):
             return clicker

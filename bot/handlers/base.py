@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
@@ -18,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz
 
-from bot.i18n import Translator
+from bot.i18n import Translator, in_both_languages
 from bot.integrations.directory import (
     Account,
     Ambiguous,
@@ -28,6 +29,7 @@ from bot.integrations.directory import (
     NotFound,
 )
 from bot.integrations.identity import checked
+from bot.intents import yes_or_no
 from bot.messages import Choice, Incoming, Reply
 from bot.redact import SecretContext
 from bot.services import Services
@@ -36,12 +38,10 @@ from bot.store.conversations import PendingFlow
 from bot.tickets.model import Ticket
 
 INTENT_CHOICE_PREFIX = "intent:"
-_NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.)]?\s*$")
-_YES = frozenset(
-    "y yes yep yeah yea ok okay sure please pls go ahead do it".split()
-    + "好 係 得 好呀 係呀 得呀 ok呀 好啊 要 要呀".split()
+_NUMBER = re.compile(
+    r"^\s*(?:no\.?|#|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:個|项|項)?\s*[.)]?\s*$"
 )
-_NO = frozenset("n no nope nah not now later dont don't 唔好 唔要 不 唔使 唔係 遲啲".split())
+_HAN_NUMBERS = "一二三四五六七八九十"
 
 
 @dataclass(frozen=True)
@@ -74,28 +74,27 @@ class Turn:
         self.services.conversations.clear(self.key)
 
     def picked(self, choices: tuple[Choice, ...]) -> str | None:
-        """Which choice the message picks: a clicked value, a number, or the label typed."""
+        """Which choice the message picks: a clicked value, a number (`2`, full-width `２`,
+        `第二個`), or the label typed in either language (`Unlock it now` or 「即刻解鎖」)."""
         msg = self.msg
         values = {c.value for c in choices}
         if msg.choice in values:
             return msg.choice
-        text = msg.text.strip().lower()
+        text = unicodedata.normalize("NFKC", msg.text).strip().lower().rstrip("!.。！")
         number = _NUMBER.match(text)
-        if number and 1 <= int(number.group(1)) <= len(choices):
-            return choices[int(number.group(1)) - 1].value
+        if number:
+            digit = number.group(1)
+            n = int(digit) if digit.isdecimal() else _HAN_NUMBERS.index(digit) + 1
+            return choices[n - 1].value if 1 <= n <= len(choices) else None
         for choice in choices:
-            if text and fuzz.ratio(text, choice.label.lower()) >= 85:
+            labels = in_both_languages(choice.label)
+            if text and any(fuzz.ratio(text, label.lower()) >= 85 for label in labels):
                 return choice.value
         return None
 
     def yes_no(self) -> bool | None:
         """True for a yes ("y", "ok", "好"), False for a no, None for anything else."""
-        text = re.sub(r"[^\w\s']", "", self.msg.text.strip().lower())
-        if text in _YES:
-            return True
-        if text in _NO:
-            return False
-        return None
+        return yes_or_no(self.msg.text)
 
     async def account(self, action: str = "identity") -> Account:
         """The one directory account behind the actor's verified email (DESIGN rule 1).

@@ -5,6 +5,10 @@ through the ticket's own buttons (cancel asks to confirm, reopen asks why); a ti
 action does not apply to is shown with the buttons it has. Otherwise the person's tickets
 are listed to pick from. Chasing shows the ticket with its buttons (comment, cancel) until
 chasing gets its own action (a contact note that tells the assignee).
+
+A typed rating ("5 stars", 「俾五粒星」, "HD-1042 4/5") rates the named ticket, or the one
+resolved ticket not yet rated; the engine sends any message that is a rating here (it is
+read from the words, not by the intent model, so it is no intent of its own).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from typing import ClassVar
 
 from bot.handlers.base import Turn
 from bot.handlers.tickets import TicketStatus, can_reopen, detail, own_ticket
-from bot.intents import find_entities
+from bot.intents import find_entities, rating
 from bot.messages import Reply
 from bot.store.conversations import PendingFlow
-from bot.tickets.model import OPEN, Ticket
+from bot.tickets.model import OPEN, RESOLVED, Ticket
+
+RATE_INTENT = "ticket_rate"
 
 
 class _TicketAction:
@@ -27,17 +33,20 @@ class _TicketAction:
     def applies(self, turn: Turn, ticket: Ticket) -> bool:
         return can_reopen(turn, ticket) if self.action == "reopen" else ticket.state in OPEN
 
-    async def handle(self, turn: Turn) -> list[Reply]:
-        status = TicketStatus()
+    def target(self, turn: Turn) -> Ticket | None:
+        """The ticket named, else the one ticket the action applies to; None: not one."""
         refs = find_entities(turn.msg.text).tickets
         if refs:
-            ticket = own_ticket(turn, refs[0].number, refs[0].text.upper())
-        else:
-            mine = turn.services.tickets.for_requester(turn.msg.actor.email or "")
-            candidates = [t for t in mine if self.applies(turn, t)]
-            if len(candidates) != 1:
-                return await status.handle(turn)
-            ticket = candidates[0]
+            return own_ticket(turn, refs[0].number, refs[0].text.upper())
+        mine = turn.services.tickets.for_requester(turn.msg.actor.email or "")
+        candidates = [t for t in mine if self.applies(turn, t)]
+        return candidates[0] if len(candidates) == 1 else None
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        status = TicketStatus()
+        ticket = self.target(turn)
+        if ticket is None:
+            return await status.handle(turn)
         if self.action != "show" and self.applies(turn, ticket):
             return status.act(turn, f"{self.action}:{ticket.number}")
         return [detail(turn, ticket)]
@@ -65,3 +74,22 @@ class TicketChase(_TicketAction):
 
     intent: ClassVar[str] = "ticket_chase"
     action: ClassVar[str] = "show"
+
+
+class TicketRate(_TicketAction):
+    """Rate the help on a resolved ticket: `5 stars`, `HD-1042 4/5`, `俾五粒星`."""
+
+    intent: ClassVar[str] = RATE_INTENT
+    action: ClassVar[str] = "rate"
+
+    def applies(self, turn: Turn, ticket: Ticket) -> bool:
+        return ticket.state in (RESOLVED, "closed") and ticket.csat_score is None
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        score = rating(turn.msg.text)
+        ticket = self.target(turn)
+        if ticket is None:
+            return await TicketStatus().handle(turn)
+        if score is not None and self.applies(turn, ticket):
+            return TicketStatus().rate(turn, ticket.number, score)
+        return [detail(turn, ticket)]

@@ -18,7 +18,7 @@ from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.i18n import Translator
-from bot.intents import find_entities
+from bot.intents import bare_answer, find_entities, rating
 from bot.messages import Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import (
@@ -185,6 +185,9 @@ class Human:
         if pending.flow == "human.describe":
             if not msg.text:
                 return None
+            if bare_answer(msg.text):
+                turn.expect("human.describe", state)
+                return [Reply(t("ticket.describe_more"))]
             if state:  # editing the text of a proposal
                 state.update(summary=_summary(msg.text), description=msg.text)
                 turn.expect("human.confirm", state)
@@ -228,6 +231,10 @@ class Human:
             requester=await turn.requester(),
         )
         return [Reply(t("ticket.opened", ref=ticket.ref, summary=ticket.summary))]
+
+
+def _rate_choices(number: int) -> tuple[Choice, ...]:
+    return tuple(Choice(str(s), csat_choice(number, s)) for s in range(1, 6))
 
 
 def ticket_line(turn: Turn, ticket: Ticket) -> str:
@@ -329,8 +336,8 @@ class TicketStatus:
                 )
             ]
         if action == "rate":
-            choices = tuple(Choice(str(s), csat_choice(ticket.number, s)) for s in range(1, 6))
-            return [Reply(t("ticket.csat_ask"), choices=choices)]
+            turn.expect("ticket_status.rate", {"ticket": ticket.number})
+            return [Reply(t("ticket.csat_ask"), choices=_rate_choices(ticket.number))]
         return [Reply(t("engine.choice_expired"), choices=menu(t))]
 
     def rate(self, turn: Turn, number: int | None, score: int) -> list[Reply]:
@@ -359,6 +366,10 @@ class TicketStatus:
                 return [Reply(t("ticket.csat_done"), choices=menu(t))]
             tickets.csat_comment(number, actor, msg.text)
             return [Reply(t("ticket.csat_done"), choices=menu(t))]
+        if flow == "rate":
+            picked = turn.picked(_rate_choices(number))
+            score = rating(msg.text) or (int(picked.rsplit(":", 1)[1]) if picked else None)
+            return None if score is None else self.rate(turn, number, score)
         if flow == "cancel":
             answer = True if msg.choice == "yes" else False if msg.choice == "no" else turn.yes_no()
             if answer is None:

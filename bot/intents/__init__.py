@@ -1,7 +1,15 @@
 """Understanding what a message asks for: intent detection in English and Cantonese."""
 
 from bot.intents.classifier import IntentClassifier, IntentResult
-from bot.intents.entities import Entities, find_entities
+from bot.intents.entities import (
+    Entities,
+    approval_answer,
+    bare_answer,
+    find_entities,
+    rating,
+    thanks_or_bye,
+    yes_or_no,
+)
 from bot.intents.features import SentenceEncoder
 from bot.intents.training_data import FALLBACK, INTENTS
 
@@ -12,5 +20,10 @@ __all__ = [
     "IntentClassifier",
     "IntentResult",
     "SentenceEncoder",
+    "approval_answer",
+    "bare_answer",
     "find_entities",
+    "rating",
+    "thanks_or_bye",
+    "yes_or_no",
 ]

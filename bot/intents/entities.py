@@ -73,17 +73,34 @@ _URGENT_WORDS: Final = (
     "盡快",
 )
 _YES_WORDS: Final = frozenset(
-    "y yes yep yeah yea ok okay sure please pls go ahead do it".split()
-    + "好 係 得 好呀 係呀 得呀 ok呀 好啊 要 要呀".split()
+    "y,yes,yep,yeah,yea,ok,okay,sure,please,pls,go ahead,do it,yes please,ok la,ok lor,"
+    "好,係,得,好呀,係呀,得呀,ok呀,好啊,要,要呀,好的,可以,冇問題,確定,好吖,得啦".split(",")
 )
 _NO_WORDS: Final = frozenset(
-    "n no nope nah not now later dont don't 唔好 唔要 不 唔使 唔係 遲啲".split()
+    "n,no,nope,nah,not now,later,dont,don't,no thanks,no thank you,"
+    "唔好,唔要,不,唔使,唔洗,唔駛,唔係,遲啲,唔使喇,唔好喇,不用".split(",")
+)
+_APPROVAL_WORDS: Final = {
+    **dict.fromkeys(
+        "approve,approved,approve it,ok approve,i approve,批准,批,批啦,同意,准".split(","), True
+    ),
+    **dict.fromkeys(
+        "deny,denied,reject,decline,i deny,拒絕,唔批,唔批准,唔同意,唔准".split(","), False
+    ),
+}
+_THANKS_BYE_WORDS: Final = frozenset(
+    "thanks,thank you,thx,ty,tks,thanks a lot,many thanks,bye,bye bye,byebye,goodbye,cheers,"
+    "see you,thanks bye,ok thanks,ok thank you,ok thx,ok bye,got it thanks,noted thanks,"
+    "唔該,唔該晒,多謝,多謝晒,謝謝,拜拜,得喇唔該,好喇唔該,ok唔該,ok 唔該,ok唔該晒,收到唔該".split(
+        ","
+    )
 )
 _HAN_DIGITS: Final = {"一": 1, "二": 2, "兩": 2, "两": 2, "三": 3, "四": 4, "五": 5}
 _RATING_RE: Final = re.compile(
-    r"^\s*(?P<n>[1-5一二兩两三四五])\s*(?:"
+    r"^\s*(?:俾|畀|給|打|(?:i )?give(?: it)?|rate(?: it)?)?\s*"
+    r"(?P<n>[1-5一二兩两三四五])\s*(?:"
     r"stars?|/\s*5|out of 5|分|粒星|顆星|星|⭐+)\s*[!.。！]*\s*$"
-    r"|^\s*(?P<word>one|two|three|four|five)\s+stars?\s*[!.]*\s*$"
+    r"|^\s*(?:give(?: it)?|rate(?: it)?)?\s*(?P<word>one|two|three|four|five)\s+stars?\s*[!.]*\s*$"
     r"|^\s*(?P<emoji>⭐{1,5})\s*$",
     re.IGNORECASE,
 )
@@ -190,9 +207,31 @@ def yes_or_no(text: str) -> bool | None:
     return None
 
 
+def bare_answer(text: str) -> bool:
+    """A message that can only answer a question: a number ("1", "２", "#3"), a yes or a no.
+    With no question waiting it is no request, and it is never a ticket's summary."""
+    folded = unicodedata.normalize("NFKC", text).strip(" .!。！#")
+    return folded.isdecimal() or yes_or_no(folded) is not None
+
+
+def approval_answer(text: str) -> bool | None:
+    """An approver's whole-message answer: True for "approve" / 「批准」, False for "deny" /
+    「拒絕」, None for anything else."""
+    words = re.sub(r"[^\w\s']", " ", unicodedata.normalize("NFKC", text).lower())
+    return _APPROVAL_WORDS.get(" ".join(words.split()))
+
+
+def thanks_or_bye(text: str) -> bool:
+    """True for a whole-message thanks or goodbye ("thx", "ok bye", 「唔該晒」, 「拜拜」)."""
+    words = re.sub(r"[^\w\s']", " ", unicodedata.normalize("NFKC", text).lower())
+    return " ".join(words.split()) in _THANKS_BYE_WORDS
+
+
 def rating(text: str) -> int | None:
-    """A whole-message rating 1-5: "5 stars", "4/5", "five stars", 「五粒星」, "⭐⭐⭐"."""
-    match = _RATING_RE.match(unicodedata.normalize("NFKC", text))
+    """A whole-message rating 1-5: "5 stars", "4/5", "five stars", 「五粒星」, 「俾五粒星」,
+    "⭐⭐⭐"; a ticket ref beside it does not count ("HD-1002 5 stars")."""
+    folded = _TICKET_RE.sub(" ", unicodedata.normalize("NFKC", text))
+    match = _RATING_RE.match(folded)
     if match is None:
         return None
     if match.group("emoji"):

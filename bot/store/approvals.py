@@ -151,6 +151,15 @@ class Approvals:
             )
         return cursor.rowcount == 1
 
+    def waiting_for(self, approver_id: str) -> list[Approval]:
+        """The unexpired requests waiting for this approver's answer, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id FROM approvals WHERE approver_id = ? AND state = 'pending'"
+            " AND expires_at > ? ORDER BY id",
+            (approver_id, iso(self._clock())),
+        ).fetchall()
+        return [a for a in (self.get(int(row[0])) for row in rows) if a is not None]
+
     def open_for(self, target: str, action: str, subject: str = "") -> Approval | None:
         """The newest pending or approved, unexpired request for this account and action."""
         row = self._conn.execute(

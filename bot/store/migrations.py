@@ -264,4 +264,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX ticket_events_request ON ticket_events (ticket_id, kind, request_id)
         WHERE request_id IS NOT NULL;
     """,
+    # 10: the language each person writes in (bot.store.languages): a bare `HD-1002` or "1"
+    # is answered in it; `chosen` = 1 when the person asked for it ("English please")
+    """
+    CREATE TABLE person_languages (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        chosen INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    """,
 )
