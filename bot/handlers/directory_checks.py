@@ -12,6 +12,7 @@ from typing import ClassVar
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
+from bot.handlers.account_facts import facts_first
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
@@ -113,6 +114,9 @@ class LicenceCheck:
     intent: ClassVar[str] = "licence_check"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        return await facts_first(turn, "licence_check", await self._check(turn))
+
+    async def _check(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account("licence_check")
         licences = await turn.services.directory.licences(account)
@@ -176,6 +180,9 @@ class GroupCheck:
     intent: ClassVar[str] = "group_check"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        return await facts_first(turn, "group_check", await self._check(turn))
+
+    async def _check(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account("group_check")
         groups = await turn.services.directory.groups(account)

@@ -1,0 +1,88 @@
+"""Account facts first: when the directory says the account is disabled, locked, or its
+password expired or must be changed, the answer starts from that, whatever was asked.
+
+- disabled: nothing works until the service desk re-enables it (the phone, a person);
+- locked: "Outlook keeps failing" is the lock: unlock first (a button);
+- expired or must change: sign-ins fail; working from home, VPN refuses it too, so the
+  fact says how to change it remotely (a cloud account: at the Microsoft sign-in page;
+  an on-prem one over VPN cannot, so call the service desk) or on a company PC.
+
+Which messages: knowledge questions about signing in, passwords, Outlook, Teams, VPN and the
+like (`about_the_account`), and the licence and group checks, which read the account anyway.
+Never a question with nothing to do with the account ("the printer on 25F is jammed"). The
+account is read at most once per message (`Turn.account` keeps it for the message), and a
+directory that cannot answer, or an identity it refuses, leaves the answer as it was.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.handlers.base import Turn, human_choice, intent_choice
+from bot.integrations.directory import Account, DirectoryError
+from bot.messages import Reply
+
+_A = r"(?<![a-z])"
+"""Start of a Latin word: not after a letter (Chinese characters count as word characters
+for `\\b`, so "連唔到VPN" would have no boundary)."""
+_Z = r"(?![a-z])"
+_ACCOUNT_TOPICS = re.compile(
+    rf"sign[\s-]?(?:in|on)|log[\s-]?(?:in|on)|password|passwd|{_A}pw{_Z}|outlook|e-?mail|"
+    rf"{_A}mail|{_A}vpn|teams|onedrive|sharepoint|office\s?365|{_A}[mo]365|{_A}mfa{_Z}|"
+    rf"authenticator|{_A}account|{_A}acc{_Z}|citrix|remote desktop|wi-?fi|locked|"
+    r"登入|登錄|密碼|電郵|郵件|戶口|帳戶|賬戶|帳號|賬號|鎖",
+    re.IGNORECASE,
+)
+_REMOTE = re.compile(
+    rf"{_A}home{_Z}|{_A}wfh{_Z}|remote|{_A}vpn|outside|overseas|travel|"
+    r"屋企|在家|出差|外面|遙距|家中",
+    re.IGNORECASE,
+)
+
+
+def about_the_account(text: str) -> bool:
+    """Whether a question touches signing in (so the account's state may be its answer)."""
+    return _ACCOUNT_TOPICS.search(text) is not None
+
+
+def fact_for(turn: Turn, account: Account) -> Reply | None:
+    """The fact the answer starts from, or None when the account is in order."""
+    t = turn.t
+    phone = turn.services.settings.bot.support_phone
+    if not account.enabled:
+        return Reply(t("facts.disabled", phone=phone), choices=(human_choice(t),))
+    if account.locked:
+        since = (
+            t("unlock.since", when=turn.local_time(account.locked_at)) if account.locked_at else ""
+        )
+        return Reply(
+            t("facts.locked", since=since),
+            choices=(intent_choice(t, "unlock"), human_choice(t)),
+        )
+    expires = account.password_expires
+    if expires is not None and expires <= turn.services.clock():
+        fact = t("facts.expired", when=turn.local_time(expires))
+    elif account.must_change_password:
+        fact = t("facts.must_change")
+    else:
+        return None
+    if _REMOTE.search(turn.msg.text):
+        how = t("facts.remote_cloud" if account.source == "cloud" else "facts.remote", phone=phone)
+    else:
+        how = t("facts.office")
+    return Reply(f"{fact} {how}", choices=(intent_choice(t, "password_reset"), human_choice(t)))
+
+
+async def account_fact(turn: Turn, action: str = "account_facts") -> Reply | None:
+    """The fact for the actor's account; None when the directory cannot say (never blocks)."""
+    try:
+        account = await turn.account(action)
+    except DirectoryError:
+        return None
+    return fact_for(turn, account)
+
+
+async def facts_first(turn: Turn, action: str, replies: list[Reply]) -> list[Reply]:
+    """`replies` with the account's fact in front of them, if there is one."""
+    fact = await account_fact(turn, action)
+    return [fact, *replies] if fact else replies
