@@ -22,6 +22,8 @@ Decisions (what the brief left open):
 - Every other item opens a request ticket at once (summary, category, priority, team filled
   in); with `approver = "manager"` the manager gets Approve / Deny, and the decision is
   written on the ticket, which is where "has it been approved?" reads it.
+- A `licence` item the user already has is answered with the licence that provides it (the
+  licence check's own matching), not requested again.
 - An item is named by its longest word found in the message: whole words for Latin script,
   anywhere for Chinese (which has no spaces), then a close spelling (a typo: same first
   letter, one-word names of five letters or more, `fuzz.ratio` >= 80).

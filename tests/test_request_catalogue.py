@@ -61,16 +61,16 @@ def test_has_it_been_approved_shows_waiting_then_approved(bot: BotHarness) -> No
 
 
 def test_a_declined_request_cancels_its_ticket_and_tells_the_requester(bot: BotHarness) -> None:
-    bot.say("can I get Power BI Pro?")
+    bot.say("can I get MS Project?")
     bot.click("Send the request")
     deny = _approver_buttons(bot)[1][1]
     assert "cancelled HD-1001" in text_of(bot.click(deny, user=MANAGER))
     assert bot.rows("SELECT summary, state FROM tickets") == [
-        ("Request: Power BI Pro", "cancelled")
+        ("Request: Microsoft Project", "cancelled")
     ]
     assert ("catalogue_request", "denied") in bot.rows("SELECT action, outcome FROM audit_log")
     told = [m for m in bot.deliver() if m.recipient == f"user:test:U-{REQUESTER}"]
-    assert "declined your request for Power BI Pro" in told[0].payload["text"]
+    assert "declined your request for Microsoft Project" in told[0].payload["text"]
 
 
 def test_only_the_asked_manager_can_approve(bot: BotHarness) -> None:
@@ -90,6 +90,18 @@ def test_cantonese_visio_request_is_answered_in_cantonese(bot: BotHarness) -> No
         ("申請：Visio", "software", "zh-Hant")
     ]
     assert "等緊 Leung Chi Wai（主管）批准" in text_of(bot.say("批咗未"))
+
+
+def test_a_licence_already_held_is_said_instead_of_requested(tmp_path: Path) -> None:
+    bot = BotHarness(tmp_path, user="wong.siuling@corp.example.com")
+    assert "包咗 Visio" in text_of(bot.say("我想申請Visio"))
+    assert bot.labels() == [] and bot.rows("SELECT count(*) FROM tickets") == [(0,)]
+
+
+def test_power_bi_pro_without_it_is_offered_as_a_request(tmp_path: Path) -> None:
+    bot = BotHarness(tmp_path)  # Microsoft 365 E3: no Power BI Pro
+    assert "I can request Power BI Pro" in text_of(bot.say("can I get Power BI Pro?"))
+    assert bot.labels() == ["Send the request", "Talk to a person"]
 
 
 def test_headset_needs_no_approval(bot: BotHarness) -> None:

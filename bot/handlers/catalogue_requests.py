@@ -23,6 +23,7 @@ from rapidfuzz.utils import default_process
 
 from bot.handlers.account import APPROVE, approver_for, request_group_access, tell_requester
 from bot.handlers.base import Turn, human_choice
+from bot.handlers.directory_checks import providing_licence
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError, Unavailable
@@ -49,9 +50,25 @@ def _lang(code: str) -> Translator:
     return Translator("zh-Hant" if code == "zh-Hant" else "en")
 
 
-def offer(turn: Turn, item: CatalogueItem) -> list[Reply]:
-    """Say what the request is, who approves it and who fulfils it; wait for the click."""
+async def _held(turn: Turn, item: CatalogueItem) -> tuple[str, str] | None:
+    """For a licence item: (product, licence) when the actor has it already."""
+    if item.kind != "licence":
+        return None
+    try:
+        account = await turn.account("licence_check")
+        licences = await turn.services.directory.licences(account)
+    except DirectoryError:
+        return None  # the request can still be made; the team checks
+    return providing_licence(licences, item.name)
+
+
+async def offer(turn: Turn, item: CatalogueItem) -> list[Reply]:
+    """Say what the request is, who approves it and who fulfils it; wait for the click. A
+    licence the actor already has is said instead."""
     t = turn.t
+    held = await _held(turn, item)
+    if held is not None:
+        return [Reply(t("licence.yes", product=held[0], licence=held[1]))]
     turn.expect(CONFIRM_FLOW, {"item": item.name, "text": turn.msg.text})
     text = t(
         "request.offer",

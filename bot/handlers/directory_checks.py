@@ -108,6 +108,15 @@ def _has(licence: Licence, product: str) -> tuple[bool, str | None]:
     return False, None
 
 
+def providing_licence(licences: tuple[Licence, ...], name: str) -> tuple[str, str] | None:
+    """(product, licence) when one of `licences` already provides the product `name` names."""
+    product = _wanted_product(_subject(name))
+    for licence in licences if product else ():
+        if _has(licence, product or "")[0]:
+            return (product or "").title(), licence.name
+    return None
+
+
 class LicenceCheck:
     """Which Microsoft 365 licences you have: `do I have Visio?`, `what licences do I have`."""
 

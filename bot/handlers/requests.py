@@ -41,7 +41,7 @@ class Request:
         if item.access if item else named_group:
             return await offer_groups(turn)
         if item is not None:
-            return offer(turn, item)
+            return await offer(turn, item)
         if entities.products:
             return await LicenceCheck().handle(turn)
         summary = turn.t("request.summary", text=text)
