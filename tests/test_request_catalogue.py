@@ -42,7 +42,11 @@ def test_monitor_request_opens_a_prefilled_ticket_and_asks_the_manager(bot: BotH
     assert bot.rows("SELECT action, outcome, ticket FROM audit_log") == [
         ("catalogue_request", "requested", "HD-1001")
     ]
-    assert [label for label, _ in _approver_buttons(bot)] == ["Approve", "Deny"]
+    buttons = _approver_buttons(bot)
+    assert [label for label, _ in buttons] == ["Approve", "Deny"]
+    nonce = buttons[0][1].rsplit(":", 1)[1]
+    stored = bot.rows("SELECT payload_json FROM outbox WHERE recipient = ?", f"email:{MANAGER}")
+    assert nonce not in str(stored)  # the one-time nonce leaves the store once delivered
 
 
 def test_has_it_been_approved_shows_waiting_then_approved(bot: BotHarness) -> None:

@@ -221,6 +221,7 @@ async def send(turn: Turn, item: CatalogueItem, text: str) -> list[Reply]:
                 [t("approval.approve"), f"{APPROVE}approve:{approval.id}:{nonce}"],
                 [t("approval.deny"), f"{APPROVE}deny:{approval.id}:{nonce}"],
             ],
+            "scrub": True,
         },
     )
     services.tickets.approval(
