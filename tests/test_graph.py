@@ -164,6 +164,17 @@ def test_role_assignable_groups_are_never_requestable(tmp_path: Path, graph: Gra
     assert WONG not in graph.members_of("Payments Approvers")
 
 
+def test_cantonese_access_request_offers_the_real_group_and_still_refuses_a_role_assignable_one(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    bot.say("我想要 Payments Approvers 嘅權限", user=WONG)
+    assert bot.labels()[0] == "申請加入 Payments Approvers"  # the directory's group, offered
+    assert "永遠唔可以" in text_of(bot.click("申請加入 Payments Approvers"))
+    assert WONG not in graph.members_of("Payments Approvers")
+    assert bot.rows("SELECT count(*) FROM approvals") == [(0,)]
+
+
 # -- cloud account recovery ------------------------------------------------------------------
 
 
