@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.integrations.demo import DemoDirectory
 from bot.integrations.directory import Account, Unavailable
+from bot.messages import Actor, Incoming
 from tests.harness import ROOT, BotHarness, text_of
 
 LOCKED = "chan.taiman@corp.example.com"
@@ -126,3 +127,17 @@ def test_directory_down_still_answers_the_question(tmp_path: Path) -> None:
     replies = bot.say("outlook keeps asking for my password")
     assert replies[0].cards and not replies[0].text.startswith("First:")
     assert "went wrong" not in text_of(replies)
+
+
+def test_without_a_verified_email_the_answer_is_given_and_nothing_is_audited(
+    tmp_path: Path,
+) -> None:
+    bot = BotHarness(tmp_path)
+    actor = Actor(platform="test", user_id="U-guest", email=None)
+    replies = bot.send(
+        Incoming(
+            actor=actor, conversation_id="dm-guest", text="outlook keeps asking for my password"
+        )
+    )
+    assert replies[0].cards
+    assert bot.rows("SELECT count(*) FROM audit_log") == [(0,)]

@@ -74,7 +74,10 @@ def fact_for(turn: Turn, account: Account) -> Reply | None:
 
 
 async def account_fact(turn: Turn, action: str = "account_facts") -> Reply | None:
-    """The fact for the actor's account; None when the directory cannot say (never blocks)."""
+    """The fact for the actor's account; None when the directory cannot say (never blocks).
+    Without a verified email there is no account to read (and no refusal worth auditing)."""
+    if not turn.msg.actor.email:
+        return None
     try:
         account = await turn.account(action)
     except DirectoryError:
