@@ -104,7 +104,9 @@ def test_a_question_about_something_else_never_reads_the_directory(tmp_path: Pat
     bot = BotHarness(tmp_path, user=LOCKED)
     directory = _counting(bot)
     text = text_of(bot.say("the printer on 25F is jammed"))
-    assert "locked" not in text
+    text += text_of(bot.say("teams camera not working"))
+    text += text_of(bot.say("打印機卡紙"))
+    assert "locked" not in text and "鎖" not in text
     assert directory.reads == 0
 
 

@@ -7,9 +7,10 @@ password expired or must be changed, the answer starts from that, whatever was a
   fact says how to change it remotely (a cloud account: at the Microsoft sign-in page;
   an on-prem one over VPN cannot, so call the service desk) or on a company PC.
 
-Which messages: knowledge questions about signing in, passwords, Outlook, Teams, VPN and the
-like (`about_the_account`), and the licence and group checks, which read the account anyway.
-Never a question with nothing to do with the account ("the printer on 25F is jammed"). The
+Which messages: knowledge questions about signing in and passwords, or about Outlook, Teams,
+VPN and the like failing to connect (`about_the_account`), and the licence and group checks,
+which read the account anyway. Never a question with nothing to do with the account ("the
+printer on 25F is jammed", "Teams camera not working"). The
 account is read at most once per message (`Turn.account` keeps it for the message), and a
 directory that cannot answer, or an identity it refuses, leaves the answer as it was.
 """
@@ -26,13 +27,26 @@ _A = r"(?<![a-z])"
 """Start of a Latin word: not after a letter (Chinese characters count as word characters
 for `\\b`, so "連唔到VPN" would have no boundary)."""
 _Z = r"(?![a-z])"
-_ACCOUNT_TOPICS = re.compile(
-    rf"sign[\s-]?(?:in|on)|log[\s-]?(?:in|on)|password|passwd|{_A}pw{_Z}|outlook|e-?mail|"
-    rf"{_A}mail|{_A}vpn|teams|onedrive|sharepoint|office\s?365|{_A}[mo]365|{_A}mfa{_Z}|"
-    rf"authenticator|{_A}account|{_A}acc{_Z}|citrix|remote desktop|wi-?fi|locked|"
-    r"登入|登錄|密碼|電郵|郵件|戶口|帳戶|賬戶|帳號|賬號|鎖",
+_SIGN_IN = re.compile(
+    rf"sign[\s-]?(?:in|on)|log[\s-]?(?:in|on)|password|passwd|{_A}pw{_Z}|locked|lock(?:ed)? out|"
+    rf"{_A}account|{_A}acc{_Z}|{_A}mfa{_Z}|authenticator|credential|"
+    r"登入|登錄|密碼|戶口|帳戶|賬戶|帳號|賬號|鎖|入唔到",
     re.IGNORECASE,
 )
+"""Words about signing in itself: the account's state may be the whole answer."""
+_PRODUCT = re.compile(
+    rf"outlook|{_A}teams{_Z}|{_A}vpn|e-?mail|{_A}mail{_Z}|onedrive|sharepoint|office\s?365|"
+    rf"{_A}[mo]365|citrix|remote desktop|wi-?fi|電郵|郵件",
+    re.IGNORECASE,
+)
+_CONNECT = re.compile(
+    r"connect|sync|offline|keeps? asking|prompt|can'?t (?:get in|access|open)|"
+    r"cannot (?:get in|access|open)|won'?t (?:open|start|let)|"
+    r"連唔到|連接|同步|斷線|開唔到|上唔到|用唔到",
+    re.IGNORECASE,
+)
+"""A product that signs in (Outlook, Teams, VPN...) failing to connect: the account's state
+may be why. "Teams camera not working" is neither."""
 _REMOTE = re.compile(
     rf"{_A}home{_Z}|{_A}wfh{_Z}|remote|{_A}vpn|outside|overseas|travel|"
     r"屋企|在家|出差|外面|遙距|家中",
@@ -42,7 +56,9 @@ _REMOTE = re.compile(
 
 def about_the_account(text: str) -> bool:
     """Whether a question touches signing in (so the account's state may be its answer)."""
-    return _ACCOUNT_TOPICS.search(text) is not None
+    return _SIGN_IN.search(text) is not None or (
+        _PRODUCT.search(text) is not None and _CONNECT.search(text) is not None
+    )
 
 
 def fact_for(turn: Turn, account: Account) -> Reply | None:
