@@ -85,6 +85,23 @@ def test_only_the_asked_manager_can_approve(bot: BotHarness) -> None:
     assert bot.rows("SELECT state FROM approvals") == [("pending",)]
 
 
+def test_the_manager_has_request_approval_days_to_answer(bot: BotHarness) -> None:
+    bot.say("can I get a second monitor?")
+    bot.click("Send the request")
+    approve = _approver_buttons(bot)[0][1]
+    bot.clock.advance(days=4)  # tickets.request_approval_days is 5: still in time
+    assert "Approved" in text_of(bot.click(approve, user=MANAGER))
+    bot.say("can I get a new laptop?")
+    bot.click("Send the request")
+    late = _approver_buttons(bot)[0][1]
+    bot.clock.advance(days=6)
+    assert "expired" in text_of(bot.click(late, user=MANAGER))
+    assert bot.rows("SELECT subject_name, state FROM approvals ORDER BY id") == [
+        ("Monitor", "used"),
+        ("Laptop", "pending"),
+    ]
+
+
 def test_cantonese_visio_request_is_answered_in_cantonese(bot: BotHarness) -> None:
     offer = text_of(bot.say("我想申請Visio"))
     assert "Visio" in offer and "主管" in offer
