@@ -242,6 +242,11 @@ def config_show() -> None:
             value = getattr(section, f.name)
             shown = value.as_posix() if hasattr(value, "as_posix") else value
             click.echo(f"{f.name} = {json.dumps(shown, ensure_ascii=False)}")
+    for item in settings.catalogue:
+        click.echo(f"\n[catalogue.{json.dumps(item.name, ensure_ascii=False)}]")
+        for f in dataclasses.fields(item)[1:]:
+            value = getattr(item, f.name)
+            click.echo(f"{f.name} = {json.dumps(value, ensure_ascii=False)}")
 
 
 @main.group()

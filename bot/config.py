@@ -30,6 +30,12 @@ from typing import Any
 
 from bot.clock import check_timezone
 from bot.errors import ConfigError
+from bot.request_catalogue import (
+    DEFAULT_CATALOGUE,
+    CatalogueItem,
+    check_default_catalogue,
+    parse_catalogue,
+)
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -212,6 +218,8 @@ class TicketSettings:
     """A requester can reopen a resolved ticket for this many days."""
     transcript_messages: int = 20
     """How many recent messages of the conversation are attached to a new ticket."""
+    request_approval_days: int = 5
+    """A manager's approval of a catalogue request is asked for this many days."""
 
 
 @dataclass(frozen=True)
@@ -295,6 +303,8 @@ class Settings:
     rotation: Rotation = field(default_factory=default_rotation)
     """Shifts, teams, members and overrides (`[rotation]`, see `bot/rotation.py`)."""
     calendars: Mapping[str, CalendarSettings] = field(default_factory=dict)
+    catalogue: tuple[CatalogueItem, ...] = DEFAULT_CATALOGUE
+    """What staff may request (`[catalogue."NAME"]`, see `bot/request_catalogue.py`)."""
     data_dir: Path = Path("data")
     log_level: str = "WARNING"
     source: str = "embedded defaults"
@@ -321,6 +331,8 @@ SECTIONS: dict[str, type] = {
     "reports": ReportSettings,
 }
 TABLE_SECTIONS: dict[str, type] = {"calendars": CalendarSettings}
+_OWN_PARSERS = ("rotation", "catalogue")
+"""Sections with a parser of their own (`bot/rotation.py`, `bot/request_catalogue.py`)."""
 
 _RANGES: dict[str, tuple[float, float]] = {
     "bot.max_message_chars": (200, 100_000),
@@ -348,6 +360,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "tickets.reopen_days": (0, 365),
     "slack.user_cache_minutes": (1, 24 * 60),
     "tickets.transcript_messages": (0, 200),
+    "tickets.request_approval_days": (1, 60),
     "sla.at_risk_fraction": (0.05, 1.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
@@ -477,8 +490,8 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, f"is not valid TOML ({exc})") from None
     for key in raw:
-        if key not in SECTIONS and key not in TABLE_SECTIONS and key != "rotation":
-            known = ", ".join([*SECTIONS, *TABLE_SECTIONS, "rotation"])
+        if key not in SECTIONS and key not in TABLE_SECTIONS and key not in _OWN_PARSERS:
+            known = ", ".join([*SECTIONS, *TABLE_SECTIONS, *_OWN_PARSERS])
             raise ConfigError(key, f"unknown section (known: {known})")
     sections = {name: _section(name, cls, raw.get(name, {})) for name, cls in SECTIONS.items()}
     tables = raw.get("calendars", {})
@@ -497,9 +510,18 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     rotation = raw.get("rotation", {})
     if not isinstance(rotation, dict):
         raise ConfigError("rotation", "must be a table ([rotation])")
+    tickets = sections["tickets"]
+    if "catalogue" in raw:
+        catalogue = parse_catalogue(
+            raw["catalogue"], teams=tickets.teams, categories=tickets.categories
+        )
+    else:
+        check_default_catalogue(tickets.teams, tickets.categories)
+        catalogue = DEFAULT_CATALOGUE
     settings = Settings(
         **sections,
         rotation=parse_rotation(rotation),
+        catalogue=catalogue,
         calendars=calendars,
         data_dir=Path(data_dir),
         log_level=level,

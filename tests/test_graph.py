@@ -130,8 +130,8 @@ def test_access_request_goes_to_the_owner_who_approves_and_the_bot_adds_the_memb
     tmp_path: Path, graph: GraphStandIn
 ) -> None:
     bot = graph_bot(tmp_path, graph)
-    reply = text_of(bot.say("I need access to Finance Share RW", user=WONG))
-    assert "not in Finance Share RW" in reply
+    bot.say("I need access to Finance Share RW", user=WONG)
+    assert bot.labels()[0] == "Ask for access to Finance Share RW"  # a real requestable group
     assert "Ho Ka Wai" in text_of(bot.click("Ask for access to Finance Share RW"))
     buttons = _choice(bot, f"email:{HO}")
     assert WONG not in graph.members_of("Finance Share RW")
@@ -162,6 +162,17 @@ def test_role_assignable_groups_are_never_requestable(tmp_path: Path, graph: Gra
     assert "can never be requested" in text
     assert bot.rows("SELECT count(*) FROM outbox WHERE kind = 'security_alert'") == [(1,)]
     assert WONG not in graph.members_of("Payments Approvers")
+
+
+def test_cantonese_access_request_offers_the_real_group_and_still_refuses_a_role_assignable_one(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    bot.say("我想要 Payments Approvers 嘅權限", user=WONG)
+    assert bot.labels()[0] == "申請加入 Payments Approvers"  # the directory's group, offered
+    assert "永遠唔可以" in text_of(bot.click("申請加入 Payments Approvers"))
+    assert WONG not in graph.members_of("Payments Approvers")
+    assert bot.rows("SELECT count(*) FROM approvals") == [(0,)]
 
 
 # -- cloud account recovery ------------------------------------------------------------------

@@ -112,12 +112,17 @@ def test_a_ticket_action_with_no_ticket_lists_the_persons_tickets(bot: BotHarnes
     assert "no tickets" in text_of(replies)
 
 
-def test_a_request_proposes_a_request_ticket_with_its_category(bot: BotHarness) -> None:
-    replies = bot.say("can I get a second monitor")
-    text = text_of(replies)
-    assert "Request: can I get a second monitor" in text and "Category: hardware" in text
-    bot.click("Open ticket")
-    assert bot.rows("SELECT summary FROM tickets")[0][0] == "Request: can I get a second monitor"
+def test_a_request_goes_through_the_catalogue_to_a_request_ticket(bot: BotHarness) -> None:
+    assert "I can request Monitor" in text_of(bot.say("can I get a second monitor"))
+    bot.click("Send the request")
+    assert bot.rows("SELECT summary, category FROM tickets") == [("Request: Monitor", "hardware")]
+
+
+def test_a_request_the_catalogue_does_not_name_proposes_a_request_ticket(
+    bot: BotHarness,
+) -> None:
+    text = text_of(bot.say("can I get a standing desk"))
+    assert "Request: can I get a standing desk" in text
 
 
 def test_an_outage_gives_the_phone_line_and_proposes_a_p1(bot: BotHarness) -> None:
@@ -128,7 +133,9 @@ def test_an_outage_gives_the_phone_line_and_proposes_a_p1(bot: BotHarness) -> No
     assert bot.rows("SELECT priority FROM tickets")[0][0] == "P1"
 
 
-def test_a_licence_request_goes_to_the_licence_check(bot: BotHarness) -> None:
-    replies = bot.say("我想申請Visio")
-    assert "Visio" in text_of(replies) and "license" in text_of(replies)
+def test_a_licence_the_catalogue_does_not_name_goes_to_the_licence_check(
+    bot: BotHarness,
+) -> None:
+    replies = bot.say("我想申請Copilot")
+    assert "Copilot" in text_of(replies) and "license" in text_of(replies)
     assert "申請：" not in text_of(replies)  # not the generic request proposal

@@ -652,7 +652,7 @@ def _run_expired(turn: Turn, approval: Approval) -> list[Reply]:
 # -- approval --------------------------------------------------------------------------------
 
 
-async def _approver(turn: Turn, account: Account) -> tuple[Account, str] | None:
+async def approver_for(turn: Turn, account: Account) -> tuple[Account, str] | None:
     """The manager from the directory, else the configured on-call approver; never oneself."""
     oncall = turn.services.settings.self_service.oncall_approver or None
     return await _first_approver(
@@ -702,7 +702,7 @@ async def request_approval(
     if waiting is not None and waiting.state == "pending":
         return [Reply(t("approval.already", approver=waiting.approver_email))]
     try:
-        found = await _owner(turn, account, group) if group else await _approver(turn, account)
+        found = await _owner(turn, account, group) if group else await approver_for(turn, account)
     except Unavailable as exc:
         return directory_down(turn, action, exc)
     if found is None:
@@ -813,7 +813,7 @@ async def request_group_access(turn: Turn, name: str) -> list[Reply]:
     return await request_approval(turn, account, "group_add", group=group)
 
 
-def _tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list[str]]) -> None:
+def tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list[str]]) -> None:
     turn.services.outbox.put(
         f"approval-result:{approval.id}",
         "notice",
@@ -879,6 +879,10 @@ class ApprovalAnswer:
                 verification="approval",
             )
             return [Reply(t("approval.closed"))]
+        if approval.action == "catalogue_request":
+            from bot.handlers.catalogue_requests import decide  # it imports this module
+
+            return decide(turn, approval, clicker, approve=verb == "approve")
         requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
         what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
         if verb == "deny":
@@ -890,7 +894,7 @@ class ApprovalAnswer:
                 reason=f"approval {approval.id} denied by {approval.approver_kind}",
                 verification="approval",
             )
-            _tell_requester(
+            tell_requester(
                 turn,
                 approval,
                 requester_t("approval.denied", approver=clicker.display_name, what=what),
@@ -906,7 +910,7 @@ class ApprovalAnswer:
             verification="approval",
         )
         if approval.action == "password_reset":
-            _tell_requester(
+            tell_requester(
                 turn,
                 approval,
                 requester_t(
@@ -929,7 +933,7 @@ class ApprovalAnswer:
             turn, target, clicker, verification="approval", requester_turn=False
         )
         key = "approval.unlocked" if done else "approval.unlock_failed"
-        _tell_requester(turn, approval, requester_t(key, approver=clicker.display_name), [])
+        tell_requester(turn, approval, requester_t(key, approver=clicker.display_name), [])
         return replies
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
@@ -964,7 +968,7 @@ class ApprovalAnswer:
                 verification="approval",
                 ticket=ref,
             )
-            _tell_requester(
+            tell_requester(
                 turn,
                 approval,
                 requester_t("group.add_failed", group=approval.subject_name, ticket=ref),
@@ -979,7 +983,7 @@ class ApprovalAnswer:
             reason=f"{group.name} ({group.group_id}); approval {approval.id}",
             verification="approval",
         )
-        _tell_requester(
+        tell_requester(
             turn,
             approval,
             requester_t("group.added", group=group.name, approver=owner.display_name),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +53,10 @@ class Turn:
     services: Services
     key: str
     request_id: str
+    known: dict[str, Account | DirectoryError] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    """The actor's account (or why it could not be read), read once per message."""
 
     def expect(
         self,
@@ -104,7 +108,24 @@ class Turn:
         mail or UPN, and be the only one that has it. Each refusal (`MalformedIdentity`,
         `Ambiguous`, `InexactMatch`, `NotFound`) writes one audit record for `action` and
         is raised for the error boundary, which explains it to the user.
+
+        The answer is kept for the rest of the message (`known`): one directory read per
+        message however many parts of the answer need the account.
         """
+        cached = self.known.get("account")
+        if isinstance(cached, DirectoryError):
+            raise cached
+        if cached is not None:
+            return cached
+        try:
+            account = await self._find_account(action)
+        except DirectoryError as exc:
+            self.known["account"] = exc
+            raise
+        self.known["account"] = account
+        return account
+
+    async def _find_account(self, action: str) -> Account:
         actor = self.msg.actor
         try:
             checked(actor.user_id, "the platform id")

@@ -12,6 +12,7 @@ from typing import ClassVar
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
+from bot.handlers.account_facts import facts_first
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
@@ -107,12 +108,24 @@ def _has(licence: Licence, product: str) -> tuple[bool, str | None]:
     return False, None
 
 
+def providing_licence(licences: tuple[Licence, ...], name: str) -> tuple[str, str] | None:
+    """(product, licence) when one of `licences` already provides the product `name` names."""
+    product = _wanted_product(_subject(name))
+    for licence in licences if product else ():
+        if _has(licence, product or "")[0]:
+            return (product or "").title(), licence.name
+    return None
+
+
 class LicenceCheck:
     """Which Microsoft 365 licences you have: `do I have Visio?`, `what licences do I have`."""
 
     intent: ClassVar[str] = "licence_check"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        return await facts_first(turn, "licence_check", await self._check(turn))
+
+    async def _check(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account("licence_check")
         licences = await turn.services.directory.licences(account)
@@ -176,6 +189,9 @@ class GroupCheck:
     intent: ClassVar[str] = "group_check"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        return await facts_first(turn, "group_check", await self._check(turn))
+
+    async def _check(self, turn: Turn) -> list[Reply]:
         t = turn.t
         account = await turn.account("group_check")
         groups = await turn.services.directory.groups(account)

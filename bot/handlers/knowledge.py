@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from bot.handlers.account_facts import about_the_account, facts_first
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.tickets import propose_ticket
 from bot.knowledge import Article, SearchHit, SearchResult
@@ -37,6 +38,12 @@ class Knowledge:
     intent: ClassVar[str] = "kb_question"
 
     async def handle(self, turn: Turn) -> list[Reply]:
+        replies = await self._search(turn)
+        if about_the_account(turn.msg.text):
+            return await facts_first(turn, "account_facts", replies)
+        return replies
+
+    async def _search(self, turn: Turn) -> list[Reply]:
         t, services = turn.t, turn.services
         limit = services.settings.kb.max_results
         result = await services.kb.answer(turn.msg.text, t.lang, limit + 3)  # off the loop

@@ -1,29 +1,30 @@
 """Requests and outages: a ticket proposal pre-filled from the words, confirmed by the user.
 
-A request goes to the closest behaviour that exists: access to a group the bot can grant
-(`graph.requestable_groups`) or a named group, share or mailbox goes to the group check,
-which asks the group's owner to approve; a product or licence (`我想申請Visio`) goes to the
-licence check, which offers a pre-filled request ticket when you don't have it; anything
-else (`can I get a second monitor?`) proposes a ticket whose summary says it is a request
-and whose category comes from the words. An outage (`trading system
+A request goes through the request catalogue (`settings.catalogue`, see
+`bot/handlers/catalogue_requests.py`): an item it names (a monitor, Power BI Pro, access to
+a share) is offered with its approver and team and opens a pre-filled request ticket with
+its approval; access to a group, share or mailbox offers the closest requestable groups.
+A request the catalogue does not name goes to the closest behaviour that exists: a product
+or licence goes to the licence check (which offers a request ticket when you don't have
+it), a named group to the group check, anything else proposes a ticket whose summary says
+it is a request. An outage (`trading system
 is down for the whole floor`, `成層冇網`) proposes a P1 (business impact, critical
 urgency) and gives the service desk's phone number first. Both then run as any ticket
-proposal: open, change the text, category or urgency, or cancel. The request catalogue
-and paging on-call come with their own items.
+proposal: open, change the text, category or urgency, or cancel. Paging on-call comes with
+its own item.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.utils import default_process
-
 from bot.handlers.base import Turn
-from bot.handlers.directory_checks import GroupCheck, LicenceCheck
+from bot.handlers.catalogue_requests import closest_groups, offer, offer_groups, resume
+from bot.handlers.directory_checks import LicenceCheck
 from bot.handlers.tickets import propose_ticket
 from bot.intents import find_entities
 from bot.messages import Reply
+from bot.request_catalogue import find_item
 from bot.store.conversations import PendingFlow
 
 
@@ -35,19 +36,19 @@ class Request:
     async def handle(self, turn: Turn) -> list[Reply]:
         text = turn.msg.text
         entities = find_entities(text)
-        requestable = list(turn.services.settings.graph.requestable_groups)
-        named = process.extractOne(
-            text, requestable, scorer=fuzz.token_set_ratio, processor=default_process
-        )
-        if entities.groups or entities.shares or (named is not None and named[1] >= 80):
-            return await GroupCheck().handle(turn)
+        item = find_item(turn.services.settings.catalogue, text)
+        named_group = entities.groups or entities.shares or closest_groups(turn, strong=True)
+        if item.access if item else named_group:
+            return await offer_groups(turn)
+        if item is not None:
+            return await offer(turn, item)
         if entities.products:
             return await LicenceCheck().handle(turn)
         summary = turn.t("request.summary", text=text)
         return propose_ticket(turn, summary=summary, description=text, category="other")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None
+        return await resume(turn, pending)
 
 
 class UrgentOutage:

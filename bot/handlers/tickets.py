@@ -302,6 +302,10 @@ class TicketStatus:
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
+        still_open = [ticket for ticket in tickets if ticket.state in OPEN]
+        if len(still_open) == 1:
+            # "has it been approved?": the one open ticket, with its history, is the answer
+            return [detail(turn, still_open[0])]
         lines = "\n".join(ticket_line(turn, ticket) for ticket in tickets)
         choices = tuple(
             Choice(ticket.ref, f"{ACTION}show:{ticket.number}")

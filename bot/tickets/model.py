@@ -56,6 +56,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "comment": OPEN | {RESOLVED},
     "close": frozenset({RESOLVED}),
     "csat": frozenset({RESOLVED, CLOSED}),
+    "approval": frozenset(STATES),
 }
 
 _REF = re.compile(r"^\s*(?:hd)?[-_ #]?(\d{1,9})\s*$", re.IGNORECASE)

@@ -480,6 +480,13 @@ class TicketService:
             data={"user": user, "team": team},
         )
 
+    def approval(self, number: int, approver: str, text: str) -> Ticket:
+        """Where a request's approval stands (asked, approved, declined), shown to the
+        requester in the ticket's history; the requester is told separately."""
+        return self._act(
+            number, "approval", approver, "approval", _stored(text), public=True, notice=None
+        )
+
     def note(self, number: int, engineer: str, text: str) -> Ticket:
         return self._act(number, "note", engineer, "note", _stored(text), thread=True)
 
