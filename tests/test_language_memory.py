@@ -62,8 +62,8 @@ def test_asking_for_english_switches_and_sticks_even_when_writing_chinese(
 ) -> None:
     _open_ticket(bot, "部 mon 閃過不停")
     assert "reply in English" in text_of(bot.say(ask))
-    replies = bot.say("我啲單")
-    assert "Your tickets (1):" in text_of(replies)
+    replies = bot.say("我啲單")  # one open ticket: shown in full, in English
+    assert "HD-1001 · new" in text_of(replies) and "(opened " in text_of(replies)
     assert bot.rows("SELECT lang, chosen FROM person_languages") == [("en", 1)]
 
 
