@@ -4,7 +4,8 @@ For each message it (1) drops a redelivered platform event, (2) cleans the text
 (control characters, length, secrets — read with the waiting flow's `SecretContext`, and
 in a submitted form's fields too; a clicked button's label is not typed text), (3) detects
 the language, (4) hands the message to the flow that is waiting for an answer, if any, else
-(5) classifies the intent and calls that intent's handler; when the two best intents are
+(5) classifies the intent and calls that intent's handler (an outage report is answered
+as one whatever it was classified as, `bot/handlers/outage.py`); when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. Around (4) and (5) sits the error
 boundary: a `UserFacingError` becomes its catalogue message; anything else is
@@ -25,6 +26,7 @@ from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.home import home
+from bot.handlers.outage import urgent_intent
 from bot.i18n import Translator
 from bot.intents import INTENTS
 from bot.language import detect_language
@@ -193,9 +195,10 @@ class Engine:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
             result = turn.services.classifier.classify(msg.text)
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
-            if result.close:
+            intent = urgent_intent(result.intent, msg.text)
+            if result.close and intent == result.intent:
                 return ask(turn, result)
-            return await self._by_intent[result.intent].handle(turn)
+            return await self._by_intent[intent].handle(turn)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)
             return [Reply(t(exc.key, **exc.params), choices=menu(t))]

@@ -120,11 +120,10 @@ def test_a_request_proposes_a_request_ticket_with_its_category(bot: BotHarness) 
     assert bot.rows("SELECT summary FROM tickets")[0][0] == "Request: can I get a second monitor"
 
 
-def test_an_outage_gives_the_phone_line_and_proposes_a_p1(bot: BotHarness) -> None:
+def test_an_outage_gives_the_phone_line_and_a_one_click_p1(bot: BotHarness) -> None:
     replies = bot.say("trading system is down for the whole floor")
-    text = text_of(replies)
-    assert "ext. 4357" in text and "Priority: P1" in text
-    bot.click("Open ticket")
+    assert "ext. 4357" in text_of(replies) and bot.labels()[0] == "Open P1 now"
+    bot.click("Open P1 now")
     assert bot.rows("SELECT priority FROM tickets")[0][0] == "P1"
 
 

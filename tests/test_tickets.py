@@ -38,7 +38,7 @@ def open_ticket(
         ("trading is down, the whole floor can't log in", "account & access", "P1"),
         ("the printer on 5/F jams, no rush", "printing", "P4"),
         ("outlook keeps crashing and I can't work", "email", "P3"),
-        ("成層同事都上唔到網，好急", "network/VPN", "P2"),
+        ("成層同事都上唔到網，好急", "network/VPN", "P1"),  # a whole floor offline: an outage
         ("something odd happened", "other", "P3"),
         ("got a suspicious email asking for my password", "security", "P3"),
     ],

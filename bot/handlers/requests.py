@@ -1,15 +1,13 @@
-"""Requests and outages: a ticket proposal pre-filled from the words, confirmed by the user.
+"""Requests: a ticket proposal pre-filled from the words, confirmed by the user.
 
 A request goes to the closest behaviour that exists: access to a group the bot can grant
 (`graph.requestable_groups`) or a named group, share or mailbox goes to the group check,
 which asks the group's owner to approve; a product or licence (`我想申請Visio`) goes to the
 licence check, which offers a pre-filled request ticket when you don't have it; anything
 else (`can I get a second monitor?`) proposes a ticket whose summary says it is a request
-and whose category comes from the words. An outage (`trading system
-is down for the whole floor`, `成層冇網`) proposes a P1 (business impact, critical
-urgency) and gives the service desk's phone number first. Both then run as any ticket
-proposal: open, change the text, category or urgency, or cancel. The request catalogue
-and paging on-call come with their own items.
+and whose category comes from the words; it then runs as any ticket proposal: open, change
+the text, category or urgency, or cancel. Outages are `bot.handlers.outage`. The request
+catalogue comes with its own item.
 """
 
 from __future__ import annotations
@@ -44,29 +42,7 @@ class Request:
         if entities.products:
             return await LicenceCheck().handle(turn)
         summary = turn.t("request.summary", text=text)
-        return propose_ticket(turn, summary=summary, description=text, category="other")
-
-    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None
-
-
-class UrgentOutage:
-    """Report an outage that stops work: `trading system is down`, `成層冇網`."""
-
-    intent: ClassVar[str] = "urgent_outage"
-
-    async def handle(self, turn: Turn) -> list[Reply]:
-        text = turn.msg.text
-        phone = turn.services.settings.bot.support_phone
-        proposal = propose_ticket(
-            turn,
-            summary=text,
-            description=text,
-            category="other",
-            impact="business",
-            urgency="critical",
-        )
-        return [Reply(turn.t("urgent.call", phone=phone)), *proposal]
+        return await propose_ticket(turn, summary=summary, description=text, category="other")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return None
