@@ -5,7 +5,8 @@ For each message it (1) drops a redelivered platform event, (2) cleans the text
 in a submitted form's fields too; a clicked button's label is not typed text), (3) detects
 the language, (4) hands the message to the flow that is waiting for an answer, if any, else
 (5) classifies the intent and calls that intent's handler (an outage report is answered
-as one whatever it was classified as, `bot/handlers/outage.py`); when the two best intents are
+as one whatever it was classified as, `bot/handlers/outage.py`; a problem described is
+remembered for what comes next, `bot/handlers/context.py`); when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. Around (4) and (5) sits the error
 boundary: a `UserFacingError` becomes its catalogue message; anything else is
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
+from bot.handlers.context import remember
 from bot.handlers.home import home
 from bot.handlers.outage import urgent_intent
 from bot.i18n import Translator
@@ -198,6 +200,7 @@ class Engine:
             intent = urgent_intent(result.intent, msg.text)
             if result.close and intent == result.intent:
                 return ask(turn, result)
+            remember(turn, intent)
             return await self._by_intent[intent].handle(turn)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)

@@ -53,14 +53,18 @@ def test_a_pending_question_expires_after_the_timeout(tmp_path: Path) -> None:
     replies = bot.say("my printer is offline")
     assert "I'll open a ticket" not in text_of(replies)
     assert replies[0].cards, "the message is understood afresh, as a question"
-    assert bot.rows("SELECT flow FROM conversations") == [("kb_question.feedback",)]
+    assert bot.rows("SELECT flow FROM conversations WHERE flow != 'topic'") == [
+        ("kb_question.feedback",)
+    ]
 
 
 def test_a_new_request_replaces_an_unanswered_question(bot: BotHarness) -> None:
     bot.say("my account is locked")
     replies = bot.say("do i have visio?")
     assert "Visio" in text_of(replies)
-    assert bot.rows("SELECT flow FROM conversations") == [("licence_check.request",)]
+    assert bot.rows("SELECT flow FROM conversations WHERE flow != 'topic'") == [
+        ("licence_check.request",)
+    ]
 
 
 def test_cancel_stops_a_flow(bot: BotHarness) -> None:

@@ -93,11 +93,11 @@ def test_cancel_in_cantonese_with_a_ref_right_after_a_chinese_character(bot: Bot
     assert bot.labels()[0] == "取消張單"
 
 
-def test_chase_shows_the_ticket_with_its_buttons(bot: BotHarness) -> None:
+def test_chase_adds_a_contact_note_and_says_so(bot: BotHarness) -> None:
     number = open_ticket(bot)
     replies = bot.say(f"HD-{number} nobody has replied for days, please chase")
-    assert f"HD-{number}" in text_of(replies)
-    assert "Add a comment" in bot.labels()
+    assert f"I've added a note to HD-{number}" in text_of(replies)
+    assert bot.rows("SELECT count(*) FROM ticket_events WHERE kind = 'contact'") == [(1,)]
 
 
 def test_reopen_of_an_open_ticket_shows_it_instead(bot: BotHarness) -> None:

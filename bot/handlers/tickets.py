@@ -1,7 +1,9 @@
 """Tickets for requesters: ask for a human (open a ticket) and follow your tickets.
 
 Opening: the bot proposes summary, category and priority from what was said
-(`bot.tickets.proposal`); the user opens it, changes any part, or cancels. The
+(`bot.tickets.proposal`); asked for a person right after a question, a refusal or a check,
+it proposes that question (`bot.handlers.context`). The user opens it, changes any part,
+or cancels. The
 conversation's recent transcript goes with it, secrets already redacted, and the
 user is told when something was hidden. Following: "my tickets", one ticket's
 detail with its public history, add a comment or an attachment note, cancel,
@@ -17,6 +19,7 @@ from typing import ClassVar
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
+from bot.handlers.context import forget, topic
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import find_entities
@@ -159,6 +162,15 @@ class Human:
         msg, t = turn.msg, turn.t
         if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
             return await self._open_submitted(turn, msg.choice, msg.form)
+        said = topic(turn)
+        if said is not None:  # after a failed answer, a refusal or a check: what was asked
+            forget(turn)
+            return await propose_ticket(
+                turn,
+                summary=said.text,
+                description=t("ticket.context_description", question=said.text),
+                category=said.category,
+            )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
         return [Reply(text, form=ticket_form(turn) if msg.forms else None)]
