@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import Reply
+from bot.messages import Incoming, Reply
 from tests.harness import BotHarness, text_of
 from tests.test_tickets import open_ticket
 
@@ -70,6 +70,18 @@ def test_talk_to_a_person_after_a_licence_check_carries_the_question(bot: BotHar
     bot.say("我有冇 Visio？")
     text = proposal(bot.say("我想搵真人"))
     assert "> 我有冇 Visio？" in text and "software" in text
+
+
+def test_where_forms_show_the_ticket_form_comes_pre_filled_with_the_question(
+    bot: BotHarness,
+) -> None:
+    bot.say("my account is locked, please unlock it", user=ADMIN)
+    actor = bot.actor(ADMIN)
+    replies = bot.send(Incoming(actor, f"dm-{ADMIN}", "", choice="intent:human", forms=True))
+    form = next(r.form for r in replies if r.form is not None)
+    initial = {f.name: f.initial for f in form.fields}
+    assert initial["summary"] == initial["description"] == "my account is locked, please unlock it"
+    assert initial["category"] == "account & access"
 
 
 def test_without_a_question_before_it_asks_what_the_problem_is(bot: BotHarness) -> None:

@@ -19,7 +19,7 @@ from typing import ClassVar
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
-from bot.handlers.context import forget, topic
+from bot.handlers.context import Topic, forget, topic
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import find_entities
@@ -96,20 +96,26 @@ def _urgency_choices(t: Translator) -> tuple[Choice, ...]:
     return tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
 
 
-def ticket_form(turn: Turn) -> Form:
-    """The new-ticket form, for platforms that show forms (a Slack modal)."""
+def ticket_form(turn: Turn, said: Topic | None = None) -> Form:
+    """The new-ticket form, for platforms that show forms (a Slack modal); pre-filled with
+    what the person asked just before, when there is something (`said`)."""
     t = turn.t
+    question = said.text if said else ""
+    category = said.category if said and said.category in turn.services.tickets.categories else ""
     return Form(
         FORM,
         t("ticket.form_title"),
         (
-            FormField("summary", t("ticket.form_summary")),
-            FormField("description", t("ticket.form_description"), multiline=True),
+            FormField("summary", t("ticket.form_summary"), initial=summary_line(question)),
+            FormField(
+                "description", t("ticket.form_description"), multiline=True, initial=question
+            ),
             FormField(
                 "category",
                 t("ticket.field.category"),
                 required=False,
                 options=_category_choices(turn),
+                initial=category,
             ),
             FormField(
                 "urgency", t("ticket.form_urgency"), required=False, options=_urgency_choices(t)
@@ -165,15 +171,16 @@ class Human:
         said = topic(turn)
         if said is not None:  # after a failed answer, a refusal or a check: what was asked
             forget(turn)
-            return await propose_ticket(
-                turn,
-                summary=said.text,
-                description=t("ticket.context_description", question=said.text),
-                category=said.category,
-            )
+            if not msg.forms:  # where forms show, the form comes pre-filled instead
+                return await propose_ticket(
+                    turn,
+                    summary=said.text,
+                    description=t("ticket.context_description", question=said.text),
+                    category=said.category,
+                )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
-        return [Reply(text, form=ticket_form(turn) if msg.forms else None)]
+        return [Reply(text, form=ticket_form(turn, said) if msg.forms else None)]
 
     @staticmethod
     async def _open_submitted(turn: Turn, kind: str, form: Mapping[str, str]) -> list[Reply]:
