@@ -135,6 +135,12 @@ def test_reopen_with_its_own_reason_does_not_ask_why(bot: BotHarness) -> None:
     assert reopen_reason(bot, number) == f"reopen HD-{number}, the problem is back"
 
 
+def test_a_licence_question_just_before_is_not_taken_as_a_reopen_reason(bot: BotHarness) -> None:
+    resolved_ticket(bot)
+    bot.say("do I have visio?")
+    assert "Why isn't it fixed?" in text_of(bot.say("reopen my ticket"))
+
+
 def test_reopen_with_no_reason_anywhere_asks_why(bot: BotHarness) -> None:
     number = resolved_ticket(bot)
     replies = bot.say("reopen my ticket")

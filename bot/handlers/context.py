@@ -36,6 +36,7 @@ TOPIC_INTENTS: Final = frozenset(
         "urgent_outage",
     }
 )
+_FAULT_INTENTS: Final = frozenset({"kb_question", "urgent_outage", "unlock", "password_reset"})
 _SUFFIX: Final = "|topic"
 _CATEGORIES: Final = {
     "unlock": "account & access",
@@ -86,9 +87,11 @@ def forget(turn: Turn) -> None:
 
 
 def last_said(turn: Turn) -> str:
-    """The problem the person described just before this message ("" if none)."""
+    """The fault the person described just before this message ("" if none): a question or
+    an outage, a lock or a password problem; a licence or group check or a request is not a
+    reason to reopen a ticket."""
     found = topic(turn)
-    return found.text if found else ""
+    return found.text if found and found.intent in _FAULT_INTENTS else ""
 
 
 def gives_reason(text: str) -> bool:
