@@ -39,7 +39,9 @@ from bot.request_catalogue import (
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_MAY_BE_EMPTY = frozenset({"self_service.oncall_approver", "slack.app_id", "kb.encoder_model"})
+_MAY_BE_EMPTY = frozenset(
+    {"self_service.oncall_approver", "slack.app_id", "kb.encoder_model", "market_hours.timezone"}
+)
 """String settings where "" is meaningful (nobody)."""
 
 
@@ -263,6 +265,41 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
+class PrioritySettings:
+    """Who raises a new ticket's priority floor (`bot.tickets.floor`)."""
+
+    vip_people: tuple[str, ...] = ()
+    """Emails of VIPs: their tickets are proposed at `vip_floor` or higher."""
+    vip_groups: tuple[str, ...] = ()
+    """Directory groups whose members (transitively) are VIPs."""
+    vip_floor: str = "P2"
+    """The lowest priority a VIP's ticket is proposed at."""
+    trading_desk_people: tuple[str, ...] = ()
+    """Emails of trading-desk staff: during market hours their tickets are proposed at
+    `trading_desk_floor` or higher."""
+    trading_desk_groups: tuple[str, ...] = ()
+    """Directory groups whose members (transitively) are trading-desk staff."""
+    trading_desk_floor: str = "P2"
+    """The lowest priority a trading-desk ticket is proposed at during market hours."""
+
+
+@dataclass(frozen=True)
+class MarketHoursSettings:
+    """When the market is open (`[market_hours]`): the trading desk's floor applies then."""
+
+    timezone: str = ""
+    """IANA zone of the hours below; "" is the rotation's (`rotation.timezone`)."""
+    days: str = "Mon-Fri"
+    """Trading days: Mon-Fri, Mon,Wed,Fri."""
+    opens: str = "09:00"
+    """Local time the desk's day starts (HKEX pre-opening session)."""
+    closes: str = "16:10"
+    """Local time it ends (HKEX closing auction); must be after `opens`."""
+    holidays: tuple[str, ...] = ()
+    """Dates (YYYY-MM-DD) the market is closed."""
+
+
+@dataclass(frozen=True)
 class ReportSettings:
     supervisors_channel: str = "helpdesk-supervisors"
     """Where each shift's handoff summary (with its chart) is posted."""
@@ -300,6 +337,8 @@ class Settings:
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    priority: PrioritySettings = field(default_factory=PrioritySettings)
+    market_hours: MarketHoursSettings = field(default_factory=MarketHoursSettings)
     rotation: Rotation = field(default_factory=default_rotation)
     """Shifts, teams, members and overrides (`[rotation]`, see `bot/rotation.py`)."""
     calendars: Mapping[str, CalendarSettings] = field(default_factory=dict)
@@ -329,6 +368,8 @@ SECTIONS: dict[str, type] = {
     "sla": SlaSettings,
     "roles": RoleSettings,
     "reports": ReportSettings,
+    "priority": PrioritySettings,
+    "market_hours": MarketHoursSettings,
 }
 TABLE_SECTIONS: dict[str, type] = {"calendars": CalendarSettings}
 _OWN_PARSERS = ("rotation", "catalogue")
@@ -370,6 +411,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "graph.cloud_recovery": ("tap", "password"),
     "self_service.unlock_verification": ("none", "approval"),
     "self_service.reset_verification": ("approval",),
+    "priority.vip_floor": ("P1", "P2", "P3", "P4"),
+    "priority.trading_desk_floor": ("P1", "P2", "P3", "P4"),
 }
 
 
@@ -417,18 +460,17 @@ def _check_value(setting: str, value: Any) -> None:
     from bot.tickets.sla import parse_days, parse_duration
 
     leaf = setting.rsplit(".", 1)[-1]
+    hours = setting.startswith(("calendars.", "market_hours."))
     try:
         if setting.startswith("sla.p") and ("_response" in setting or "_resolution" in setting):
             parse_duration(value)
-        elif setting.startswith("calendars.") and leaf == "days":
+        elif hours and leaf == "days":
             parse_days(value)
-        elif (setting.startswith("calendars.") and leaf in ("opens", "closes")) or (
-            setting == "reports.weekly_time"
-        ):
+        elif (hours and leaf in ("opens", "closes")) or (setting == "reports.weekly_time"):
             if not re.fullmatch(r"\d\d:\d\d", value):
                 raise ValueError(f"{value!r} is not a time like 09:00")
             time.fromisoformat(value)
-        elif setting.startswith("calendars.") and leaf == "holidays":
+        elif hours and leaf == "holidays":
             for day in value:
                 date.fromisoformat(day)
     except ValueError as exc:
@@ -439,8 +481,12 @@ def _check_value(setting: str, value: Any) -> None:
         raise ConfigError(setting, f"{value!r} is not a Slack App ID (A followed by capitals)")
     if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
         raise ConfigError(setting, "must name at least one")
-    if setting.startswith("calendars.") and leaf == "timezone":
+    if hours and leaf == "timezone" and value:
         check_timezone(setting, value)
+    if setting in ("priority.vip_people", "priority.trading_desk_people"):
+        for email in value:
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+                raise ConfigError(setting, f"must be email addresses; {email!r} is not one")
 
 
 def _check_range(setting: str, value: Any) -> None:
@@ -528,6 +574,11 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
         source=source,
     )
     _check_defaults(settings)
+    market = settings.market_hours
+    if market.closes <= market.opens:
+        raise ConfigError(
+            "market_hours.closes", f"must be after opens ({market.opens}), not {market.closes}"
+        )
     return settings
 
 

@@ -10,7 +10,9 @@ understood afresh and the question is kept, with a button back to it; a number o
 that fits none of its choices is told so, and the question still waits
 (`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
 approver's typed answer (`bot/handlers/typed_approval.py`), or classifies
-the intent and calls that intent's handler; when the two best intents are
+the intent and calls that intent's handler (an outage report is answered
+as one whatever it was classified as, `bot/handlers/outage.py`; a problem described is
+remembered for what comes next, `bot/handlers/context.py`); when the two best intents are
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. A bare number or no with no question waiting is no
 request (the bot says it asked nothing); a bare "ok" / 「好」 is ended politely. Around
@@ -35,8 +37,10 @@ from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice,
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
+from bot.handlers.context import remember
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
+from bot.handlers.outage import urgent_intent
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
@@ -178,9 +182,11 @@ class Engine:
             return await self._by_intent[TYPED_APPROVAL].handle(turn)
         result = turn.services.classifier.classify(text)
         log.debug("intent %s (%.2f)", result.intent, result.confidence)
-        if result.close:
+        intent = urgent_intent(result.intent, text)
+        if result.close and intent == result.intent:
             return ask(turn, result)
-        return await self._by_intent[result.intent].handle(turn)
+        remember(turn, intent)
+        return await self._by_intent[intent].handle(turn)
 
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t

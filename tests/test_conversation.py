@@ -53,7 +53,9 @@ def test_a_pending_question_expires_after_the_timeout(tmp_path: Path) -> None:
     replies = bot.say("my printer is offline")
     assert "I'll open a ticket" not in text_of(replies)
     assert replies[0].cards, "the message is understood afresh, as a question"
-    assert bot.rows("SELECT flow FROM conversations") == [("kb_question.feedback",)]
+    assert bot.rows("SELECT flow FROM conversations WHERE flow != 'topic'") == [
+        ("kb_question.feedback",)
+    ]
 
 
 def test_a_new_request_takes_over_and_the_unanswered_question_is_kept_aside(
@@ -62,7 +64,9 @@ def test_a_new_request_takes_over_and_the_unanswered_question_is_kept_aside(
     bot.say("my account is locked")
     replies = bot.say("do i have visio?")
     assert "Visio" in text_of(replies)
-    assert bot.rows("SELECT flow FROM conversations ORDER BY conversation_key") == [
+    assert bot.rows(
+        "SELECT flow FROM conversations WHERE flow != 'topic' ORDER BY conversation_key"
+    ) == [
         ("licence_check.request",),
         ("unlock.confirm",),
     ]

@@ -93,11 +93,11 @@ def test_cancel_in_cantonese_with_a_ref_right_after_a_chinese_character(bot: Bot
     assert bot.labels()[0] == "取消張單"
 
 
-def test_chase_shows_the_ticket_with_its_buttons(bot: BotHarness) -> None:
+def test_chase_adds_a_contact_note_and_says_so(bot: BotHarness) -> None:
     number = open_ticket(bot)
     replies = bot.say(f"HD-{number} nobody has replied for days, please chase")
-    assert f"HD-{number}" in text_of(replies)
-    assert "Add a comment" in bot.labels()
+    assert f"I've added a note to HD-{number}" in text_of(replies)
+    assert bot.rows("SELECT count(*) FROM ticket_events WHERE kind = 'contact'") == [(1,)]
 
 
 def test_reopen_of_an_open_ticket_shows_it_instead(bot: BotHarness) -> None:
@@ -125,11 +125,10 @@ def test_a_request_the_catalogue_does_not_name_proposes_a_request_ticket(
     assert "Request: can I get a standing desk" in text
 
 
-def test_an_outage_gives_the_phone_line_and_proposes_a_p1(bot: BotHarness) -> None:
+def test_an_outage_gives_the_phone_line_and_a_one_click_p1(bot: BotHarness) -> None:
     replies = bot.say("trading system is down for the whole floor")
-    text = text_of(replies)
-    assert "ext. 4357" in text and "Priority: P1" in text
-    bot.click("Open ticket")
+    assert "ext. 4357" in text_of(replies) and bot.labels()[0] == "Open P1 now"
+    bot.click("Open P1 now")
     assert bot.rows("SELECT priority FROM tickets")[0][0] == "P1"
 
 

@@ -57,7 +57,8 @@ def test_canary_passwords_reach_no_byte_of_the_store_its_wal_or_a_ticket(
     assert warned(bot.say("CanaryG#76x"))
     canaries.append("CanaryG#76x")
     # A ticket from the conversation (its transcript attached) and from a submitted form.
-    bot.say("talk to a human")
+    bot.say("talk to a human")  # proposes the password question asked before; changed
+    bot.click("Change the text")
     bot.say("vpn drops, my pw is CanaryH#77 if you need it")
     assert "I've opened ticket HD-1001" in text_of(bot.click("Open ticket"))
     actor = bot.actor()

@@ -38,7 +38,7 @@ def open_ticket(
         ("trading is down, the whole floor can't log in", "account & access", "P1"),
         ("the printer on 5/F jams, no rush", "printing", "P4"),
         ("outlook keeps crashing and I can't work", "email", "P3"),
-        ("成層同事都上唔到網，好急", "network/VPN", "P2"),
+        ("成層同事都上唔到網，好急", "network/VPN", "P1"),  # a whole floor offline: an outage
         ("something odd happened", "other", "P3"),
         ("got a suspicious email asking for my password", "security", "P3"),
     ],
@@ -85,7 +85,8 @@ def test_transcript_is_attached_with_secrets_redacted_and_the_user_is_warned(
     bot: BotHarness,
 ) -> None:
     bot.say("my password is Hunter2!! and it still fails")
-    bot.say("talk to a human")
+    bot.say("talk to a human")  # proposes the question just asked; the text is changed
+    bot.click("Change the text")
     replies = bot.say("still cannot sign in to outlook")
     assert "hid a password" in text_of(replies)
     bot.click("Open ticket")

@@ -14,7 +14,8 @@ from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
-from bot.handlers.requests import Request, UrgentOutage
+from bot.handlers.outage import UrgentOutage
+from bot.handlers.requests import Request
 from bot.handlers.small_talk import ThanksBye
 from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketRate, TicketReopen
 from bot.handlers.tickets import Human, TicketStatus

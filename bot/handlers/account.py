@@ -575,7 +575,7 @@ class PasswordReset:
             article = kb.in_language(article, t.lang)
             return [Reply(f"*{article.title}*\n\n{article.body}", choices=(human_choice(t),))]
         if picked == _TICKET:
-            return propose_ticket(
+            return await propose_ticket(
                 turn,
                 summary="Forgotten password: identity check and reset needed",
                 description=t("password.ticket_description"),

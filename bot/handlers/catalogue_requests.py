@@ -147,7 +147,7 @@ async def resume(turn: Turn, pending: PendingFlow) -> list[Reply] | None:
             return None
         turn.done()
         if picked == _TICKET:
-            return propose_ticket(
+            return await propose_ticket(
                 turn,
                 summary=t("request.access_summary"),
                 description=t("group.request_description", name=text),

@@ -212,7 +212,7 @@ class Commands:
         by_intent = self._handlers
         rest = " ".join(args)
         if name == "new":
-            return propose_ticket(turn, summary=rest, description=rest, category="other")
+            return await propose_ticket(turn, summary=rest, description=rest, category="other")
         intents = {
             "tickets": ("ticket_status", ""),
             "kb": ("kb_question", rest),

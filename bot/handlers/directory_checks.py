@@ -166,7 +166,7 @@ class LicenceCheck:
         if turn.picked(_request(turn.t)) != _REQUEST:
             return None
         product = str(pending.state.get("product", ""))
-        return propose_ticket(
+        return await propose_ticket(
             turn,
             summary=f"Licence request: {product}",
             description=turn.t("licence.request_description", product=product)

@@ -108,7 +108,7 @@ class Knowledge:
         if pending.flow == "kb_question.abstained":
             if turn.picked(self._ticket_choices(turn)) != _TICKET:
                 return None
-            return self._propose(turn, query)
+            return await self._propose(turn, query)
         shown_ids: list[str] = pending.state.get("shown", [])
         shown = _in_language(kb, shown_ids, t.lang)
         picked = turn.picked(self._feedback_choices(turn, shown))
@@ -152,8 +152,8 @@ class Knowledge:
         return [self._offer(turn, query, new_id, more[:limit], next_rest, first=False)]
 
     @staticmethod
-    def _propose(turn: Turn, query: str) -> list[Reply]:
-        return propose_ticket(
+    async def _propose(turn: Turn, query: str) -> list[Reply]:
+        return await propose_ticket(
             turn,
             summary=query or turn.t("kb.ticket_summary"),
             description=turn.t("kb.ticket_description", query=query),

@@ -1,4 +1,4 @@
-"""Requests and outages: a ticket proposal pre-filled from the words, confirmed by the user.
+"""Requests: a ticket proposal pre-filled from the words, confirmed by the user.
 
 A request goes through the request catalogue (`settings.catalogue`, see
 `bot/handlers/catalogue_requests.py`): an item it names (a monitor, Power BI Pro, access to
@@ -7,11 +7,8 @@ its approval; access to a group, share or mailbox offers the closest requestable
 A request the catalogue does not name goes to the closest behaviour that exists: a product
 or licence goes to the licence check (which offers a request ticket when you don't have
 it), a named group to the group check, anything else proposes a ticket whose summary says
-it is a request. An outage (`trading system
-is down for the whole floor`, `成層冇網`) proposes a P1 (business impact, critical
-urgency) and gives the service desk's phone number first. Both then run as any ticket
-proposal: open, change the text, category or urgency, or cancel. Paging on-call comes with
-its own item.
+it is a request; it then runs as any ticket proposal: open, change the text, category or
+urgency, or cancel. Outages are `bot.handlers.outage`.
 """
 
 from __future__ import annotations
@@ -45,29 +42,7 @@ class Request:
         if entities.products:
             return await LicenceCheck().handle(turn)
         summary = turn.t("request.summary", text=text)
-        return propose_ticket(turn, summary=summary, description=text, category="other")
+        return await propose_ticket(turn, summary=summary, description=text, category="other")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return await resume(turn, pending)
-
-
-class UrgentOutage:
-    """Report an outage that stops work: `trading system is down`, `成層冇網`."""
-
-    intent: ClassVar[str] = "urgent_outage"
-
-    async def handle(self, turn: Turn) -> list[Reply]:
-        text = turn.msg.text
-        phone = turn.services.settings.bot.support_phone
-        proposal = propose_ticket(
-            turn,
-            summary=text,
-            description=text,
-            category="other",
-            impact="business",
-            urgency="critical",
-        )
-        return [Reply(turn.t("urgent.call", phone=phone)), *proposal]
-
-    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
-        return None

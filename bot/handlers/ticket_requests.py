@@ -1,10 +1,13 @@
-"""Cancel, reopen or chase a ticket from a message (`cancel HD-1042`, `重開返張單`, `催吓我張單`).
+"""Cancel, reopen, chase or rate a ticket from a message (`cancel HD-1042`, `重開返張單`,
+`催吓我張單`, `俾五粒星`).
 
 With a ticket ref, or with exactly one ticket the action applies to, the bot acts on it
 through the ticket's own buttons (cancel asks to confirm, reopen asks why); a ticket the
 action does not apply to is shown with the buttons it has. Otherwise the person's tickets
-are listed to pick from. Chasing shows the ticket with its buttons (comment, cancel) until
-chasing gets its own action (a contact note that tells the assignee).
+are listed to pick from. Reopening takes the reason already given: the message itself
+("reopen HD-1042, Outlook crashes again"), else what the person said just before ("又壞咗，
+outlook 又 crash", then "reopen my ticket"); it asks why only when there is none. Chasing
+adds a contact note and tells the assignee (`bot.handlers.chase`).
 
 A typed rating ("5 stars", 「俾五粒星」, "HD-1042 4/5") rates the named ticket, or the one
 resolved ticket not yet rated; the engine sends any message that is a rating here (it is
@@ -16,6 +19,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot.handlers.base import Turn
+from bot.handlers.chase import chase
+from bot.handlers.context import forget, gives_reason, last_said
 from bot.handlers.tickets import TicketStatus, can_reopen, detail, own_ticket
 from bot.intents import find_entities, rating
 from bot.messages import Reply
@@ -28,7 +33,7 @@ RATE_INTENT = "ticket_rate"
 class _TicketAction:
     intent: ClassVar[str]
     action: ClassVar[str]
-    """The ticket button run on the ticket: `cancel`, `reopen`, or `show`."""
+    """The ticket action: `cancel`, `reopen` (the ticket's buttons), `chase` or `rate`."""
 
     def applies(self, turn: Turn, ticket: Ticket) -> bool:
         return can_reopen(turn, ticket) if self.action == "reopen" else ticket.state in OPEN
@@ -43,13 +48,16 @@ class _TicketAction:
         return candidates[0] if len(candidates) == 1 else None
 
     async def handle(self, turn: Turn) -> list[Reply]:
-        status = TicketStatus()
         ticket = self.target(turn)
         if ticket is None:
-            return await status.handle(turn)
-        if self.action != "show" and self.applies(turn, ticket):
-            return status.act(turn, f"{self.action}:{ticket.number}")
+            return await TicketStatus().handle(turn)
+        if self.applies(turn, ticket):
+            return self.act(turn, ticket)
         return [detail(turn, ticket)]
+
+    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+        """Run the action on a ticket it applies to: the ticket's own button."""
+        return TicketStatus().act(turn, f"{self.action}:{ticket.number}")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return None
@@ -68,12 +76,28 @@ class TicketReopen(_TicketAction):
     intent: ClassVar[str] = "ticket_reopen"
     action: ClassVar[str] = "reopen"
 
+    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+        """Reopen with the reason already given (this message, else what was said just
+        before it, `bot.handlers.context`); ask why only when neither says anything."""
+        text = turn.msg.text
+        reason = text if gives_reason(text) else last_said(turn)
+        if not reason:
+            return super().act(turn, ticket)
+        turn.done()
+        forget(turn)
+        actor = turn.msg.actor.email or ""
+        reopened = turn.services.tickets.reopen(ticket.number, actor, reason, requester=True)
+        return [Reply(turn.t("ticket.reopened", ref=reopened.ref))]
+
 
 class TicketChase(_TicketAction):
     """Chase a ticket nobody has answered: `any news on HD-1042? it's been days`, `催吓我張單`."""
 
     intent: ClassVar[str] = "ticket_chase"
-    action: ClassVar[str] = "show"
+    action: ClassVar[str] = "chase"
+
+    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+        return chase(turn, ticket)
 
 
 class TicketRate(_TicketAction):
@@ -85,11 +109,8 @@ class TicketRate(_TicketAction):
     def applies(self, turn: Turn, ticket: Ticket) -> bool:
         return ticket.state in (RESOLVED, "closed") and ticket.csat_score is None
 
-    async def handle(self, turn: Turn) -> list[Reply]:
+    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
         score = rating(turn.msg.text)
-        ticket = self.target(turn)
-        if ticket is None:
-            return await TicketStatus().handle(turn)
-        if score is not None and self.applies(turn, ticket):
-            return TicketStatus().rate(turn, ticket.number, score)
-        return [detail(turn, ticket)]
+        if score is None:
+            return [detail(turn, ticket)]
+        return TicketStatus().rate(turn, ticket.number, score)

@@ -1,7 +1,9 @@
 """Tickets for requesters: ask for a human (open a ticket) and follow your tickets.
 
 Opening: the bot proposes summary, category and priority from what was said
-(`bot.tickets.proposal`); the user opens it, changes any part, or cancels. The
+(`bot.tickets.proposal`); asked for a person right after a question, a refusal or a check,
+it proposes that question (`bot.handlers.context`). The user opens it, changes any part,
+or cancels. The
 conversation's recent transcript goes with it, secrets already redacted, and the
 user is told when something was hidden. Following: "my tickets", one ticket's
 detail with its public history, add a comment or an attachment note, cancel,
@@ -17,10 +19,13 @@ from typing import ClassVar
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
+from bot.handlers.context import Topic, forget, topic
+from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import bare_answer, find_entities, rating
 from bot.messages import Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
+from bot.tickets.floor import raised
 from bot.tickets.model import (
     OPEN,
     RESOLVED,
@@ -47,14 +52,21 @@ ACTION = "@ticket_status:"
 engine whatever flow is waiting."""
 
 
-def _summary(text: str) -> str:
+def summary_line(text: str) -> str:
+    """`text` on one line, cut to a ticket summary's length."""
     line = " ".join(text.split())
     return line if len(line) <= _SUMMARY_CHARS else line[: _SUMMARY_CHARS - 1] + "…"
 
 
+def _priority(state: dict[str, object]) -> str:
+    """The proposal's priority: impact × urgency, raised to the requester's floor."""
+    floor = state.get("floor")
+    return raised(priority_of(str(state["impact"]), str(state["urgency"])), str(floor or ""))
+
+
 def _confirm(turn: Turn, state: dict[str, object]) -> Reply:
     t = turn.t
-    priority = priority_of(str(state["impact"]), str(state["urgency"]))
+    priority = _priority(state)
     text = t(
         "ticket.confirm",
         summary=state["summary"],
@@ -84,20 +96,26 @@ def _urgency_choices(t: Translator) -> tuple[Choice, ...]:
     return tuple(Choice(t(f"ticket.urgency.{u}"), u) for u in URGENCIES)
 
 
-def ticket_form(turn: Turn) -> Form:
-    """The new-ticket form, for platforms that show forms (a Slack modal)."""
+def ticket_form(turn: Turn, said: Topic | None = None) -> Form:
+    """The new-ticket form, for platforms that show forms (a Slack modal); pre-filled with
+    what the person asked just before, when there is something (`said`)."""
     t = turn.t
+    question = said.text if said else ""
+    category = said.category if said and said.category in turn.services.tickets.categories else ""
     return Form(
         FORM,
         t("ticket.form_title"),
         (
-            FormField("summary", t("ticket.form_summary")),
-            FormField("description", t("ticket.form_description"), multiline=True),
+            FormField("summary", t("ticket.form_summary"), initial=summary_line(question)),
+            FormField(
+                "description", t("ticket.form_description"), multiline=True, initial=question
+            ),
             FormField(
                 "category",
                 t("ticket.field.category"),
                 required=False,
                 options=_category_choices(turn),
+                initial=category,
             ),
             FormField(
                 "urgency", t("ticket.form_urgency"), required=False, options=_urgency_choices(t)
@@ -107,7 +125,7 @@ def ticket_form(turn: Turn) -> Form:
     )
 
 
-def propose_ticket(
+async def propose_ticket(
     turn: Turn,
     *,
     summary: str,
@@ -120,18 +138,22 @@ def propose_ticket(
 
     `category` is the caller's view (a failed unlock is "account & access"); when the
     caller has none ("other"), the words decide. `impact` and `urgency`, when given,
-    replace what the words suggest (an outage proposes P1).
+    replace what the words suggest (an outage proposes P1). The priority shown is raised
+    to the requester's floor (VIPs, the trading desk in market hours: `bot.tickets.floor`).
     """
     categories = turn.services.tickets.categories
     guess = propose(description, categories)
     if category not in categories or category == categories[-1]:
         category = guess.category
+    floor = await requester_floor(turn)
     state: dict[str, object] = {
-        "summary": _summary(summary),
+        "summary": summary_line(summary),
         "description": description,
         "category": category,
         "impact": impact or guess.impact,
         "urgency": urgency or guess.urgency,
+        "floor": floor.priority if floor else None,
+        "floor_reason": floor.reason if floor else "",
     }
     turn.expect("human.confirm", state)
     return [_confirm(turn, state)]
@@ -146,9 +168,19 @@ class Human:
         msg, t = turn.msg, turn.t
         if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
             return await self._open_submitted(turn, msg.choice, msg.form)
+        said = topic(turn)
+        if said is not None:  # after a failed answer, a refusal or a check: what was asked
+            forget(turn)
+            if not msg.forms:  # where forms show, the form comes pre-filled instead
+                return await propose_ticket(
+                    turn,
+                    summary=said.text,
+                    description=t("ticket.context_description", question=said.text),
+                    category=said.category,
+                )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
-        return [Reply(text, form=ticket_form(turn) if msg.forms else None)]
+        return [Reply(text, form=ticket_form(turn, said) if msg.forms else None)]
 
     @staticmethod
     async def _open_submitted(turn: Turn, kind: str, form: Mapping[str, str]) -> list[Reply]:
@@ -167,15 +199,20 @@ class Human:
         if kind == FROM_MESSAGE and form.get("link"):
             description += "\n\n" + t("ticket.from_message", link=form["link"])
         turn.done()
+        floor = await requester_floor(turn)
+        words = priority_of(guess.impact, str(urgency))
         ticket, new = turn.open_ticket(
-            summary=_summary(summary),
+            summary=summary_line(summary),
             description=description,
             category=category if category in categories else guess.category,
+            priority=raised(words, floor.priority if floor else None),
             impact=guess.impact,
             urgency=str(urgency),
             key=form.get("key") or f"{msg.platform}:{msg.event_id or turn.request_id}",
             requester=await turn.requester(),
         )
+        if new and floor is not None:
+            note_floor(turn, ticket, words, floor.priority, floor.reason)
         key = "ticket.opened" if new else "ticket.already_opened"
         return [Reply(t(key, ref=ticket.ref, summary=ticket.summary), private=True)]
 
@@ -189,10 +226,12 @@ class Human:
                 turn.expect("human.describe", state)
                 return [Reply(t("ticket.describe_more"))]
             if state:  # editing the text of a proposal
-                state.update(summary=_summary(msg.text), description=msg.text)
+                state.update(summary=summary_line(msg.text), description=msg.text)
                 turn.expect("human.confirm", state)
                 return [_confirm(turn, state)]
-            return propose_ticket(turn, summary=msg.text, description=msg.text, category="other")
+            return await propose_ticket(
+                turn, summary=msg.text, description=msg.text, category="other"
+            )
         if pending.flow in ("human.category", "human.urgency"):
             part = pending.flow.removeprefix("human.")
             options = _category_choices(turn) if part == "category" else _urgency_choices(t)
@@ -221,15 +260,19 @@ class Human:
             turn.expect("human.urgency", state)
             return [Reply(t("ticket.pick_urgency"), choices=_urgency_choices(t))]
         turn.done()
-        ticket, _ = turn.open_ticket(
+        ticket, new = turn.open_ticket(
             summary=str(state["summary"]),
             description=str(state["description"]),
             category=str(state.get("category", "other")),
+            priority=_priority(state),
             impact=str(state.get("impact", "single")),
             urgency=str(state.get("urgency", "medium")),
             key=f"{msg.platform}:{msg.event_id}" if msg.event_id else f"flow:{turn.request_id}",
             requester=await turn.requester(),
         )
+        if new and state.get("floor"):
+            words = priority_of(str(state["impact"]), str(state["urgency"]))
+            note_floor(turn, ticket, words, str(state["floor"]), str(state["floor_reason"]))
         return [Reply(t("ticket.opened", ref=ticket.ref, summary=ticket.summary))]
 
 

@@ -47,6 +47,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "note": frozenset(STATES),
     "reply": OPEN | {RESOLVED},
     "contact": OPEN | {RESOLVED},
+    "chase": OPEN,
     "priority": OPEN,
     "escalate": OPEN,
     "wait": OPEN - {WAITING},

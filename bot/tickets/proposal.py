@@ -2,7 +2,9 @@
 
 Category: the configured category whose words appear most (English and Cantonese,
 folded); the last configured category is the fallback. Priority: impact × urgency
-(ITIL's matrix), where words like "trading is down" or "whole floor" raise them.
+(ITIL's matrix), where words like "trading is down" or "whole floor" raise them; an
+outage (`bot.tickets.outage`: "order entry is down", 「成層都用唔到」) is always a P1, even
+when the message also says "no rush".
 The requester can change all of it before the ticket is opened; engineers can
 change the priority afterwards.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from bot.tickets.outage import outage_words
 
 # Words that point at a default category. Categories renamed in config simply get no
 # hints and are chosen by hand.
@@ -210,7 +214,10 @@ def propose(text: str, categories: Sequence[str]) -> Proposal:
     impact = (
         "business" if _has(folded, _BUSINESS) else "several" if _has(folded, _SEVERAL) else "single"
     )
-    if _has(folded, _LOW):
+    if outage_words(text):
+        impact = "business" if impact == "business" else "several"
+        urgency = "critical"
+    elif _has(folded, _LOW):
         urgency = "low"
     elif impact == "business" or (_has(folded, _CRITICAL) and _has(folded, (*_HIGH, "down"))):
         urgency = "critical"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -503,6 +503,25 @@ class TicketService:
             params={"engineer": engineer, "text": text},
         )
 
+    def chase(self, number: int, requester: str, text: str, tell: str) -> Ticket:
+        """The requester chases (`bot.handlers.chase`): a contact note that stops no clock;
+        `tell` goes by DM to the assignee, or the note to the triage thread when unassigned."""
+
+        def tell_someone(ticket: Ticket, event_id: int, body: str) -> None:
+            if ticket.assignee is None:
+                self._thread(ticket, event_id, requester, body, "contact")
+                return
+            self._outbox.put(
+                f"chase:{number}:{event_id}",
+                "notice",
+                f"email:{ticket.assignee}",
+                {"ticket": number, "text": tell, "choices": []},
+            )
+
+        body = _stored(text)
+        data = {"channel": "chat", "chase": True}
+        return self._act(number, "chase", requester, "contact", body, data=data, also=tell_someone)
+
     def contact(self, number: int, engineer: str, channel: str, text: str) -> Ticket:
         return self._act(
             number, "contact", engineer, "contact", _stored(text), data={"channel": channel}
@@ -682,9 +701,11 @@ class TicketService:
         params: dict[str, object] | None = None,
         csat: bool = False,
         thread: bool = False,
+        also: Callable[[Ticket, int, str], None] | None = None,
     ) -> Ticket:
         """Apply one action: check, update, log, re-clock and queue its notifications, all
-        in one transaction. `thread` mirrors the event's text into the triage thread.
+        in one transaction. `thread` mirrors the event's text into the triage thread; `also`
+        (ticket after, event id, text) queues what else the action must say, in it too.
 
         A request that already made this kind of change to this ticket (a message the
         inbox runs again after a crash, `bot.store.request_scope`) changes nothing more."""
@@ -733,6 +754,8 @@ class TicketService:
             self._queue_triage(after)
             if thread:
                 self._thread(after, event_id, actor, body, kind)
+            if also is not None:
+                also(after, event_id, body)
             if after.priority == "P1" and before.priority != "P1":
                 self._page(after, "P1")
             if public and notice is not None and actor != after.requester_email:

@@ -1,0 +1,99 @@
+"""Outages: the urgent phone line first, then a P1 in one click that pages the on-call engineer.
+
+A message reads as an outage when it says trading has stopped or that something many
+people depend on has failed (`bot.tickets.outage`: "order entry is down", 「成層都用唔到」).
+It is answered here whatever the intent model said, when that intent would only have
+answered with articles, a greeting or a ticket proposal (`urgent_intent`); an intent that
+acts on the person's own account (unlock, password, licence and group checks) or on one of
+their tickets keeps its answer, and any ticket it proposes is a P1 from the same words.
+
+The first reply gives `bot.support_phone` and offers "Open P1 now": one click opens the
+ticket at P1 (business impact, critical urgency) and the ticket service pages the engineer
+on call by DM in the same transaction (`bot.tickets.service`). "Change it first" goes to
+the ordinary proposal (text, category, urgency); "Not now" opens nothing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from bot.handlers.base import Turn, menu
+from bot.handlers.tickets import propose_ticket, summary_line
+from bot.messages import Choice, Reply
+from bot.store.conversations import PendingFlow
+from bot.tickets.outage import outage_words
+from bot.tickets.proposal import propose
+
+URGENT_INTENT = "urgent_outage"
+_ANSWERED_HERE = frozenset({"kb_question", "greeting", "human", "request", URGENT_INTENT})
+"""Intents an outage report is taken from: their own answer would only delay the P1."""
+_OPEN = "urgent:open"
+_CHANGE = "urgent:change"
+_NOT_NOW = "urgent:not_now"
+
+
+def urgent_intent(intent: str, text: str) -> str:
+    """The intent to answer `text` with: `urgent_outage` for an outage reported as a
+    question, a greeting, a request or an ask for a person; otherwise `intent`."""
+    if intent in _ANSWERED_HERE and outage_words(text):
+        return URGENT_INTENT
+    return intent
+
+
+def _choices(turn: Turn) -> tuple[Choice, ...]:
+    t = turn.t
+    return (
+        Choice(t("urgent.open"), _OPEN, "primary"),
+        Choice(t("urgent.change"), _CHANGE),
+        Choice(t("urgent.not_now"), _NOT_NOW),
+    )
+
+
+class UrgentOutage:
+    """Report an outage that stops work: `trading system is down`, `成層冇網`."""
+
+    intent: ClassVar[str] = URGENT_INTENT
+
+    async def handle(self, turn: Turn) -> list[Reply]:
+        text = turn.msg.text
+        summary = summary_line(text)
+        category = propose(text, turn.services.tickets.categories).category
+        turn.expect(
+            "urgent_outage.offer", {"summary": summary, "description": text, "category": category}
+        )
+        phone = turn.services.settings.bot.support_phone
+        return [Reply(turn.t("urgent.call", phone=phone, summary=summary), choices=_choices(turn))]
+
+    async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
+        t, msg = turn.t, turn.msg
+        picked = turn.picked(_choices(turn))
+        if picked is None:
+            answer = turn.yes_no()
+            picked = None if answer is None else (_OPEN if answer else _NOT_NOW)
+        if picked is None:
+            return None
+        state = pending.state
+        if picked == _NOT_NOW:
+            turn.done()
+            return [Reply(t("ticket.cancelled"), choices=menu(t))]
+        if picked == _CHANGE:
+            return await propose_ticket(
+                turn,
+                summary=str(state["summary"]),
+                description=str(state["description"]),
+                category=str(state["category"]),
+                impact="business",
+                urgency="critical",
+            )
+        turn.done()
+        ticket, _ = turn.open_ticket(
+            summary=str(state["summary"]),
+            description=str(state["description"]),
+            category=str(state["category"]),
+            impact="business",
+            urgency="critical",
+            key=f"{msg.platform}:{msg.event_id}" if msg.event_id else f"flow:{turn.request_id}",
+            requester=await turn.requester(),
+        )
+        phone = turn.services.settings.bot.support_phone
+        return [Reply(t("urgent.opened", ref=ticket.ref, priority=ticket.priority, phone=phone))]
