@@ -79,19 +79,23 @@ def test_a_rating_typed_in_either_language_rates_the_resolved_ticket(
 
 
 @pytest.mark.parametrize(
-    ("opening", "typed", "shown"),
+    ("opening", "typed", "told"),
     [
-        ("部 mon 閃過不停", "催吓 HD-1001", "HD-1001 · 新單"),
-        ("部 mon 閃過不停", "催吓我張單", "HD-1001 · 新單"),
-        ("my monitor flickers", "any news on HD-1001? it's been days", "HD-1001 · new"),
+        ("部 mon 閃過不停", "催吓 HD-1001", "我已經喺 HD-1001 加咗備註"),
+        ("部 mon 閃過不停", "催吓我張單", "我已經喺 HD-1001 加咗備註"),
+        (
+            "my monitor flickers",
+            "please chase HD-1001, nobody has replied",
+            "added a note to HD-1001",
+        ),
     ],
 )
-def test_chasing_in_either_language_shows_the_ticket_with_its_buttons(
-    bot: BotHarness, opening: str, typed: str, shown: str
+def test_chasing_in_either_language_adds_a_contact_note_and_says_so(
+    bot: BotHarness, opening: str, typed: str, told: str
 ) -> None:
     _ticket(bot, opening)
-    assert shown in text_of(bot.say(typed))
-    assert len(bot.labels()) == 3
+    assert told in text_of(bot.say(typed))
+    assert bot.rows("SELECT count(*) FROM ticket_events WHERE kind = 'contact'") == [(1,)]
 
 
 def test_someone_elses_ticket_looks_like_no_ticket_in_chinese_too(bot: BotHarness) -> None:
