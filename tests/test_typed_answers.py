@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intents import approval_answer, bare_answer, thanks_or_bye
+from bot.intents import approval_answer, bare_answer, confirmation, thanks_or_bye
 from tests.harness import BotHarness, text_of
 
 ENGINEER = "ho.kawai@corp.example.com"
@@ -29,6 +29,27 @@ def test_a_typed_number_label_or_yes_opens_the_proposed_ticket(bot: BotHarness, 
     _propose(bot)
     assert "HD-1001" in text_of(bot.say(typed))
     assert bot.rows("SELECT summary FROM tickets") == [("my monitor flickers all day",)]
+
+
+@pytest.mark.parametrize("typed", ["yes open it", "ok do it", "好呀，開單啦"])
+def test_a_yes_leading_a_few_words_opens_the_proposed_ticket(bot: BotHarness, typed: str) -> None:
+    _propose(bot)
+    assert "HD-1001" in text_of(bot.say(typed))
+    assert bot.rows("SELECT summary FROM tickets") == [("my monitor flickers all day",)]
+
+
+def test_a_yes_typed_in_cantonese_with_words_unlocks(bot: BotHarness) -> None:
+    bot.say("登入唔到呀，係咪鎖咗戶口")
+    assert "解鎖咗" in text_of(bot.say("係，幫我解鎖"))
+    assert ("unlock", "done") in bot.rows("SELECT action, outcome FROM audit_log")
+
+
+def test_a_yes_that_goes_on_to_say_more_is_understood_afresh(bot: BotHarness) -> None:
+    _propose(bot)
+    bot.say("yes but my outlook also crashes whenever I open a shared calendar")
+    assert bot.rows("SELECT count(*) FROM tickets") == [(0,)]
+    assert confirmation("yes but my outlook also crashes whenever I open it") is None
+    assert confirmation("yes HD-1002") is None
 
 
 @pytest.mark.parametrize("typed", ["5", "cancel ticket", "唔好", "no"])

@@ -29,7 +29,7 @@ from bot.integrations.directory import (
     NotFound,
 )
 from bot.integrations.identity import checked
-from bot.intents import yes_or_no
+from bot.intents import confirmation
 from bot.messages import Choice, Incoming, Reply
 from bot.redact import SecretContext
 from bot.services import Services
@@ -97,8 +97,9 @@ class Turn:
         return None
 
     def yes_no(self) -> bool | None:
-        """True for a yes ("y", "ok", "好"), False for a no, None for anything else."""
-        return yes_or_no(self.msg.text)
+        """True for a yes ("y", "ok", "好", "yes open it", 「係，幫我解鎖」), False for a no,
+        None for anything else (`bot.intents.confirmation`)."""
+        return confirmation(self.msg.text)
 
     async def account(self, action: str = "identity") -> Account:
         """The one directory account behind the actor's verified email (DESIGN rule 1).

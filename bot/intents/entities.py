@@ -207,6 +207,31 @@ def yes_or_no(text: str) -> bool | None:
     return None
 
 
+_LEAD: Final = re.compile(r"^\s*([^\s,，、:：!！.。]+)[\s,，、:：!！.。]*(.*)$", re.DOTALL)
+_HAN_CHAR: Final = re.compile(r"[\u3400-\u9fff]")
+_SHORT_REST: Final = 4
+"""Words (or, for Chinese, 2 characters a word) a yes or no may lead: `yes open it`,
+「係，幫我解鎖」; a longer message ("yes but Outlook crashes too") says more than yes."""
+
+
+def confirmation(text: str) -> bool | None:
+    """A yes or no to the question waiting: a whole-message yes/no (`yes_or_no`), or one
+    leading a few words that add nothing new (no ticket ref, no question): `yes open it`,
+    "no thanks, not now", 「係，幫我解鎖」; else None."""
+    whole = yes_or_no(text)
+    if whole is not None:
+        return whole
+    lead = _LEAD.match(unicodedata.normalize("NFKC", text).lower())
+    if lead is None:
+        return None
+    answer = yes_or_no(lead.group(1))
+    rest = lead.group(2).strip()
+    if answer is None or "?" in rest or _TICKET_RE.search(rest):
+        return None
+    words = len(_HAN_CHAR.sub(" ", rest).split()) + len(_HAN_CHAR.findall(rest)) // 2
+    return answer if words <= _SHORT_REST else None
+
+
 def bare_answer(text: str) -> bool:
     """A message that can only answer a question: a number ("1", "２", "#3"), a yes or a no.
     With no question waiting it is no request, and it is never a ticket's summary."""
