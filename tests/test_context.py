@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.handlers.tickets import described_in
 from bot.messages import Incoming, Reply
 from tests.harness import BotHarness, text_of
 from tests.test_tickets import open_ticket
@@ -203,3 +204,39 @@ def test_a_second_chase_within_the_hour_changes_nothing_and_says_when(bot: BotHa
     bot.clock.advance(minutes=41)
     bot.say(f"HD-{number} still nothing, chase again")
     assert len(chases(bot, number)) == 2
+
+
+@pytest.mark.parametrize(
+    ("asked", "summary"),
+    [
+        (
+            "open a ticket: my keyboard's spacebar is a bit sticky",
+            "my keyboard's spacebar is a bit sticky",
+        ),
+        ("need to speak to someone about my teams calls dropping", "my teams calls dropping"),
+        ("開單：部 mon 閃過不停", "部 mon 閃過不停"),
+        ("talk to a person, thanks", None),
+        ("talk to a human", None),
+    ],
+)
+def test_what_an_ask_for_a_person_says_about_the_problem(asked: str, summary: str | None) -> None:
+    assert described_in(asked) == summary
+
+
+def test_an_ask_for_a_person_that_says_what_is_wrong_is_proposed_from_it(bot: BotHarness) -> None:
+    asked = "open a ticket: my keyboard's spacebar is a bit sticky"
+    bot.say(asked)
+    bot.say("yes")
+    assert bot.rows("SELECT summary, description FROM tickets") == [
+        ("my keyboard's spacebar is a bit sticky", asked)
+    ]
+
+
+def test_an_ask_for_a_person_alone_asks_what_is_wrong(bot: BotHarness) -> None:
+    assert "what do you need help with" in text_of(bot.say("talk to a person, thanks"))
+    assert bot.rows("SELECT count(*) FROM tickets") == [(0,)]
+
+
+def test_yes_to_an_offer_takes_the_step_it_proposes(bot: BotHarness) -> None:
+    bot.say("where can I book a parking space")  # no article: a ticket is offered
+    assert "Shall I open it?" in text_of(bot.say("yes"))

@@ -79,7 +79,8 @@ class Turn:
 
     def picked(self, choices: tuple[Choice, ...]) -> str | None:
         """Which choice the message picks: a clicked value, a number (`2`, full-width `２`,
-        `第二個`), or the label typed in either language (`Unlock it now` or 「即刻解鎖」)."""
+        `第二個`), the label typed in either language (`Unlock it now` or 「即刻解鎖」), or a
+        yes when one choice is the step the bot proposes (its primary button)."""
         msg = self.msg
         values = {c.value for c in choices}
         if msg.choice in values:
@@ -94,6 +95,9 @@ class Turn:
             labels = in_both_languages(choice.label)
             if text and any(fuzz.ratio(text, label.lower()) >= 85 for label in labels):
                 return choice.value
+        primary = [c for c in choices if c.style == "primary"]
+        if len(primary) == 1 and confirmation(msg.text):
+            return primary[0].value  # "yes" to an offer: the one step it proposes
         return None
 
     def yes_no(self) -> bool | None:

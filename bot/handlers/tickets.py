@@ -13,6 +13,7 @@ Requesters only ever see their own tickets; someone else's id looks like no tick
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import ClassVar
 
@@ -159,6 +160,23 @@ async def propose_ticket(
     return [_confirm(turn, state)]
 
 
+_ASK_THEN_WHAT = re.compile(r"[:：]|\s+-\s+|\babout\b|\bregarding\b|[,，]|關於|因為")
+_HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+
+
+def described_in(text: str) -> str | None:
+    """What an ask for a person already says about the problem, else None: the words after
+    its first separator ("open a ticket: my spacebar sticks", "need someone about my Teams
+    calls dropping", 「開單：部 mon 閃過不停」), when they are enough for a summary (3+ words,
+    a Chinese character counting half)."""
+    parts = _ASK_THEN_WHAT.split(text, maxsplit=1)
+    if len(parts) < 2:
+        return None
+    rest = parts[1].strip(" .。!！")
+    words = len(_HAN_CHAR.sub(" ", rest).split()) + len(_HAN_CHAR.findall(rest)) / 2
+    return rest if words >= 3 else None
+
+
 class Human:
     """Talk to a person: I open a ticket for the service desk: `talk to a human`, `開單`."""
 
@@ -178,6 +196,11 @@ class Human:
                     description=t("ticket.context_description", question=said.text),
                     category=said.category,
                 )
+        described = described_in(msg.text)
+        if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
+            return await propose_ticket(
+                turn, summary=described, description=msg.text, category="other"
+            )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
         return [Reply(text, form=ticket_form(turn, said) if msg.forms else None)]
