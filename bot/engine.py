@@ -42,6 +42,7 @@ from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
 from bot.handlers.ticket_requests import RATE_INTENT
+from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
 from bot.intents import INTENTS, approval_answer, bare_answer, rating, thanks_or_bye, yes_or_no
@@ -183,6 +184,8 @@ class Engine:
         result = turn.services.classifier.classify(text)
         log.debug("intent %s (%.2f)", result.intent, result.confidence)
         intent = urgent_intent(result.intent, text)
+        if intent != "human" and asks_for_a_person(turn.services.classifier.classify, text):
+            intent = "human"
         if result.close and intent == result.intent:
             return ask(turn, result)
         remember(turn, intent)

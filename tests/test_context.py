@@ -240,3 +240,22 @@ def test_an_ask_for_a_person_alone_asks_what_is_wrong(bot: BotHarness) -> None:
 def test_yes_to_an_offer_takes_the_step_it_proposes(bot: BotHarness) -> None:
     bot.say("where can I book a parking space")  # no article: a ticket is offered
     assert "Shall I open it?" in text_of(bot.say("yes"))
+
+
+@pytest.mark.parametrize(
+    ("said", "yes", "summary"),
+    [
+        (
+            "talk to a person, my second screen shows no signal",
+            "yes",
+            "my second screen shows no signal",
+        ),
+        ("我想搵真人，部電腦成日藍畫面", "好", "部電腦成日藍畫面"),
+    ],
+)
+def test_an_ask_for_a_person_first_is_an_ask_for_a_person_whatever_follows(
+    bot: BotHarness, said: str, yes: str, summary: str
+) -> None:
+    assert f"> {summary}" in text_of(bot.say(said))  # the proposal, before anything is opened
+    bot.say(yes)
+    assert bot.rows("SELECT summary FROM tickets") == [(summary,)]

@@ -157,7 +157,7 @@ async def resume(turn: Turn, pending: PendingFlow) -> list[Reply] | None:
     item = next(
         (i for i in turn.services.settings.catalogue if i.name == pending.state.get("item")), None
     )
-    if item is None or turn.picked((Choice(t("request.send"), _SEND),)) is None:
+    if item is None or turn.picked((Choice(t("request.send"), _SEND, "primary"),)) is None:
         return None
     turn.done()
     return await send(turn, item, text)

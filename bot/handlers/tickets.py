@@ -14,7 +14,7 @@ Requesters only ever see their own tickets; someone else's id looks like no tick
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from bot.chat_numbers import whole_number
@@ -23,7 +23,7 @@ from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.context import Topic, forget, topic
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
-from bot.intents import bare_answer, find_entities, rating
+from bot.intents import IntentResult, bare_answer, find_entities, rating
 from bot.messages import Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.floor import raised
@@ -162,6 +162,8 @@ async def propose_ticket(
 
 _ASK_THEN_WHAT = re.compile(r"[:：]|\s+-\s+|\babout\b|\bregarding\b|[,，]|關於|因為")
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+_PERSON_FIRST = 0.8
+"""How sure the intent model must be that a message's first part asks for a person."""
 
 
 def described_in(text: str) -> str | None:
@@ -175,6 +177,17 @@ def described_in(text: str) -> str | None:
     rest = parts[1].strip(" .。!！")
     words = len(_HAN_CHAR.sub(" ", rest).split()) + len(_HAN_CHAR.findall(rest)) / 2
     return rest if words >= 3 else None
+
+
+def asks_for_a_person(classify: Callable[[str], IntentResult], text: str) -> bool:
+    """Whether a message opens with an ask for a person and goes on to say what is wrong
+    ("talk to a person, my second screen shows no signal"): its first part alone reads as
+    `human`, which the whole, mostly about the problem, may not."""
+    if described_in(text) is None:
+        return False
+    ask = _ASK_THEN_WHAT.split(text, maxsplit=1)[0]
+    first = classify(ask)
+    return first.intent == "human" and first.confidence >= _PERSON_FIRST
 
 
 class Human:
