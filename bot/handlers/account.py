@@ -34,6 +34,7 @@ from typing import ClassVar
 
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
+from bot.handlers.approval_ask import APPROVE, ask_approver
 from bot.handlers.base import Turn, human_choice, intent_choice
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
@@ -58,7 +59,6 @@ _UNLOCK_YES = "unlock:yes"
 _UNLOCK_NO = "unlock:no"
 RUN_RESET = "@password_reset:run:"
 """The requester's button after an approval: `@password_reset:run:<approval id>`."""
-APPROVE = "@approval:"
 """The approver's buttons: `@approval:approve:<id>:<nonce>`, `@approval:deny:<id>:<nonce>`."""
 _RESET_ATTEMPTS = 3
 
@@ -716,50 +716,24 @@ async def request_approval(
         )
         return [Reply(t("approval.nobody"), choices=(human_choice(t),))]
     approver, kind = found
-    lifetime = timedelta(minutes=settings.approval_minutes)
-    msg = turn.msg
-    approval, nonce = services.approvals.create(
+    what = t(f"approval.action.{action}", group=group.name if group else "")
+    ask_approver(
+        turn,
+        account,
+        approver,
+        kind,
         action=action,
-        requester_platform=msg.platform,
-        requester_user_id=msg.actor.user_id,
-        requester_email=account.email,
-        requester_lang=t.lang,
-        target=account.directory_id,
-        approver_email=approver.email,
-        approver_id=approver.directory_id,
-        approver_kind=kind,
-        lifetime=lifetime,
+        lifetime=timedelta(minutes=settings.approval_minutes),
+        text=t(
+            "approval.ask",
+            name=account.display_name,
+            email=account.email,
+            what=what,
+            minutes=settings.approval_minutes,
+            role=t(f"approval.role.{kind}"),
+        ),
         subject=subject,
         subject_name=group.name if group else "",
-    )
-    what = t(f"approval.action.{action}", group=group.name if group else "")
-    services.outbox.put(
-        f"approval:{approval.id}",
-        "notice",
-        f"email:{approver.email}",
-        {
-            "text": t(
-                "approval.ask",
-                name=account.display_name,
-                email=account.email,
-                what=what,
-                minutes=settings.approval_minutes,
-                role=t(f"approval.role.{kind}"),
-            ),
-            "choices": [
-                [t("approval.approve"), f"{APPROVE}approve:{approval.id}:{nonce}"],
-                [t("approval.deny"), f"{APPROVE}deny:{approval.id}:{nonce}"],
-            ],
-            "scrub": True,
-        },
-    )
-    turn.audit(
-        action=action,
-        outcome="requested",
-        target=account,
-        actor=account,
-        reason=f"approval {approval.id} asked of {kind} {approver.directory_id}",
-        verification="approval",
     )
     return [
         Reply(

@@ -21,7 +21,8 @@ from datetime import timedelta
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
-from bot.handlers.account import APPROVE, approver_for, request_group_access, tell_requester
+from bot.handlers.account import approver_for, request_group_access, tell_requester
+from bot.handlers.approval_ask import ask_approver
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.directory_checks import providing_licence
 from bot.handlers.tickets import propose_ticket
@@ -188,55 +189,32 @@ async def send(turn: Turn, item: CatalogueItem, text: str) -> list[Reply]:
         return [Reply(t("request.opened_no_approver", ref=ticket.ref, item=item.name))]
     approver, kind = found
     days = services.settings.tickets.request_approval_days
-    approval, nonce = services.approvals.create(
+    role = t(f"approval.role.{kind}")
+    ask_approver(
+        turn,
+        account,
+        approver,
+        kind,
         action=CATALOGUE_REQUEST,
-        requester_platform=turn.msg.platform,
-        requester_user_id=turn.msg.actor.user_id,
-        requester_email=account.email,
-        requester_lang=t.lang,
-        target=account.directory_id,
-        approver_email=approver.email,
-        approver_id=approver.directory_id,
-        approver_kind=kind,
         lifetime=timedelta(days=days),
+        text=t(
+            "request.approval_ask",
+            name=account.display_name,
+            email=account.email,
+            item=item.name,
+            ref=ticket.ref,
+            role=role,
+            days=days,
+        ),
         subject=str(ticket.number),
         subject_name=item.name,
-    )
-    role = t(f"approval.role.{kind}")
-    services.outbox.put(
-        f"approval:{approval.id}",
-        "notice",
-        f"email:{approver.email}",
-        {
-            "text": t(
-                "request.approval_ask",
-                name=account.display_name,
-                email=account.email,
-                item=item.name,
-                ref=ticket.ref,
-                role=role,
-                days=days,
-            ),
-            "choices": [
-                [t("approval.approve"), f"{APPROVE}approve:{approval.id}:{nonce}"],
-                [t("approval.deny"), f"{APPROVE}deny:{approval.id}:{nonce}"],
-            ],
-            "scrub": True,
-        },
+        reason=item.name,
+        ticket=ticket.ref,
     )
     services.tickets.approval(
         ticket.number,
         approver.email,
         t("request.state.pending", approver=approver.display_name, role=role),
-    )
-    turn.audit(
-        action=CATALOGUE_REQUEST,
-        outcome="requested",
-        target=account,
-        actor=account,
-        reason=f"{item.name}; approval {approval.id} asked of {kind} {approver.directory_id}",
-        verification="approval",
-        ticket=ticket.ref,
     )
     return [
         Reply(
