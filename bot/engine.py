@@ -233,8 +233,10 @@ class Engine:
                     turn.services.conversations.clear(turn.key)
                     return await self._by_intent[intent].handle(turn)
             if pending is not None and pending.flow == CLARIFY_FLOW:
-                turn.services.conversations.clear(turn.key)
                 picked = chosen(turn, pending)
+                if picked is None and bare_answer(msg.text):
+                    return [Reply(t("engine.not_a_choice"))]  # "yes" to "A or B?": still asks
+                turn.services.conversations.clear(turn.key)
                 if picked is not None:
                     intent, text = picked
                     original = replace(turn, msg=replace(msg, text=text, choice=None))

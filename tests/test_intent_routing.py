@@ -71,6 +71,15 @@ def test_clicking_reset_runs_the_password_help(bot: BotHarness) -> None:
     assert "Unlock your account" not in bot.labels()
 
 
+def test_a_yes_to_the_question_is_told_it_is_no_choice_and_the_question_still_waits(
+    bot: BotHarness,
+) -> None:
+    _undecided(bot)
+    bot.say("locked and forgot my password")
+    assert "isn't one of the choices" in text_of(bot.say("yes"))
+    assert "password" in text_of(bot.say("2")).lower()  # the question was still waiting
+
+
 def test_thanks_ends_politely_without_a_ticket_offer_or_a_kb_gap(bot: BotHarness) -> None:
     replies = bot.say("thanks, bye")
     assert "You're welcome" in text_of(replies)
