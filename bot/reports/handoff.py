@@ -661,10 +661,6 @@ def _age(lang: str, age: timedelta) -> str:
     return label(lang, "minutes", m=mins)
 
 
-def _hm(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%H:%M")
-
-
 def _when(h: Handoff, moment: datetime) -> str:
     """HH:MM within the shift's day, with the date otherwise (the team's zone)."""
     moment = moment.astimezone(h.tz)
