@@ -20,12 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from bot.config import Settings
-from bot.tickets.sla import Calendar, parse_days
+from bot.tickets.sla import Calendar, hours_calendar
 
 FloorReason = Literal["vip", "trading_desk"]
 
@@ -43,14 +42,7 @@ def market_calendar(settings: Settings) -> Calendar:
     market = settings.market_hours
     rotation = settings.rotation
     zone = market.timezone or rotation.team(rotation.teams[0]).timezone
-    return Calendar(
-        "market hours",
-        ZoneInfo(zone),
-        parse_days(market.days),
-        time.fromisoformat(market.opens),
-        time.fromisoformat(market.closes),
-        frozenset(date.fromisoformat(d) for d in market.holidays),
-    )
+    return hours_calendar("market hours", zone, market)
 
 
 def market_open(settings: Settings, moment: datetime) -> bool:

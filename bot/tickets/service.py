@@ -20,9 +20,8 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -56,7 +55,7 @@ from bot.tickets.model import (
     csat_choice,
 )
 from bot.tickets.proposal import priority_of
-from bot.tickets.sla import Calendar, Clocks, Pause, Target, clocks, parse_days, parse_duration
+from bot.tickets.sla import Calendar, Clocks, Pause, Target, clocks, hours_calendar, parse_duration
 
 MAX_TEXT_CHARS = 100_000
 """Longer descriptions and comments are cut here (with a marker); 50 kB fits whole."""
@@ -89,14 +88,7 @@ def build_calendar(settings: Settings) -> Calendar:
     if name == "24x7":
         return Calendar()
     cal = settings.calendars[name]
-    return Calendar(
-        name,
-        ZoneInfo(cal.timezone),
-        parse_days(cal.days),
-        time.fromisoformat(cal.opens),
-        time.fromisoformat(cal.closes),
-        frozenset(date.fromisoformat(d) for d in cal.holidays),
-    )
+    return hours_calendar(name, cal.timezone, cal)
 
 
 def build_targets(settings: Settings) -> dict[str, Target]:

@@ -18,6 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -62,6 +63,31 @@ def parse_days(text: str) -> frozenset[int]:
             i = (i + 1) % 7
             out.add(i)
     return frozenset(out)
+
+
+class WorkingHours(Protocol):
+    """Working hours as configured (`[calendars.NAME]`, `[market_hours]`)."""
+
+    @property
+    def days(self) -> str: ...
+    @property
+    def opens(self) -> str: ...
+    @property
+    def closes(self) -> str: ...
+    @property
+    def holidays(self) -> tuple[str, ...]: ...
+
+
+def hours_calendar(name: str, zone: str, hours: WorkingHours) -> Calendar:
+    """The `Calendar` of configured working hours (their text checked by `bot.config`)."""
+    return Calendar(
+        name,
+        ZoneInfo(zone),
+        parse_days(hours.days),
+        time.fromisoformat(hours.opens),
+        time.fromisoformat(hours.closes),
+        frozenset(date.fromisoformat(d) for d in hours.holidays),
+    )
 
 
 @dataclass(frozen=True)
