@@ -355,11 +355,10 @@ class Unlock:
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t = turn.t
         picked = turn.picked(
-            (Choice(t("unlock.yes"), _UNLOCK_YES), Choice(t("unlock.no"), _UNLOCK_NO))
+            (Choice(t("unlock.yes"), _UNLOCK_YES), Choice(t("unlock.no"), _UNLOCK_NO)),
+            yes=_UNLOCK_YES,
+            no=_UNLOCK_NO,
         )
-        if picked is None:
-            answer = turn.yes_no()
-            picked = None if answer is None else (_UNLOCK_YES if answer else _UNLOCK_NO)
         if picked is None:
             return None
         turn.done()

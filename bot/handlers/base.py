@@ -77,10 +77,13 @@ class Turn:
         """Stop waiting for an answer."""
         self.services.conversations.clear(self.key)
 
-    def picked(self, choices: tuple[Choice, ...]) -> str | None:
+    def picked(
+        self, choices: tuple[Choice, ...], *, yes: str | None = None, no: str | None = None
+    ) -> str | None:
         """Which choice the message picks: a clicked value, a number (`2`, full-width `２`,
         `第二個`), the label typed in either language (`Unlock it now` or 「即刻解鎖」), or a
-        yes when one choice is the step the bot proposes (its primary button)."""
+        typed yes / no (`Turn.yes_no`): the value given as `yes` / `no`, else for a yes the
+        step the bot proposes when one choice is (its primary button)."""
         msg = self.msg
         values = {c.value for c in choices}
         if msg.choice in values:
@@ -95,8 +98,11 @@ class Turn:
             labels = in_both_languages(choice.label)
             if text and any(fuzz.ratio(text, label.lower()) >= 85 for label in labels):
                 return choice.value
+        answer = confirmation(msg.text)
+        if answer is not None and (yes if answer else no) is not None:
+            return yes if answer else no
         primary = [c for c in choices if c.style == "primary"]
-        if len(primary) == 1 and confirmation(msg.text):
+        if len(primary) == 1 and answer:
             return primary[0].value  # "yes" to an offer: the one step it proposes
         return None
 

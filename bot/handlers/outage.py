@@ -66,10 +66,7 @@ class UrgentOutage:
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
-        picked = turn.picked(_choices(turn))
-        if picked is None:
-            answer = turn.yes_no()
-            picked = None if answer is None else (_OPEN if answer else _NOT_NOW)
+        picked = turn.picked(_choices(turn), yes=_OPEN, no=_NOT_NOW)
         if picked is None:
             return None
         state = pending.state

@@ -277,10 +277,7 @@ class Human:
             state[part] = picked
             turn.expect("human.confirm", state)
             return [_confirm(turn, state)]
-        picked = turn.picked(_confirm_choices(t))
-        if picked is None:
-            answer = turn.yes_no()
-            picked = None if answer is None else (_OPEN if answer else _CANCEL)
+        picked = turn.picked(_confirm_choices(t), yes=_OPEN, no=_CANCEL)
         if picked is None:
             return None
         if picked == _CANCEL:
