@@ -24,6 +24,8 @@ from tests.harness import ROOT
 from tests.slack_standin import Call
 from tests.test_slack import ENGINEER, REQUESTER, Served
 
+KILL_SETTLE_S = 0.5
+"""How long the stand-in may take to record what the killed process had sent."""
 KILLS = 5
 MAX_REQUESTS = 300
 SENDERS = 4
@@ -131,6 +133,10 @@ def test_sigkill_under_load_loses_no_acknowledged_request_and_repeats_nothing(
                 pool.submit(sender, stop)
             time.sleep(rng.uniform(0.3, 1.2))
             served.proc.send_signal(signal.SIGKILL)
+            served.proc.wait()
+            # The stand-in records a call when its handler runs, which can trail the dead
+            # process's last send: the kill's moment is taken once those are recorded.
+            time.sleep(KILL_SETTLE_S)
             kills.append(time.monotonic())
             stop.set()
         served.restart()
