@@ -434,7 +434,9 @@ class TicketService:
 
     # -- the engineers' side ------------------------------------------------------------------
 
-    def claim(self, number: int, engineer: str) -> Ticket:
+    def claim(self, number: int, engineer: str, *, shown_as: str = "") -> Ticket:
+        """`shown_as`: how the requester's notice names the engineer (their directory
+        display name; the caller looks it up), never their email."""
         return self._act(
             number,
             "claim",
@@ -443,8 +445,9 @@ class TicketService:
             "",
             public=True,
             change=lambda c, t: {"assignee": engineer, "state": IN_PROGRESS},
+            data={"user": engineer},
             notice="ticket.notice.claimed",
-            params={"engineer": engineer},
+            params={"engineer": shown_as or engineer.split("@", 1)[0]},
         )
 
     def assign(
@@ -535,17 +538,19 @@ class TicketService:
     def escalate(self, number: int, engineer: str, team: str, reason: str) -> Ticket:
         if team not in self.teams:
             raise TicketError("ticket.unknown_team", team=team, teams=", ".join(self.teams))
+        # The reason is for the resolver team: an internal event. The requester is told
+        # only that the ticket moved to the team (`tell`), not why.
         return self._act(
             number,
             "escalate",
             engineer,
             "escalation",
             _stored(reason),
-            public=True,
             change=lambda c, t: {"state": ESCALATED, "team": team, "assignee": None},
             data={"team": team},
             notice="ticket.notice.escalated",
             params={"team": team},
+            tell=True,
         )
 
     def wait(self, number: int, engineer: str, reason: str) -> Ticket:
@@ -694,10 +699,14 @@ class TicketService:
         csat: bool = False,
         thread: bool = False,
         also: Callable[[Ticket, int, str], None] | None = None,
+        tell: bool | None = None,
     ) -> Ticket:
         """Apply one action: check, update, log, re-clock and queue its notifications, all
         in one transaction. `thread` mirrors the event's text into the triage thread; `also`
         (ticket after, event id, text) queues what else the action must say, in it too.
+        `tell` (default: `public`) sends the requester `notice`; an internal event may still
+        tell them something (an escalation: the team, never the reason). The notice's
+        words come only from `notice` and `params`, never from an internal event's body.
 
         A request that already made this kind of change to this ticket (a message the
         inbox runs again after a crash, `bot.store.request_scope`) changes nothing more."""
@@ -735,9 +744,11 @@ class TicketService:
             conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*updates.values(), number))
             event_data = dict(data or {})
             if new_state != before.state:
-                event_data.update({"from": before.state, "to": new_state})
-                if kind != "state":
-                    self._event(conn, number, "state", actor, "", public=True, data=event_data)
+                moved = {"from": before.state, "to": new_state}
+                if kind == "state":
+                    event_data.update(moved)
+                else:  # its own state event: an assignment is logged as an assignment
+                    self._event(conn, number, "state", actor, "", public=True, data=moved)
             event_id = self._event(
                 conn, number, kind, actor, body, public=public, data=event_data, request=request
             )
@@ -750,7 +761,8 @@ class TicketService:
                 also(after, event_id, body)
             if after.priority == "P1" and before.priority != "P1":
                 self._page(after, "P1")
-            if public and notice is not None and actor != after.requester_email:
+            told = public if tell is None else tell
+            if told and notice is not None and actor != after.requester_email:
                 self._notify_requester(after, event_id, notice, params or {}, csat=csat)
         return after
 
