@@ -28,6 +28,7 @@ import sqlite_utils
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.config import Settings
 from bot.i18n import Translator
+from bot.incidents.grouping import group_report
 from bot.redact import MASK, redact
 from bot.store.database import transaction
 from bot.store.outbox import Outbox
@@ -281,8 +282,12 @@ class TicketService:
         transcript: Sequence[tuple[str, str]] = (),
         idempotency_key: str | None = None,
         requester_directory_id: str | None = None,
+        fault: bool = True,
     ) -> tuple[Ticket, bool]:
         """Open a ticket; return it and whether it is new (False: the key was seen before).
+
+        A `fault` (not a request) is a report that may belong to a major incident: it is
+        grouped in this transaction (`bot.incidents.grouping`).
 
         `requester_directory_id` is the requester's immutable directory id when known.
 
@@ -344,6 +349,8 @@ class TicketService:
             self._queue_triage(ticket)
             if priority == "P1":
                 self._page(ticket, "P1")
+            if fault:
+                group_report(conn, self._settings, self._outbox, ticket, now)
         return ticket, True
 
     def comment(
@@ -567,7 +574,9 @@ class TicketService:
             params={"reason": reason},
         )
 
-    def resolve(self, number: int, engineer: str, resolution: str) -> Ticket:
+    def resolve(self, number: int, engineer: str, resolution: str, *, tell: bool = True) -> Ticket:
+        """`tell=False`: the requester is told otherwise (an incident's resolution tells each
+        person once, `bot.incidents.notices`), so no notice and no rating ask from here."""
         now = iso(self._clock())
         resolution = _stored(resolution)
         return self._act(
@@ -581,6 +590,7 @@ class TicketService:
             notice="ticket.notice.resolved",
             params={"resolution": resolution},
             csat=True,
+            tell=None if tell else False,
         )
 
     # -- time ---------------------------------------------------------------------------------
