@@ -326,7 +326,7 @@ class IncidentSettings:
     """Similar reports this many minutes before a new one count towards an incident."""
     threshold: int = 5
     """This many similar reports within the window (the new one included) open an incident."""
-    similarity: float = 0.5
+    similarity: float = 0.6
     """Reports naming no service are similar when this share of their words is shared."""
     services: tuple[str, ...] = (
         "VPN",

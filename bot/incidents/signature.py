@@ -5,8 +5,8 @@
   service). Empty when it names none.
 - **Site**: the first of `incidents.sites` it names, or a floor (`floor 12`, `12/F`,
   `12th floor`, `12樓`), as `floor 12`. Empty when it names none.
-- **Words**: its content words, stemmed, stopwords dropped, Chinese terms translated to
-  their English glossary words.
+- **Words**: its content words, stemmed, without stopwords, filler (`_NOISE`) and the
+  site (compared on its own), Chinese terms translated to their English glossary words.
 
 Two reports are **similar** when their sites agree (equal, or one names none) and either
 they name the same service, or neither names one and their words overlap by at least
@@ -26,7 +26,15 @@ _FLOOR = re.compile(
     r"\b(?:floor\s*(\d{1,3})|(\d{1,3})\s*/\s*f|(\d{1,3})(?:st|nd|rd|th)\s+floor)\b|(\d{1,3})\s*樓",
     re.IGNORECASE,
 )
-_NOISE = frozenset({"can't", "cant", "not", "no", "please", "help", "urgent", "today", "now"})
+_NOISE = frozenset(
+    {
+        *("can't", "cant", "not", "no", "please", "help", "urgent", "asap", "thanks"),
+        *("today", "now", "since", "morning", "afternoon", "yesterday", "again", "still"),
+        *("always", "keeps", "every", "day", "badly", "really", "very", "my", "our"),
+    }
+)
+"""Words that say how the reporter feels or when, not what broke: they would make any two
+reports that both say "since this morning, please help" look alike."""
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,12 @@ def signature(text: str, services: tuple[str, ...], sites: tuple[str, ...]) -> S
         floor = _FLOOR.search(text)
         if floor:
             site = "floor " + next(g for g in floor.groups() if g)
+    rest = _FLOOR.sub(" ", english.lower())
+    for name in sites:
+        rest = rest.replace(name.lower(), " ")
     words = frozenset(
         stem(w)
-        for w in _WORD.findall(english.lower())
+        for w in _WORD.findall(rest)
         if w not in STOPWORDS and w not in _NOISE and not w.isdigit()
     )
     return Signature(_names(english, services), site, words)
