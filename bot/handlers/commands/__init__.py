@@ -17,7 +17,7 @@ from typing import ClassVar
 from bot.errors import UserFacingError
 from bot.handlers.base import Handler, Turn
 from bot.handlers.command_words import closest, in_own_language
-from bot.handlers.commands import engineer, incident, requester, supervisor
+from bot.handlers.commands import engineer, incident, kb_draft, requester, supervisor
 from bot.handlers.commands.registry import (
     Call,
     Command,
@@ -45,7 +45,7 @@ __all__ = [
     "split_command",
 ]
 
-_MODULES = (requester, engineer, incident, supervisor)
+_MODULES = (requester, engineer, incident, kb_draft, supervisor)
 """Imported for their declarations (the order `help` lists them in)."""
 
 COMMANDS: tuple[Command, ...] = declared()
