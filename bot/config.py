@@ -325,7 +325,8 @@ class IncidentSettings:
     window_minutes: int = 15
     """Similar reports this many minutes before a new one count towards an incident."""
     threshold: int = 5
-    """This many similar reports within the window (the new one included) open an incident."""
+    """Similar reports within the window from this many different people (the new one
+    included) open an incident."""
     similarity: float = 0.6
     """Reports naming no service are similar when this share of their words is shared."""
     services: tuple[str, ...] = (

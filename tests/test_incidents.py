@@ -109,8 +109,11 @@ def test_reports_outside_the_window_or_below_the_threshold_stay_apart(bot: BotHa
     bot.clock.advance(minutes=11)
     report(bot, REPORTERS[2], "Outlook is not opening")
     assert bot.rows("SELECT count(*) FROM incidents") == [(0,)]
-    # requests never group, however many arrive together
     assert bot.rows("SELECT count(*) FROM incident_reports") == [(3,)]
+    # one person reporting the same thing three times is not an outage
+    for text in ("Teams won't start", "Teams does not start", "Teams still won't start"):
+        report(bot, REPORTERS[0], text)
+    assert bot.rows("SELECT count(*) FROM incidents") == [(0,)]
 
 
 def test_engineers_declare_update_resolve_and_everyone_is_told_once(tmp_path: Path) -> None:

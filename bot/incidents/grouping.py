@@ -4,9 +4,9 @@
 2. If an open incident is similar to it, the ticket is linked to that incident and its
    requester told it is known (the first similar one, oldest incident first).
 3. Otherwise the similar reports not yet in an incident from the last
-   `incidents.window_minutes` are counted; when they and the new one reach
-   `incidents.threshold`, an incident opens (declared by `helpdesk`), all of them are
-   linked, each requester is told, and the triage channel gets a status post.
+   `incidents.window_minutes` are gathered; when they and the new one come from
+   `incidents.threshold` different people, an incident opens (declared by `helpdesk`),
+   all of them are linked, each requester is told, and the triage channel gets a status post.
 
 Candidates are read by index: the same service in the window, or — for reports naming no
 service — the same category in the window, the newest 200 (a cap that keeps a flood of
@@ -64,22 +64,26 @@ def _ticket(conn: sqlite3.Connection, number: int) -> Ticket:
 
 def _candidates(
     conn: sqlite3.Connection, ticket: Ticket, sig: Signature, since: str
-) -> list[tuple[int, Signature]]:
+) -> list[tuple[int, str, Signature]]:
+    """(ticket, requester, signature) of the unlinked reports in the window that may match."""
     if sig.service:
         rows = conn.execute(
-            "SELECT ticket_id, site, words FROM incident_reports"
-            " WHERE service = ? AND at >= ? AND incident_id IS NULL AND ticket_id != ?",
+            "SELECT r.ticket_id, t.requester_email, r.site, r.words FROM incident_reports r"
+            " JOIN tickets t ON t.id = r.ticket_id"
+            " WHERE r.service = ? AND r.at >= ? AND r.incident_id IS NULL AND r.ticket_id != ?",
             (sig.service, since, ticket.number),
         ).fetchall()
     else:
         rows = conn.execute(
-            "SELECT ticket_id, site, words FROM incident_reports"
-            " WHERE service = '' AND category = ? AND at >= ? AND incident_id IS NULL"
-            " AND ticket_id != ? ORDER BY at DESC LIMIT ?",
+            "SELECT r.ticket_id, t.requester_email, r.site, r.words FROM incident_reports r"
+            " JOIN tickets t ON t.id = r.ticket_id"
+            " WHERE r.service = '' AND r.category = ? AND r.at >= ? AND r.incident_id IS NULL"
+            " AND r.ticket_id != ? ORDER BY r.at DESC LIMIT ?",
             (ticket.category, since, ticket.number, CANDIDATES),
         ).fetchall()
     return [
-        (int(n), Signature(sig.service, site, frozenset(words.split()))) for n, site, words in rows
+        (int(n), str(who).lower(), Signature(sig.service, site, frozenset(words.split())))
+        for n, who, site, words in rows
     ]
 
 
@@ -111,12 +115,14 @@ def group_report(
             )
             return incident.number
     since = iso(now - timedelta(minutes=config.window_minutes))
-    similar = [
-        n
-        for n, other in _candidates(conn, ticket, sig, since)
+    found = [
+        (n, who)
+        for n, who, other in _candidates(conn, ticket, sig, since)
         if sig.similar(other, config.similarity)
     ]
-    if len(similar) + 1 < config.threshold:
+    similar = [n for n, _ in found]
+    people = {who for _, who in found} | {ticket.requester_email.lower()}
+    if len(people) < config.threshold:  # one person reporting five times is not an outage
         return None
     first = _ticket(conn, min(similar)) if similar else ticket  # the title: the first report
     number = open_incident(conn, first.summary, sig, AUTOMATIC, at)
