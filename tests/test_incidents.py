@@ -184,3 +184,31 @@ def test_handoff_and_weekly_count_incidents(bot: BotHarness) -> None:
         bot.services.db.conn, datetime(2020, 1, 6, tzinfo=UTC), datetime(2020, 1, 13, tzinfo=UTC)
     )
     assert "opened 0, resolved 0, still open 0" in to_markdown(before)
+
+
+def test_resolving_again_after_a_crash_finishes_the_job_and_tells_nobody_twice(
+    bot: BotHarness,
+) -> None:
+    from bot.incidents.model import IncidentError
+    from bot.incidents.service import IncidentService
+
+    numbers = [
+        report(bot, user, text)
+        for user, text in zip(REPORTERS, ("VPN down", "VPN broken", "VPN dead"), strict=True)
+    ]
+    # a first run resolved the tickets, then the process died before the incident's commit
+    for number in numbers[:2]:
+        bot.services.tickets.resolve(number, ENGINEER, "gateway restarted", tell=False)
+    service = IncidentService(
+        bot.services.db, bot.services.settings, bot.services.tickets, bot.clock
+    )
+    done = service.resolve(1, ENGINEER, "gateway restarted")
+    assert (done.tickets_resolved, done.people_told) == (1, 3)
+    with pytest.raises(IncidentError, match=r"incident\.not_open"):
+        service.resolve(1, ENGINEER, "gateway restarted")
+    bot.deliver()
+    bot.deliver()
+    for user in REPORTERS:
+        assert sum(t.startswith("Fixed: VPN down") for t in notices_to(bot, user)) == 1
+    keys = bot.rows("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'incident:1:resolved:%'")
+    assert keys == [(3,)]
