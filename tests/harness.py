@@ -48,7 +48,8 @@ def make_settings(
     text = (
         f'[directory]\nbackend = "{backend}"\n'
         f'demo_file = "{demo.as_posix()}"\n'
-        f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n' + extra_toml
+        f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n'
+        f'drafts_path = "{(data_dir / "kb-drafts").as_posix()}"\n' + extra_toml
     )
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
 

@@ -326,7 +326,7 @@ def test_csv_parses_back(db: sqlite_utils.Database) -> None:
             blocks[-1].append(row)
         else:
             blocks.append([])
-    summary, engineers, categories, gaps = blocks
+    summary, engineers, categories, gaps, _incidents = blocks
     head = dict(zip(summary[0], summary[1], strict=True))
     assert head["period_start"] == "2026-11-09T00:00:00.000000Z"
     assert head["team"] == ""
@@ -405,7 +405,7 @@ def test_an_empty_week(db: sqlite_utils.Database) -> None:
         md = to_markdown(r, lang)  # type: ignore[arg-type]
         assert md.count(LABELS[lang]["nothing"]) == 3
     blocks = to_csv(r).split("\n\n")
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     assert blocks[0].splitlines()[1].startswith("2031-01-06T00:00:00.000000Z,")
     assert blocks[1].strip().startswith("engineer,") and len(blocks[1].splitlines()) == 1
 

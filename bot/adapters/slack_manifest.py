@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from bot.adapters.slack import COMMAND, SHORTCUT
+from bot.handlers.commands import COMMANDS
+from bot.handlers.commands.registry import usage_hint
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
@@ -52,7 +54,7 @@ def manifest(name: str = "IT Helpdesk", url: str | None = None) -> dict[str, Any
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "IT helpdesk: tickets, help articles, account self-service",
-        "usage_hint": "help | new <what you need> | my | kb <question> | queue | claim HD-1001",
+        "usage_hint": usage_hint(COMMANDS),  # from the one command registry
         "should_escape": True,
     }
     if endpoint:

@@ -233,8 +233,12 @@ class Turn:
         impact: str = "single",
         urgency: str = "medium",
         requester: Account | None = None,
+        fault: bool = True,
     ) -> tuple[Ticket, bool]:
         """Open a ticket for the actor with this conversation's recent transcript attached.
+
+        `fault=False` for a request (a monitor, a licence): requests are never grouped into
+        a major incident, however many arrive together.
 
         `requester` is the actor's directory account when it is known: its immutable id is
         what an engineer's action for this ticket is checked against (never the email).
@@ -256,6 +260,7 @@ class Turn:
             lang=self.t.lang,
             transcript=self.services.transcripts.recent(self.key),
             idempotency_key=key,
+            fault=fault,
         )
 
     def local_time(self, moment: datetime) -> str:

@@ -175,6 +175,7 @@ async def send(turn: Turn, item: CatalogueItem, text: str) -> list[Reply]:
         priority=item.priority,
         key=f"request:{turn.request_id}",
         requester=account,
+        fault=False,
     )
     if item.team != ticket.team:
         services.tickets.assign(ticket.number, services.settings.bot.name, team=item.team)

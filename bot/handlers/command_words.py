@@ -36,7 +36,7 @@ from bot.language import has_han
 from bot.tickets.model import QUEUE_VIEWS
 
 if TYPE_CHECKING:
-    from bot.handlers.commands import Command
+    from bot.handlers.commands.registry import Command
 
 _TICKET = re.compile(r"^(?:hd-?|#)\d+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
@@ -71,7 +71,7 @@ def closest(word: str, commands: Sequence[Command], limit: int = 3) -> list[Comm
     for order, command in enumerate(commands):
         score = fuzz.ratio(word, command.name)
         for lang in LANGUAGES:
-            help_text = catalogue(lang)[f"commands.help.{command.name}"].lower()
+            help_text = catalogue(lang)[command.help_key].lower()
             if has_han(word):
                 score = max(score, fuzz.partial_ratio(word, help_text))
             elif len(word) > 3:  # "the", "to" would match half the help

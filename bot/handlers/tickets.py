@@ -21,6 +21,7 @@ from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.context import Topic, forget, topic
+from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import IntentResult, bare_answer, find_entities, rating
@@ -334,18 +335,25 @@ def can_reopen(turn: Turn, ticket: Ticket) -> bool:
     return (turn.services.clock() - parse_iso(ticket.resolved_at)).days < days
 
 
-def detail(turn: Turn, ticket: Ticket) -> Reply:
-    """One ticket as its requester sees it: state, who has it, the public history."""
+async def detail(turn: Turn, ticket: Ticket) -> Reply:
+    """One ticket as its requester sees it: state, who has it, the public history; people
+    by their directory names (never an engineer's email); internal events never."""
     t = turn.t
     history = [e for e in turn.services.tickets.events(ticket.number, public_only=True) if e.body][
         -3:
     ]
+    names = await display_names(
+        turn, [e.actor for e in history] + ([ticket.assignee] if ticket.assignee else [])
+    )
     lines = [ticket_line(turn, ticket)]
-    lines += [f"  {turn.local_time(parse_iso(e.at))} · {e.actor}: {e.body}" for e in history]
+    lines += [f"  {turn.local_time(parse_iso(e.at))} · {names[e.actor]}: {e.body}" for e in history]
     fields = [
         (t("ticket.field.priority"), ticket.priority),
         (t("ticket.field.category"), ticket.category),
-        (t("ticket.field.assignee"), ticket.assignee or t("ticket.field.nobody")),
+        (
+            t("ticket.field.assignee"),
+            names[ticket.assignee] if ticket.assignee else t("ticket.field.nobody"),
+        ),
     ]
     choices: list[Choice] = []
     n = ticket.number
@@ -370,18 +378,18 @@ class TicketStatus:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, msg = turn.t, turn.msg
         if msg.choice and msg.choice.startswith(ACTION):
-            return self.act(turn, msg.choice.removeprefix(ACTION))
+            return await self.act(turn, msg.choice.removeprefix(ACTION))
         email = msg.actor.email or ""
         refs = find_entities(msg.text).tickets
         if refs:
-            return [detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
+            return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
         still_open = [ticket for ticket in tickets if ticket.state in OPEN]
         if len(still_open) == 1:
             # "has it been approved?": the one open ticket, with its history, is the answer
-            return [detail(turn, still_open[0])]
+            return [await detail(turn, still_open[0])]
         lines = "\n".join(ticket_line(turn, ticket) for ticket in tickets)
         choices = tuple(
             Choice(ticket.ref, f"{ACTION}show:{ticket.number}")
@@ -390,7 +398,7 @@ class TicketStatus:
         )[:5]
         return [Reply(f"{t('ticket.yours', count=len(tickets))}\n{lines}", choices=choices)]
 
-    def act(self, turn: Turn, value: str) -> list[Reply]:
+    async def act(self, turn: Turn, value: str) -> list[Reply]:
         """Run one ticket button (`cancel:1042`, `reopen:1042`, `show:1042`) for the requester."""
         t = turn.t
         parts = value.split(":")
@@ -400,7 +408,7 @@ class TicketStatus:
             return self.rate(turn, number, score)
         ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
         if action == "show":
-            return [detail(turn, ticket)]
+            return [await detail(turn, ticket)]
         if action in ("comment", "attach", "reopen"):
             turn.expect(f"ticket_status.{action}", {"ticket": ticket.number})
             return [Reply(t(f"ticket.ask_{action}", ref=ticket.ref))]

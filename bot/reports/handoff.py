@@ -54,6 +54,9 @@ tickets whose *current* `tickets.team` is that team):
     lockout_burst (self-service paused by the burst check): count, first and last time;
   - category_spike: a category whose opened count is >= 3 x its trend average and
     >= 5 tickets (needs at least one trend window).
+- major incidents (desk-wide, like self-service: `team` does not filter them): incidents
+  opened in [start, end), resolved in [start, end), or opened before `end` and still open
+  now; each with its state, the tickets linked to it and when it opened (and resolved).
 - notes and on-call: passed through as given.
 
 Indexes this reads best with (beside the existing tickets_created, tickets_state,
@@ -76,6 +79,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso, parse_iso
+from bot.reports.incidents import IncidentLine, incident_section, incidents_in
 from bot.tickets.model import ESCALATED, OPEN, PRIORITIES, WAITING, ref
 
 AT_RISK_WINDOW = timedelta(hours=2)
@@ -221,6 +225,8 @@ class Handoff:
     desk: str | None = None
     """The rotation team the report is for when `team` is None (a rotation of one team
     covers every ticket): named in the heading with "all teams" beside it."""
+    incidents: tuple[IncidentLine, ...] = ()
+    """Major incidents opened, resolved or open in the shift (desk-wide)."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -472,6 +478,8 @@ def handoff(
             if count >= SPIKE_MIN and count >= SPIKE_FACTOR * avg:
                 unusual.append(Unusual("category_spike", count, category, avg))
 
+    incidents = incidents_in(conn, start, end)
+
     def by_priority(item: SlaItem) -> tuple[str, datetime, int]:
         return (item.priority, item.at, item.number)
 
@@ -505,6 +513,7 @@ def handoff(
         oncall_next=oncall_next,
         zone=zone,
         desk=desk,
+        incidents=incidents,
     )
 
 
@@ -518,6 +527,12 @@ def same_shift(start: datetime, end: datetime, days: int = 7) -> list[tuple[date
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Shift handoff",
+        "incidents": "Major incidents",
+        "incidents_count": "opened {opened}, resolved {resolved}, still open {open}",
+        "incident_line": "{ref} {title} · {state} · {tickets} tickets · opened {opened}",
+        "incident_resolved": "resolved {time}",
+        "incident_open": "open",
+        "incident_closed": "resolved",
         "all_teams": "all teams",
         "opened": "Opened {n}",
         "resolved": "Resolved {n}",
@@ -579,6 +594,12 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "zh-Hant": {
         "title": "交更報告",
+        "incidents": "重大事故",
+        "incidents_count": "新開 {opened}、已解決 {resolved}、未解決 {open}",
+        "incident_line": "{ref} {title} · {state} · {tickets} 張單 · {opened} 開始",
+        "incident_resolved": "{time} 解決",
+        "incident_open": "處理緊",
+        "incident_closed": "已解決",
         "all_teams": "所有團隊",
         "opened": "新開 {n}",
         "resolved": "已解決 {n}",
@@ -784,6 +805,8 @@ def _sections(h: Handoff, lang: str) -> list[tuple[str | None, list[str]]]:
                 text += f" ({_signed(c.delta)}, {tr('vs_avg', avg=_num(c.trend_avg))})"
             lines.append(text)
         out.append((tr("categories"), lines))
+    if h.incidents:
+        out.append(incident_section(h.incidents, h.start, h.end, lambda m: _when(h, m), tr))
     ss = h.self_service
     rate = tr("na") if ss.deflection is None else f"{ss.deflection:.0%}"
     ss_lines = [
@@ -943,6 +966,17 @@ def to_json(h: Handoff) -> dict[str, Any]:
                 "last_at": _t(u.last_at),
             }
             for u in h.unusual
+        ],
+        "incidents": [
+            {
+                "id": x.ref,
+                "title": x.title,
+                "state": x.state,
+                "tickets": x.tickets,
+                "opened_at": iso(x.opened_at),
+                "resolved_at": _t(x.resolved_at),
+            }
+            for x in h.incidents
         ],
         "notes": [{"author": a, "text": b} for a, b in h.notes],
         "oncall_now": h.oncall_now,

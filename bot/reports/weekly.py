@@ -59,6 +59,7 @@ from typing import Literal
 import sqlite_utils
 
 from bot.clock import iso, parse_iso
+from bot.reports.incidents import IncidentLine, counts, incident_section, incidents_in
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, OPEN, RESOLUTION_BREACHED, RESOLVED, RESPONSE_BREACHED
 
@@ -124,6 +125,8 @@ class WeeklyReport:
     categories: tuple[CategoryTrend, ...]
     """Most opened this week first, then most opened before, then by name."""
     gaps: tuple[Gap, ...]
+    incidents: tuple[IncidentLine, ...] = ()
+    """Major incidents opened, resolved or open in the week (desk-wide, `bot.reports.incidents`)."""
 
     @property
     def reopen_rate(self) -> float | None:
@@ -280,6 +283,7 @@ def weekly(
         total=total.stats(None),
         categories=tuple(categories),
         gaps=tuple(kb_gaps(conn, lo, hi)),
+        incidents=incidents_in(conn, start, end),
     )
 
 
@@ -345,6 +349,12 @@ LABELS: dict[str, dict[str, str]] = {
         "change": "Change",
         "new": "new",
         "gaps": "Top knowledge-base gaps",
+        "incidents": "Major incidents",
+        "incidents_count": "opened {opened}, resolved {resolved}, still open {open}",
+        "incident_line": "{ref} {title} · {state} · {tickets} tickets · opened {opened}",
+        "incident_resolved": "resolved {time}",
+        "incident_open": "open",
+        "incident_closed": "resolved",
         "query": "Question",
         "count": "Times asked",
         "unanswered": "Unanswered",
@@ -384,6 +394,12 @@ LABELS: dict[str, dict[str, str]] = {
         "change": "變化",
         "new": "新出現",
         "gaps": "知識庫答唔到嘅問題（頭十個）",
+        "incidents": "重大事故",
+        "incidents_count": "新開 {opened}、已解決 {resolved}、未解決 {open}",
+        "incident_line": "{ref} {title} · {state} · {tickets} 張單 · {opened} 開始",
+        "incident_resolved": "{time} 解決",
+        "incident_open": "處理緊",
+        "incident_closed": "已解決",
         "query": "問題",
         "count": "問咗幾多次",
         "unanswered": "冇答案",
@@ -420,7 +436,7 @@ def _period(start: datetime, end: datetime) -> str:
 
 
 def to_csv(report: WeeklyReport) -> str:
-    """Four CSV blocks, each a header row and its rows, separated by one empty line
+    """Five CSV blocks, each a header row and its rows, separated by one empty line
     (`csv.reader` yields `[]` for it):
 
     1. summary (one row): `period_start, period_end, previous_start, previous_end,
@@ -430,7 +446,8 @@ def to_csv(report: WeeklyReport) -> str:
        `engineer` is the unassigned tickets);
     3. categories: `category, opened, previous, change_pct`;
     4. KB gaps: `query, count, unanswered, not_quite, variants` (variants joined by
-       ` | `).
+       ` | `);
+    5. major incidents: `incident, title, state, tickets, opened_at, resolved_at`.
 
     Times are ISO-8601 UTC, durations minutes with one decimal, percentages one
     decimal, the CSAT average two; a value that does not exist is an empty cell.
@@ -488,6 +505,11 @@ def to_csv(report: WeeklyReport) -> str:
     writer.writerow(("query", "count", "unanswered", "not_quite", "variants"))
     for g in r.gaps:
         writer.writerow((g.example, g.count, g.unanswered, g.not_quite, " | ".join(g.others)))
+    out.write("\n")
+    writer.writerow(("incident", "title", "state", "tickets", "opened_at", "resolved_at"))
+    for x in r.incidents:
+        resolved = iso(x.resolved_at) if x.resolved_at else ""
+        writer.writerow((x.ref, x.title, x.state, x.tickets, iso(x.opened_at), resolved))
     return out.getvalue()
 
 
@@ -519,6 +541,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric: ran
     return lines
 
 
+def _incident_count(r: WeeklyReport, t: dict[str, str]) -> str:
+    c = counts(r.incidents, r.start, r.end)
+    return t["incidents_count"].format(opened=c.opened, resolved=c.resolved, open=c.still_open)
+
+
 def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
     """The report as Markdown: a summary, then one table per section (or a line saying
     the section is empty) — engineers (with a total row), categories, KB gaps."""
@@ -539,6 +566,7 @@ def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
         (t["sla"], _pct(total.sla_attainment)),
         (t["csat"], csat),
         (t["reopen_rate"], f"{_pct(total.reopen_rate)} ({total.reopened}/{total.resolved})"),
+        (t["incidents"], _incident_count(r, t)),
     )
     lines = [
         f"## {t['title']} — {r.team or t['all_teams']}",
@@ -589,6 +617,16 @@ def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
         lines += _table(header, cat_rows, range(1, 4))
     else:
         lines.append(t["nothing"])
+    if r.incidents:
+        zone = r.start.tzinfo or UTC
+        heading, body = incident_section(
+            r.incidents,
+            r.start,
+            r.end,
+            lambda m: m.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            lambda key, **params: t[key].format(**params),
+        )
+        lines += ["", f"### {heading}", "", *(f"- {line}" for line in body)]
     lines += ["", f"### {t['gaps']}", ""]
     if r.gaps:
         header = (t["query"], t["count"], t["unanswered"], t["not_quite"], t["variants"])

@@ -55,6 +55,8 @@ class Gap:
     unanswered: int
     not_quite: int
     others: tuple[str, ...]
+    queries: tuple[str, ...] = ()
+    """Every distinct wording in the cluster (`others` shows three)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class SearchLog:
                     int(str(c["unanswered"])),
                     int(str(c["not_quite"])),
                     distinct[1:4],
+                    distinct,
                 )
             )
         out.sort(key=lambda g: (-g.count, g.example))

@@ -28,6 +28,7 @@ import sqlite_utils
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.config import Settings
 from bot.i18n import Translator
+from bot.incidents.grouping import group_report
 from bot.redact import MASK, redact
 from bot.store.database import transaction
 from bot.store.outbox import Outbox
@@ -281,8 +282,12 @@ class TicketService:
         transcript: Sequence[tuple[str, str]] = (),
         idempotency_key: str | None = None,
         requester_directory_id: str | None = None,
+        fault: bool = True,
     ) -> tuple[Ticket, bool]:
         """Open a ticket; return it and whether it is new (False: the key was seen before).
+
+        A `fault` (not a request) is a report that may belong to a major incident: it is
+        grouped in this transaction (`bot.incidents.grouping`).
 
         `requester_directory_id` is the requester's immutable directory id when known.
 
@@ -344,6 +349,8 @@ class TicketService:
             self._queue_triage(ticket)
             if priority == "P1":
                 self._page(ticket, "P1")
+            if fault:
+                group_report(conn, self._settings, self._outbox, ticket, now)
         return ticket, True
 
     def comment(
@@ -434,7 +441,9 @@ class TicketService:
 
     # -- the engineers' side ------------------------------------------------------------------
 
-    def claim(self, number: int, engineer: str) -> Ticket:
+    def claim(self, number: int, engineer: str, *, shown_as: str = "") -> Ticket:
+        """`shown_as`: how the requester's notice names the engineer (their directory
+        display name; the caller looks it up), never their email."""
         return self._act(
             number,
             "claim",
@@ -443,8 +452,9 @@ class TicketService:
             "",
             public=True,
             change=lambda c, t: {"assignee": engineer, "state": IN_PROGRESS},
+            data={"user": engineer},
             notice="ticket.notice.claimed",
-            params={"engineer": engineer},
+            params={"engineer": shown_as or engineer.split("@", 1)[0]},
         )
 
     def assign(
@@ -535,17 +545,19 @@ class TicketService:
     def escalate(self, number: int, engineer: str, team: str, reason: str) -> Ticket:
         if team not in self.teams:
             raise TicketError("ticket.unknown_team", team=team, teams=", ".join(self.teams))
+        # The reason is for the resolver team: an internal event. The requester is told
+        # only that the ticket moved to the team (`tell`), not why.
         return self._act(
             number,
             "escalate",
             engineer,
             "escalation",
             _stored(reason),
-            public=True,
             change=lambda c, t: {"state": ESCALATED, "team": team, "assignee": None},
             data={"team": team},
             notice="ticket.notice.escalated",
             params={"team": team},
+            tell=True,
         )
 
     def wait(self, number: int, engineer: str, reason: str) -> Ticket:
@@ -562,7 +574,9 @@ class TicketService:
             params={"reason": reason},
         )
 
-    def resolve(self, number: int, engineer: str, resolution: str) -> Ticket:
+    def resolve(self, number: int, engineer: str, resolution: str, *, tell: bool = True) -> Ticket:
+        """`tell=False`: the requester is told otherwise (an incident's resolution tells each
+        person once, `bot.incidents.notices`), so no notice and no rating ask from here."""
         now = iso(self._clock())
         resolution = _stored(resolution)
         return self._act(
@@ -576,6 +590,7 @@ class TicketService:
             notice="ticket.notice.resolved",
             params={"resolution": resolution},
             csat=True,
+            tell=None if tell else False,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -694,10 +709,14 @@ class TicketService:
         csat: bool = False,
         thread: bool = False,
         also: Callable[[Ticket, int, str], None] | None = None,
+        tell: bool | None = None,
     ) -> Ticket:
         """Apply one action: check, update, log, re-clock and queue its notifications, all
         in one transaction. `thread` mirrors the event's text into the triage thread; `also`
         (ticket after, event id, text) queues what else the action must say, in it too.
+        `tell` (default: `public`) sends the requester `notice`; an internal event may still
+        tell them something (an escalation: the team, never the reason). The notice's
+        words come only from `notice` and `params`, never from an internal event's body.
 
         A request that already made this kind of change to this ticket (a message the
         inbox runs again after a crash, `bot.store.request_scope`) changes nothing more."""
@@ -735,9 +754,11 @@ class TicketService:
             conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*updates.values(), number))
             event_data = dict(data or {})
             if new_state != before.state:
-                event_data.update({"from": before.state, "to": new_state})
-                if kind != "state":
-                    self._event(conn, number, "state", actor, "", public=True, data=event_data)
+                moved = {"from": before.state, "to": new_state}
+                if kind == "state":
+                    event_data.update(moved)
+                else:  # its own state event: an assignment is logged as an assignment
+                    self._event(conn, number, "state", actor, "", public=True, data=moved)
             event_id = self._event(
                 conn, number, kind, actor, body, public=public, data=event_data, request=request
             )
@@ -750,7 +771,8 @@ class TicketService:
                 also(after, event_id, body)
             if after.priority == "P1" and before.priority != "P1":
                 self._page(after, "P1")
-            if public and notice is not None and actor != after.requester_email:
+            told = public if tell is None else tell
+            if told and notice is not None and actor != after.requester_email:
                 self._notify_requester(after, event_id, notice, params or {}, csat=csat)
         return after
 
