@@ -1,4 +1,9 @@
-"""Licence and group checks on your own account: "do I have Visio?", "am I in the VPN group?"."""
+"""Licence and group checks on your own account: "do I have Visio?", "am I in the VPN group?".
+
+A product you don't have is offered as a request: one the request catalogue names opens
+its request ticket with its approval at once ("Request it" is the catalogue's "Send the
+request", `bot.handlers.catalogue_requests.send`); any other is a ticket proposal.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from bot.i18n import Translator
 from bot.integrations.directory import Licence
 from bot.integrations.skus import plan_name, sku_catalogue, sku_name
 from bot.messages import Choice, Reply
+from bot.request_catalogue import find_item
 from bot.store.conversations import PendingFlow
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9+&-]*")
@@ -155,7 +161,11 @@ class LicenceCheck:
         providers = _providers(product)[:3]
         turn.expect(
             "licence_check.request",
-            {"product": product.title(), "providers": ", ".join(providers)},
+            {
+                "product": product.title(),
+                "providers": ", ".join(providers),
+                "text": turn.msg.text,
+            },
         )
         text = t("licence.no", product=product.title(), licences=names)
         if providers:
@@ -166,6 +176,12 @@ class LicenceCheck:
         if turn.picked(_request(turn.t)) != _REQUEST:
             return None
         product = str(pending.state.get("product", ""))
+        item = find_item(turn.services.settings.catalogue, product)
+        if item is not None and not item.access:  # as the catalogue's "Send the request"
+            turn.done()
+            from bot.handlers.catalogue_requests import send
+
+            return await send(turn, item, str(pending.state.get("text") or product))
         return await propose_ticket(
             turn,
             summary=f"Licence request: {product}",
