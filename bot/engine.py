@@ -42,7 +42,7 @@ from bot.handlers.base import (
     menu,
 )
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
-from bot.handlers.command_words import engineer_words
+from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
 from bot.handlers.context import remember
 from bot.handlers.home import home
@@ -199,14 +199,14 @@ class Engine:
 
     async def _engineer_typed_command(self, turn: Turn) -> bool:
         """`claim HD-1003` typed without `/helpdesk` by someone the directory says is an
-        engineer (`bot/handlers/command_words.py`); for anyone else the words are a message."""
+        engineer, or by anyone when only engineers have that subcommand (it is then refused
+        and audited, `bot/handlers/command_words.py`); otherwise the words are a message."""
         msg = turn.msg
-        return (
-            msg.choice is None
-            and "command" in self._by_intent
-            and engineer_words(msg.text, BY_NAME, ENGINEER_SIDE)
-            and await is_engineer(turn)
-        )
+        if msg.choice is not None or "command" not in self._by_intent:
+            return False
+        if not engineer_words(msg.text, BY_NAME, ENGINEER_SIDE):
+            return False
+        return engineer_only_words(msg.text, BY_NAME, ENGINEER_SIDE) or await is_engineer(turn)
 
     async def _understand(self, turn: Turn) -> list[Reply]:
         """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,

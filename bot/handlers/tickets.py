@@ -451,13 +451,9 @@ class TicketStatus:
         actor = turn.msg.actor.email or ""
         if not turn.services.tickets.csat(ticket.number, actor, score):
             return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        # A comment is welcome but optional: no button to skip it, saying nothing skips it.
         turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
-        return [
-            Reply(
-                t("ticket.csat_thanks", ref=ticket.ref),
-                choices=(Choice(t("ticket.csat_skip"), "skip"),),
-            )
-        ]
+        return [Reply(t("ticket.csat_thanks", ref=ticket.ref))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
@@ -467,7 +463,7 @@ class TicketStatus:
         flow = pending.flow.removeprefix("ticket_status.")
         if flow == "csat_comment":
             turn.done()
-            if msg.choice == "skip" or not msg.text:
+            if msg.choice == "skip" or not msg.text:  # "skip": a button older replies had
                 return [Reply(t("ticket.csat_done"), choices=menu(t))]
             tickets.csat_comment(number, actor, msg.text)
             return [Reply(t("ticket.csat_done"), choices=menu(t))]
