@@ -24,7 +24,7 @@ from bot.i18n import Translator
 from bot.integrations.directory import Licence
 from bot.integrations.skus import plan_name, sku_catalogue, sku_name
 from bot.messages import Choice, Reply
-from bot.request_catalogue import find_item
+from bot.request_catalogue import CatalogueItem
 from bot.store.conversations import PendingFlow
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9+&-]*")
@@ -176,8 +176,8 @@ class LicenceCheck:
         if turn.picked(_request(turn.t)) != _REQUEST:
             return None
         product = str(pending.state.get("product", ""))
-        item = find_item(turn.services.settings.catalogue, product)
-        if item is not None and not item.access:  # as the catalogue's "Send the request"
+        item = _catalogue_item(turn, product)
+        if item is not None:  # as the catalogue's "Send the request"
             turn.done()
             from bot.handlers.catalogue_requests import send
 
@@ -193,6 +193,20 @@ class LicenceCheck:
             ),
             category="software",
         )
+
+
+def _catalogue_item(turn: Turn, product: str) -> CatalogueItem | None:
+    """The catalogue's item for `product` itself: one of its words, or a whole word of its
+    name ("Project" is "Microsoft Project"); never a near spelling ("Power Automate" is no
+    "Power BI Pro", which `find_item`'s typo rule would take)."""
+    wanted = product.lower()
+    for item in turn.services.settings.catalogue:
+        if item.access:
+            continue
+        name = f" {item.name.lower()} "
+        if wanted in (w.lower() for w in item.words) or f" {wanted} " in name:
+            return item
+    return None
 
 
 _ASK_ACCESS = "group:request"
