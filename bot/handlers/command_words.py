@@ -7,9 +7,12 @@ the shape engineers type: a subcommand engineers run, followed by what it needs 
 written as a ticket (`HD-1003`, `hd1003`, `#1003`; a bare number is not enough, so "wait
 10 minutes" stays a sentence), `queue` alone or with a view, `lookup` with one name,
 `handoff` alone or with `previous` / `current` / `note`. The engine then checks the
-sender's engineer role against the directory (DESIGN rule 2); for anyone else the same
-words mean what they always meant, so a requester's "cancel HD-1003" is their own ticket
-action and their "claim HD-1003" is understood as a message like any other.
+sender's engineer role against the directory (DESIGN rule 2). For anyone else, the words
+of a subcommand only engineers have, on a ticket ("claim HD-1003", "resolve HD-1003 fixed"),
+are refused as the `/helpdesk` form is, and the attempt is audited (DESIGN rule 6:
+`command.claim` / `refused`); words requesters have a meaning of their own for mean what
+they always meant: "cancel HD-1003" and "reopen HD-1003" are their own ticket actions,
+"show HD-1003" their ticket, and "queue", "lookup bob", "handoff" are ordinary words.
 
 **Closest subcommands.** An unknown subcommand is compared with rapidfuzz against every
 subcommand the asker may run: its name (spelling), each word of its help in English (so
@@ -87,3 +90,14 @@ def in_own_language(turn: Turn) -> Turn:
     if lang == turn.t.lang:
         return turn
     return replace(turn, msg=replace(turn.msg, lang=lang), t=Translator(lang))
+
+
+def engineer_only_words(
+    text: str, commands: Mapping[str, Command], engineer_side: frozenset[str]
+) -> bool:
+    """Whether `text` is an engineer's subcommand on a ticket that requesters have no
+    version of (`claim HD-1003`): from anyone else, an attempt to refuse and audit."""
+    if not engineer_words(text, commands, engineer_side):
+        return False
+    name = text.split()[0].lower()
+    return commands[name].engineer and name not in _SHAPES

@@ -1,4 +1,9 @@
-"""Licence and group checks on your own account: "do I have Visio?", "am I in the VPN group?"."""
+"""Licence and group checks on your own account: "do I have Visio?", "am I in the VPN group?".
+
+A product you don't have is offered as a request: one the request catalogue names opens
+its request ticket with its approval at once ("Request it" is the catalogue's "Send the
+request", `bot.handlers.catalogue_requests.send`); any other is a ticket proposal.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from bot.i18n import Translator
 from bot.integrations.directory import Licence
 from bot.integrations.skus import plan_name, sku_catalogue, sku_name
 from bot.messages import Choice, Reply
+from bot.request_catalogue import CatalogueItem
 from bot.store.conversations import PendingFlow
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9+&-]*")
@@ -155,7 +161,11 @@ class LicenceCheck:
         providers = _providers(product)[:3]
         turn.expect(
             "licence_check.request",
-            {"product": product.title(), "providers": ", ".join(providers)},
+            {
+                "product": product.title(),
+                "providers": ", ".join(providers),
+                "text": turn.msg.text,
+            },
         )
         text = t("licence.no", product=product.title(), licences=names)
         if providers:
@@ -166,6 +176,12 @@ class LicenceCheck:
         if turn.picked(_request(turn.t)) != _REQUEST:
             return None
         product = str(pending.state.get("product", ""))
+        item = _catalogue_item(turn, product)
+        if item is not None:  # as the catalogue's "Send the request"
+            turn.done()
+            from bot.handlers.catalogue_requests import send
+
+            return await send(turn, item, str(pending.state.get("text") or product))
         return await propose_ticket(
             turn,
             summary=f"Licence request: {product}",
@@ -177,6 +193,20 @@ class LicenceCheck:
             ),
             category="software",
         )
+
+
+def _catalogue_item(turn: Turn, product: str) -> CatalogueItem | None:
+    """The catalogue's item for `product` itself: one of its words, or a whole word of its
+    name ("Project" is "Microsoft Project"); never a near spelling ("Power Automate" is no
+    "Power BI Pro", which `find_item`'s typo rule would take)."""
+    wanted = product.lower()
+    for item in turn.services.settings.catalogue:
+        if item.access:
+            continue
+        name = f" {item.name.lower()} "
+        if wanted in (w.lower() for w in item.words) or f" {wanted} " in name:
+            return item
+    return None
 
 
 _ASK_ACCESS = "group:request"

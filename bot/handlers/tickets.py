@@ -163,27 +163,51 @@ async def propose_ticket(
 
 _ASK_THEN_WHAT = re.compile(r"[:：]|\s+-\s+|\babout\b|\bregarding\b|[,，]|關於|因為")
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+_ASK_AT_END = re.compile(r"[:：,，;；]|\s+-\s+")
 _PERSON_FIRST = 0.8
-"""How sure the intent model must be that a message's first part asks for a person."""
+"""How sure the intent model must be that a message's first (or last) part asks for a person."""
+_SUMMARY_WORDS = 2.5
+
+
+def _enough(words: str) -> bool:
+    """Enough words for a summary: 3 (a Chinese character counting half; 「部電話冇聲」 is)."""
+    count = len(_HAN_CHAR.sub(" ", words).split()) + len(_HAN_CHAR.findall(words)) / 2
+    return count >= _SUMMARY_WORDS
 
 
 def described_in(text: str) -> str | None:
     """What an ask for a person already says about the problem, else None: the words after
     its first separator ("open a ticket: my spacebar sticks", "need someone about my Teams
-    calls dropping", 「開單：部 mon 閃過不停」), when they are enough for a summary (3+ words,
-    a Chinese character counting half)."""
+    calls dropping", 「開單：部 mon 閃過不停」), when they are enough for a summary."""
     parts = _ASK_THEN_WHAT.split(text, maxsplit=1)
     if len(parts) < 2:
         return None
     rest = parts[1].strip(" .。!！")
-    words = len(_HAN_CHAR.sub(" ", rest).split()) + len(_HAN_CHAR.findall(rest)) / 2
-    return rest if words >= 3 else None
+    return rest if _enough(rest) else None
+
+
+def described_before(classify: Callable[[str], IntentResult], text: str) -> str | None:
+    """The problem told before an ask for a person that ends the message ("my whole team
+    can't print, pls open a ticket", 「部 mon 閃過不停，幫我開單」): the words before its last
+    comma, colon or dash, when what follows alone reads as `human` and they are enough."""
+    cuts = list(_ASK_AT_END.finditer(text))
+    if not cuts:
+        return None
+    before = text[: cuts[-1].start()].strip(" .。!！")
+    after = text[cuts[-1].end() :]
+    if not _enough(before) or not after.strip():
+        return None
+    last = classify(after)
+    return before if last.intent == "human" and last.confidence >= _PERSON_FIRST else None
 
 
 def asks_for_a_person(classify: Callable[[str], IntentResult], text: str) -> bool:
     """Whether a message opens with an ask for a person and goes on to say what is wrong
-    ("talk to a person, my second screen shows no signal"): its first part alone reads as
-    `human`, which the whole, mostly about the problem, may not."""
+    ("talk to a person, my second screen shows no signal"), or says what is wrong and ends
+    with one ("outlook rejects my password every morning, talk to a person"): that part
+    alone reads as `human`, which the whole, mostly about the problem, may not."""
+    if described_before(classify, text) is not None:
+        return True
     if described_in(text) is None:
         return False
     ask = _ASK_THEN_WHAT.split(text, maxsplit=1)[0]
@@ -210,7 +234,8 @@ class Human:
                     description=t("ticket.context_description", question=said.text),
                     category=said.category,
                 )
-        described = described_in(msg.text)
+        described = described_before(turn.services.classifier.classify, msg.text)
+        described = described or described_in(msg.text)
         if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
             return await propose_ticket(
                 turn, summary=described, description=msg.text, category="other"
@@ -434,13 +459,9 @@ class TicketStatus:
         actor = turn.msg.actor.email or ""
         if not turn.services.tickets.csat(ticket.number, actor, score):
             return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        # A comment is welcome but optional: no button to skip it, saying nothing skips it.
         turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
-        return [
-            Reply(
-                t("ticket.csat_thanks", ref=ticket.ref),
-                choices=(Choice(t("ticket.csat_skip"), "skip"),),
-            )
-        ]
+        return [Reply(t("ticket.csat_thanks", ref=ticket.ref))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
@@ -450,7 +471,7 @@ class TicketStatus:
         flow = pending.flow.removeprefix("ticket_status.")
         if flow == "csat_comment":
             turn.done()
-            if msg.choice == "skip" or not msg.text:
+            if msg.choice == "skip" or not msg.text:  # "skip": a button older replies had
                 return [Reply(t("ticket.csat_done"), choices=menu(t))]
             tickets.csat_comment(number, actor, msg.text)
             return [Reply(t("ticket.csat_done"), choices=menu(t))]
