@@ -56,9 +56,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import sqlite_utils
-
 from bot.clock import iso, parse_iso
+from bot.store.database import Database
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, OPEN, RESOLUTION_BREACHED, RESOLVED, RESPONSE_BREACHED
 
@@ -206,7 +205,7 @@ def _check(moment: datetime, name: str) -> str:
 
 
 def weekly(
-    conn: sqlite3.Connection | sqlite_utils.Database,
+    conn: sqlite3.Connection | Database,
     start: datetime,
     end: datetime,
     *,
@@ -214,7 +213,7 @@ def weekly(
     team: str | None = None,
 ) -> WeeklyReport:
     """The report for `[start, end)`; see the module docstring for every definition."""
-    if isinstance(conn, sqlite_utils.Database):
+    if isinstance(conn, Database):
         conn = conn.conn
     if previous is None:
         previous = (start - (end - start), start)
