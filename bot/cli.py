@@ -191,7 +191,8 @@ def config() -> None:
 @config_errors
 def config_check() -> None:
     """Check every setting, the KB folder, the directory (an LDAP directory is contacted once:
-    TLS, bind, password policy) and the store; exit 2 on a problem."""
+    TLS, bind, password policy; Graph is not called) and the store; exit 2 on a problem.
+    `helpdesk doctor` contacts every part."""
     import asyncio
 
     from bot.integrations.directory import DirectoryError
@@ -199,17 +200,21 @@ def config_check() -> None:
 
     settings = load()
     services = build_services(settings)
-    directory = f"directory: {settings.directory.backend}"
-    if settings.directory.backend != "demo":
+    backend = settings.directory.backend
+    directory = f"directory: {backend}"
+    if "ldap" in backend:
         try:
             policy = asyncio.run(services.directory.password_policy())
         except DirectoryError as exc:
             click.echo(f"helpdesk: {directory}: cannot use it ({exc})", err=True)
             sys.exit(2)
         directory += (
-            f" (connected; minimum password length {policy.min_length},"
-            f" lockout after {policy.lockout_threshold} bad passwords)"
+            f" (AD connected; minimum password length {policy.min_length},"
+            f" lockout after {policy.lockout_threshold} bad passwords"
         )
+        directory += "; Graph configured, not contacted)" if "graph" in backend else ")"
+    elif backend == "graph":
+        directory += " (configured, not contacted: `helpdesk doctor` calls it)"
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.db_path}")
     click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
@@ -223,6 +228,26 @@ def config_check() -> None:
     else:
         click.echo(f"knowledge search: sentence encoder {encoder.model_id}")
     click.echo(directory)
+
+
+@main.command()
+@config_errors
+def doctor() -> None:
+    """Contact every configured part for real, one line each with what to fix; exit 1 if any
+    failed.
+
+    The store (a write read back), the knowledge base (a probe question), the sentence
+    encoder, the directory (LDAP: TLS, bind and a search; Graph: a token and one read),
+    and each chat platform with a token set (Slack: auth.test, and apps.connections.open
+    with SLACK_APP_TOKEN).
+    """
+    from bot.doctor import run
+
+    lines, healthy = run(load())
+    for line in lines:
+        click.echo(line)
+    if not healthy:
+        sys.exit(1)
 
 
 @config.command("show")
