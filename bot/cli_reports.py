@@ -80,8 +80,14 @@ def report_handoff(
     else:
         click.echo(render_text(summary, language))
     if chart is not None:
-        from bot.reports.chart import handoff_chart
+        from bot.reports.chart import charts_installed, handoff_chart, text_chart
 
+        if not charts_installed():
+            click.echo(text_chart(summary, language))
+            raise click.UsageError(
+                "--chart draws a PNG with matplotlib, which is not installed:"
+                " pip install 'helpdesk-bot[charts]' (the chart is shown above as text)"
+            )
         handoff_chart(summary, chart, language)
         click.echo(f"chart: {chart}", err=True)
 

@@ -43,9 +43,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Protocol
 
-import sqlite_utils
-
+from bot import metrics
 from bot.clock import Clock, iso, utcnow
+from bot.logs import working_on
+from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +103,17 @@ _Row = tuple[int, str, str, str, str, int, "str | None"]
 class OutboxWorker:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         transport: Transport,
         clock: Clock = utcnow,
         on_given_up: Callable[[Outbound, str], None] | None = None,
+        platform: str = "",
     ):
+        """`platform` names the transport's platform in metrics and `/readyz` (default: the
+        transport's class name without "Transport", lower case: `SlackTransport` -> slack)."""
         self._conn = db.conn
         self._transport = transport
+        self.platform = platform or type(transport).__name__.removesuffix("Transport").lower()
         self._clock = clock
         self._on_given_up = on_given_up
         self._lanes = asyncio.Semaphore(REPLY_LANES)
@@ -138,14 +143,15 @@ class OutboxWorker:
         delivered = 0
         async with self._lanes if conversation else contextlib.nullcontext():
             for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
-                try:
-                    delivered += await self._one(
-                        row_id, key, kind, recipient, payload_json, sending_at
-                    )
-                except Exception as exc:  # noqa: BLE001 - this row is retried later
-                    self._failed(row_id, attempts + 1, exc, Outbound(key, kind, recipient, {}))
-                    if conversation:
-                        break
+                with working_on(_request_of(key)):
+                    try:
+                        delivered += await self._one(
+                            row_id, key, kind, recipient, payload_json, sending_at
+                        )
+                    except Exception as exc:  # noqa: BLE001 - this row is retried later
+                        self._failed(row_id, attempts + 1, exc, Outbound(key, kind, recipient, {}))
+                        if conversation:
+                            break
         return delivered
 
     async def _one(
@@ -177,7 +183,10 @@ class OutboxWorker:
             with self._conn:  # not sent: the next try needs no was_delivered check
                 self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
             raise
+        metrics.platform_contact(self.platform, ok=True)
+        metrics.DELIVERIES.inc(self.platform, kind)
         self._delivered(row_id, message, ref)
+        log.info("outbox message %s (%s) delivered", row_id, kind)
         return 1
 
     def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
@@ -243,12 +252,20 @@ class OutboxWorker:
         # The class name or the platform's error code only: an exception text could quote
         # a token or a message body.
         error = type(exc).__name__
+        # The platform answered (a refusal, a 429), could not be reached (a 5xx, a network
+        # error: what `/readyz` reports), or the row failed on our side (its payload).
+        reason = "unreachable" if isinstance(exc, OSError | TimeoutError) else "error"
         if isinstance(exc, DeliveryFailed):
             error = exc.reason
+            answered = exc.permanent or exc.retry_after is not None
+            reason = "refused" if answered else "unreachable"
             if exc.retry_after is not None:
                 delay = timedelta(seconds=exc.retry_after)
             if exc.permanent:
                 attempts = MAX_ATTEMPTS
+        if reason != "error":
+            metrics.platform_contact(self.platform, ok=reason == "refused")
+        metrics.DELIVERY_FAILURES.inc(self.platform, message.kind, reason)
         log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
         with self._conn:
             self._conn.execute(
@@ -256,9 +273,17 @@ class OutboxWorker:
                 (attempts, error, iso(self._clock() + delay), row_id),
             )
         if attempts >= MAX_ATTEMPTS:
+            metrics.DELIVERIES_GIVEN_UP.inc(message.kind)
             log.error("outbox message %s (%s) given up: %s", row_id, message.kind, error)
             if self._on_given_up is not None:
                 payload = self._conn.execute(
                     "SELECT payload_json FROM outbox WHERE id = ?", (row_id,)
                 ).fetchone()[0]
                 self._on_given_up(replace(message, payload=json.loads(payload)), error)
+
+
+def _request_of(key: str) -> str | None:
+    """The request a reply row answers (`reply:slack:Ev1:0` -> `slack:Ev1`), for the logs."""
+    if not key.startswith(REPLY + ":"):
+        return None
+    return key[len(REPLY) + 1 :].rpartition(":")[0] or None

@@ -1,8 +1,9 @@
 """`helpdesk serve`: the bot as a service, one asyncio process.
 
 One aiohttp web server on HELPDESK_HTTP_HOST:HELPDESK_HTTP_PORT serves
-`POST /slack/events` (Slack events, slash commands, interactivity, shortcuts; signed)
-and `GET /healthz`. With SLACK_APP_TOKEN set, Slack Socket Mode runs too (no public
+`POST /slack/events` (Slack events, slash commands, interactivity, shortcuts; signed),
+`GET /healthz` (liveness), `GET /readyz` and `GET /metrics` (`bot.ops_http`). With
+SLACK_APP_TOKEN set, Slack Socket Mode runs too (no public
 URL needed). Both feed the same slack-bolt `AsyncApp`, whose Web API client shares
 one aiohttp session. Beside them run the background jobs: the inbox workers
 (`bot.inbox`: each acknowledged message through the engine, its replies into the
@@ -28,6 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.adapters.slack import SlackBot, SlackConfig
 from bot.adapters.slack_transport import SlackTransport
 from bot.config import Settings
@@ -35,6 +37,7 @@ from bot.engine import Engine
 from bot.handlers import default_handlers
 from bot.inbox import HeldSecrets, Inbox, InboxWorker, Stored
 from bot.notify import OutboxWorker
+from bot.ops_http import ops_routes
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import build_services
 
@@ -73,6 +76,7 @@ def web_app(slack: SlackBot) -> web.Application:
         return web.json_response({"ok": True, "team": slack.team_id})
 
     app.router.add_get("/healthz", healthz)
+    app.add_routes(ops_routes(slack.services.db))  # GET /metrics, GET /readyz (bot.ops_http)
     return app
 
 
@@ -109,6 +113,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     async with aiohttp.ClientSession(connector=connector) as session:
         slack = SlackBot(engine, config, session)
         await slack.start()
+        metrics.platform_contact("slack", ok=True)  # auth.test answered
         held = HeldSecrets()
         inbox, workers = start_inbox(slack, held)
         runner = web.AppRunner(web_app(slack), access_log=None, handle_signals=False)

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import sqlite_utils
-
 from bot.clock import Clock, utcnow
 from bot.config import Settings, check_paths
 from bot.integrations.demo import DemoDirectory
@@ -20,6 +18,7 @@ from bot.store import open_store
 from bot.store.approvals import Approvals
 from bot.store.audit import AuditLog
 from bot.store.conversations import ConversationStore
+from bot.store.database import Database
 from bot.store.events import ProcessedEvents
 from bot.store.handoffs import Handoffs
 from bot.store.kb_log import SearchLog, Signals
@@ -32,7 +31,7 @@ from bot.tickets.service import TicketService
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    db: sqlite_utils.Database
+    db: Database
     directory: Directory
     kb: Library
     search_log: SearchLog

@@ -576,7 +576,7 @@ def test_the_console_refuses_a_real_directory_and_config_check_connects(
     assert chat.returncode == 2 and "demo directory" in chat.stderr
     check = helpdesk("config", "check")
     assert check.returncode == 0, check.stderr
-    assert "directory: ldap (connected; minimum password length 10" in check.stdout
+    assert "directory: ldap (AD connected; minimum password length 10" in check.stdout
     env["HELPDESK_LDAP_BIND_PASSWORD"] = "wrong"
     check = helpdesk("config", "check")
     assert check.returncode == 2 and "cannot use it" in check.stderr

@@ -5,8 +5,11 @@ restart across a boundary, never twice."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.reports.schedule import queue_due_handoffs
 from tests.harness import BotHarness, FakeClock, text_of
@@ -120,6 +123,24 @@ def test_each_boundary_is_posted_once_and_a_missed_one_late_after_a_restart(
     bot.restart()
     assert queue_due_handoffs(bot.services, restarted - timedelta(days=1)) == 0
     assert len(posts(bot)) == 6
+
+
+def test_without_matplotlib_the_summary_carries_the_chart_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matplotlib is an extra: where it cannot be imported (None in sys.modules is how
+    Python itself marks a module as not importable), the summary is a plain notice with the
+    text chart, so no transport tries to draw one."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    bot = make(tmp_path)
+    started = bot.clock.now
+    bot.clock.advance(hours=5, minutes=1)
+    assert queue_due_handoffs(bot.services, started) == 2
+    assert posts(bot) == []
+    rows = bot.rows("SELECT dedupe_key, payload_json FROM outbox WHERE kind = 'notice'")
+    texts = {str(k): json.loads(str(p))["text"] for k, p in rows}
+    summary = texts["handoff:Service Desk|2026-11-21|Day"]
+    assert "Tickets opened per hour" in summary and summary.rstrip().endswith("```")
 
 
 def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
 from bot.config import Settings
 from bot.incidents.grouping import link, open_incident
@@ -28,7 +26,7 @@ from bot.incidents.model import (
 )
 from bot.incidents.notices import status_post, tell_resolved
 from bot.incidents.signature import signature
-from bot.store.database import transaction
+from bot.store.database import Database, transaction
 from bot.store.outbox import Outbox
 from bot.tickets.model import OPEN as TICKET_OPEN
 from bot.tickets.service import TicketService
@@ -44,7 +42,7 @@ class Resolution:
 class IncidentService:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         settings: Settings,
         tickets: TicketService,
         clock: Clock = utcnow,

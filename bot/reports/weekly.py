@@ -56,10 +56,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import sqlite_utils
-
 from bot.clock import iso, parse_iso
 from bot.reports.incidents import IncidentLine, counts, incident_section, incidents_in
+from bot.store.database import Database
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, OPEN, RESOLUTION_BREACHED, RESOLVED, RESPONSE_BREACHED
 
@@ -209,7 +208,7 @@ def _check(moment: datetime, name: str) -> str:
 
 
 def weekly(
-    conn: sqlite3.Connection | sqlite_utils.Database,
+    conn: sqlite3.Connection | Database,
     start: datetime,
     end: datetime,
     *,
@@ -217,7 +216,7 @@ def weekly(
     team: str | None = None,
 ) -> WeeklyReport:
     """The report for `[start, end)`; see the module docstring for every definition."""
-    if isinstance(conn, sqlite_utils.Database):
+    if isinstance(conn, Database):
         conn = conn.conn
     if previous is None:
         previous = (start - (end - start), start)

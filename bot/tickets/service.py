@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
+from bot import metrics
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.incidents.grouping import group_report
 from bot.redact import MASK, redact
-from bot.store.database import transaction
+from bot.store.database import Database, transaction
 from bot.store.outbox import Outbox
 from bot.store.request_scope import current_request
 from bot.tickets import model
@@ -104,7 +103,7 @@ def build_targets(settings: Settings) -> dict[str, Target]:
 
 
 class TicketService:
-    def __init__(self, db: sqlite_utils.Database, settings: Settings, clock: Clock = utcnow):
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utcnow):
         self._conn = db.conn
         self._clock = clock
         self._settings = settings
@@ -351,6 +350,7 @@ class TicketService:
                 self._page(ticket, "P1")
             if fault:
                 group_report(conn, self._settings, self._outbox, ticket, now)
+        metrics.TICKETS_OPENED.inc(priority)
         return ticket, True
 
     def comment(
@@ -606,10 +606,14 @@ class TicketService:
             (iso(now), limit),
         ).fetchall()
         # One transaction for the batch: one commit (one fsync) instead of one per ticket.
+        fired: list[tuple[str, str]] = []
         with transaction(self._conn) as conn:
             for (number,) in due:
-                for kind in self._sla_alerts(conn, number, now):
+                for kind, clock in self._sla_alerts(conn, number, now):
                     counts[kind] += 1
+                    fired.append((kind, clock))
+        for kind, clock in fired:  # counted once committed
+            metrics.SLA_ALERTS.inc(kind, clock)
         cutoff = iso(now - timedelta(days=self._settings.tickets.reopen_days))
         stale = self._conn.execute(
             "SELECT id FROM tickets WHERE state = ? AND resolved_at <= ? LIMIT ?",
@@ -627,7 +631,10 @@ class TicketService:
             counts["closed"] += 1
         return counts
 
-    def _sla_alerts(self, conn: sqlite3.Connection, number: int, now: datetime) -> list[str]:
+    def _sla_alerts(
+        self, conn: sqlite3.Connection, number: int, now: datetime
+    ) -> list[tuple[str, str]]:
+        """The alerts due on this ticket, raised: (kind, clock) each."""
         ticket = self._load(conn, number)
         if ticket.state not in OPEN or ticket.state == WAITING:
             conn.execute("UPDATE tickets SET sla_next_at = NULL WHERE id = ?", (number,))
@@ -644,7 +651,7 @@ class TicketService:
             if moment is None or moment > now or flags & bit:
                 continue
             flags |= bit
-            fired.append(kind)
+            fired.append((kind, clock))
             event_kind = "sla_at_risk" if kind == "at_risk" else "sla_breach"
             self._event(conn, number, event_kind, "helpdesk", "", data={"clock": clock})
             self._outbox.put(
