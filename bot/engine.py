@@ -36,11 +36,12 @@ from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_words
-from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
+from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
 from bot.handlers.context import remember
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
+from bot.handlers.roles import is_engineer
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL

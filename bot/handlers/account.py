@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
@@ -795,10 +795,23 @@ def tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list
     )
 
 
+class Decider(Protocol):
+    """Finishes an approved or denied request of another kind (a catalogue request): given
+    to `ApprovalAnswer` by the handler registry, so this module imports none of the
+    handlers built on it."""
+
+    def __call__(
+        self, turn: Turn, approval: Approval, approver: Account, *, approve: bool
+    ) -> list[Reply]: ...
+
+
 class ApprovalAnswer:
     """Approve or deny a colleague's self-service request (the buttons you were sent)."""
 
     intent: ClassVar[str] = "approval"
+
+    def __init__(self, deciders: Mapping[str, Decider] | None = None) -> None:
+        self._deciders = dict(deciders or {})
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
@@ -852,10 +865,9 @@ class ApprovalAnswer:
                 verification="approval",
             )
             return [Reply(t("approval.closed"))]
-        if approval.action == "catalogue_request":
-            from bot.handlers.catalogue_requests import decide  # it imports this module
-
-            return decide(turn, approval, clicker, approve=verb == "approve")
+        decider = self._deciders.get(approval.action)
+        if decider is not None:
+            return decider(turn, approval, clicker, approve=verb == "approve")
         requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
         what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
         if verb == "deny":

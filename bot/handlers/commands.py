@@ -20,11 +20,11 @@ from bot.handlers.base import Handler, Turn
 from bot.handlers.command_words import closest, in_own_language
 from bot.handlers.lookup import lookup
 from bot.handlers.on_behalf import for_someone_else
+from bot.handlers.roles import is_engineer, person
 from bot.handlers.supervisor import handoff_command, note, oncall
 from bot.handlers.tickets import ACTION as TICKET_ACTION
 from bot.handlers.tickets import own_ticket, propose_ticket
 from bot.i18n import Translator
-from bot.integrations.directory import DirectoryError
 from bot.messages import Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import QUEUE_VIEWS, TicketError, csat_choice, parse_ticket_ref
@@ -100,30 +100,6 @@ def help_text(t: Translator, engineer: bool, shown: Sequence[Command] = COMMANDS
     return "\n".join(
         f"/helpdesk {c.usage.ljust(width)}  {t('commands.help.' + c.name)}" for c in shown
     )
-
-
-def person(turn: Turn, name: str) -> str:
-    """`@ho.kawai` → ho.kawai@<the actor's domain>; `someone@corp` stays as it is."""
-    name = name.lstrip("@")
-    if "@" in name:
-        return name.lower()
-    domain = (turn.msg.actor.email or "@").split("@", 1)[1]
-    return f"{name.lower()}@{domain}" if domain else name.lower()
-
-
-async def is_engineer(turn: Turn, email: str | None = None) -> bool:
-    """Whether `email` (default: the actor) is in an engineer or supervisor group."""
-    roles = turn.services.settings.roles
-    allowed = set(roles.engineer_groups) | set(roles.supervisor_groups)
-    try:
-        if email is None:
-            account = await turn.account("role_check")
-        else:
-            account = await turn.services.directory.find_by_email(email)
-        groups = await turn.services.directory.groups(account)
-    except DirectoryError:
-        return False
-    return bool(allowed & set(groups))
 
 
 class Commands:
