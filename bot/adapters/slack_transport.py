@@ -299,8 +299,8 @@ class SlackTransport:
         import tempfile
         from pathlib import Path
 
-        from bot.handlers.supervisor import build_handoff
         from bot.reports.chart import handoff_chart
+        from bot.reports.shift_handoff import build_handoff
 
         services = self._slack.services
         rotation = services.settings.rotation

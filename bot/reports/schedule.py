@@ -17,13 +17,12 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import iso
 from bot.reports.handoff import render_text
+from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
 
 
 def queue_due_handoffs(services: Services, started_at: datetime) -> int:
     """Queue every handoff summary that is due; return how many were queued."""
-    from bot.handlers.supervisor import build_handoff
-
     settings = services.settings
     rotation = settings.rotation
     now = services.clock()
