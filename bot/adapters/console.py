@@ -55,20 +55,15 @@ class ConsoleTransport:
 
     async def deliver(self, message: Outbound) -> str:
         payload = message.payload
+        en = Translator("en")
         to = message.recipient.removeprefix("channel:")
         to = "#" + to if message.recipient.startswith("channel:") else to
         if message.kind == "triage":
             ticket = self._services.tickets.require(int(payload["ticket"]))
             verb = "updated" if message.update_ref else "posted"
-            text = f"({verb}) " + render(triage_view(ticket, Translator("en")))
-        elif message.kind == "thread":
-            text = f"HD-{payload['ticket']} thread · {payload['actor']} ({payload['kind']}): "
-            text += str(payload["text"])
-        elif message.kind == "sla":
-            text = f"HD-{payload['ticket']} SLA {payload['clock']} {payload['kind']}"
-            text += f" (due {payload['due']})"
-        elif message.kind == "page":
-            text = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
+            text = en(f"delivery.triage_{verb}") + " " + render(triage_view(ticket, en))
+        elif message.kind in ("thread", "sla", "page"):
+            text = en(f"delivery.{message.kind}", **payload)
         else:
             text = str(payload.get("text") or payload)
             for number, (label, _) in enumerate(payload.get("choices", []), start=1):

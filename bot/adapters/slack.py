@@ -62,6 +62,7 @@ from bot.clock import iso
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.handlers.tickets import FROM_MESSAGE
+from bot.i18n import bilingual
 from bot.inbox import Inbox
 from bot.messages import TEXT_FORM, Actor, Form, Incoming, Lang
 from bot.services import Services
@@ -72,10 +73,6 @@ COMMAND = "/helpdesk"
 SHORTCUT = "send_to_helpdesk"
 DEFAULT_API_URL = "https://slack.com/api/"
 RATE_LIMIT_RETRIES = 3
-FORM_EXPIRED = (
-    "That form is no longer available (the bot restarted). Ask again and I'll show it."
-    " 個表格已經失效，請再問一次。"
-)
 _STASHED_FORMS = 1000
 _MESSAGE_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
 
@@ -420,7 +417,10 @@ class SlackBot:
             form = self._forms.get(value)
             if form is None:
                 await self._call(
-                    "chat.postEphemeral", channel=where.channel, user=user, text=FORM_EXPIRED
+                    "chat.postEphemeral",
+                    channel=where.channel,
+                    user=user,
+                    text=bilingual("delivery.form_expired"),
                 )
             else:
                 await self._open_form(form, where)

@@ -34,7 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_blocks import escape, reply_blocks
 from bot.clock import iso, parse_iso
-from bot.i18n import Translator
+from bot.i18n import Translator, bilingual
 from bot.inbox import HeldSecrets
 from bot.inbox.codec import reply as reply_of
 from bot.messages import Choice, Reply
@@ -58,15 +58,6 @@ TRANSIENT = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
 """`ok:false` errors worth trying again; any other is permanent."""
-SENT_IN_DM = "I've sent that to you in a direct message. 已經私訊咗俾你。"
-PRIVATE_FALLBACK = (
-    "A private message from the IT helpdesk: open Slack to read it."
-    " IT helpdesk 私人訊息，請喺 Slack 打開睇。"
-)
-PRIVATE_NOT_SENT = (
-    "I couldn't send that to you privately, so it wasn't shown anywhere. Please ask for a"
-    " person; the service desk will redo it. 我私訊唔到你，所以冇顯示出嚟。請搵真人幫手。"
-)
 
 
 def refused(method: str, exc: SlackApiError) -> DeliveryFailed:
@@ -177,14 +168,21 @@ class SlackTransport:
                 )
             )
             return await self._post(
-                where, escape(PRIVATE_NOT_SENT), [], private=True, key=message.key
+                where,
+                escape(bilingual("delivery.private_not_sent")),
+                [],
+                private=True,
+                key=message.key,
             )
         dm = await self._slack._dm(where.user)
         _, blocks = reply_blocks(replace(reply, form=None))
         # The fallback text shows in notifications and e-mail digests, which chat.delete
         # cannot recall: it never carries the secret, only the blocks do.
         posted = await self._api(
-            "chat.postMessage", channel=dm, text=PRIVATE_FALLBACK, blocks=blocks
+            "chat.postMessage",
+            channel=dm,
+            text=bilingual("delivery.private_fallback"),
+            blocks=blocks,
         )
         self._held.drop(message.key)
         services = self._slack.services
@@ -196,7 +194,7 @@ class SlackTransport:
                 (f"{posted['channel']}/{posted['ts']}", iso(delete_at)),
             )
         if not where.dm:
-            with_note = escape(SENT_IN_DM)
+            with_note = escape(bilingual("delivery.sent_in_dm"))
             try:
                 await self._post(where, with_note, [], private=True, key=message.key)
             except DeliveryFailed as failed:  # the secret went: never send it twice
@@ -237,6 +235,7 @@ class SlackTransport:
         if message.kind == REPLY:
             return await self._reply(message)
         payload = message.payload
+        en = Translator("en")
         services = self._slack.services
         thread: tuple[str, str] | None = None
         if message.kind == "triage":
@@ -251,12 +250,12 @@ class SlackTransport:
             if thread is None:
                 raise LookupError("the ticket's triage post is not delivered yet")
             if message.kind == "thread":
-                line = f"*{payload['actor']}* ({payload['kind']}): {payload['text']}"
+                line = en("delivery.thread", **payload)
             else:
-                line = f"SLA {payload['clock']} {payload['kind']} (due {payload['due']})"
+                line = en("delivery.sla", **payload)
             text, blocks = reply_blocks(Reply(line))
         elif message.kind == "page":
-            line = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
+            line = en("delivery.page", **payload)
             text, blocks = reply_blocks(Reply(line))
         else:
             choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])

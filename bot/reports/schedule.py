@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso
-from bot.reports.handoff import render_text
+from bot.reports.handoff import label, render_text
 from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
 
@@ -36,7 +36,7 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             summary = build_handoff(services, ended)
             text = render_text(summary, settings.reports.language)
             if late:
-                text = ("(LATE) " if settings.reports.language == "en" else "（遲咗）") + text
+                text = label(settings.reports.language, "late") + text
             services.outbox.put(
                 f"handoff:{ended.key}",
                 "handoff",
