@@ -131,3 +131,80 @@ class Reply:
     private: bool = False
     delete_after_s: int | None = None
     fields: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an outbound message goes to. Stored as text in the outbox (`str()`, `parse`):
+
+    - `person`: one user of one platform (`user:slack:U123`), reached by DM;
+    - `email`: a person known by email (`email:ho.kawai@corp`), found on whichever
+      platform delivers it (Slack `users.lookupByEmail`, Teams by UPN);
+    - `channel`: a named channel (`channel:helpdesk-triage`); a bare name (the setting
+      `tickets.oncall_recipient`) is a channel too;
+    - `conversation`: the place a user's message came from (`slack|D1|U1`): the replies to
+      that message, which go where the adapter's route stored with them says.
+    """
+
+    kind: Literal["person", "email", "channel", "conversation"]
+    address: str
+    platform: str = ""
+
+    @classmethod
+    def person(cls, platform: str, user_id: str) -> Recipient:
+        return cls("person", user_id, platform)
+
+    @classmethod
+    def by_email(cls, email: str) -> Recipient:
+        return cls("email", email)
+
+    @classmethod
+    def channel(cls, name: str) -> Recipient:
+        return cls("channel", name)
+
+    @classmethod
+    def conversation(cls, platform: str, conversation_id: str, user_id: str) -> Recipient:
+        return cls("conversation", f"{conversation_id}|{user_id}", platform)
+
+    def __str__(self) -> str:
+        if self.kind == "person":
+            return f"user:{self.platform}:{self.address}"
+        if self.kind == "email":
+            return f"email:{self.address}"
+        if self.kind == "channel":
+            return f"channel:{self.address}"
+        return f"{self.platform}|{self.address}"
+
+    @classmethod
+    def parse(cls, text: str) -> Recipient:
+        """The stored form back (`str()` of a `Recipient`, or a bare channel name)."""
+        if text.startswith("user:"):
+            platform, _, user = text.removeprefix("user:").partition(":")
+            return cls.person(platform, user)
+        if text.startswith("email:"):
+            return cls.by_email(text.removeprefix("email:"))
+        if text.startswith("channel:"):
+            return cls.channel(text.removeprefix("channel:"))
+        if "|" in text:
+            platform, _, rest = text.partition("|")
+            return cls("conversation", rest, platform)
+        return cls.channel(text)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot posted, as its platform names it: the conversation (a Slack
+    channel id, a Teams conversation id) and the message in it (a Slack `ts`, a Teams
+    activity id). Stored as `conversation/message` (triage posts, threads, deletions); a
+    platform whose references name no conversation (the console's) stores `message`."""
+
+    conversation: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.conversation}/{self.message}" if self.conversation else self.message
+
+    @classmethod
+    def parse(cls, text: str) -> MessageRef:
+        conversation, _, message = text.rpartition("/")
+        return cls(conversation, message)

@@ -30,13 +30,17 @@ from aiohttp import web
 
 from bot.adapters.slack import SlackBot, SlackConfig
 from bot.adapters.slack_transport import SlackTransport
+from bot.clock import Clock
 from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
 from bot.inbox import HeldSecrets, Inbox, InboxWorker, Stored
-from bot.notify import OutboxWorker
+from bot.outbox.render import Renderer
+from bot.outbox.transport import DeliveryFailed, Transport
+from bot.outbox.worker import OutboxWorker
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import build_services
+from bot.store.deletions import Deletions
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +128,13 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
                 slack.app, config.app_token, slack.app_id, slack.team_id
             )
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
-        worker = OutboxWorker(
-            services.db, SlackTransport(slack, held), services.clock, inbox.given_up
-        )
+        transport = SlackTransport(slack)
+        renderer = Renderer(services, held, transport.platform)
+        worker = OutboxWorker(services.db, transport, renderer, services.clock, inbox.given_up)
+        deletions = Deletions(services.db.conn)
+
+        async def delete_due() -> int:
+            return await delete_secrets(transport, deletions, services.clock)
 
         async def scan() -> None:
             if any(services.tickets.scan().values()):
@@ -144,7 +152,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             asyncio.create_task(_every(SLA_SCAN_EVERY_S, handoffs)),
             asyncio.create_task(_every(OUTBOX_EVERY_S, worker.run_once, slack.wake)),
             asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
-            asyncio.create_task(_every(DELETIONS_EVERY_S, slack.delete_due)),
+            asyncio.create_task(_every(DELETIONS_EVERY_S, delete_due)),
         ]
         ready(
             f"helpdesk serve: listening on http://{config.host}:{port}"
@@ -164,6 +172,21 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             await _deliver_due(worker.run_once, DRAIN_S)
             await runner.cleanup()
             services.db.conn.close()
+
+
+async def delete_secrets(transport: Transport, deletions: Deletions, clock: Clock) -> int:
+    """Delete the messages whose time is up (secrets, rule 5); return how many went. One the
+    platform refuses stays scheduled and is tried again on the next run."""
+    done = 0
+    for ref in deletions.due(transport.platform, clock()):
+        try:
+            await transport.delete(ref)
+        except DeliveryFailed as failed:
+            log.warning("deleting a secret message failed: %s", failed.reason)
+            continue
+        deletions.done(transport.platform, ref)
+        done += 1
+    return done
 
 
 async def _deliver_due(run_once: Callable[[], Awaitable[int]], seconds: float) -> None:

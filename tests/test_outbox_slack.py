@@ -18,7 +18,9 @@ from bot.clock import iso
 from bot.engine import Engine
 from bot.handlers import default_handlers
 from bot.inbox import HeldSecrets
-from bot.notify import OutboxWorker
+from bot.messages import Recipient
+from bot.outbox.render import Renderer
+from bot.outbox.worker import OutboxWorker
 from bot.services import Services, build_services
 from bot.store.outbox import Outbox
 from tests.harness import FakeClock, make_settings
@@ -40,7 +42,7 @@ class Outboxed:
         self, key: str, kind: str = "notice", payload: dict[str, object] | None = None
     ) -> None:
         body = {"text": f"message {key}", "choices": []} if payload is None else payload
-        assert self.outbox.put(key, kind, f"channel:{CHANNEL}", body)
+        assert self.outbox.put(key, kind, Recipient.channel(CHANNEL), body)
 
     def deliver(self) -> int:
         async def run() -> int:
@@ -48,9 +50,9 @@ class Outboxed:
             async with aiohttp.ClientSession() as session:
                 bot = SlackBot(Engine(self.services, default_handlers()), config, session)
                 await bot.start()
-                worker = OutboxWorker(
-                    self.services.db, SlackTransport(bot, HeldSecrets()), self.clock
-                )
+                transport = SlackTransport(bot)
+                renderer = Renderer(self.services, HeldSecrets(), "slack")
+                worker = OutboxWorker(self.services.db, transport, renderer, self.clock)
                 return await worker.run_once()
 
         return asyncio.run(run())

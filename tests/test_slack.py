@@ -706,9 +706,13 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
     from bot.engine import Engine
     from bot.handlers import default_handlers
     from bot.inbox import HeldSecrets
-    from bot.messages import Reply
-    from bot.notify import REPLY, Outbound
+    from bot.messages import Recipient, Reply
+    from bot.outbox.render import Renderer
+    from bot.outbox.transport import REPLY
+    from bot.outbox.worker import OutboxWorker
+    from bot.serve import delete_secrets
     from bot.services import build_services
+    from bot.store.deletions import Deletions
     from tests.harness import FakeClock, make_settings
 
     slack = SlackStandIn(users=dict(USERS)).start()
@@ -720,15 +724,22 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
         async with aiohttp.ClientSession() as session:
             bot = SlackBot(Engine(services, default_handlers()), config, session)
             await bot.start()
+            transport = SlackTransport(bot)
+            deletions = Deletions(services.db.conn)
             if step == "send":
                 secret = Reply("Temporary password: Kx9-secret", private=True, delete_after_s=600)
                 held = HeldSecrets()
                 held.hold("reply:1", secret)  # the secret's outbox row holds only its route
                 route = {"route": asdict(Where("CGENERAL", REQUESTER)), "secret": True}
-                await SlackTransport(bot, held).deliver(Outbound("reply:1", REPLY, "c", route))
-                assert await bot.delete_due() == 0
+                to = Recipient.conversation("slack", "CGENERAL", REQUESTER)
+                with services.db.conn:
+                    services.outbox.put("reply:1", REPLY, to, route, str(to))
+                renderer = Renderer(services, held, "slack")
+                worker = OutboxWorker(services.db, transport, renderer, clock)
+                assert await worker.run_once() == 1
+                assert await delete_secrets(transport, deletions, clock) == 0
             else:
-                assert await bot.delete_due() == 1
+                assert await delete_secrets(transport, deletions, clock) == 1
         services.db.conn.close()
 
     try:

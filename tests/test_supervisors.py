@@ -171,7 +171,8 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
     from bot.engine import Engine
     from bot.handlers import default_handlers
     from bot.inbox import HeldSecrets
-    from bot.notify import OutboxWorker
+    from bot.outbox.render import Renderer
+    from bot.outbox.worker import OutboxWorker
     from bot.services import build_services
     from tests.harness import make_settings
     from tests.slack_standin import SlackStandIn
@@ -188,8 +189,9 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
         async with aiohttp.ClientSession() as session:
             bot = SlackBot(Engine(services, default_handlers()), config, session)
             await bot.start()
+            renderer = Renderer(services, HeldSecrets(), "slack")
             delivered = await OutboxWorker(
-                services.db, SlackTransport(bot, HeldSecrets()), clock
+                services.db, SlackTransport(bot), renderer, clock
             ).run_once()
         services.db.conn.close()
         return delivered

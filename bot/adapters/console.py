@@ -16,10 +16,10 @@ from typing import TextIO
 from bot.chat_numbers import whole_number
 from bot.engine import Engine
 from bot.i18n import Translator
-from bot.messages import Actor, Choice, Incoming, Reply
-from bot.notify import Outbound, OutboxWorker
-from bot.services import Services
-from bot.tickets.triage import triage_view
+from bot.messages import Actor, Choice, Incoming, MessageRef, Reply
+from bot.outbox.render import Renderer
+from bot.outbox.transport import Delivery
+from bot.outbox.worker import OutboxWorker
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 
@@ -41,39 +41,36 @@ def render(reply: Reply) -> str:
 
 
 class ConsoleTransport:
-    """Delivers outbox messages to the terminal: notices, triage posts, alerts, pages.
+    """Delivers outbox messages to the terminal: notices, triage posts, alerts, pages,
+    rendered by the outbox's renderer like every platform's.
 
     Each line names its recipient (`[to #helpdesk-triage]`). A terminal cannot be
     asked what it printed before a crash, so `was_delivered` says no: at worst a
     line is printed twice after a crash mid-print, which the console can afford.
     """
 
-    def __init__(self, services: Services, out: TextIO) -> None:
-        self._services = services
+    platform = "console"
+
+    def __init__(self, out: TextIO) -> None:
         self._out = out
         self._posts = 0
 
-    async def deliver(self, message: Outbound) -> str:
-        payload = message.payload
-        en = Translator("en")
-        to = message.recipient.removeprefix("channel:")
-        to = "#" + to if message.recipient.startswith("channel:") else to
-        if message.kind == "triage":
-            ticket = self._services.tickets.require(int(payload["ticket"]))
-            verb = "updated" if message.update_ref else "posted"
-            text = en(f"delivery.triage_{verb}") + " " + render(triage_view(ticket, en))
-        elif message.kind in ("thread", "sla", "page"):
-            text = en(f"delivery.{message.kind}", **payload)
-        else:
-            text = str(payload.get("text") or payload)
-            for number, (label, _) in enumerate(payload.get("choices", []), start=1):
-                text += f"\n  {number}) {label}"
+    async def deliver(self, delivery: Delivery) -> str:
+        recipient = delivery.recipient
+        to = "#" + recipient.address if recipient.kind == "channel" else recipient.address
+        text = render(delivery.reply)
+        if delivery.kind == "triage":
+            verb = "updated" if delivery.update else "posted"
+            text = Translator("en")(f"delivery.triage_{verb}") + " " + text
         self._out.write(f"[to {to}] {text}\n")
         self._posts += 1
-        return f"console-{self._posts}"
+        return f"console/{self._posts}"
 
-    async def was_delivered(self, message: Outbound) -> bool:
+    async def was_delivered(self, delivery: Delivery) -> bool:
         return False
+
+    async def delete(self, ref: MessageRef) -> None:
+        """A terminal cannot take a line back (the console shows no secrets' deletion)."""
 
 
 class ConsoleChat:
@@ -89,7 +86,12 @@ class ConsoleChat:
         self._choices: tuple[Choice, ...] = ()
         services = engine.services
         self._worker = (
-            OutboxWorker(services.db, ConsoleTransport(services, out), services.clock)
+            OutboxWorker(
+                services.db,
+                ConsoleTransport(out),
+                Renderer(services, platform="console"),
+                services.clock,
+            )
             if out is not None
             else None
         )

@@ -58,7 +58,6 @@ from bot.adapters.slack_blocks import (
     shown_again,
 )
 from bot.adapters.slack_inbound import Dropped, checked, listener_failed
-from bot.clock import iso
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.handlers.tickets import FROM_MESSAGE
@@ -567,32 +566,6 @@ class SlackBot:
         )
         where.trigger_id = None  # a trigger id opens one view
         return opened is not None
-
-    async def delete_due(self) -> int:
-        """Delete the secret messages whose time is up; return how many went."""
-        conn = self.services.db.conn
-        now = iso(self.services.clock())
-        rows = conn.execute(
-            "SELECT message_ref FROM scheduled_deletions WHERE platform = 'slack'"
-            " AND delete_at <= ? ORDER BY delete_at LIMIT 100",
-            (now,),
-        ).fetchall()
-        done = 0
-        for (ref,) in rows:
-            channel, _, ts = str(ref).partition("/")
-            try:
-                await self.client.chat_delete(channel=channel, ts=ts)
-            except SlackApiError as exc:
-                if slack_error(exc) not in ("message_not_found", "channel_not_found"):
-                    log.warning("chat.delete failed: %s", slack_error(exc))
-                    continue
-            with conn:
-                conn.execute(
-                    "DELETE FROM scheduled_deletions WHERE platform = 'slack' AND message_ref = ?",
-                    (ref,),
-                )
-            done += 1
-        return done
 
 
 __all__ = ["CHOICE_ACTION", "SlackBot", "SlackConfig", "Where"]

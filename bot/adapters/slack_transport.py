@@ -1,9 +1,9 @@
-"""Delivering the outbox in Slack: replies to users' messages, triage posts (updated in
-place with `chat.update`), thread mirrors and SLA alerts in the triage thread, notices
-and pages by DM.
+"""Delivering the outbox in Slack: each `Delivery` (rendered already by
+`bot.outbox.render`) becomes a post, an update in place (`chat.update`), a post in a
+thread (a ticket's triage thread) or a DM (a person, or an email looked up).
 
 Every send raises `DeliveryFailed` when Slack refuses it, and the outbox worker
-(`bot.notify`) decides when to try again: after a 429's `Retry-After` (this client never
+(`bot.outbox.worker`) decides when to try again: after a 429's `Retry-After` (this client never
 sleeps on one: it would hold every other conversation), after a backoff for a 5xx, a
 network error or a transient `ok:false` (`TRANSIENT`), never for a permanent refusal.
 
@@ -11,9 +11,8 @@ A reply goes where its route (`Where`, stored with the message) says: in the thr
 the channel; privately through the command's `response_url` (only a Slack-hosted one,
 `slack_hosted`), falling back to `chat.postEphemeral` when that URL fails; a `Form`
 opens as a modal when the trigger id still works, else behind a button. A reply with a
-secret (`delete_after_s`) goes to the user's DM only, its text from `HeldSecrets`
-(never the store), and is deleted after that many seconds, also across a restart
-(`scheduled_deletions`); the notification text never carries it.
+secret (`delete_after_s`) goes to the user's DM only (the outbox schedules its deletion,
+`delete` removes it); the notification text never carries it.
 
 Each new post carries its outbox key in message metadata (`helpdesk_outbox`), so after a
 crash mid-send `was_delivered` finds it in the channel's history. An ephemeral reply
@@ -22,10 +21,8 @@ leaves no history: after such a crash it is sent again (a duplicate, never a los
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -33,14 +30,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack_blocks import escape, reply_blocks
-from bot.clock import iso, parse_iso
-from bot.i18n import Translator, bilingual
-from bot.inbox import HeldSecrets
-from bot.inbox.codec import reply as reply_of
-from bot.messages import Choice, Reply
-from bot.notify import REPLY, DeliveryFailed, Outbound
-from bot.store.audit import AuditEntry
-from bot.tickets.triage import triage_view
+from bot.clock import parse_iso
+from bot.i18n import bilingual
+from bot.messages import MessageRef, Recipient
+from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed
 
 if TYPE_CHECKING:
     from bot.adapters.slack import SlackBot, Where
@@ -75,9 +68,10 @@ def refused(method: str, exc: SlackApiError) -> DeliveryFailed:
 
 
 class SlackTransport:
-    def __init__(self, slack: SlackBot, held: HeldSecrets) -> None:
+    platform = "slack"
+
+    def __init__(self, slack: SlackBot) -> None:
         self._slack = slack
-        self._held = held
         # Its own client on the shared session, with no retry handler that sleeps on a 429.
         self._client = AsyncWebClient(
             token=slack.config.bot_token,
@@ -95,19 +89,19 @@ class SlackTransport:
 
     # -- replies ---------------------------------------------------------------------------
 
-    async def _reply(self, message: Outbound) -> str:
+    async def _reply(self, delivery: Delivery) -> str:
         from bot.adapters.slack import Where
 
-        where = Where(**message.payload["route"])
-        if message.payload.get("secret"):
-            return await self._secret(message, where)
-        reply = reply_of(message.payload["reply"])
+        where = Where(**(delivery.route or {}))
+        reply = delivery.reply
+        if reply.delete_after_s is not None:
+            return await self._secret(delivery, where)
         slack = self._slack
         if reply.form is not None and await slack._open_form(reply.form, where):
             return "views.open"
         token = slack._stash(reply.form) if reply.form is not None else None
         text, blocks = reply_blocks(reply, token)
-        return await self._post(where, text, blocks, private=reply.private, key=message.key)
+        return await self._post(where, text, blocks, private=reply.private, key=delivery.key)
 
     async def _post(
         self, where: Where, text: str, blocks: list[dict[str, Any]], *, private: bool, key: str
@@ -151,31 +145,10 @@ class SlackTransport:
             log.warning("response_url post failed: %s", type(exc).__name__)
         return False
 
-    async def _secret(self, message: Outbound, where: Where) -> str:
-        """A secret goes to the user's DM only, and is deleted after `delete_after_s`."""
-        reply = self._held.get(message.key)
-        if reply is None:  # the process restarted: the secret was never stored
-            self._slack.services.audit.append(
-                AuditEntry(
-                    actor_platform="slack",
-                    actor_id=where.user,
-                    actor_directory_id=None,
-                    target=None,
-                    action="secret_delivery",
-                    verification="none",
-                    outcome="failed",
-                    reason="the secret was lost in a restart before it was posted",
-                )
-            )
-            return await self._post(
-                where,
-                escape(bilingual("delivery.private_not_sent")),
-                [],
-                private=True,
-                key=message.key,
-            )
+    async def _secret(self, delivery: Delivery, where: Where) -> str:
+        """A secret goes to the user's DM only (the outbox schedules its deletion)."""
         dm = await self._slack._dm(where.user)
-        _, blocks = reply_blocks(replace(reply, form=None))
+        _, blocks = reply_blocks(replace(delivery.reply, form=None))
         # The fallback text shows in notifications and e-mail digests, which chat.delete
         # cannot recall: it never carries the secret, only the blocks do.
         posted = await self._api(
@@ -184,168 +157,111 @@ class SlackTransport:
             text=bilingual("delivery.private_fallback"),
             blocks=blocks,
         )
-        self._held.drop(message.key)
-        services = self._slack.services
-        delete_at = services.clock() + timedelta(seconds=reply.delete_after_s or 0)
-        with services.db.conn:
-            services.db.conn.execute(
-                "INSERT INTO scheduled_deletions (platform, message_ref, delete_at)"
-                " VALUES ('slack', ?, ?) ON CONFLICT DO NOTHING",
-                (f"{posted['channel']}/{posted['ts']}", iso(delete_at)),
-            )
         if not where.dm:
             with_note = escape(bilingual("delivery.sent_in_dm"))
             try:
-                await self._post(where, with_note, [], private=True, key=message.key)
+                await self._post(where, with_note, [], private=True, key=delivery.key)
             except DeliveryFailed as failed:  # the secret went: never send it twice
                 log.warning("note about a secret in the DM not shown: %s", failed.reason)
         return f"{posted['channel']}/{posted['ts']}"
 
     # -- the other kinds -------------------------------------------------------------------
 
-    async def _channel(self, message: Outbound) -> str:
-        recipient = message.recipient
-        slack = self._slack
-        if recipient.startswith("channel:"):
-            return recipient.removeprefix("channel:")
-        if recipient.startswith("user:slack:"):
-            return await slack._dm(recipient.removeprefix("user:slack:"))
-        email = recipient.removeprefix("email:") if recipient.startswith("email:") else ""
-        if recipient.startswith("user:") and "ticket" in message.payload:
-            # a requester from another platform: by the ticket's email
-            ticket = slack.services.tickets.get(int(message.payload["ticket"]))
-            email = ticket.requester_email if ticket else ""
-        elif recipient.startswith("user:"):
-            raise LookupError(f"no Slack user for {recipient}")
-        if email:
-            found = await self._api("users.lookupByEmail", email=email)
-            return await slack._dm(str(found["user"]["id"]))
-        return recipient  # a bare name: a channel (e.g. tickets.oncall_recipient)
+    async def _channel(self, recipient: Recipient) -> str:
+        if recipient.kind == "channel":
+            return recipient.address
+        if recipient.kind == "person" and recipient.platform == self.platform:
+            return await self._slack._dm(recipient.address)
+        if recipient.kind == "email":
+            found = await self._api("users.lookupByEmail", email=recipient.address)
+            return await self._slack._dm(str(found["user"]["id"]))
+        raise LookupError(f"no Slack address for {recipient}")
 
-    def _thread(self, ticket: int) -> tuple[str, str] | None:
-        row = self._slack.services.db.conn.execute(
-            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
-        ).fetchone()
-        if row is None:
-            return None
-        channel, _, ts = str(row[0]).partition("/")
-        return channel, ts
-
-    async def deliver(self, message: Outbound) -> str:
-        if message.kind == REPLY:
-            return await self._reply(message)
-        payload = message.payload
-        en = Translator("en")
-        services = self._slack.services
-        thread: tuple[str, str] | None = None
-        if message.kind == "triage":
-            ticket = services.tickets.require(int(payload["ticket"]))
-            text, blocks = reply_blocks(triage_view(ticket, Translator("en")))
-            if message.update_ref:
-                channel, _, ts = message.update_ref.partition("/")
-                await self._api("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
-                return message.update_ref
-        elif message.kind in ("thread", "sla"):
-            thread = self._thread(int(payload["ticket"]))
-            if thread is None:
-                raise LookupError("the ticket's triage post is not delivered yet")
-            if message.kind == "thread":
-                line = en("delivery.thread", **payload)
-            else:
-                line = en("delivery.sla", **payload)
-            text, blocks = reply_blocks(Reply(line))
-        elif message.kind == "page":
-            line = en("delivery.page", **payload)
-            text, blocks = reply_blocks(Reply(line))
-        else:
-            choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])
-            text, blocks = reply_blocks(Reply(str(payload["text"]), choices=choices))
-        channel = thread[0] if thread else await self._channel(message)
+    async def deliver(self, delivery: Delivery) -> str:
+        if delivery.kind == REPLY:
+            return await self._reply(delivery)
+        text, blocks = reply_blocks(delivery.reply)
+        if delivery.update is not None:
+            update = delivery.update
+            await self._api(
+                "chat.update",
+                channel=update.conversation,
+                ts=update.message,
+                text=text,
+                blocks=blocks,
+            )
+            return str(update)
+        thread = delivery.thread
+        channel = thread.conversation if thread else await self._channel(delivery.recipient)
         posted = await self._api(
             "chat.postMessage",
             channel=channel,
             text=text,
             blocks=blocks,
-            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": message.key}},
-            **({"thread_ts": thread[1]} if thread else {}),
+            metadata={"event_type": METADATA_EVENT, "event_payload": {"key": delivery.key}},
+            **({"thread_ts": thread.message} if thread else {}),
         )
-        if message.kind == "handoff":
-            await self._attach_chart(message, posted)
-        return f"{posted['channel']}/{posted['ts']}"
+        ref = MessageRef(str(posted["channel"]), str(posted["ts"]))
+        if delivery.attachment is not None:
+            await self._attach(delivery.attachment, ref)
+        return str(ref)
 
-    async def _attach_chart(self, message: Outbound, posted: dict[str, Any]) -> None:
-        """A handoff summary's chart, uploaded into the summary message's thread."""
-        png = await asyncio.to_thread(self._chart, message)
-        if png is None:
-            return
+    async def _attach(self, attachment: Attachment, post: MessageRef) -> None:
+        """A file (a handoff summary's chart), uploaded into the post's thread."""
         upload = await self._api(
-            "files.getUploadURLExternal", filename="handoff.png", length=len(png)
+            "files.getUploadURLExternal",
+            filename=attachment.filename,
+            length=len(attachment.data),
         )
         session = self._slack.session
-        async with session.post(str(upload["upload_url"]), data=png) as response:
+        async with session.post(str(upload["upload_url"]), data=attachment.data) as response:
             if response.status >= 400:
-                log.warning("chart upload failed: HTTP %s", response.status)
+                log.warning("file upload failed: HTTP %s", response.status)
                 return
         await self._api(
             "files.completeUploadExternal",
-            files=[{"id": upload["file_id"], "title": "Shift handoff"}],
-            channel_id=posted["channel"],
-            thread_ts=posted["ts"],
+            files=[{"id": upload["file_id"], "title": attachment.title}],
+            channel_id=post.conversation,
+            thread_ts=post.message,
         )
 
-    def _chart(self, message: Outbound) -> bytes | None:
-        """Draw the chart of the shift the summary is about (None if it cannot be drawn)."""
-        import tempfile
-        from pathlib import Path
-
-        from bot.reports.chart import handoff_chart
-        from bot.reports.shift_handoff import build_handoff
-
-        services = self._slack.services
-        rotation = services.settings.rotation
+    async def delete(self, ref: MessageRef) -> None:
         try:
-            shift = rotation.shift_at(
-                str(message.payload["team"]), parse_iso(str(message.payload["start"]))
-            )
-            summary = build_handoff(services, shift)
-            with tempfile.TemporaryDirectory() as folder:
-                path = handoff_chart(
-                    summary, Path(folder) / "handoff.png", services.settings.reports.language
-                )
-                return path.read_bytes()
-        except (KeyError, ValueError, OSError) as exc:
-            log.warning("handoff chart not drawn: %s", type(exc).__name__)
-            return None
+            await self._client.chat_delete(channel=ref.conversation, ts=ref.message)
+        except SlackApiError as exc:
+            from bot.adapters.slack import slack_error
 
-    async def was_delivered(self, message: Outbound) -> bool:
-        if message.update_ref:
+            if slack_error(exc) not in ("message_not_found", "channel_not_found"):
+                raise refused("chat.delete", exc) from None
+
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        if delivery.update is not None:
             return False  # an update in place is safe to repeat
-        thread: tuple[str, str] | None = None
-        if message.kind == REPLY:
+        thread: MessageRef | None = None
+        if delivery.kind == REPLY:
             from bot.adapters.slack import Where
 
-            where = Where(**message.payload["route"])
-            if message.payload.get("secret") or where.ephemeral:
+            where = Where(**(delivery.route or {}))
+            if delivery.reply.delete_after_s is not None or where.ephemeral:
                 return False  # no history to read: an ephemeral is sent again
             if where.thread_ts:
-                thread = (where.channel, where.thread_ts)
+                thread = MessageRef(where.channel, where.thread_ts)
             channel = where.channel
         else:
-            if message.kind in ("thread", "sla"):
-                thread = self._thread(int(message.payload["ticket"]))
-            channel = thread[0] if thread else await self._channel(message)
+            thread = delivery.thread
+            channel = thread.conversation if thread else await self._channel(delivery.recipient)
         params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
-        if message.attempted_at:
-            since = parse_iso(message.attempted_at).timestamp() - CLOCK_SKEW_S
+        if delivery.message.attempted_at:
+            since = parse_iso(delivery.message.attempted_at).timestamp() - CLOCK_SKEW_S
             params["oldest"] = f"{since:.6f}"
         if thread:
-            params["ts"] = thread[1]
+            params["ts"] = thread.message
         method = "conversations.replies" if thread else "conversations.history"
         for _ in range(HISTORY_PAGES):
             history = await self._api(method, **params)
             for posted in history.get("messages", []):
                 meta = posted.get("metadata") or {}
-                if (meta.get("event_payload") or {}).get("key") == message.key:
+                if (meta.get("event_payload") or {}).get("key") == delivery.key:
                     return True
             params["cursor"] = (history.get("response_metadata") or {}).get("next_cursor")
             if not params["cursor"]:

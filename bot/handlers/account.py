@@ -46,7 +46,7 @@ from bot.integrations.directory import (
     ProtectedAccount,
     Unavailable,
 )
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Recipient, Reply
 from bot.passwords import temporary_password
 from bot.redact import SecretContext
 from bot.store.approvals import Approval
@@ -407,7 +407,7 @@ def _name_parts(account: Account) -> tuple[str, ...]:
     return (account.email.split("@", 1)[0], account.display_name)
 
 
-def reset_notice(turn: Turn, target: Account, recipient: str, by: str) -> None:
+def reset_notice(turn: Turn, target: Account, recipient: Recipient, by: str) -> None:
     """Tell the account's owner, separately from the secret, that a reset happened."""
     t = turn.t
     text = t(
@@ -485,10 +485,14 @@ async def perform_reset(
     )
     msg = turn.msg
     if target.directory_id == actor.directory_id:
-        reset_notice(turn, target, f"user:{msg.platform}:{msg.actor.user_id}", t("reset.by_you"))
+        reset_notice(
+            turn, target, Recipient.person(msg.platform, msg.actor.user_id), t("reset.by_you")
+        )
         key = "reset.tap" if tap else "reset.secret"
     else:
-        reset_notice(turn, target, f"email:{target.email}", t("reset.by_desk", ticket=ticket))
+        reset_notice(
+            turn, target, Recipient.by_email(target.email), t("reset.by_desk", ticket=ticket)
+        )
         key = "reset.tap_for" if tap else "reset.secret_for"
     minutes = settings.secret_minutes
     return [
@@ -790,7 +794,7 @@ def tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list
     turn.services.outbox.put(
         f"approval-result:{approval.id}",
         "notice",
-        f"user:{approval.requester_platform}:{approval.requester_user_id}",
+        Recipient.person(approval.requester_platform, approval.requester_user_id),
         {"text": text, "choices": choices},
     )
 

@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso
+from bot.messages import Recipient
 from bot.reports.handoff import label, render_text
 from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
@@ -40,7 +41,7 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             services.outbox.put(
                 f"handoff:{ended.key}",
                 "handoff",
-                f"channel:{settings.reports.supervisors_channel}",
+                Recipient.channel(settings.reports.supervisors_channel),
                 {
                     "text": text,
                     "choices": [],
@@ -89,6 +90,6 @@ def queue_weekly_report(services: Services, started_at: datetime) -> bool:
     return services.outbox.put(
         key,
         "notice",
-        f"channel:{settings.reports.supervisors_channel}",
+        Recipient.channel(settings.reports.supervisors_channel),
         {"text": text, "choices": []},
     )

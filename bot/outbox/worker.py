@@ -5,7 +5,10 @@ the change (`bot.tickets.service`), so a crash can lose neither. The worker then
 
 1. picks due rows (not delivered, `available_at` reached, attempts left);
 2. marks a row `sending_at` and commits *before* it sends;
-3. sends through the platform's `Transport`, then marks it `delivered_at`.
+3. renders it (`bot.outbox.render`: a `Delivery`, the same for every platform), sends it
+   through the platform's `Transport`, then marks it `delivered_at` (and records what
+   the post stands for: a ticket's triage post, a requester's notice, a secret's
+   deletion time — `bot.store.message_links`, `bot.store.deletions`).
 
 Each row is tried on its own: whatever one row raises (the send, the check below, its
 payload) is that row's failure, retried later, and the rows after it still go out.
@@ -39,13 +42,17 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
 
 import sqlite_utils
 
 from bot.clock import Clock, iso, utcnow
+from bot.messages import MessageRef, Recipient
+from bot.outbox.render import Renderer
+from bot.outbox.transport import REPLY, DeliveryFailed, Outbound, Transport
+from bot.store.deletions import Deletions
+from bot.store.message_links import MessageLinks
 
 log = logging.getLogger(__name__)
 
@@ -55,45 +62,6 @@ MAX_ATTEMPTS = 10
 REPLY_BASE_DELAY = timedelta(seconds=1)
 REPLY_LANES = 16
 """Conversations whose replies are being delivered at the same time."""
-REPLY = "reply"
-
-
-class DeliveryFailed(Exception):
-    """The platform refused a send. `retry_after`: seconds it asked us to wait (a 429);
-    `permanent`: trying again cannot help (an unknown channel, a malformed message)."""
-
-    def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """One message to deliver. `update_ref` is set when it replaces an earlier post."""
-
-    key: str
-    kind: str
-    recipient: str
-    payload: dict[str, Any]
-    update_ref: str | None = None
-    attempted_at: str | None = None
-    """When a send that may have got through began (ISO UTC), for `was_delivered`."""
-
-
-class Transport(Protocol):
-    """How a platform delivers outbox messages (Slack, Teams, the console, a test)."""
-
-    async def deliver(self, message: Outbound) -> str:
-        """Send it; return the platform's reference of the posted message."""
-        ...
-
-    async def was_delivered(self, message: Outbound) -> bool:
-        """After a crash mid-send: did this key reach the platform?"""
-        ...
 
 
 _Row = tuple[int, str, str, str, str, int, "str | None"]
@@ -104,11 +72,15 @@ class OutboxWorker:
         self,
         db: sqlite_utils.Database,
         transport: Transport,
+        renderer: Renderer,
         clock: Clock = utcnow,
         on_given_up: Callable[[Outbound, str], None] | None = None,
     ):
         self._conn = db.conn
         self._transport = transport
+        self._renderer = renderer
+        self._links = MessageLinks(db.conn)
+        self._deletions = Deletions(db.conn)
         self._clock = clock
         self._on_given_up = on_given_up
         self._lanes = asyncio.Semaphore(REPLY_LANES)
@@ -143,7 +115,8 @@ class OutboxWorker:
                         row_id, key, kind, recipient, payload_json, sending_at
                     )
                 except Exception as exc:  # noqa: BLE001 - this row is retried later
-                    self._failed(row_id, attempts + 1, exc, Outbound(key, kind, recipient, {}))
+                    stored = Outbound(key, kind, Recipient.parse(recipient), {})
+                    self._failed(row_id, attempts + 1, exc, stored)
                     if conversation:
                         break
         return delivered
@@ -158,13 +131,15 @@ class OutboxWorker:
         sending_at: str | None,
     ) -> int:
         """Deliver one row (1), or skip it (0); raises for the row to be retried."""
-        message = Outbound(key, kind, recipient, json.loads(payload_json), None, sending_at)
+        to = Recipient.parse(recipient)
+        message = Outbound(key, kind, to, json.loads(payload_json), None, sending_at)
         if kind == "triage":
             current = self._triage(row_id, message)
             if current is None:
                 return 0
             message = current
-        if sending_at is not None and await self._transport.was_delivered(message):
+        delivery = await self._renderer.render(message)
+        if sending_at is not None and await self._transport.was_delivered(delivery):
             self._delivered(row_id, message, None)
             return 1
         with self._conn:
@@ -172,12 +147,16 @@ class OutboxWorker:
                 "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
             )
         try:
-            ref = await self._transport.deliver(message)
+            ref = await self._transport.deliver(delivery)
         except Exception:
             with self._conn:  # not sent: the next try needs no was_delivered check
                 self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
             raise
         self._delivered(row_id, message, ref)
+        if delivery.reply.delete_after_s is not None and ref is not None:
+            at = self._clock() + timedelta(seconds=delivery.reply.delete_after_s)
+            self._deletions.schedule(self._transport.platform, MessageRef.parse(ref), at)
+        self._renderer.delivered(message)
         return 1
 
     def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
@@ -194,10 +173,8 @@ class OutboxWorker:
                     (iso(self._clock()), row_id),
                 )
             return None
-        post = self._conn.execute(
-            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
-        ).fetchone()
-        return replace(message, update_ref=post[0] if post else None)
+        post = self._links.triage_post(int(ticket))
+        return replace(message, update_ref=str(post) if post else None)
 
     def _delivered(self, row_id: int, message: Outbound, ref: str | None) -> None:
         with self._conn:
@@ -217,22 +194,13 @@ class OutboxWorker:
                 )
             if message.kind == "notice" and ref is not None and "conversation" in message.payload:
                 # The requester's copy: a reply in its thread is a comment on the ticket.
-                self._conn.execute(
-                    "INSERT INTO ticket_threads (message_ref, ticket_id) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (ref, message.payload["ticket"]),
-                )
+                self._links.record_notice_copy(ref, int(message.payload["ticket"]))
             if message.kind == "triage" and ref is not None:
-                self._conn.execute(
-                    "INSERT INTO triage_posts (ticket_id, channel, message_ref, version)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET"
-                    " version = excluded.version",
-                    (
-                        message.payload["ticket"],
-                        message.recipient,
-                        ref,
-                        message.payload["version"],
-                    ),
+                self._links.record_triage_post(
+                    int(message.payload["ticket"]),
+                    str(message.recipient),
+                    ref,
+                    int(message.payload["version"]),
                 )
 
     def _failed(self, row_id: int, attempts: int, exc: Exception, message: Outbound) -> None:
