@@ -101,6 +101,8 @@ class Engine:
         if not claimed and msg.event_id and not services.events.claim(msg.platform, msg.event_id):
             log.info("dropping redelivered event %s", msg.event_id)
             return []
+        if not msg.addressed and not self._in_a_ticket_thread(msg):
+            return []  # chatter in a channel's thread that is no ticket's: not for the bot
         services.kb.refresh()
         key = conversation_key(msg)
         notes: list[str] = []
@@ -129,6 +131,14 @@ class Engine:
             [("user", said)] + [("bot", r.text) for r in replies if not r.private],
         )
         return prefix + replies
+
+    def _in_a_ticket_thread(self, msg: Incoming) -> bool:
+        tickets = self.services.tickets
+        thread = msg.thread_id
+        return thread is not None and (
+            tickets.for_thread(thread) is not None
+            or tickets.for_requester_thread(thread) is not None
+        )
 
     def _language(self, msg: Incoming, pending: PendingFlow | None) -> Lang:
         """The reply's language (`bot.language.reply_language`); remembers the one written

@@ -59,6 +59,10 @@ class Incoming:
     """A secret was masked in it before it was stored (by the inbox): the engine warns the
     user as if it had found it itself."""
     locale: Lang | None = None
+    addressed: bool = True
+    """Said to the bot (a DM, a mention, a command, a click). False for a message in a
+    channel's thread that does not mention the bot: the engine answers it only in a
+    ticket's thread (an engineer's reply to the requester, the requester's comment)."""
 
     @property
     def platform(self) -> str:
@@ -113,6 +117,11 @@ class Form:
 
 TEXT_FORM = "text"
 """A form whose single field is submitted as a typed message (a search box)."""
+
+TICKET_FROM_MESSAGE = "@human:message"
+"""The choice a platform sends for "send this message to the helpdesk" (a Slack message
+shortcut, a Teams message action), with the form fields `text`, `link` (the message's
+permalink) and `key` (a dedupe key naming the message and the sender)."""
 
 
 @dataclass(frozen=True)

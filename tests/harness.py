@@ -190,7 +190,7 @@ class BotHarness:
     def deliver(self) -> list[Outbound]:
         """Run the outbox worker once; return what it delivered this time."""
         before = len(self.transport.sent)
-        renderer = Renderer(self.services, platform=self.transport.platform)
+        renderer = Renderer(self.services, platforms=(self.transport.platform,))
         worker = OutboxWorker(self.services.db, self.transport, renderer, self.clock)
         self.run(worker.run_once())
         return self.transport.sent[before:]

@@ -23,6 +23,7 @@ def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
         forms=True,
         redacted=True,
         locale="en",
+        addressed=False,
     )
     unset = [f.name for f in dataclasses.fields(msg) if getattr(msg, f.name) == f.default]
     assert unset == [], f"set every field in this test: {unset}"

@@ -12,11 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.slack import SlackBot, SlackConfig
-from bot.adapters.slack_transport import SlackTransport
+from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.clock import iso
-from bot.engine import Engine
-from bot.handlers import default_handlers
 from bot.inbox import HeldSecrets
 from bot.messages import Recipient
 from bot.outbox.render import Renderer
@@ -48,9 +45,9 @@ class Outboxed:
         async def run() -> int:
             config = SlackConfig("xoxb-test", "secret", api_url=self.slack.api_url)
             async with aiohttp.ClientSession() as session:
-                bot = SlackBot(Engine(self.services, default_handlers()), config, session)
-                await bot.start()
-                transport = SlackTransport(bot)
+                adapter = SlackAdapter(config, session)
+                await adapter.check_token()
+                transport = adapter.transport
                 renderer = Renderer(self.services, HeldSecrets(), "slack")
                 worker = OutboxWorker(self.services.db, transport, renderer, self.clock)
                 return await worker.run_once()

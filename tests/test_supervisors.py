@@ -166,10 +166,7 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
 
     import aiohttp
 
-    from bot.adapters.slack import SlackBot, SlackConfig
-    from bot.adapters.slack_transport import SlackTransport
-    from bot.engine import Engine
-    from bot.handlers import default_handlers
+    from bot.adapters.slack import SlackAdapter, SlackConfig
     from bot.inbox import HeldSecrets
     from bot.outbox.render import Renderer
     from bot.outbox.worker import OutboxWorker
@@ -187,11 +184,11 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
         clock.advance(hours=5, minutes=1)
         queue_due_handoffs(services, started)
         async with aiohttp.ClientSession() as session:
-            bot = SlackBot(Engine(services, default_handlers()), config, session)
-            await bot.start()
+            adapter = SlackAdapter(config, session)
+            await adapter.check_token()
             renderer = Renderer(services, HeldSecrets(), "slack")
             delivered = await OutboxWorker(
-                services.db, SlackTransport(bot), renderer, clock
+                services.db, adapter.transport, renderer, clock
             ).run_once()
         services.db.conn.close()
         return delivered

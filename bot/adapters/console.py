@@ -10,16 +10,13 @@ local tool over the demo directory; `helpdesk chat` refuses any other directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
 from bot.chat_numbers import whole_number
-from bot.engine import Engine
 from bot.i18n import Translator
 from bot.messages import Actor, Choice, Incoming, MessageRef, Reply
-from bot.outbox.render import Renderer
 from bot.outbox.transport import Delivery
-from bot.outbox.worker import OutboxWorker
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 
@@ -73,33 +70,32 @@ class ConsoleTransport:
         """A terminal cannot take a line back (the console shows no secrets' deletion)."""
 
 
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+"""The engine's answer to one message (`Engine.handle`)."""
+
+
 class ConsoleChat:
     """One person chatting with the engine; remembers the last choices offered.
 
-    After each message it runs what `helpdesk serve` runs in the background: the SLA
-    scan and one pass of the outbox worker, whose deliveries print to `out`.
+    After each message it runs `background`: what `helpdesk serve` runs in the background
+    (the SLA scan and one pass of the outbox worker, whose deliveries print through
+    `ConsoleTransport`), given by the CLI, which builds the engine and the outbox.
     """
 
-    def __init__(self, engine: Engine, actor: Actor, out: TextIO | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        handle: Handle,
+        actor: Actor,
+        background: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._handle = handle
         self.actor = actor
+        self._background = background
         self._choices: tuple[Choice, ...] = ()
-        services = engine.services
-        self._worker = (
-            OutboxWorker(
-                services.db,
-                ConsoleTransport(out),
-                Renderer(services, platform="console"),
-                services.clock,
-            )
-            if out is not None
-            else None
-        )
 
     async def background(self) -> None:
-        if self._worker is not None:
-            self.engine.services.tickets.scan()
-            await self._worker.run_once()
+        if self._background is not None:
+            await self._background()
 
     async def say(self, text: str) -> list[Reply]:
         stripped = text.strip()
@@ -113,7 +109,7 @@ class ConsoleChat:
             text=choice.label if choice else text,
             choice=choice.value if choice else None,
         )
-        replies = await self.engine.handle(msg)
+        replies = await self._handle(msg)
         offered = [r.choices for r in replies if r.choices]
         self._choices = offered[-1] if offered else ()
         return replies

@@ -30,6 +30,7 @@ def incoming(text: str) -> Incoming:
         forms=bool(data.get("forms")),
         redacted=bool(data.get("redacted")),
         locale=cast(Lang | None, data.get("locale")),
+        addressed=bool(data.get("addressed", True)),
     )
 
 

@@ -52,10 +52,17 @@ class NotDueYet(LookupError):
 
 
 class Renderer:
-    def __init__(self, services: Services, held: HeldSecrets | None = None, platform: str = ""):
+    def __init__(
+        self,
+        services: Services,
+        held: HeldSecrets | None = None,
+        platforms: tuple[str, ...] = (),
+    ):
+        """`platforms`: those the transport delivers to (a person on another one is
+        reached by email)."""
         self._services = services
         self._held = held or HeldSecrets()
-        self._platform = platform
+        self._platforms = platforms
         self._links = MessageLinks(services.db.conn)
 
     @property
@@ -100,8 +107,8 @@ class Renderer:
         recipient = message.recipient
         if (
             recipient.kind == "person"
-            and self._platform
-            and recipient.platform != self._platform
+            and self._platforms
+            and recipient.platform not in self._platforms
             and "ticket" in message.payload
         ):
             ticket = self._services.tickets.get(int(message.payload["ticket"]))
@@ -119,7 +126,7 @@ class Renderer:
         route: dict[str, Any] = payload["route"]
         self._services.audit.append(
             AuditEntry(
-                actor_platform=message.recipient.platform or self._platform,
+                actor_platform=message.recipient.platform,
                 actor_id=str(route.get("user") or message.recipient.address),
                 actor_directory_id=None,
                 target=None,

@@ -155,7 +155,8 @@ class OutboxWorker:
         self._delivered(row_id, message, ref)
         if delivery.reply.delete_after_s is not None and ref is not None:
             at = self._clock() + timedelta(seconds=delivery.reply.delete_after_s)
-            self._deletions.schedule(self._transport.platform, MessageRef.parse(ref), at)
+            platform = delivery.recipient.platform or self._transport.platform
+            self._deletions.schedule(platform, MessageRef.parse(ref), at)
         self._renderer.delivered(message)
         return 1
 

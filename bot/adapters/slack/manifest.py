@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from bot.adapters.slack import COMMAND, SHORTCUT
+from bot.adapters.slack.inbound import COMMAND, SHORTCUT
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),

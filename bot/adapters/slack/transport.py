@@ -23,20 +23,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack_blocks import escape, reply_blocks
+from bot.adapters.slack.blocks import escape, reply_blocks
+from bot.adapters.slack.config import SlackConfig, slack_error
+from bot.adapters.slack.identity import People
+from bot.adapters.slack.outbound import Forms, Where, slack_hosted
 from bot.clock import parse_iso
 from bot.i18n import bilingual
 from bot.messages import MessageRef, Recipient
 from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed
-
-if TYPE_CHECKING:
-    from bot.adapters.slack import SlackBot, Where
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,6 @@ TRANSIENT = frozenset(
 
 def refused(method: str, exc: SlackApiError) -> DeliveryFailed:
     """What a Slack error means for the outbox (the error code only, never its text)."""
-    from bot.adapters.slack import slack_error
-
     status = exc.response.status_code
     error = f"{method}: {slack_error(exc)}"
     if status == 429:
@@ -70,14 +68,16 @@ def refused(method: str, exc: SlackApiError) -> DeliveryFailed:
 class SlackTransport:
     platform = "slack"
 
-    def __init__(self, slack: SlackBot) -> None:
-        self._slack = slack
+    def __init__(
+        self, config: SlackConfig, session: aiohttp.ClientSession, people: People, forms: Forms
+    ) -> None:
+        self._config = config
+        self._session = session
+        self._people = people
+        self._forms = forms
         # Its own client on the shared session, with no retry handler that sleeps on a 429.
         self._client = AsyncWebClient(
-            token=slack.config.bot_token,
-            base_url=slack.config.api_url,
-            session=slack.session,
-            timeout=15,
+            token=config.bot_token, base_url=config.api_url, session=session, timeout=15
         )
 
     async def _api(self, method: str, **params: Any) -> dict[str, Any]:
@@ -90,28 +90,23 @@ class SlackTransport:
     # -- replies ---------------------------------------------------------------------------
 
     async def _reply(self, delivery: Delivery) -> str:
-        from bot.adapters.slack import Where
-
         where = Where(**(delivery.route or {}))
         reply = delivery.reply
         if reply.delete_after_s is not None:
             return await self._secret(delivery, where)
-        slack = self._slack
-        if reply.form is not None and await slack._open_form(reply.form, where):
+        if reply.form is not None and await self._forms.open(reply.form, where):
             return "views.open"
-        token = slack._stash(reply.form) if reply.form is not None else None
+        token = self._forms.stash(reply.form) if reply.form is not None else None
         text, blocks = reply_blocks(reply, token)
         return await self._post(where, text, blocks, private=reply.private, key=delivery.key)
 
     async def _post(
         self, where: Where, text: str, blocks: list[dict[str, Any]], *, private: bool, key: str
     ) -> str:
-        from bot.adapters.slack import slack_hosted
-
         thread = {"thread_ts": where.thread_ts} if where.thread_ts else {}
         if where.ephemeral or (private and not where.dm):
             url = where.response_url
-            hosted = bool(url) and slack_hosted(str(url), self._slack.config.api_url)
+            hosted = bool(url) and slack_hosted(str(url), self._config.api_url)
             if hosted and await self._respond(str(url), text, blocks):
                 return "response_url"
             await self._api(
@@ -137,7 +132,7 @@ class SlackTransport:
         """Post to a response URL; False when it failed (the caller falls back)."""
         body = {"response_type": "ephemeral", "replace_original": False, "text": text}
         try:
-            async with self._slack.session.post(url, json={**body, "blocks": blocks}) as response:
+            async with self._session.post(url, json={**body, "blocks": blocks}) as response:
                 if response.status < 400:
                     return True
                 log.warning("response_url post failed: HTTP %s", response.status)
@@ -147,7 +142,7 @@ class SlackTransport:
 
     async def _secret(self, delivery: Delivery, where: Where) -> str:
         """A secret goes to the user's DM only (the outbox schedules its deletion)."""
-        dm = await self._slack._dm(where.user)
+        dm = await self._people.dm(where.user)
         _, blocks = reply_blocks(replace(delivery.reply, form=None))
         # The fallback text shows in notifications and e-mail digests, which chat.delete
         # cannot recall: it never carries the secret, only the blocks do.
@@ -171,10 +166,10 @@ class SlackTransport:
         if recipient.kind == "channel":
             return recipient.address
         if recipient.kind == "person" and recipient.platform == self.platform:
-            return await self._slack._dm(recipient.address)
+            return await self._people.dm(recipient.address)
         if recipient.kind == "email":
             found = await self._api("users.lookupByEmail", email=recipient.address)
-            return await self._slack._dm(str(found["user"]["id"]))
+            return await self._people.dm(str(found["user"]["id"]))
         raise LookupError(f"no Slack address for {recipient}")
 
     async def deliver(self, delivery: Delivery) -> str:
@@ -213,8 +208,7 @@ class SlackTransport:
             filename=attachment.filename,
             length=len(attachment.data),
         )
-        session = self._slack.session
-        async with session.post(str(upload["upload_url"]), data=attachment.data) as response:
+        async with self._session.post(str(upload["upload_url"]), data=attachment.data) as response:
             if response.status >= 400:
                 log.warning("file upload failed: HTTP %s", response.status)
                 return
@@ -229,8 +223,6 @@ class SlackTransport:
         try:
             await self._client.chat_delete(channel=ref.conversation, ts=ref.message)
         except SlackApiError as exc:
-            from bot.adapters.slack import slack_error
-
             if slack_error(exc) not in ("message_not_found", "channel_not_found"):
                 raise refused("chat.delete", exc) from None
 
@@ -239,8 +231,6 @@ class SlackTransport:
             return False  # an update in place is safe to repeat
         thread: MessageRef | None = None
         if delivery.kind == REPLY:
-            from bot.adapters.slack import Where
-
             where = Where(**(delivery.route or {}))
             if delivery.reply.delete_after_s is not None or where.ephemeral:
                 return False  # no history to read: an ephemeral is sent again
