@@ -63,6 +63,10 @@ class Incoming:
     """Said to the bot (a DM, a mention, a command, a click). False for a message in a
     channel's thread that does not mention the bot: the engine answers it only in a
     ticket's thread (an engineer's reply to the requester, the requester's comment)."""
+    address: Mapping[str, str] | None = None
+    """How to reach the actor later, unprompted, as their platform names it (Slack: the DM
+    channel of a DM; Teams: service URL, conversation and tenant ids): stored with the
+    message (`bot.store.addresses`), given to the transport for notices and approvals."""
 
     @property
     def platform(self) -> str:

@@ -24,6 +24,7 @@ def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
         redacted=True,
         locale="en",
         addressed=False,
+        address={"channel": "D1"},
     )
     unset = [f.name for f in dataclasses.fields(msg) if getattr(msg, f.name) == f.default]
     assert unset == [], f"set every field in this test: {unset}"

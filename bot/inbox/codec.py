@@ -31,6 +31,9 @@ def incoming(text: str) -> Incoming:
         redacted=bool(data.get("redacted")),
         locale=cast(Lang | None, data.get("locale")),
         addressed=bool(data.get("addressed", True)),
+        address=(
+            {str(k): str(v) for k, v in data["address"].items()} if data.get("address") else None
+        ),
     )
 
 

@@ -40,6 +40,7 @@ from bot.inbox.held import HeldSecrets
 from bot.messages import Incoming, Recipient, Reply
 from bot.outbox.transport import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
+from bot.store.addresses import remember_in
 from bot.store.conversations import ConversationStore, conversation_key
 from bot.store.database import bookkeeping, transaction
 from bot.store.events import claim_in
@@ -151,6 +152,10 @@ class Inbox:
                     stored.append(None)
                     continue
                 conversation = ordered_in(msg)
+                if msg.address:
+                    remember_in(
+                        conn, msg.platform, msg.actor.user_id, msg.actor.email, msg.address, now
+                    )
                 cursor = conn.execute(
                     "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
                     " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",

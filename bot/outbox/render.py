@@ -37,6 +37,7 @@ from bot.outbox.transport import REPLY, Attachment, Delivery, Outbound
 from bot.reports.chart import handoff_chart
 from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
+from bot.store.addresses import Addresses
 from bot.store.audit import AuditEntry
 from bot.store.message_links import MessageLinks
 from bot.tickets.triage import triage_view
@@ -64,6 +65,7 @@ class Renderer:
         self._held = held or HeldSecrets()
         self._platforms = platforms
         self._links = MessageLinks(services.db.conn)
+        self._addresses = Addresses(services.db.conn)
 
     @property
     def held(self) -> HeldSecrets:
@@ -79,11 +81,12 @@ class Renderer:
         recipient = self._recipient(message)
         if message.kind == REPLY:
             return Delivery(message, self._reply(message), recipient, route=payload["route"])
+        address = self._address(recipient)
         update = MessageRef.parse(message.update_ref) if message.update_ref else None
         if message.kind == "triage":
             ticket = self._services.tickets.require(int(payload["ticket"]))
             view = triage_view(ticket, self._desk())
-            return Delivery(message, view, recipient, update=update)
+            return Delivery(message, view, recipient, update=update, address=address)
         if message.kind in LINES:
             line = Reply(self._desk()(f"delivery.{message.kind}", **payload))
             thread = None
@@ -91,13 +94,13 @@ class Renderer:
                 thread = self._links.triage_post(int(payload["ticket"]))
                 if thread is None:
                     raise NotDueYet("the ticket's triage post is not delivered yet")
-            return Delivery(message, line, recipient, thread=thread)
+            return Delivery(message, line, recipient, thread=thread, address=address)
         choices = tuple(Choice(str(label), str(value)) for label, value in payload["choices"])
         reply = Reply(str(payload["text"]), choices=choices)
         attachment = None
         if message.kind == "handoff":
             attachment = await asyncio.to_thread(self._chart, payload)
-        return Delivery(message, reply, recipient, attachment=attachment)
+        return Delivery(message, reply, recipient, attachment=attachment, address=address)
 
     def delivered(self, message: Outbound) -> None:
         """After its delivery: a secret's text is no longer held."""
@@ -115,6 +118,18 @@ class Renderer:
             if ticket is not None and ticket.requester_email:
                 return Recipient.by_email(ticket.requester_email)
         return recipient
+
+    def _address(self, recipient: Recipient) -> dict[str, str] | None:
+        """The stored reference for a person (by user id, or by email on a platform the
+        transport delivers to); None for a channel or someone who never wrote."""
+        if recipient.kind == "person":
+            return self._addresses.of_user(recipient.platform, recipient.address)
+        if recipient.kind == "email":
+            for platform in self._platforms:
+                found = self._addresses.of_email(platform, recipient.address)
+                if found is not None:
+                    return found[1]
+        return None
 
     def _reply(self, message: Outbound) -> Reply:
         payload = message.payload

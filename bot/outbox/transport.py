@@ -64,7 +64,8 @@ class Delivery:
     email); `route` the adapter's own route for a reply to a user's message (where that
     message came from); `thread` the post to answer in (a ticket's triage thread);
     `update` the earlier post this one replaces in place; `attachment` a file to add in
-    the post's thread. A `reply.delete_after_s` marks a secret: DM only, deleted after.
+    the post's thread; `address` how the platform reaches the person unprompted. A
+    `reply.delete_after_s` marks a secret: DM only, deleted after.
     """
 
     message: Outbound
@@ -74,6 +75,9 @@ class Delivery:
     thread: MessageRef | None = None
     update: MessageRef | None = None
     attachment: Attachment | None = None
+    address: Mapping[str, str] | None = None
+    """The recipient's stored conversation reference on the delivering platform, when
+    the recipient is a person who wrote to the bot there (`bot.store.addresses`)."""
 
     @property
     def key(self) -> str:

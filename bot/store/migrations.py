@@ -276,4 +276,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (platform, user_id)
     );
     """,
+    # 11: how to reach a person on their platform unprompted (bot.store.addresses): the
+    # conversation reference the platform gave with their last message (Slack: the DM
+    # channel; Teams: service URL, conversation and tenant), for notices and approvals
+    """
+    CREATE TABLE addresses (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        email TEXT,
+        reference_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
+    """,
 )

@@ -291,6 +291,7 @@ class SlackInbound:
             event_id=event_id or "local:" + secrets.token_hex(8),
             forms=True,
             addressed=addressed,
+            address={"channel": where.channel} if where.dm else None,
         )
         if not await self.core.accept(msg, asdict(where)):
             log.info("dropping redelivered event %s", event_id)

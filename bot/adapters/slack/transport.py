@@ -35,7 +35,7 @@ from bot.adapters.slack.identity import People
 from bot.adapters.slack.outbound import Forms, Where, slack_hosted
 from bot.clock import parse_iso
 from bot.i18n import bilingual
-from bot.messages import MessageRef, Recipient
+from bot.messages import MessageRef
 from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,10 @@ class SlackTransport:
 
     # -- the other kinds -------------------------------------------------------------------
 
-    async def _channel(self, recipient: Recipient) -> str:
+    async def _channel(self, delivery: Delivery) -> str:
+        recipient = delivery.recipient
+        if delivery.address and delivery.address.get("channel"):
+            return delivery.address["channel"]  # the DM the person wrote to us in
         if recipient.kind == "channel":
             return recipient.address
         if recipient.kind == "person" and recipient.platform == self.platform:
@@ -187,7 +190,7 @@ class SlackTransport:
             )
             return str(update)
         thread = delivery.thread
-        channel = thread.conversation if thread else await self._channel(delivery.recipient)
+        channel = thread.conversation if thread else await self._channel(delivery)
         posted = await self._api(
             "chat.postMessage",
             channel=channel,
@@ -239,7 +242,7 @@ class SlackTransport:
             channel = where.channel
         else:
             thread = delivery.thread
-            channel = thread.conversation if thread else await self._channel(delivery.recipient)
+            channel = thread.conversation if thread else await self._channel(delivery)
         params: dict[str, Any] = {"channel": channel, "limit": 200, "include_all_metadata": True}
         if delivery.message.attempted_at:
             since = parse_iso(delivery.message.attempted_at).timestamp() - CLOCK_SKEW_S
