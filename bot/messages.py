@@ -31,6 +31,37 @@ class Actor:
     times are shown to them in it; else in `bot.timezone`."""
 
 
+COMMAND_WORDS = ("/helpdesk", "/hd")
+"""How a command is typed where a platform has no slash commands of its own (the console,
+a Teams chat, a Slack thread): `/helpdesk queue`."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `/helpdesk` command: the subcommand `name` (lower case; `help` when none was
+    given) and the words after it. Adapters make it: Slack from its slash command's text,
+    every adapter from a message typed as `/helpdesk …` (`Command.typed`)."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Command:
+        """The words after `/helpdesk`: `note HD-1 text` → note, (HD-1, text)."""
+        words = text.split()
+        if not words:
+            return cls("help")
+        return cls(words[0].lower(), tuple(words[1:]))
+
+    @classmethod
+    def typed(cls, text: str) -> Command | None:
+        """The command a typed message is (`/helpdesk queue`), or None."""
+        words = text.split(maxsplit=1)
+        if not words or words[0].lower() not in COMMAND_WORDS:
+            return None
+        return cls.parse(words[1] if len(words) > 1 else "")
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One thing a user did: a message, a clicked choice or a submitted form.
@@ -63,6 +94,8 @@ class Incoming:
     """Said to the bot (a DM, a mention, a command, a click). False for a message in a
     channel's thread that does not mention the bot: the engine answers it only in a
     ticket's thread (an engineer's reply to the requester, the requester's comment)."""
+    command: Command | None = None
+    """A `/helpdesk` command (the adapter recognised it), handled by the command handler."""
     address: Mapping[str, str] | None = None
     """How to reach the actor later, unprompted, as their platform names it (Slack: the DM
     channel of a DM; Teams: service URL, conversation and tenant ids): stored with the

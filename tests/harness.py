@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from bot.config import Settings, parse_settings
 from bot.engine import Engine
 from bot.handlers import Handler, default_handlers
-from bot.messages import Actor, Choice, Incoming, MessageRef, Reply
+from bot.messages import Actor, Choice, Command, Incoming, MessageRef, Reply
 from bot.outbox.render import Renderer
 from bot.outbox.transport import Delivery, Outbound
 from bot.outbox.worker import OutboxWorker
@@ -163,7 +163,13 @@ class BotHarness:
         self._last_user = user or self.user
         actor = self.actor(user)
         return self.send(
-            Incoming(actor=actor, conversation_id=f"dm-{actor.email}", text=text, event_id=event_id)
+            Incoming(
+                actor=actor,
+                conversation_id=f"dm-{actor.email}",
+                text=text,
+                event_id=event_id,
+                command=Command.typed(text),  # as every adapter does
+            )
         )
 
     def click(self, label_or_number: int | str, *, user: str | None = None) -> list[Reply]:

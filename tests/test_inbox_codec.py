@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.inbox import codec
-from bot.messages import Actor, Incoming
+from bot.messages import Actor, Command, Incoming
 
 
 def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
@@ -24,6 +24,7 @@ def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
         redacted=True,
         locale="en",
         addressed=False,
+        command=Command("comment", ("1002", "still", "broken")),
         address={"channel": "D1"},
     )
     unset = [f.name for f in dataclasses.fields(msg) if getattr(msg, f.name) == f.default]

@@ -150,11 +150,13 @@ def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:
 
 
 def test_times_are_shown_in_the_askers_own_time_zone(tmp_path: Path) -> None:
-    from bot.messages import Actor, Incoming
+    from bot.messages import Actor, Command, Incoming
 
     bot = make(tmp_path)
     actor = Actor("test", "U-ny", ENGINEER, timezone="America/New_York")
-    replies = bot.send(Incoming(actor=actor, conversation_id="dm-ny", text="/helpdesk oncall"))
+    replies = bot.send(
+        Incoming(actor, "dm-ny", "/helpdesk oncall", command=Command.typed("/helpdesk oncall"))
+    )
     # Day 2026-11-21 07:00-15:00 HKT is 18:00 on the 20th to 02:00 in New York.
     assert "20 Nov 2026 18:00" in text_of(replies)
 

@@ -15,15 +15,17 @@ from typing import TextIO
 
 from bot.chat_numbers import whole_number
 from bot.i18n import Translator
-from bot.messages import Actor, Choice, Incoming, MessageRef, Reply
+from bot.markup import to_plain
+from bot.messages import Actor, Choice, Command, Incoming, MessageRef, Reply
 from bot.outbox.transport import Delivery
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text: text, article cards, numbered choices."""
-    lines = [reply.text]
+    """A reply as terminal text (`bot.markup` as plain text), article cards, numbered
+    choices."""
+    lines = [to_plain(reply.text)]
     lines += [f"  {name}: {value}" for name, value in reply.fields]
     if reply.form is not None:
         lines.append(f"  [{reply.form.title}]")
@@ -108,6 +110,7 @@ class ConsoleChat:
             conversation_id=f"console:{self.actor.email}",
             text=choice.label if choice else text,
             choice=choice.value if choice else None,
+            command=None if choice else Command.typed(text),
         )
         replies = await self._handle(msg)
         offered = [r.choices for r in replies if r.choices]

@@ -576,7 +576,7 @@ class PasswordReset:
             if article is None:
                 return [Reply(t("kb.gone"), choices=(human_choice(t),))]
             article = kb.in_language(article, t.lang)
-            return [Reply(f"*{article.title}*\n\n{article.body}", choices=(human_choice(t),))]
+            return [Reply(f"**{article.title}**\n\n{article.body}", choices=(human_choice(t),))]
         if picked == _TICKET:
             return await propose_ticket(
                 turn,

@@ -136,6 +136,8 @@ class Commands:
                 turn.expect(f"command.{action}", {"ticket": number})
                 return [Reply(prompt)]
             return await self.run(turn, action, [number])
+        if msg.command is not None:
+            return await self.run(turn, msg.command.name, list(msg.command.args))
         name, args = split_command(msg.text)
         return await self.run(turn, name, args)
 

@@ -46,7 +46,7 @@ from bot.adapters.slack.config import slack_error
 from bot.adapters.slack.identity import People
 from bot.adapters.slack.outbound import Forms, Where, call
 from bot.i18n import bilingual
-from bot.messages import TEXT_FORM, TICKET_FROM_MESSAGE, Incoming
+from bot.messages import TEXT_FORM, TICKET_FROM_MESSAGE, Command, Incoming
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,13 @@ class SlackInbound:
             trigger_id=command.get("trigger_id"),
             ephemeral=True,
         )
-        text = f"{COMMAND} {command.get('text') or ''}".strip()
-        await self.converse(where, text, event_id=f"command:{command.get('trigger_id')}")
+        typed = str(command.get("text") or "")
+        await self.converse(
+            where,
+            f"{COMMAND} {typed}".strip(),
+            event_id=f"command:{command.get('trigger_id')}",
+            command=Command.parse(plain(typed, await self.people.names(typed))),
+        )
 
     async def _on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -274,6 +279,7 @@ class SlackInbound:
         choice: str | None = None,
         form: Mapping[str, str] | None = None,
         addressed: bool = True,
+        command: Command | None = None,
     ) -> None:
         """Translate one user action into an `Incoming` and store it in the inbox; return
         once it is stored (the ack follows). Raises if it could not be stored: the
@@ -291,6 +297,7 @@ class SlackInbound:
             event_id=event_id or "local:" + secrets.token_hex(8),
             forms=True,
             addressed=addressed,
+            command=command or Command.typed(typed),
             address={"channel": where.channel} if where.dm else None,
         )
         if not await self.core.accept(msg, asdict(where)):

@@ -29,12 +29,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.slack.blocks import escape, reply_blocks
+from bot.adapters.slack.blocks import reply_blocks
 from bot.adapters.slack.config import SlackConfig, slack_error
 from bot.adapters.slack.identity import People
 from bot.adapters.slack.outbound import Forms, Where, slack_hosted
 from bot.clock import parse_iso
 from bot.i18n import bilingual
+from bot.markup import escape
 from bot.messages import MessageRef
 from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed
 
