@@ -37,12 +37,14 @@ from bot.clock import Clock
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.inbox import HeldSecrets, Inbox, InboxWorker, Stored
+from bot.inbox.engine_thread import EngineThread
 from bot.messages import Incoming, MessageRef, Reply
 from bot.outbox.render import Renderer
 from bot.outbox.transport import Delivery, DeliveryFailed, Transport
 from bot.outbox.worker import OutboxWorker
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
-from bot.services import Services
+from bot.services import Services, on_connection
+from bot.store import open_store
 from bot.store.deletions import Deletions
 
 log = logging.getLogger(__name__)
@@ -88,11 +90,13 @@ async def _every(
 
 
 class BotCore:
-    """What the adapters see of the bot (`bot.adapters.base.Core`)."""
+    """What the adapters see of the bot (`bot.adapters.base.Core`): the inbox on the event
+    loop, the home screen drawn on the engine's thread."""
 
-    def __init__(self, inbox: Inbox, engine: Engine) -> None:
+    def __init__(self, inbox: Inbox, engine: Engine, thread: EngineThread) -> None:
         self._inbox = inbox
         self._engine = engine
+        self._thread = thread
 
     async def accept(self, msg: Incoming, route: Mapping[str, Any]) -> bool:
         stored = await self._inbox.accept(msg, route)
@@ -101,6 +105,9 @@ class BotCore:
         return stored
 
     async def home(self, msg: Incoming) -> Reply | None:
+        return await self._thread.call(self._home(msg))
+
+    async def _home(self, msg: Incoming) -> Reply | None:
         events = self._engine.services.events
         if msg.event_id and not events.claim(msg.platform, msg.event_id):
             return None
@@ -152,6 +159,10 @@ async def delete_secrets(transport: Transport, deletions: Deletions, clock: Cloc
 
 
 class Server:
+    """The bot's process. `services` and `engine` run on the engine's thread (with their own
+    SQLite connection); the event loop that serves HTTP, stores the inbox and delivers the
+    outbox gets the same services on a second connection (`loop_services`)."""
+
     def __init__(self, services: Services, engine: Engine, adapters: Sequence[Adapter]) -> None:
         self.services = services
         self.engine = engine
@@ -159,6 +170,8 @@ class Server:
         self.held = HeldSecrets()
         self.wake = asyncio.Event()
         self.transports = PlatformTransports([a.transport for a in self.adapters])
+        self.thread = EngineThread()
+        self.loop_services = on_connection(services, open_store(services.settings.db_path))
         self.inbox: Inbox | None = None
         self.workers: InboxWorker | None = None
         self.outbox: OutboxWorker | None = None
@@ -179,39 +192,46 @@ class Server:
             app.add_subapp(adapter.mount, adapter.sub_app())
         return app
 
-    def start_inbox(self) -> tuple[Inbox, InboxWorker]:
-        """The inbox and its workers, started: first what the last run left unfinished,
-        then each message as soon as it is stored."""
-        inbox, workers = self._inbox()
-        inbox.start()
-        workers.start()
-        return inbox, workers
-
-    def _inbox(self) -> tuple[Inbox, InboxWorker]:
+    async def _start_workers(self, woken: asyncio.AbstractEventLoop) -> InboxWorker:
+        """On the engine's thread: its workers (what the last run left unfinished first),
+        finishing each message on the engine's connection."""
         services = self.services
-        workers: InboxWorker | None = None
+        finisher = Inbox(
+            services.db,
+            services.conversations,
+            services.tickets,
+            self.held,
+            lambda _: None,
+            services.clock,
+        )
+
+        def replied() -> None:
+            woken.call_soon_threadsafe(self.wake.set)
+
+        workers = InboxWorker(finisher, self.engine, replied)
+        workers.start()
+        return workers
+
+    async def start(self, listen: Listen | None = None) -> int:
+        """Start the adapters, the engine's thread and its workers, the inbox, the outbox
+        and the jobs; serve HTTP when `listen` is given. Returns the port. Raises
+        `ConfigError` for refused credentials."""
+        services = self.loop_services
+        self.thread.start()
+        workers = await self.thread.call(self._start_workers(asyncio.get_running_loop()))
+        self.workers = workers
 
         def stored(message: Stored) -> None:
-            assert workers is not None
-            workers.submit(message)
+            self.thread.call_soon(workers.submit, message)
 
         inbox = Inbox(
             services.db, services.conversations, services.tickets, self.held, stored, services.clock
         )
-        workers = InboxWorker(inbox, self.engine, self.wake.set)
-        self.inbox, self.workers = inbox, workers
-        return inbox, workers
-
-    async def start(self, listen: Listen | None = None) -> int:
-        """Start the adapters, the inbox, the outbox and the jobs; serve HTTP when `listen`
-        is given. Returns the port. Raises `ConfigError` for refused credentials."""
-        services = self.services
-        inbox, workers = self._inbox()
-        core = BotCore(inbox, self.engine)
+        self.inbox = inbox
+        core = BotCore(inbox, self.engine, self.thread)
         for adapter in self.adapters:
             await adapter.start(core)
         inbox.start()
-        workers.start()
         renderer = Renderer(services, self.held, self.transports.platforms)
         self.outbox = OutboxWorker(
             services.db, self.transports, renderer, services.clock, inbox.given_up
@@ -262,13 +282,15 @@ class Server:
         if self.inbox is not None:
             await self.inbox.close()
         if self.workers is not None:
-            await self.workers.drain(DRAIN_S)
+            await self.thread.call(self.workers.drain(DRAIN_S))
         for job in self._jobs:
             job.cancel()
         if self.outbox is not None:
             await _deliver_due(self.outbox.run_once, DRAIN_S)
         if self._runner is not None:
             await self._runner.cleanup()
+        self.thread.stop()
+        self.loop_services.db.conn.close()
 
 
 async def _deliver_due(run_once: Callable[[], Awaitable[int]], seconds: float) -> None:
