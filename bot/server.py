@@ -4,14 +4,16 @@ and its workers, the outbox worker and the background jobs; the shutdown order.
 Each adapter (`bot.adapters.base.Adapter`) brings a sub-application, mounted at its
 `mount` path (Slack `/slack` → `POST /slack/events`; Teams `/api` → `POST /api/messages`),
 beside `GET /healthz`. What it translates goes to `BotCore.accept`: the inbox stores it
-with its dedupe claim in one durable commit, then the adapter acknowledges. The inbox
-workers run each stored message through the engine; its replies and effects commit
-together; the outbox worker renders each outbox row once (`bot.outbox.render`) and hands
-it to the transport of the platform it is for (`PlatformTransports`).
+with its dedupe claim in one durable commit (grouped: one `fsync` for every request that
+arrived meanwhile), then the adapter acknowledges. That is all the serving event loop does.
 
-Background jobs: the outbox worker (woken after every message, else every second), the
-SLA scan (every 30 s), handoff and weekly reports (every 30 s), and the deletion of
-expired secret messages (every 5 s).
+The engine's thread (`bot.inbox.engine_thread`, its own event loop and SQLite connection)
+runs the rest: the inbox workers take each stored message through the engine, its replies
+and effects commit together; the outbox worker renders each outbox row once
+(`bot.outbox.render`) and hands it to the transport of the platform it is for
+(`PlatformTransports`, each adapter's transport on the thread's own aiohttp session); the
+jobs: the outbox (woken after every message, else every second), the SLA scan and the
+handoff and weekly reports (every 30 s), the deletion of expired secrets (every 5 s).
 
 `stop()` (SIGTERM or SIGINT in `helpdesk serve`) goes in this order: the adapters stop
 accepting (HTTP answers 503 with Retry-After, so the platform sends the event again
@@ -30,6 +32,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from bot.adapters.base import Adapter
@@ -159,25 +162,28 @@ async def delete_secrets(transport: Transport, deletions: Deletions, clock: Cloc
 
 
 class Server:
-    """The bot's process. `services` and `engine` run on the engine's thread (with their own
-    SQLite connection); the event loop that serves HTTP, stores the inbox and delivers the
-    outbox gets the same services on a second connection (`loop_services`)."""
+    """The bot's process, on two threads. The event loop `start` is awaited on serves HTTP
+    and stores what the adapters accept in the inbox (its own SQLite connection,
+    `loop_services`): nothing else runs there, so an ack waits only for its commit. The
+    engine's thread (`EngineThread`, with `services` and their connection) runs the inbox
+    workers, the outbox worker with every adapter's transport on its own aiohttp session,
+    and the background jobs."""
 
     def __init__(self, services: Services, engine: Engine, adapters: Sequence[Adapter]) -> None:
         self.services = services
         self.engine = engine
         self.adapters = tuple(adapters)
         self.held = HeldSecrets()
-        self.wake = asyncio.Event()
-        self.transports = PlatformTransports([a.transport for a in self.adapters])
         self.thread = EngineThread()
         self.loop_services = on_connection(services, open_store(services.settings.db_path))
         self.inbox: Inbox | None = None
         self.workers: InboxWorker | None = None
         self.outbox: OutboxWorker | None = None
+        self.transports: PlatformTransports | None = None
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._jobs: list[asyncio.Task[None]] = []
+        self._session: aiohttp.ClientSession | None = None
 
     def web(self) -> web.Application:
         """Every adapter's routes under its mount path, and `GET /healthz`."""
@@ -192,10 +198,11 @@ class Server:
             app.add_subapp(adapter.mount, adapter.sub_app())
         return app
 
-    async def _start_workers(self, woken: asyncio.AbstractEventLoop) -> InboxWorker:
-        """On the engine's thread: its workers (what the last run left unfinished first),
-        finishing each message on the engine's connection."""
+    async def _start_behind(self) -> InboxWorker:
+        """On the engine's thread: the inbox workers (what the last run left unfinished
+        first), the outbox and the jobs, on the engine's connection."""
         services = self.services
+        wake = asyncio.Event()
         finisher = Inbox(
             services.db,
             services.conversations,
@@ -204,21 +211,51 @@ class Server:
             lambda _: None,
             services.clock,
         )
-
-        def replied() -> None:
-            woken.call_soon_threadsafe(self.wake.set)
-
-        workers = InboxWorker(finisher, self.engine, replied)
+        workers = InboxWorker(finisher, self.engine, wake.set)
         workers.start()
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
+        transports = PlatformTransports([a.make_transport(self._session) for a in self.adapters])
+        self.transports = transports
+        renderer = Renderer(services, self.held, transports.platforms)
+        outbox = OutboxWorker(services.db, transports, renderer, services.clock, finisher.given_up)
+        self.outbox = outbox
+        deletions = Deletions(services.db.conn)
+
+        async def delete_due() -> int:
+            return sum(
+                [
+                    await delete_secrets(transports.of(p), deletions, services.clock)
+                    for p in transports.platforms
+                ]
+            )
+
+        async def scan() -> None:
+            if any(services.tickets.scan().values()):
+                wake.set()
+
+        started_at = services.clock()
+
+        async def reports() -> None:
+            if queue_due_handoffs(services, started_at) or queue_weekly_report(
+                services, started_at
+            ):
+                wake.set()
+
+        self._jobs = [
+            asyncio.create_task(_every(SLA_SCAN_EVERY_S, reports)),
+            asyncio.create_task(_every(OUTBOX_EVERY_S, outbox.run_once, wake)),
+            asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
+            asyncio.create_task(_every(DELETIONS_EVERY_S, delete_due)),
+        ]
         return workers
 
     async def start(self, listen: Listen | None = None) -> int:
-        """Start the adapters, the engine's thread and its workers, the inbox, the outbox
-        and the jobs; serve HTTP when `listen` is given. Returns the port. Raises
-        `ConfigError` for refused credentials."""
+        """Start the engine's thread (workers, outbox, jobs), the adapters and the inbox;
+        serve HTTP when `listen` is given. Returns the port. Raises `ConfigError` for
+        refused credentials."""
         services = self.loop_services
         self.thread.start()
-        workers = await self.thread.call(self._start_workers(asyncio.get_running_loop()))
+        workers = await self.thread.call(self._start_behind())
         self.workers = workers
 
         def stored(message: Stored) -> None:
@@ -232,38 +269,6 @@ class Server:
         for adapter in self.adapters:
             await adapter.start(core)
         inbox.start()
-        renderer = Renderer(services, self.held, self.transports.platforms)
-        self.outbox = OutboxWorker(
-            services.db, self.transports, renderer, services.clock, inbox.given_up
-        )
-        deletions = Deletions(services.db.conn)
-
-        async def delete_due() -> int:
-            return sum(
-                [
-                    await delete_secrets(self.transports.of(p), deletions, services.clock)
-                    for p in self.transports.platforms
-                ]
-            )
-
-        async def scan() -> None:
-            if any(services.tickets.scan().values()):
-                self.wake.set()
-
-        started_at = services.clock()
-
-        async def reports() -> None:
-            if queue_due_handoffs(services, started_at) or queue_weekly_report(
-                services, started_at
-            ):
-                self.wake.set()
-
-        self._jobs = [
-            asyncio.create_task(_every(SLA_SCAN_EVERY_S, reports)),
-            asyncio.create_task(_every(OUTBOX_EVERY_S, self.outbox.run_once, self.wake)),
-            asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
-            asyncio.create_task(_every(DELETIONS_EVERY_S, delete_due)),
-        ]
         if listen is not None:
             self._runner = web.AppRunner(self.web(), access_log=None, handle_signals=False)
             await self._runner.setup()
@@ -275,18 +280,24 @@ class Server:
     def describe(self) -> str:
         return "; ".join(adapter.describe() for adapter in self.adapters)
 
+    async def _stop_behind(self) -> None:
+        if self.workers is not None:
+            await self.workers.drain(DRAIN_S)
+        for job in self._jobs:
+            job.cancel()
+        if self.outbox is not None:
+            await _deliver_due(self.outbox.run_once, DRAIN_S)
+        if self._session is not None:
+            await self._session.close()
+
     async def stop(self) -> None:
         """Stop accepting, store, drain, deliver, stop (the order in the module docstring)."""
         for adapter in self.adapters:
             await adapter.stop_accepting()
         if self.inbox is not None:
             await self.inbox.close()
-        if self.workers is not None:
-            await self.thread.call(self.workers.drain(DRAIN_S))
-        for job in self._jobs:
-            job.cancel()
-        if self.outbox is not None:
-            await _deliver_due(self.outbox.run_once, DRAIN_S)
+        if self.thread.running:
+            await self.thread.call(self._stop_behind())
         if self._runner is not None:
             await self._runner.cleanup()
         self.thread.stop()

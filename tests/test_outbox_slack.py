@@ -47,7 +47,7 @@ class Outboxed:
             async with aiohttp.ClientSession() as session:
                 adapter = SlackAdapter(config, session)
                 await adapter.check_token()
-                transport = adapter.transport
+                transport = adapter.make_transport(session)
                 renderer = Renderer(self.services, HeldSecrets(), "slack")
                 worker = OutboxWorker(self.services.db, transport, renderer, self.clock)
                 return await worker.run_once()

@@ -721,7 +721,7 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
         async with aiohttp.ClientSession() as session:
             adapter = SlackAdapter(config, session)
             await adapter.check_token()
-            transport = adapter.transport
+            transport = adapter.make_transport(session)
             deletions = Deletions(services.db.conn)
             if step == "send":
                 secret = Reply("Temporary password: Kx9-secret", private=True, delete_after_s=600)

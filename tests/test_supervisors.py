@@ -190,7 +190,7 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
             await adapter.check_token()
             renderer = Renderer(services, HeldSecrets(), "slack")
             delivered = await OutboxWorker(
-                services.db, adapter.transport, renderer, clock
+                services.db, adapter.make_transport(session), renderer, clock
             ).run_once()
         services.db.conn.close()
         return delivered

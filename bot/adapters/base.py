@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import aiohttp
 from aiohttp import web
 
 from bot.messages import Incoming, Reply
@@ -43,9 +44,9 @@ class Adapter(Protocol):
     mount: str
     """Where its sub-application is mounted on the shared server (`/slack`, `/api`)."""
 
-    @property
-    def transport(self) -> Transport:
-        """How the outbox delivers to this platform."""
+    def make_transport(self, session: aiohttp.ClientSession) -> Transport:
+        """How the outbox delivers to this platform, on `session` (the outbox runs on its
+        own event loop, so its transport has its own clients there)."""
         ...
 
     async def start(self, core: Core) -> None:

@@ -31,6 +31,10 @@ class EngineThread:
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         self.loop.run_forever()

@@ -20,8 +20,9 @@ for `helpdesk outbox list`). A `DeliveryFailed` from the transport says more: a 
 Replies to a user's message (kind `reply`, written by `bot.inbox`) carry their
 conversation: within one conversation they go out in order, one at a time, and a reply
 waiting (a 429's `Retry-After`, a backoff) holds back only the later replies of its own
-conversation; the conversations are delivered side by side (`REPLY_LANES` at once), and
-beside the other kinds, which go out one after another in order, as before. Their first
+conversation; the conversations are delivered side by side (`REPLY_LANES` at once; the
+replies of one run are marked sending in one durable commit before and delivered in one
+after, so a burst costs two `fsync`s, not two per reply), and beside the other kinds, which go out one after another in order, as before. Their first
 retry comes after `REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of
 attempts, or refused for good) is logged and handed to `on_given_up` (the service notes
 it on the ticket the message was about): never dropped silently.
@@ -41,6 +42,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -50,7 +52,8 @@ import sqlite_utils
 from bot.clock import Clock, iso, utcnow
 from bot.messages import MessageRef, Recipient
 from bot.outbox.render import Renderer
-from bot.outbox.transport import REPLY, DeliveryFailed, Outbound, Transport
+from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound, Transport
+from bot.store.database import transaction
 from bot.store.deletions import Deletions
 from bot.store.message_links import MessageLinks
 
@@ -65,6 +68,8 @@ REPLY_LANES = 16
 
 
 _Row = tuple[int, str, str, str, str, int, "str | None"]
+_Sent = tuple[int, Outbound, Delivery, "str | None"]
+"""A reply sent in this run: its row, message, delivery and the platform's reference."""
 
 
 class OutboxWorker:
@@ -101,25 +106,60 @@ class OutboxWorker:
         groups: dict[str, list[_Row]] = {}
         for *row, conversation in rows:
             groups.setdefault(conversation or "", []).append(tuple(row))
+        replies = [row[0] for c, g in groups.items() if c for row in g]
+        if replies:  # one durable mark for every reply about to be sent
+            with transaction(self._conn) as conn:
+                conn.executemany(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?",
+                    [(now, row_id) for row_id in replies],
+                )
+        sent: list[_Sent] = []
         # "" holds every other kind: one after another, in order, as before.
-        done = await asyncio.gather(*(self._in_order(g, c != "") for c, g in groups.items()))
+        done = await asyncio.gather(
+            *(self._in_order(g, sent if c else None) for c, g in groups.items())
+        )
+        self._replies_sent(sent)
         return sum(done)
 
-    async def _in_order(self, rows: list[_Row], conversation: bool) -> int:
-        """Deliver rows in order; in a conversation, stop at the first that fails."""
+    def _replies_sent(self, sent: list[_Sent]) -> None:
+        """Mark the replies sent in this run delivered, in one durable transaction."""
+        if not sent:
+            return
+        with transaction(self._conn) as conn:
+            for row_id, message, _, ref in sent:
+                self._record(conn, row_id, message, ref)
+        for _, message, delivery, ref in sent:
+            self._after(message, delivery, ref)
+
+    async def _in_order(self, rows: list[_Row], sent: list[_Sent] | None) -> int:
+        """Deliver rows in order; in a conversation (`sent` collects its replies, marked
+        delivered together at the end of the run), stop at the first that fails."""
         delivered = 0
+        conversation = sent is not None
         async with self._lanes if conversation else contextlib.nullcontext():
-            for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
+            for at, (row_id, key, kind, recipient, payload_json, attempts, sending_at) in enumerate(
+                rows
+            ):
                 try:
                     delivered += await self._one(
-                        row_id, key, kind, recipient, payload_json, sending_at
+                        row_id, key, kind, recipient, payload_json, sending_at, sent
                     )
                 except Exception as exc:  # noqa: BLE001 - this row is retried later
                     stored = Outbound(key, kind, Recipient.parse(recipient), {})
                     self._failed(row_id, attempts + 1, exc, stored)
                     if conversation:
+                        self._not_tried(rows[at + 1 :])
                         break
         return delivered
+
+    def _not_tried(self, rows: list[_Row]) -> None:
+        """Rows marked sending for this run but not tried: back as they were."""
+        if rows:
+            with transaction(self._conn) as conn:
+                conn.executemany(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?",
+                    [(row[6], row[0]) for row in rows],
+                )
 
     async def _one(
         self,
@@ -129,8 +169,10 @@ class OutboxWorker:
         recipient: str,
         payload_json: str,
         sending_at: str | None,
+        sent: list[_Sent] | None = None,
     ) -> int:
-        """Deliver one row (1), or skip it (0); raises for the row to be retried."""
+        """Deliver one row (1), or skip it (0); raises for the row to be retried. A reply
+        (`sent` given) was marked sending by the run and is marked delivered by it."""
         to = Recipient.parse(recipient)
         message = Outbound(key, kind, to, json.loads(payload_json), None, sending_at)
         if kind == "triage":
@@ -142,23 +184,31 @@ class OutboxWorker:
         if sending_at is not None and await self._transport.was_delivered(delivery):
             self._delivered(row_id, message, None)
             return 1
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
-            )
+        if sent is None:
+            with self._conn:
+                self._conn.execute(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
+                )
         try:
             ref = await self._transport.deliver(delivery)
         except Exception:
             with self._conn:  # not sent: the next try needs no was_delivered check
                 self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
             raise
+        if sent is not None:
+            sent.append((row_id, message, delivery, ref))
+            return 1
         self._delivered(row_id, message, ref)
+        self._after(message, delivery, ref)
+        return 1
+
+    def _after(self, message: Outbound, delivery: Delivery, ref: str | None) -> None:
+        """Once its delivery is recorded: a secret's deletion is scheduled, its text let go."""
         if delivery.reply.delete_after_s is not None and ref is not None:
             at = self._clock() + timedelta(seconds=delivery.reply.delete_after_s)
             platform = delivery.recipient.platform or self._transport.platform
             self._deletions.schedule(platform, MessageRef.parse(ref), at)
         self._renderer.delivered(message)
-        return 1
 
     def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
         """Skip a triage view that a newer one replaces; else say which post it updates."""
@@ -178,31 +228,37 @@ class OutboxWorker:
         return replace(message, update_ref=str(post) if post else None)
 
     def _delivered(self, row_id: int, message: Outbound, ref: str | None) -> None:
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (iso(self._clock()), row_id),
+        with transaction(self._conn) as conn:
+            self._record(conn, row_id, message, ref)
+
+    def _record(
+        self, conn: sqlite3.Connection, row_id: int, message: Outbound, ref: str | None
+    ) -> None:
+        """Mark one row delivered, inside the caller's transaction."""
+        conn.execute(
+            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (iso(self._clock()), row_id),
+        )
+        if message.payload.get("scrub"):
+            # One-time values (an approval's nonce in its buttons) leave the store once
+            # delivered: only the text stays, for the record.
+            said = message.payload.get("text") or (message.payload.get("reply") or {})
+            text = said.get("text", "") if isinstance(said, dict) else said
+            kept = {"text": text, "choices": [], "scrubbed": True}
+            conn.execute(
+                "UPDATE outbox SET payload_json = ? WHERE id = ?",
+                (json.dumps(kept, ensure_ascii=False), row_id),
             )
-            if message.payload.get("scrub"):
-                # One-time values (an approval's nonce in its buttons) leave the store once
-                # delivered: only the text stays, for the record.
-                said = message.payload.get("text") or (message.payload.get("reply") or {})
-                text = said.get("text", "") if isinstance(said, dict) else said
-                kept = {"text": text, "choices": [], "scrubbed": True}
-                self._conn.execute(
-                    "UPDATE outbox SET payload_json = ? WHERE id = ?",
-                    (json.dumps(kept, ensure_ascii=False), row_id),
-                )
-            if message.kind == "notice" and ref is not None and "conversation" in message.payload:
-                # The requester's copy: a reply in its thread is a comment on the ticket.
-                self._links.record_notice_copy(ref, int(message.payload["ticket"]))
-            if message.kind == "triage" and ref is not None:
-                self._links.record_triage_post(
-                    int(message.payload["ticket"]),
-                    str(message.recipient),
-                    ref,
-                    int(message.payload["version"]),
-                )
+        if message.kind == "notice" and ref is not None and "conversation" in message.payload:
+            # The requester's copy: a reply in its thread is a comment on the ticket.
+            self._links.record_notice_copy(ref, int(message.payload["ticket"]))
+        if message.kind == "triage" and ref is not None:
+            self._links.record_triage_post(
+                int(message.payload["ticket"]),
+                str(message.recipient),
+                ref,
+                int(message.payload["version"]),
+            )
 
     def _failed(self, row_id: int, attempts: int, exc: Exception, message: Outbound) -> None:
         """Retry the row later (or give up on it). `sending_at` is left as it is: a row

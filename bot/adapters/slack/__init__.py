@@ -50,7 +50,6 @@ class SlackAdapter:
         )
         self.people = People(self.client, config.user_cache_s)
         self.forms = Forms(self.client)
-        self.transport = SlackTransport(config, session, self.people, self.forms)
         self._verifier = SignatureVerifier(config.signing_secret)
         self.inbound: SlackInbound | None = None
         self.team_id = ""
@@ -58,6 +57,9 @@ class SlackAdapter:
         self.accepting = True
         """False once shutting down: a request is then refused (503) and Slack sends it again."""
         self._socket: CheckedSocketModeHandler | None = None
+
+    def make_transport(self, session: aiohttp.ClientSession) -> SlackTransport:
+        return SlackTransport(self.config, session, self.forms)
 
     async def check_token(self) -> None:
         """Check the token with `auth.test`; learn our workspace, bot user and app id."""

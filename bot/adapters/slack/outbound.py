@@ -94,12 +94,13 @@ class Forms:
     def get(self, token: str) -> Form | None:
         return self._forms.get(token)
 
-    async def open(self, form: Form, where: Where) -> bool:
-        """Open `form` as a modal, if the click that asked for it can still open one."""
+    async def open(self, form: Form, where: Where, client: AsyncWebClient | None = None) -> bool:
+        """Open `form` as a modal, if the click that asked for it can still open one (with
+        `client`, a client on the caller's event loop; else the listeners')."""
         if not where.trigger_id:
             return False
         opened = await call(
-            self.client,
+            client or self.client,
             "views.open",
             trigger_id=where.trigger_id,
             view=modal(form, where.metadata()),

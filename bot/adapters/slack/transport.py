@@ -31,7 +31,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.adapters.slack.blocks import reply_blocks
 from bot.adapters.slack.config import SlackConfig, slack_error
-from bot.adapters.slack.identity import People
 from bot.adapters.slack.outbound import Forms, Where, slack_hosted
 from bot.clock import parse_iso
 from bot.i18n import bilingual
@@ -69,17 +68,24 @@ def refused(method: str, exc: SlackApiError) -> DeliveryFailed:
 class SlackTransport:
     platform = "slack"
 
-    def __init__(
-        self, config: SlackConfig, session: aiohttp.ClientSession, people: People, forms: Forms
-    ) -> None:
+    def __init__(self, config: SlackConfig, session: aiohttp.ClientSession, forms: Forms) -> None:
+        """Its own Web API client on `session` (the outbox's, on the outbox's event loop);
+        `forms` is shared with the listeners (a form stashed here opens from a click)."""
         self._config = config
         self._session = session
-        self._people = people
         self._forms = forms
+        self._dms: dict[str, str] = {}
         # Its own client on the shared session, with no retry handler that sleeps on a 429.
         self._client = AsyncWebClient(
             token=config.bot_token, base_url=config.api_url, session=session, timeout=15
         )
+
+    async def _dm(self, user: str) -> str:
+        """The DM channel with `user` (opened once, then remembered)."""
+        if user not in self._dms:
+            opened = await self._api("conversations.open", users=user)
+            self._dms[user] = str(opened["channel"]["id"])
+        return self._dms[user]
 
     async def _api(self, method: str, **params: Any) -> dict[str, Any]:
         try:
@@ -95,7 +101,7 @@ class SlackTransport:
         reply = delivery.reply
         if reply.delete_after_s is not None:
             return await self._secret(delivery, where)
-        if reply.form is not None and await self._forms.open(reply.form, where):
+        if reply.form is not None and await self._forms.open(reply.form, where, self._client):
             return "views.open"
         token = self._forms.stash(reply.form) if reply.form is not None else None
         text, blocks = reply_blocks(reply, token)
@@ -143,7 +149,7 @@ class SlackTransport:
 
     async def _secret(self, delivery: Delivery, where: Where) -> str:
         """A secret goes to the user's DM only (the outbox schedules its deletion)."""
-        dm = await self._people.dm(where.user)
+        dm = await self._dm(where.user)
         _, blocks = reply_blocks(replace(delivery.reply, form=None))
         # The fallback text shows in notifications and e-mail digests, which chat.delete
         # cannot recall: it never carries the secret, only the blocks do.
@@ -170,10 +176,10 @@ class SlackTransport:
         if recipient.kind == "channel":
             return recipient.address
         if recipient.kind == "person" and recipient.platform == self.platform:
-            return await self._people.dm(recipient.address)
+            return await self._dm(recipient.address)
         if recipient.kind == "email":
             found = await self._api("users.lookupByEmail", email=recipient.address)
-            return await self._people.dm(str(found["user"]["id"]))
+            return await self._dm(str(found["user"]["id"]))
         raise LookupError(f"no Slack address for {recipient}")
 
     async def deliver(self, delivery: Delivery) -> str:
