@@ -22,9 +22,10 @@ conversation: within one conversation they go out in order, one at a time, and a
 waiting (a 429's `Retry-After`, a backoff) holds back only the later replies of its own
 conversation; the conversations are delivered side by side (`REPLY_LANES` at once; the
 replies of one run are marked sending in one durable commit before and delivered in one
-after, so a burst costs two `fsync`s, not two per reply), and beside the other kinds, which go out one after another in order, as before. Their first
-retry comes after `REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of
-attempts, or refused for good) is logged and handed to `on_given_up` (the service notes
+after, so a burst costs two `fsync`s, not two per reply), and beside the other kinds,
+which go out one after another in order, as before. Their first retry comes after
+`REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of attempts, or refused
+for good) is logged and handed to `on_given_up` (the service notes
 it on the ticket the message was about): never dropped silently.
 
 A crash between 2 and 3 leaves a row that was maybe
