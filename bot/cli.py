@@ -52,11 +52,13 @@ def chat(as_email: str | None) -> None:
     Interactive on a terminal; with piped input, one message per line. Answer a
     numbered choice with its number. Type quit to leave.
     """
-    from bot.adapters.console import ConsoleChat, run_console
+    from bot.adapters.console import ConsoleChat, ConsoleTransport, run_console
     from bot.engine import Engine
     from bot.handlers import default_handlers
     from bot.integrations.directory import DirectoryError
     from bot.messages import Actor
+    from bot.outbox.render import Renderer
+    from bot.outbox.worker import OutboxWorker
     from bot.services import build_services
 
     settings = load()
@@ -86,7 +88,16 @@ def chat(as_email: str | None) -> None:
             f"{settings.bot.name} — console chat as {display or email}."
             " Type your question; answer a numbered choice with its number; 'quit' leaves."
         )
-        await run_console(ConsoleChat(engine, actor, sys.stdout), sys.stdin, sys.stdout, banner)
+        transport = ConsoleTransport(sys.stdout)
+        renderer = Renderer(services, platforms=(transport.platform,))
+        outbox = OutboxWorker(services.db, transport, renderer, services.clock)
+
+        async def background() -> None:
+            services.tickets.scan()
+            await outbox.run_once()
+
+        chat = ConsoleChat(engine.handle, actor, background)
+        await run_console(chat, sys.stdin, sys.stdout, banner)
 
     asyncio.run(session())
 
@@ -123,11 +134,13 @@ def slack() -> None:
 def slack_manifest(name: str, url: str | None) -> None:
     """Print the Slack app manifest (YAML) with exactly the scopes, events, slash command,
     shortcut and App Home the bot uses. Paste it at api.slack.com/apps → Create New App."""
-    from bot.adapters.slack_manifest import manifest_yaml
+    from bot.adapters.slack.manifest import manifest_yaml
+    from bot.handlers.commands import COMMANDS
+    from bot.handlers.commands.registry import usage_hint
 
     if url is not None and not url.startswith("https://"):
         raise click.BadParameter("Slack only calls https:// request URLs", param_hint="--url")
-    click.echo(manifest_yaml(name, url), nl=False)
+    click.echo(manifest_yaml(name, url, usage_hint(COMMANDS)), nl=False)
 
 
 @main.group()

@@ -56,8 +56,9 @@ def report_handoff(
 ) -> None:
     """A shift's handoff summary: opened, resolved, open, P1/P2, SLA, escalations, trends,
     self-service and deflection, CSAT, unusual events, notes, on-call now and next."""
-    from bot.handlers.supervisor import build_handoff, shift_asked
+    from bot.handlers.supervisor import shift_asked
     from bot.reports.handoff import render_markdown, render_text, to_json
+    from bot.reports.shift_handoff import build_handoff
     from bot.services import build_services
 
     settings = load()

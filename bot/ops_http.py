@@ -30,7 +30,7 @@ from aiohttp import web
 
 from bot import metrics
 from bot.clock import parse_iso
-from bot.notify import MAX_ATTEMPTS
+from bot.outbox.worker import MAX_ATTEMPTS
 from bot.store.database import SCHEMA_VERSION, Database
 
 PLATFORM_GRACE_S = 300.0

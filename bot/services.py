@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -105,4 +105,30 @@ def build_services(
         outbox=Outbox(db, clock),
         clock=clock,
         timezone=ZoneInfo(settings.bot.timezone),
+    )
+
+
+def on_connection(services: Services, db: Database) -> Services:
+    """The same services with every store on another connection to the same database (for
+    another thread: a connection is used by one thread at a time). The directory, the
+    classifier and the knowledge library are shared, not copied: the library reads its
+    signals on the first services' connection, so only the thread that owns that one may
+    search it."""
+    clock = services.clock
+    settings = services.settings
+    return replace(
+        services,
+        db=db,
+        search_log=SearchLog(db, clock),
+        conversations=ConversationStore(
+            db, timedelta(minutes=settings.conversation.timeout_minutes), clock
+        ),
+        events=ProcessedEvents(db, clock),
+        languages=LanguageMemory(db, clock),
+        tickets=TicketService(db, settings, clock),
+        transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
+        audit=AuditLog(db, clock),
+        approvals=Approvals(db, clock),
+        handoffs=Handoffs(db, clock),
+        outbox=Outbox(db, clock),
     )

@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from bot.adapters.slack_manifest import manifest
+from bot.cli import main
 from bot.handlers.commands import BY_NAME, COMMANDS, Role
 from bot.handlers.commands.registry import command, markdown_table, usage_hint
 from bot.i18n import LANGUAGES, catalogue
@@ -45,7 +47,9 @@ def test_readme_table_and_slack_manifest_come_from_the_registry() -> None:
     assert block[1] == markdown_table(COMMANDS), "run: .venv/bin/python tools/commands_table.py"
     for c in COMMANDS:
         assert f"`/helpdesk {c.usage.replace('|', chr(92) + '|')}`" in block[1]
-    hint = manifest()["features"]["slash_commands"][0]["usage_hint"]
+    printed = CliRunner().invoke(main, ["slack", "manifest"])
+    assert printed.exit_code == 0, printed.output
+    hint = yaml.safe_load(printed.output)["features"]["slash_commands"][0]["usage_hint"]
     assert hint == usage_hint(COMMANDS)
     assert hint.startswith("help | tickets | new") and len(hint) <= 100
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import Incoming, Lang, Reply
+from bot.messages import Command, Incoming, Lang, Reply
 from tests.harness import BotHarness, text_of
 
 ENGINEER = "ho.kawai@corp.example.com"
@@ -34,7 +34,7 @@ def open_ticket(bot: BotHarness, chinese: bool = False) -> int:
 def as_person(bot: BotHarness, text: str, lang: Lang, user: str = ENGINEER) -> list[Reply]:
     """A message from someone whose platform reports `lang` as their language."""
     actor = bot.actor(user)
-    return bot.send(Incoming(actor, f"dm-{user}", text, lang=lang))
+    return bot.send(Incoming(actor, f"dm-{user}", text, lang=lang, command=Command.typed(text)))
 
 
 def events(bot: BotHarness, number: int) -> list[tuple[object, ...]]:

@@ -41,7 +41,7 @@ def notices_to(bot: BotHarness, user: str) -> list[str]:
     return [
         str(m.payload["text"])
         for m in bot.transport.sent
-        if m.kind == "notice" and m.recipient == f"user:test:U-{user}"
+        if m.kind == "notice" and str(m.recipient) == f"user:test:U-{user}"
     ]
 
 
@@ -49,7 +49,7 @@ def triage_posts(bot: BotHarness) -> list[str]:
     return [
         str(m.payload["text"])
         for m in bot.transport.sent
-        if m.kind == "notice" and m.recipient == "channel:helpdesk-triage"
+        if m.kind == "notice" and str(m.recipient) == "channel:helpdesk-triage"
     ]
 
 

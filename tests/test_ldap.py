@@ -30,6 +30,7 @@ import pytest
 
 from bot.config import LdapSettings
 from bot.errors import ConfigError
+from bot.i18n import bilingual
 from bot.integrations.directory import Ambiguous, MalformedIdentity, NotFound, Unavailable
 from bot.integrations.ldap import LdapConfig, LdapDirectory
 from bot.messages import Reply
@@ -632,7 +633,7 @@ def test_slack_end_to_end_reset_approved_by_the_manager(
         )[-1]
         assert shown.params["channel"] == "DCHAN"  # a DM, never a channel
         # The fallback text (notifications, e-mail digests) never carries the secret.
-        assert "`" not in str(shown.params["text"]) and "open Slack" in shown.params["text"]
+        assert shown.params["text"] == bilingual("delivery.private_fallback")
         password = re.search(r"`([^`]+)`", json.dumps(shown.params["blocks"]))
         assert password
         secret = password.group(1)

@@ -171,11 +171,13 @@ def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:
 
 
 def test_times_are_shown_in_the_askers_own_time_zone(tmp_path: Path) -> None:
-    from bot.messages import Actor, Incoming
+    from bot.messages import Actor, Command, Incoming
 
     bot = make(tmp_path)
     actor = Actor("test", "U-ny", ENGINEER, timezone="America/New_York")
-    replies = bot.send(Incoming(actor=actor, conversation_id="dm-ny", text="/helpdesk oncall"))
+    replies = bot.send(
+        Incoming(actor, "dm-ny", "/helpdesk oncall", command=Command.typed("/helpdesk oncall"))
+    )
     # Day 2026-11-21 07:00-15:00 HKT is 18:00 on the 20th to 02:00 in New York.
     assert "20 Nov 2026 18:00" in text_of(replies)
 
@@ -187,12 +189,10 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
 
     import aiohttp
 
-    from bot.adapters.slack import SlackBot, SlackConfig
-    from bot.adapters.slack_transport import SlackTransport
-    from bot.engine import Engine
-    from bot.handlers import default_handlers
+    from bot.adapters.slack import SlackAdapter, SlackConfig
     from bot.inbox import HeldSecrets
-    from bot.notify import OutboxWorker
+    from bot.outbox.render import Renderer
+    from bot.outbox.worker import OutboxWorker
     from bot.services import build_services
     from tests.harness import make_settings
     from tests.slack_standin import SlackStandIn
@@ -207,10 +207,11 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
         clock.advance(hours=5, minutes=1)
         queue_due_handoffs(services, started)
         async with aiohttp.ClientSession() as session:
-            bot = SlackBot(Engine(services, default_handlers()), config, session)
-            await bot.start()
+            adapter = SlackAdapter(config, session)
+            await adapter.check_token()
+            renderer = Renderer(services, HeldSecrets(), "slack")
             delivered = await OutboxWorker(
-                services.db, SlackTransport(bot, HeldSecrets()), clock
+                services.db, adapter.make_transport(session), renderer, clock
             ).run_once()
         services.db.conn.close()
         return delivered

@@ -65,7 +65,7 @@ def test_opening_a_ticket_proposes_then_opens_with_triage_post_and_p1_page(bot: 
     kinds = sorted(m.kind for m in sent)
     assert kinds == ["page", "triage"]
     triage = next(m for m in sent if m.kind == "triage")
-    assert triage.recipient == "channel:helpdesk-triage" and triage.update_ref is None
+    assert str(triage.recipient) == "channel:helpdesk-triage" and triage.update_ref is None
 
 
 def test_requester_can_change_category_and_urgency_before_opening(bot: BotHarness) -> None:
@@ -322,7 +322,7 @@ def test_a_reply_in_the_triage_thread_reaches_the_requester_and_watchers(
 
     in_thread(ENGINEER, "swapping the monitor this afternoon")
     notices = [m for m in bot.deliver() if m.kind == "notice"]
-    assert [m.recipient for m in notices] == [
+    assert [str(m.recipient) for m in notices] == [
         f"user:test:U-{REQUESTER}",
         "email:lee.kachun@corp.example.com",
     ]
@@ -349,7 +349,7 @@ def test_raising_a_ticket_to_p1_pages_on_call_once_in_the_same_change(bot: BotHa
     bot.command(f"/helpdesk priority HD-{number} P1", user=ENGINEER)
     bot.command(f"/helpdesk priority HD-{number} P1", user=ENGINEER)
     pages = [m for m in bot.deliver() if m.kind == "page"]
-    assert [(m.recipient, m.payload["priority"]) for m in pages] == [("oncall", "P1")]
+    assert [(str(m.recipient), m.payload["priority"]) for m in pages] == [("channel:oncall", "P1")]
 
 
 def test_requester_slash_subcommands_act_on_their_own_tickets(bot: BotHarness) -> None:

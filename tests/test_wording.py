@@ -34,12 +34,13 @@ def to_requester(bot: BotHarness) -> list[str]:
     return [
         json.dumps(m.payload, ensure_ascii=False)
         for m in bot.transport.sent
-        if m.recipient in (f"user:test:U-{REQUESTER}", f"email:{REQUESTER}")
+        if str(m.recipient) in (f"user:test:U-{REQUESTER}", f"email:{REQUESTER}")
     ]
 
 
 def test_internal_notes_and_escalation_reasons_never_reach_the_requester(bot: BotHarness) -> None:
     number = open_ticket(bot)
+    bot.deliver()  # the triage post, which the note's thread line answers
     bot.command(f"/helpdesk note HD-{number} user is on the watch list, be careful", user=ENGINEER)
     bot.command(f"/helpdesk escalate HD-{number} Network switch port flapping", user=ENGINEER)
     bot.deliver()

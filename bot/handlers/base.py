@@ -30,7 +30,7 @@ from bot.integrations.directory import (
 )
 from bot.integrations.identity import checked
 from bot.intents import confirmation, yes_or_no
-from bot.messages import Choice, Incoming, Reply
+from bot.messages import Choice, Incoming, Recipient, Reply
 from bot.redact import SecretContext
 from bot.services import Services
 from bot.store.audit import AuditEntry
@@ -231,7 +231,7 @@ class Turn:
         self.services.outbox.put(
             f"security:{key}",
             "security_alert",
-            f"channel:{channel}",
+            Recipient.channel(channel),
             {"text": text, "choices": [], **data},
         )
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -38,8 +38,25 @@ from bot.i18n import LANGUAGES, Translator, catalogue
 from bot.language import has_han
 from bot.tickets.model import QUEUE_VIEWS
 
-if TYPE_CHECKING:
-    from bot.handlers.commands.registry import Command
+
+class Command(Protocol):
+    """What this module reads of a subcommand (`bot.handlers.commands.Command`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def usage(self) -> str: ...
+
+    @property
+    def help_key(self) -> str: ...
+
+    @property
+    def engineer(self) -> bool: ...
+
+
+_C = TypeVar("_C", bound=Command)
+
 
 _TICKET = re.compile(r"^(?:hd-?|#)\d+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
@@ -67,10 +84,10 @@ def engineer_words(
     return takes_ticket and bool(args) and _TICKET.match(args[0]) is not None
 
 
-def closest(word: str, commands: Sequence[Command], limit: int = 3) -> list[Command]:
+def closest(word: str, commands: Sequence[_C], limit: int = 3) -> list[_C]:
     """The subcommands nearest to an unknown `word`, best first (none when nothing is close)."""
     word = word.lower()
-    scored: list[tuple[float, int, Command]] = []
+    scored: list[tuple[float, int, _C]] = []
     for order, command in enumerate(commands):
         score = fuzz.ratio(word, command.name)
         for lang in LANGUAGES:

@@ -25,7 +25,7 @@ from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import IntentResult, bare_answer, find_entities, rating
-from bot.messages import Choice, Form, FormField, Reply
+from bot.messages import TICKET_FROM_MESSAGE, Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.floor import raised
 from bot.tickets.model import (
@@ -47,7 +47,7 @@ _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
 FORM = "@human:form"
 """The new-ticket form's id: its submission comes back as this choice."""
-FROM_MESSAGE = "@human:message"
+FROM_MESSAGE = TICKET_FROM_MESSAGE
 """A message sent to the helpdesk (Slack's message shortcut): form `text` and `link`."""
 ACTION = "@ticket_status:"
 """Prefix of the buttons on a ticket (`@ticket_status:comment:1042`), routed here by the

@@ -37,9 +37,10 @@ from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.i18n import Translator
 from bot.inbox import codec
 from bot.inbox.held import HeldSecrets
-from bot.messages import Incoming, Reply
-from bot.notify import REPLY, Outbound
+from bot.messages import Incoming, Recipient, Reply
+from bot.outbox.transport import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
+from bot.store.addresses import remember_in
 from bot.store.conversations import ConversationStore, conversation_key
 from bot.store.database import Database, bookkeeping, transaction
 from bot.store.events import claim_in
@@ -161,6 +162,10 @@ class Inbox:
                     stored.append(None)
                     continue
                 conversation = ordered_in(msg)
+                if msg.address:
+                    remember_in(
+                        conn, msg.platform, msg.actor.user_id, msg.actor.email, msg.address, now
+                    )
                 cursor = conn.execute(
                     "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
                     " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -194,14 +199,19 @@ class Inbox:
         with bookkeeping(self._conn):
             for number, reply in enumerate(replies):
                 key = f"reply:{request_of(msg)}:{number}"
-                payload: dict[str, Any] = {"route": dict(stored.route), "ticket": ticket}
+                payload: dict[str, Any] = {
+                    "route": dict(stored.route),
+                    "ticket": ticket,
+                    "lang": msg.lang,
+                }
                 if reply.delete_after_s is not None:
                     self._held.hold(key, reply)
                     payload["secret"] = True
                 else:
                     payload["reply"] = asdict(reply)
                     payload["scrub"] = True  # buttons may carry one-time values
-                self._outbox.put(key, REPLY, stored.conversation, payload, stored.conversation)
+                to = Recipient.conversation(msg.platform, msg.conversation_id, msg.actor.user_id)
+                self._outbox.put(key, REPLY, to, payload, stored.conversation)
             self._conn.execute("DELETE FROM inbox WHERE id = ?", (stored.row_id,))
         if stored.received_at is not None:
             waited = (self._clock() - stored.received_at).total_seconds()
@@ -223,4 +233,4 @@ class Inbox:
 
 def ordered_in(msg: Incoming) -> str:
     """The conversation a message is answered in order within: one person in one place."""
-    return f"{msg.platform}|{msg.conversation_id}|{msg.actor.user_id}"
+    return str(Recipient.conversation(msg.platform, msg.conversation_id, msg.actor.user_id))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.incidents.model import Incident
-from bot.messages import Lang
+from bot.messages import Lang, Recipient
 from bot.store.outbox import Outbox
 from bot.tickets.model import Ticket
 
@@ -31,7 +31,7 @@ def status_post(
     outbox.put(
         key,
         "notice",
-        "channel:" + settings.tickets.triage_channel,
+        Recipient.channel(settings.tickets.triage_channel),
         {"text": t(f"incident.post.{message}", **params), "choices": []},
     )
 
@@ -40,7 +40,7 @@ def _requester(outbox: Outbox, ticket: Ticket, key: str, text: str) -> None:
     outbox.put(
         key,
         "notice",
-        f"user:{ticket.requester_platform}:{ticket.requester_user_id}",
+        Recipient.person(ticket.requester_platform, ticket.requester_user_id),
         {
             "ticket": ticket.number,
             "conversation": ticket.requester_conversation,

@@ -17,15 +17,15 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso
+from bot.messages import Recipient
 from bot.reports.chart import charts_installed, text_chart
-from bot.reports.handoff import render_text
+from bot.reports.handoff import label, render_text
+from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
 
 
 def queue_due_handoffs(services: Services, started_at: datetime) -> int:
     """Queue every handoff summary that is due; return how many were queued."""
-    from bot.handlers.supervisor import build_handoff
-
     settings = services.settings
     rotation = settings.rotation
     now = services.clock()
@@ -40,7 +40,7 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             summary = build_handoff(services, ended)
             text = render_text(summary, settings.reports.language)
             if late:
-                text = ("(LATE) " if settings.reports.language == "en" else "（遲咗）") + text
+                text = label(settings.reports.language, "late") + text
             kind = "handoff"  # the transport draws its chart when delivering it
             if not charts:  # no matplotlib: the chart as text, and nothing to draw
                 text += "\n\n" + text_chart(summary, settings.reports.language)
@@ -48,7 +48,7 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             services.outbox.put(
                 f"handoff:{ended.key}",
                 kind,
-                f"channel:{settings.reports.supervisors_channel}",
+                Recipient.channel(settings.reports.supervisors_channel),
                 {
                     "text": text,
                     "choices": [],
@@ -97,6 +97,6 @@ def queue_weekly_report(services: Services, started_at: datetime) -> bool:
     return services.outbox.put(
         key,
         "notice",
-        f"channel:{settings.reports.supervisors_channel}",
+        Recipient.channel(settings.reports.supervisors_channel),
         {"text": text, "choices": []},
     )

@@ -57,6 +57,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from bot.clock import iso, parse_iso
+from bot.i18n import LANGUAGES, section
 from bot.reports.incidents import IncidentLine, counts, incident_section, incidents_in
 from bot.store.database import Database
 from bot.store.kb_log import Gap
@@ -318,100 +319,8 @@ def kb_gaps(conn: sqlite3.Connection, start: str, end: str, limit: int = TOP_GAP
 
 # -- rendering ----------------------------------------------------------------------------------
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Weekly team report",
-        "colon": ": ",
-        "period": "Period",
-        "previous": "Compared with",
-        "team": "Team",
-        "all_teams": "all teams",
-        "resolved": "Resolved",
-        "reopen_rate": "Reopen rate",
-        "sla": "SLA attainment",
-        "csat": "CSAT",
-        "ratings": "ratings",
-        "engineers": "By engineer",
-        "engineer": "Engineer",
-        "unassigned": "(unassigned)",
-        "total": "Total",
-        "first_response": "Median first response",
-        "resolution": "Median resolution",
-        "sla_met": "SLA met",
-        "csat_count": "CSAT ratings",
-        "csat_average": "CSAT average",
-        "reopened": "Reopened",
-        "categories": "Volume by category",
-        "category": "Category",
-        "opened": "Opened",
-        "opened_before": "Opened before",
-        "change": "Change",
-        "new": "new",
-        "gaps": "Top knowledge-base gaps",
-        "incidents": "Major incidents",
-        "incidents_count": "opened {opened}, resolved {resolved}, still open {open}",
-        "incident_line": "{ref} {title} · {state} · {tickets} tickets · opened {opened}",
-        "incident_resolved": "resolved {time}",
-        "incident_open": "open",
-        "incident_closed": "resolved",
-        "query": "Question",
-        "count": "Times asked",
-        "unanswered": "Unanswered",
-        "not_quite": "“Not quite”",
-        "variants": "Also written as",
-        "nothing": "Nothing in this period.",
-        "minutes": "{m}m",
-        "hours": "{h}h {m:02d}m",
-        "days": "{d}d {h}h",
-    },
-    "zh-Hant": {
-        "title": "每週團隊報告",
-        "colon": "：",
-        "period": "時段",
-        "previous": "對比",
-        "team": "Team",
-        "all_teams": "全部 team",
-        "resolved": "解決咗",
-        "reopen_rate": "重開率",
-        "sla": "SLA 達標率",
-        "csat": "滿意度",
-        "ratings": "個評分",
-        "engineers": "按工程師",
-        "engineer": "工程師",
-        "unassigned": "（未分配）",
-        "total": "合計",
-        "first_response": "首次回覆時間（中位數）",
-        "resolution": "解決時間（中位數）",
-        "sla_met": "SLA 達標",
-        "csat_count": "評分數目",
-        "csat_average": "平均評分",
-        "reopened": "重開咗",
-        "categories": "按類別嘅開單數量",
-        "category": "類別",
-        "opened": "今個禮拜開咗",
-        "opened_before": "之前開咗",
-        "change": "變化",
-        "new": "新出現",
-        "gaps": "知識庫答唔到嘅問題（頭十個）",
-        "incidents": "重大事故",
-        "incidents_count": "新開 {opened}、已解決 {resolved}、未解決 {open}",
-        "incident_line": "{ref} {title} · {state} · {tickets} 張單 · {opened} 開始",
-        "incident_resolved": "{time} 解決",
-        "incident_open": "處理緊",
-        "incident_closed": "已解決",
-        "query": "問題",
-        "count": "問咗幾多次",
-        "unanswered": "冇答案",
-        "not_quite": "「唔係呢個」",
-        "variants": "其他寫法",
-        "nothing": "呢段時間冇資料。",
-        "minutes": "{m} 分鐘",
-        "hours": "{h} 小時 {m} 分鐘",
-        "days": "{d} 日 {h} 小時",
-    },
-}
-"""Labels for `to_markdown`; the Chinese is Hong Kong Cantonese written style, as in
-bot/locales/zh-Hant.toml. Keep both languages' keys identical (a test checks)."""
+LABELS: dict[str, dict[str, str]] = {lang: section(lang, "report.weekly") for lang in LANGUAGES}
+"""Labels for the rendering, from the message catalogue's `[report.weekly]` (bot/locales)."""
 
 DASH = "—"
 

@@ -325,4 +325,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX incident_reports_category ON incident_reports (category, at)
         WHERE service = '';
     """,
+    # 12: how to reach a person on their platform unprompted (bot.store.addresses): the
+    # conversation reference the platform gave with their last message (Slack: the DM
+    # channel; Teams: service URL, conversation and tenant), for notices and approvals
+    """
+    CREATE TABLE addresses (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        email TEXT,
+        reference_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
+    """,
 )

@@ -7,7 +7,7 @@ event to the ticket's log, recomputes the SLA clocks, and queues in the outbox â
 inside the same SQLite transaction â€” what must be said about it: the triage view
 update, a notice to the requester for public changes, a thread post for comments
 and internal notes, a page for a P1. A crash after the commit therefore loses no
-notification, and a crash before it leaves no trace (see `bot.notify`).
+notification, and a crash before it leaves no trace (see `bot.outbox.worker`).
 
 Who may call what is decided by the callers (the requester handlers check
 ownership, the engineer commands check the directory role); the service records
@@ -28,8 +28,10 @@ from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.config import Settings
 from bot.i18n import Translator
 from bot.incidents.grouping import group_report
+from bot.messages import Recipient
 from bot.redact import MASK, redact
 from bot.store.database import Database, transaction
+from bot.store.message_links import MessageLinks
 from bot.store.outbox import Outbox
 from bot.store.request_scope import current_request
 from bot.tickets import model
@@ -108,6 +110,7 @@ class TicketService:
         self._clock = clock
         self._settings = settings
         self._outbox = Outbox(db, clock)
+        self._links = MessageLinks(db.conn)
         self.calendar = build_calendar(settings)
         self.targets = build_targets(settings)
         self.categories = settings.tickets.categories
@@ -175,17 +178,11 @@ class TicketService:
 
     def for_thread(self, message_ref: str) -> int | None:
         """The ticket whose triage post is `message_ref` (a reply in its thread is about it)."""
-        row = self._conn.execute(
-            "SELECT ticket_id FROM triage_posts WHERE message_ref = ?", (message_ref,)
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return self._links.ticket_of_triage_thread(message_ref)
 
     def for_requester_thread(self, message_ref: str) -> int | None:
         """The ticket whose notice to the requester is `message_ref` (a reply there comments)."""
-        row = self._conn.execute(
-            "SELECT ticket_id FROM ticket_threads WHERE message_ref = ?", (message_ref,)
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return self._links.ticket_of_notice_thread(message_ref)
 
     def for_request(self, request: str) -> int | None:
         """The ticket a request (a platform event id) opened or changed first, if any."""
@@ -516,7 +513,7 @@ class TicketService:
             self._outbox.put(
                 f"chase:{number}:{event_id}",
                 "notice",
-                f"email:{ticket.assignee}",
+                Recipient.by_email(ticket.assignee),
                 {"ticket": number, "text": tell, "choices": []},
             )
 
@@ -657,7 +654,7 @@ class TicketService:
             self._outbox.put(
                 f"sla:{number}:{bit}:{ticket.reopen_count}",
                 "sla",
-                "channel:" + self._settings.tickets.triage_channel,
+                Recipient.channel(self._settings.tickets.triage_channel),
                 {"ticket": number, "kind": kind, "clock": clock, "due": iso(moment)},
             )
         conn.execute("UPDATE tickets SET sla_flags = ? WHERE id = ?", (flags, number))
@@ -850,7 +847,7 @@ class TicketService:
         self._outbox.put(
             f"triage:{ticket.number}:{ticket.version}",
             "triage",
-            "channel:" + self._settings.tickets.triage_channel,
+            Recipient.channel(self._settings.tickets.triage_channel),
             {"ticket": ticket.number, "version": ticket.version},
         )
 
@@ -859,17 +856,19 @@ class TicketService:
         self._outbox.put(
             f"thread:{ticket.number}:{event_id}",
             "thread",
-            "channel:" + self._settings.tickets.triage_channel,
+            Recipient.channel(self._settings.tickets.triage_channel),
             {"ticket": ticket.number, "actor": actor, "kind": kind, "text": text},
         )
 
-    def oncall_recipient(self, team: str | None = None) -> str:
+    def oncall_recipient(self, team: str | None = None) -> Recipient:
         """Who is paged now: the on-call engineer of the team's current shift (by email),
         else `tickets.oncall_recipient` (a channel)."""
         rotation = self._settings.rotation
         name = team if team in rotation.teams else rotation.teams[0]
         person = rotation.oncall(rotation.shift_at(name, self._clock()))
-        return f"email:{person}" if person else self._settings.tickets.oncall_recipient
+        if person:
+            return Recipient.by_email(person)
+        return Recipient.parse(self._settings.tickets.oncall_recipient)
 
     def _page(self, ticket: Ticket, why: str) -> None:
         self._outbox.put(
@@ -898,7 +897,7 @@ class TicketService:
         self._outbox.put(
             f"notice:{ticket.number}:{event_id}",
             "notice",
-            f"user:{ticket.requester_platform}:{ticket.requester_user_id}",
+            Recipient.person(ticket.requester_platform, ticket.requester_user_id),
             {
                 "ticket": ticket.number,
                 "conversation": ticket.requester_conversation,
@@ -910,7 +909,7 @@ class TicketService:
             self._outbox.put(
                 f"notice:{ticket.number}:{event_id}:{watcher}",
                 "notice",
-                f"email:{watcher}",
+                Recipient.by_email(watcher),
                 {"ticket": ticket.number, "text": text, "choices": []},
             )
 

@@ -21,13 +21,12 @@ from bot.handlers.commands import engineer, incident, kb_draft, requester, super
 from bot.handlers.commands.registry import (
     Call,
     Command,
-    Role,
     declared,
     find,
     help_text,
     may_run,
 )
-from bot.handlers.commands.roles import is_engineer, person, role_of
+from bot.handlers.roles import Role, is_engineer, person, role_of
 from bot.messages import Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import parse_ticket_ref
@@ -104,7 +103,10 @@ class Commands:
                 turn.expect(f"command.{action}", {"ticket": number})
                 return [Reply(prompt)]
             return await self.run(turn, action, [number])
-        name, args = split_command(msg.text)
+        if msg.command is not None:  # a two-word subcommand (`kb draft`) is found here
+            name, args = find([msg.command.name, *msg.command.args], BY_NAME)
+        else:
+            name, args = split_command(msg.text)
         return await self.run(turn, name, args)
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:

@@ -7,9 +7,10 @@ language. Who may run them is checked by the dispatcher (`bot.handlers.commands`
 from __future__ import annotations
 
 from bot.handlers.base import Turn
-from bot.handlers.commands.registry import Call, Role, command, engineer_version
-from bot.handlers.commands.roles import display_name, is_engineer, person
+from bot.handlers.commands.registry import Call, command, engineer_version
 from bot.handlers.lookup import lookup as lookup_account
+from bot.handlers.people import display_name
+from bot.handlers.roles import Role, is_engineer, person
 from bot.handlers.supervisor import handoff_command
 from bot.handlers.supervisor import note as handoff_note
 from bot.messages import Reply

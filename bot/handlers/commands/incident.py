@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.clock import parse_iso
 from bot.handlers.base import Turn
-from bot.handlers.commands.registry import Call, Role, command
+from bot.handlers.commands.registry import Call, command
 from bot.handlers.people import display_name
+from bot.handlers.roles import Role
 from bot.incidents.model import IncidentError, parse_incident_ref
 from bot.incidents.service import IncidentService
 from bot.messages import Reply

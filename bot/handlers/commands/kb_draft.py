@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from bot.handlers.commands.registry import Call, Role, command
+from bot.handlers.commands.registry import Call, command
+from bot.handlers.roles import Role
 from bot.knowledge.drafts import DraftSource, write_drafts
 from bot.messages import Reply
 from bot.redact import redact

@@ -22,23 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
 from bot.handlers.base import Handler, Turn
+from bot.handlers.roles import Role
 from bot.i18n import Translator
 from bot.messages import Reply
-
-
-class Role(IntEnum):
-    """Who may run a subcommand; a higher role may run everything a lower one may."""
-
-    REQUESTER = 1
-    ENGINEER = 2
-    SUPERVISOR = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.handlers.commands.registry import Call, Role, command
+from bot.handlers.commands.registry import Call, command
+from bot.handlers.roles import Role
 from bot.messages import Reply
 from bot.reports.weekly import to_markdown, weekly
 

@@ -1,14 +1,31 @@
-"""Who the asker is to the helpdesk, from the directory (never a name typed in chat),
-and how people are named to others."""
+"""Who someone is to the helpdesk: requester, engineer or supervisor (by directory group,
+checked against the directory every time, never a name typed in chat), and the person a
+`@name` in a command stands for.
+
+Its own module so the handlers that ask (commands, acting on someone else's account,
+the home screen, the engine) import it rather than each other.
+"""
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 from bot.handlers.base import Turn
-from bot.handlers.commands.registry import Role
-from bot.handlers.people import display_name
 from bot.integrations.directory import DirectoryError
 
-__all__ = ["display_name", "is_engineer", "person", "role_of"]
+__all__ = ["Role", "is_engineer", "person", "role_of"]
+
+
+class Role(IntEnum):
+    """Who may run a subcommand; a higher role may run everything a lower one may."""
+
+    REQUESTER = 1
+    ENGINEER = 2
+    SUPERVISOR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
 
 
 async def _groups(turn: Turn, email: str | None) -> set[str]:

@@ -5,7 +5,10 @@ the change (`bot.tickets.service`), so a crash can lose neither. The worker then
 
 1. picks due rows (not delivered, `available_at` reached, attempts left);
 2. marks a row `sending_at` and commits *before* it sends;
-3. sends through the platform's `Transport`, then marks it `delivered_at`.
+3. renders it (`bot.outbox.render`: a `Delivery`, the same for every platform), sends it
+   through the platform's `Transport`, then marks it `delivered_at` (and records what
+   the post stands for: a ticket's triage post, a requester's notice, a secret's
+   deletion time — `bot.store.message_links`, `bot.store.deletions`).
 
 Each row is tried on its own: whatever one row raises (the send, the check below, its
 payload) is that row's failure, retried later, and the rows after it still go out.
@@ -17,10 +20,12 @@ for `helpdesk outbox list`). A `DeliveryFailed` from the transport says more: a 
 Replies to a user's message (kind `reply`, written by `bot.inbox`) carry their
 conversation: within one conversation they go out in order, one at a time, and a reply
 waiting (a 429's `Retry-After`, a backoff) holds back only the later replies of its own
-conversation; the conversations are delivered side by side (`REPLY_LANES` at once), and
-beside the other kinds, which go out one after another in order, as before. Their first
-retry comes after `REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of
-attempts, or refused for good) is logged and handed to `on_given_up` (the service notes
+conversation; the conversations are delivered side by side (`REPLY_LANES` at once; the
+replies of one run are marked sending in one durable commit before and delivered in one
+after, so a burst costs two `fsync`s, not two per reply), and beside the other kinds,
+which go out one after another in order, as before. Their first retry comes after
+`REPLY_BASE_DELAY` (a person is waiting). A row given up on (out of attempts, or refused
+for good) is logged and handed to `on_given_up` (the service notes
 it on the ticket the message was about): never dropped silently.
 
 A crash between 2 and 3 leaves a row that was maybe
@@ -38,15 +43,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Protocol
 
 from bot import metrics
 from bot.clock import Clock, iso, utcnow
 from bot.logs import working_on
-from bot.store.database import Database
+from bot.messages import MessageRef, Recipient
+from bot.outbox.render import Renderer
+from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound, Transport
+from bot.store.database import Database, transaction
+from bot.store.deletions import Deletions
+from bot.store.message_links import MessageLinks
 
 log = logging.getLogger(__name__)
 
@@ -56,48 +66,11 @@ MAX_ATTEMPTS = 10
 REPLY_BASE_DELAY = timedelta(seconds=1)
 REPLY_LANES = 16
 """Conversations whose replies are being delivered at the same time."""
-REPLY = "reply"
-
-
-class DeliveryFailed(Exception):
-    """The platform refused a send. `retry_after`: seconds it asked us to wait (a 429);
-    `permanent`: trying again cannot help (an unknown channel, a malformed message)."""
-
-    def __init__(
-        self, reason: str, *, retry_after: float | None = None, permanent: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """One message to deliver. `update_ref` is set when it replaces an earlier post."""
-
-    key: str
-    kind: str
-    recipient: str
-    payload: dict[str, Any]
-    update_ref: str | None = None
-    attempted_at: str | None = None
-    """When a send that may have got through began (ISO UTC), for `was_delivered`."""
-
-
-class Transport(Protocol):
-    """How a platform delivers outbox messages (Slack, Teams, the console, a test)."""
-
-    async def deliver(self, message: Outbound) -> str:
-        """Send it; return the platform's reference of the posted message."""
-        ...
-
-    async def was_delivered(self, message: Outbound) -> bool:
-        """After a crash mid-send: did this key reach the platform?"""
-        ...
 
 
 _Row = tuple[int, str, str, str, str, int, "str | None"]
+_Sent = tuple[int, Outbound, Delivery, "str | None"]
+"""A reply sent in this run: its row, message, delivery and the platform's reference."""
 
 
 class OutboxWorker:
@@ -105,15 +78,19 @@ class OutboxWorker:
         self,
         db: Database,
         transport: Transport,
+        renderer: Renderer,
         clock: Clock = utcnow,
         on_given_up: Callable[[Outbound, str], None] | None = None,
         platform: str = "",
     ):
         """`platform` names the transport's platform in metrics and `/readyz` (default: the
-        transport's class name without "Transport", lower case: `SlackTransport` -> slack)."""
+        transport's own `platform`)."""
         self._conn = db.conn
         self._transport = transport
-        self.platform = platform or type(transport).__name__.removesuffix("Transport").lower()
+        self.platform = platform or transport.platform
+        self._renderer = renderer
+        self._links = MessageLinks(db.conn)
+        self._deletions = Deletions(db.conn)
         self._clock = clock
         self._on_given_up = on_given_up
         self._lanes = asyncio.Semaphore(REPLY_LANES)
@@ -134,25 +111,61 @@ class OutboxWorker:
         groups: dict[str, list[_Row]] = {}
         for *row, conversation in rows:
             groups.setdefault(conversation or "", []).append(tuple(row))
+        replies = [row[0] for c, g in groups.items() if c for row in g]
+        if replies:  # one durable mark for every reply about to be sent
+            with transaction(self._conn) as conn:
+                conn.executemany(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?",
+                    [(now, row_id) for row_id in replies],
+                )
+        sent: list[_Sent] = []
         # "" holds every other kind: one after another, in order, as before.
-        done = await asyncio.gather(*(self._in_order(g, c != "") for c, g in groups.items()))
+        done = await asyncio.gather(
+            *(self._in_order(g, sent if c else None) for c, g in groups.items())
+        )
+        self._replies_sent(sent)
         return sum(done)
 
-    async def _in_order(self, rows: list[_Row], conversation: bool) -> int:
-        """Deliver rows in order; in a conversation, stop at the first that fails."""
+    def _replies_sent(self, sent: list[_Sent]) -> None:
+        """Mark the replies sent in this run delivered, in one durable transaction."""
+        if not sent:
+            return
+        with transaction(self._conn) as conn:
+            for row_id, message, _, ref in sent:
+                self._record(conn, row_id, message, ref)
+        for _, message, delivery, ref in sent:
+            self._after(message, delivery, ref)
+
+    async def _in_order(self, rows: list[_Row], sent: list[_Sent] | None) -> int:
+        """Deliver rows in order; in a conversation (`sent` collects its replies, marked
+        delivered together at the end of the run), stop at the first that fails."""
         delivered = 0
+        conversation = sent is not None
         async with self._lanes if conversation else contextlib.nullcontext():
-            for row_id, key, kind, recipient, payload_json, attempts, sending_at in rows:
+            for at, (row_id, key, kind, recipient, payload_json, attempts, sending_at) in enumerate(
+                rows
+            ):
                 with working_on(_request_of(key)):
                     try:
                         delivered += await self._one(
-                            row_id, key, kind, recipient, payload_json, sending_at
+                            row_id, key, kind, recipient, payload_json, sending_at, sent
                         )
                     except Exception as exc:  # noqa: BLE001 - this row is retried later
-                        self._failed(row_id, attempts + 1, exc, Outbound(key, kind, recipient, {}))
+                        stored = Outbound(key, kind, Recipient.parse(recipient), {})
+                        self._failed(row_id, attempts + 1, exc, stored)
                         if conversation:
+                            self._not_tried(rows[at + 1 :])
                             break
         return delivered
+
+    def _not_tried(self, rows: list[_Row]) -> None:
+        """Rows marked sending for this run but not tried: back as they were."""
+        if rows:
+            with transaction(self._conn) as conn:
+                conn.executemany(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?",
+                    [(row[6], row[0]) for row in rows],
+                )
 
     async def _one(
         self,
@@ -162,32 +175,50 @@ class OutboxWorker:
         recipient: str,
         payload_json: str,
         sending_at: str | None,
+        sent: list[_Sent] | None = None,
     ) -> int:
-        """Deliver one row (1), or skip it (0); raises for the row to be retried."""
-        message = Outbound(key, kind, recipient, json.loads(payload_json), None, sending_at)
+        """Deliver one row (1), or skip it (0); raises for the row to be retried. A reply
+        (`sent` given) was marked sending by the run and is marked delivered by it."""
+        to = Recipient.parse(recipient)
+        message = Outbound(key, kind, to, json.loads(payload_json), None, sending_at)
         if kind == "triage":
             current = self._triage(row_id, message)
             if current is None:
                 return 0
             message = current
-        if sending_at is not None and await self._transport.was_delivered(message):
+        delivery = await self._renderer.render(message)
+        if sending_at is not None and await self._transport.was_delivered(delivery):
             self._delivered(row_id, message, None)
             return 1
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
-            )
+        if sent is None:
+            with self._conn:
+                self._conn.execute(
+                    "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
+                )
         try:
-            ref = await self._transport.deliver(message)
+            ref = await self._transport.deliver(delivery)
         except Exception:
             with self._conn:  # not sent: the next try needs no was_delivered check
                 self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
             raise
-        metrics.platform_contact(self.platform, ok=True)
-        metrics.DELIVERIES.inc(self.platform, kind)
-        self._delivered(row_id, message, ref)
+        platform = delivery.recipient.platform or self.platform
+        metrics.platform_contact(platform, ok=True)
+        metrics.DELIVERIES.inc(platform, kind)
         log.info("outbox message %s (%s) delivered", row_id, kind)
+        if sent is not None:
+            sent.append((row_id, message, delivery, ref))
+            return 1
+        self._delivered(row_id, message, ref)
+        self._after(message, delivery, ref)
         return 1
+
+    def _after(self, message: Outbound, delivery: Delivery, ref: str | None) -> None:
+        """Once its delivery is recorded: a secret's deletion is scheduled, its text let go."""
+        if delivery.reply.delete_after_s is not None and ref is not None:
+            at = self._clock() + timedelta(seconds=delivery.reply.delete_after_s)
+            platform = delivery.recipient.platform or self._transport.platform
+            self._deletions.schedule(platform, MessageRef.parse(ref), at)
+        self._renderer.delivered(message)
 
     def _triage(self, row_id: int, message: Outbound) -> Outbound | None:
         """Skip a triage view that a newer one replaces; else say which post it updates."""
@@ -203,46 +234,41 @@ class OutboxWorker:
                     (iso(self._clock()), row_id),
                 )
             return None
-        post = self._conn.execute(
-            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (ticket,)
-        ).fetchone()
-        return replace(message, update_ref=post[0] if post else None)
+        post = self._links.triage_post(int(ticket))
+        return replace(message, update_ref=str(post) if post else None)
 
     def _delivered(self, row_id: int, message: Outbound, ref: str | None) -> None:
-        with self._conn:
-            self._conn.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (iso(self._clock()), row_id),
+        with transaction(self._conn) as conn:
+            self._record(conn, row_id, message, ref)
+
+    def _record(
+        self, conn: sqlite3.Connection, row_id: int, message: Outbound, ref: str | None
+    ) -> None:
+        """Mark one row delivered, inside the caller's transaction."""
+        conn.execute(
+            "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (iso(self._clock()), row_id),
+        )
+        if message.payload.get("scrub"):
+            # One-time values (an approval's nonce in its buttons) leave the store once
+            # delivered: only the text stays, for the record.
+            said = message.payload.get("text") or (message.payload.get("reply") or {})
+            text = said.get("text", "") if isinstance(said, dict) else said
+            kept = {"text": text, "choices": [], "scrubbed": True}
+            conn.execute(
+                "UPDATE outbox SET payload_json = ? WHERE id = ?",
+                (json.dumps(kept, ensure_ascii=False), row_id),
             )
-            if message.payload.get("scrub"):
-                # One-time values (an approval's nonce in its buttons) leave the store once
-                # delivered: only the text stays, for the record.
-                said = message.payload.get("text") or (message.payload.get("reply") or {})
-                text = said.get("text", "") if isinstance(said, dict) else said
-                kept = {"text": text, "choices": [], "scrubbed": True}
-                self._conn.execute(
-                    "UPDATE outbox SET payload_json = ? WHERE id = ?",
-                    (json.dumps(kept, ensure_ascii=False), row_id),
-                )
-            if message.kind == "notice" and ref is not None and "conversation" in message.payload:
-                # The requester's copy: a reply in its thread is a comment on the ticket.
-                self._conn.execute(
-                    "INSERT INTO ticket_threads (message_ref, ticket_id) VALUES (?, ?)"
-                    " ON CONFLICT DO NOTHING",
-                    (ref, message.payload["ticket"]),
-                )
-            if message.kind == "triage" and ref is not None:
-                self._conn.execute(
-                    "INSERT INTO triage_posts (ticket_id, channel, message_ref, version)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (ticket_id) DO UPDATE SET"
-                    " version = excluded.version",
-                    (
-                        message.payload["ticket"],
-                        message.recipient,
-                        ref,
-                        message.payload["version"],
-                    ),
-                )
+        if message.kind == "notice" and ref is not None and "conversation" in message.payload:
+            # The requester's copy: a reply in its thread is a comment on the ticket.
+            self._links.record_notice_copy(ref, int(message.payload["ticket"]))
+        if message.kind == "triage" and ref is not None:
+            self._links.record_triage_post(
+                int(message.payload["ticket"]),
+                str(message.recipient),
+                ref,
+                int(message.payload["version"]),
+            )
 
     def _failed(self, row_id: int, attempts: int, exc: Exception, message: Outbound) -> None:
         """Retry the row later (or give up on it). `sending_at` is left as it is: a row
@@ -263,9 +289,10 @@ class OutboxWorker:
                 delay = timedelta(seconds=exc.retry_after)
             if exc.permanent:
                 attempts = MAX_ATTEMPTS
+        platform = message.recipient.platform or self.platform
         if reason != "error":
-            metrics.platform_contact(self.platform, ok=reason == "refused")
-        metrics.DELIVERY_FAILURES.inc(self.platform, message.kind, reason)
+            metrics.platform_contact(platform, ok=reason == "refused")
+        metrics.DELIVERY_FAILURES.inc(platform, message.kind, reason)
         log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
         with self._conn:
             self._conn.execute(
