@@ -137,7 +137,7 @@ def test_sigkill_under_load_loses_no_acknowledged_request_and_repeats_nothing(
                 pool.submit(sender, stop)
             acked_before = len(acked)
             time.sleep(rng.uniform(0.3, 1.2))
-            _wait(lambda: len(acked) - acked_before >= ACKS_PER_KILL, ROUND_S)
+            _wait(lambda b=acked_before: len(acked) - b >= ACKS_PER_KILL, ROUND_S)  # type: ignore[misc]
             served.proc.send_signal(signal.SIGKILL)
             served.proc.wait()
             # The stand-in records a call when its handler runs, which can trail the dead
