@@ -189,8 +189,9 @@ def evidence_rows() -> tuple[dict[str, Rows], Rows]:
     return out, written
 
 
-def write_model(intercept: float, coef: dict[str, float]) -> None:
-    text = MODEL.read_text("utf-8")
+def write_model(intercept: float, coef: dict[str, float], path: Path = MODEL) -> None:
+    """Replace the INTERCEPT and COEFFICIENTS block of the model module at `path`."""
+    text = path.read_text("utf-8")
     numbers = "\n".join(f"    {json.dumps(k)}: {v:.6g}," for k, v in coef.items())
     block = f"INTERCEPT = {intercept:.6g}\nCOEFFICIENTS: dict[str, float] = {{\n{numbers}\n}}\n"
     new, n = re.subn(
@@ -201,18 +202,19 @@ def write_model(intercept: float, coef: dict[str, float]) -> None:
         flags=re.S,
     )
     if n != 1:
-        raise SystemExit(f"no model block in {MODEL}")
-    MODEL.write_text(new, "utf-8")
+        raise SystemExit(f"no model block in {path}")
+    path.write_text(new, "utf-8")
+
+
+def describe(c: Candidate) -> str:
+    return f"{'+'.join(c.features)}, L2 {c.penalty}, written x{c.written_weight}"
 
 
 def main() -> None:
     sets, written = evidence_rows()
-    print(
-        f"questions: {', '.join(f'{k} {len(v.y)} ({int((v.y == 0).sum())} no answer)' for k, v in sets.items())}; written {len(written.y)} ({int((written.y == 0).sum())} no answer)"
-    )
-    print(
-        "| left out | chosen on the other three | threshold | abstain P / R | before (blend ≥ 0.5) |"
-    )
+    counts = [(k, len(v.y), int((v.y == 0).sum())) for k, v in {**sets, "written": written}.items()]
+    print("questions: " + ", ".join(f"{k} {n} ({none} no answer)" for k, n, none in counts))
+    print("| left out | model | threshold | abstain P / R | the blend >= 0.5 |")
     for name, rows in sets.items():
         rest = {k: v for k, v in sets.items() if k != name}
         c, t, _ = choose(rest, written)
@@ -221,7 +223,8 @@ def main() -> None:
         precision, recall = abstention(p, rows.y, t)
         bp, br = abstention(rows.baseline, rows.y, 0.5)
         print(
-            f"| {name} | {'+'.join(c.features)}, L2 {c.penalty}, written ×{c.written_weight} | {t:.2f} | {precision:.2f} / {recall:.2f} | {bp:.2f} / {br:.2f} |"
+            f"| {name} | {describe(c)} | {t:.2f} | {precision:.2f} / {recall:.2f}"
+            f" | {bp:.2f} / {br:.2f} |"
         )
     c, t, f1 = choose(sets, written)
     intercept, coef = fit_on(sets, written, c)
@@ -229,9 +232,7 @@ def main() -> None:
     model = {f: 0.0 for f in FEATURES}
     for f, v in zip(c.features, coef, strict=True):
         model[f] = float(v)
-    print(
-        f"shipped: {'+'.join(c.features)}, L2 {c.penalty}, written ×{c.written_weight}, threshold {t:.2f} (out-of-set F1 {f1:.3f}) folded into the intercept"
-    )
+    print(f"shipped: {describe(c)}, threshold {t:.2f} (out-of-set F1 {f1:.3f}), in the intercept")
     print(f"INTERCEPT = {shifted:.6g}; COEFFICIENTS = {model}")
     if "--write" in sys.argv:
         write_model(shifted, model)
