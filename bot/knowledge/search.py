@@ -22,15 +22,19 @@ Chinese or Kongish one is encoded twice, in one batch: as typed (natively), and 
 English words the glossary and the typo corrector read in it; each gives a list (the
 English one weighs more: MiniLM learnt on English) and an article's cosine is the higher.
 
-The confidence of an article blends two views of it: the IDF-weighted share of the
-question's concepts it contains — fully in its head, partly in its body — where a word
-found nowhere in the knowledge base (or Chinese the glossary cannot read) counts against
-it; and the encoder's cosine, rescaled from [ENC_LO, ENC_HI] to [0, 1]. The search's
-confidence is the best of the first CONFIDENCE_HITS hits' (the person sees three): a
-question whose best fit is ranked second is still answered. Without the encoder, the
-top hit's concept share is blended with the static embeddings' cosine, rescaled from
-[SEM_LO, SEM_HI], and a question with no word they know keeps the concept share alone.
-Below `kb.min_score` the search abstains.
+With the encoder, the search's confidence is a small logistic model (`confidence.py`)
+over what the first CONFIDENCE_HITS hits show (the person sees three): the best of their
+IDF-weighted shares of the question's concepts (fully in the head, partly in the body;
+a word found nowhere in the knowledge base, or Chinese the glossary cannot read, counts
+against it), their best encoder cosine, the blend of the two (the confidence before the
+model), the nearest article's cosine and how far it stands out from the fifth nearest,
+the share of the question the KB does not know, whether the lexical and the encoder's top
+articles agree, the question's language and its number of known words. An English
+question whose words were corrected (typos, shorthand) is also encoded as corrected, for
+the confidence only: that reading does not rank. The model reads the hits; it never
+changes their order. Without the encoder, the top hit's concept share is blended with the
+static embeddings' cosine, rescaled from [SEM_LO, SEM_HI], and a question with no word
+they know keeps the concept share alone. Below `kb.min_score` the search abstains.
 """
 
 from __future__ import annotations
