@@ -5,7 +5,9 @@ For each message it (1) drops a redelivered platform event, (2) cleans the text
 in a submitted form's fields too; a clicked button's label is not typed text), (3) picks
 the reply's language (`bot.language`: the one written, asked for, or remembered for the
 person), (4) hands the message to the flow that is waiting for an answer, if any — a
-thanks or a goodbye ends it politely instead; a message that does not answer it is
+thanks or a goodbye ends it politely instead; a new request typed where free text is
+awaited (a rating comment, a reopen reason) is started and the question kept
+(`bot/handlers/free_text.py`); a message that does not answer it is
 understood afresh and the question is kept, with a button back to it; a number or yes
 that fits none of its choices is told so, and the question still waits
 (`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
@@ -45,6 +47,7 @@ from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
 from bot.handlers.context import remember
+from bot.handlers.free_text import new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
@@ -208,6 +211,19 @@ class Engine:
             return False
         return engineer_only_words(msg.text, BY_NAME, ENGINEER_SIDE) or await is_engineer(turn)
 
+    @staticmethod
+    def _starts_a_new_request(turn: Turn, pending: PendingFlow) -> bool:
+        """Whether a text typed where free text is awaited (a rating comment, a reopen
+        reason) clearly reads as a new request instead (`bot/handlers/free_text.py`)."""
+        if not turn.msg.text or turn.msg.choice is not None:
+            return False
+        intent, result = understood(turn.services.classifier.classify, turn.msg.text)
+        if result is None or (result.close and intent == result.intent):
+            return False
+        # a rule's reading (outage words, an ask for a person) is sure by its nature
+        sure = result.confidence if intent == result.intent else 1.0
+        return new_request(turn, pending, intent, sure)
+
     async def _understand(self, turn: Turn) -> list[Reply]:
         """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,
         else the intent it is classified as."""
@@ -272,6 +288,10 @@ class Engine:
                 pending = None
             if pending is not None and thanks_or_bye(msg.text):
                 return await self._by_intent["thanks_bye"].handle(turn)
+            if pending is not None and self._starts_a_new_request(turn, pending):
+                turn.services.conversations.clear(turn.key)
+                park(turn, pending)  # a new problem typed instead of a comment: both kept
+                return offer_back(turn, await self._understand(turn))
             if pending is not None:
                 handler = self._by_intent.get(pending.flow.split(".", 1)[0])
                 if handler is not None:
