@@ -180,11 +180,26 @@ class Engine:
         if msg.choice is not None or not msg.text:
             return remembered.lang if remembered and remembered.chosen else fallback
         written = written_in(msg.text)
-        if written is not None:
+        if written is not None and not self._carries_a_note(msg):
             memory.remember(msg.actor, written)
         if remembered is None:
             return written or fallback
         return reply_language(msg.text, remembered.lang, remembered.chosen, fallback)
+
+    def _carries_a_note(self, msg: Incoming) -> bool:
+        """Whether the message's words are a note for someone else, not the person's own
+        language: a subcommand (`/helpdesk comment HD-1003 已經幫你重設`, `note HD-1003 …`
+        typed without the prefix) or a reply in a ticket's thread. An English-speaking
+        engineer typing a Chinese note for a Chinese requester keeps their English."""
+        text = msg.text.lower()
+        if text.startswith(COMMAND_PREFIXES) or engineer_words(msg.text, BY_NAME, ENGINEER_SIDE):
+            return True
+        thread, tickets = msg.thread_id, self.services.tickets
+        if not thread:
+            return False
+        return tickets.for_thread(thread) is not None or (
+            tickets.for_requester_thread(thread) is not None
+        )
 
     async def home(self, msg: Incoming) -> Reply:
         """The actor's home screen (open tickets, quick actions, an engineer's queue)."""
