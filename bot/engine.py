@@ -178,7 +178,11 @@ class Engine:
         remembered = memory.get(msg.actor)
         fallback = pending.lang if pending else msg.lang
         if msg.choice is not None or not msg.text:
-            return remembered.lang if remembered and remembered.chosen else fallback
+            # a click: the language asked for, else the waiting question's, else the one
+            # the person last wrote in (a button on a notice), else the platform's
+            if remembered and (remembered.chosen or pending is None):
+                return remembered.lang
+            return fallback
         written = written_in(msg.text)
         if written is not None and not self._carries_a_note(msg):
             memory.remember(msg.actor, written)
