@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.handlers.free_text import names_a_thing, speaks_of_the_handling
+from bot.handlers.things import names_a_thing, speaks_of_the_handling
 from tests.harness import BotHarness, text_of
 
 ENGINEER = "ho.kawai@corp.example.com"

@@ -41,17 +41,12 @@ answer, as before. A description being edited ("Change the text") and an enginee
 
 from __future__ import annotations
 
-import re
-import tomllib
-import unicodedata
-from functools import cache
-from importlib import resources
 from typing import Final
 
 from bot.handlers.base import Turn
 from bot.handlers.outage import URGENT_INTENT
+from bot.handlers.things import names_a_thing, speaks_of_the_handling
 from bot.intents import INTENTS, find_entities
-from bot.knowledge.glossary import translate_terms
 from bot.store.conversations import PendingFlow
 from bot.tickets.outage import outage_words
 
@@ -78,35 +73,6 @@ _ABOUT_A_TICKET: Final = frozenset(
 _AFTER_RATING: Final = "ticket_status.csat_comment"
 _LIKE_A_COMMENT: Final = frozenset({"kb_question", "human"})
 """What a comment on the service reads as to the model ("the engineer was quick": `human`)."""
-_WORD: Final = re.compile(r"[a-z0-9][a-z0-9-]*")
-
-
-@cache
-def _words() -> dict[str, tuple[str, ...]]:
-    raw = resources.files("bot.handlers").joinpath("free_text.toml").read_text("utf-8")
-    return {k: tuple(str(w).lower() for w in v) for k, v in tomllib.loads(raw).items()}
-
-
-def _has_any(text: str, words: tuple[str, ...]) -> bool:
-    found = set(_WORD.findall(text))
-    return any(w in found if w.isascii() and " " not in w else w in text for w in words)
-
-
-def names_a_thing(text: str, services: tuple[str, ...] = ()) -> bool:
-    """Whether `text` names something IT looks after: a product or licence, a device, an
-    app or a service (`free_text.toml` `things`, `incidents.services`), Chinese through the
-    IT glossary (「部印表機」 names a printer)."""
-    lower = unicodedata.normalize("NFKC", text).lower()
-    if find_entities(lower).products:
-        return True
-    english = f"{lower} {' '.join(translate_terms(lower))}"
-    return _has_any(english, _words()["things"] + tuple(s.lower() for s in services))
-
-
-def speaks_of_the_handling(text: str) -> bool:
-    """Whether `text` speaks of how a ticket was handled ("took too long but fixed",
-    "the engineer was great", 「等咗好耐」): a comment on a rating, not a new problem."""
-    return _has_any(unicodedata.normalize("NFKC", text).lower(), _words()["handling"])
 
 
 def new_request(turn: Turn, pending: PendingFlow, intent: str, confidence: float) -> bool:
