@@ -47,7 +47,7 @@ from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
 from bot.handlers.context import remember
-from bot.handlers.free_text import new_request
+from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
@@ -234,7 +234,7 @@ class Engine:
     def _starts_a_new_request(turn: Turn, pending: PendingFlow) -> bool:
         """Whether a text typed where free text is awaited (a rating comment, a reopen
         reason) clearly reads as a new request instead (`bot/handlers/free_text.py`)."""
-        if not turn.msg.text or turn.msg.choice is not None:
+        if not turn.msg.text or turn.msg.choice is not None or not awaits_free_text(pending):
             return False
         intent, result = understood(turn.services.classifier.classify, turn.msg.text)
         if result is None or (result.close and intent == result.intent):

@@ -75,13 +75,17 @@ _LIKE_A_COMMENT: Final = frozenset({"kb_question", "human"})
 """What a comment on the service reads as to the model ("the engineer was quick": `human`)."""
 
 
+def awaits_free_text(pending: PendingFlow) -> bool:
+    """Whether `pending` takes any text as its answer (and so `new_request` applies)."""
+    return pending.flow in _ANSWERS and not (pending.flow == "human.describe" and pending.state)
+
+
 def new_request(turn: Turn, pending: PendingFlow, intent: str, confidence: float) -> bool:
     """Whether the message, read as `intent` (`confidence`, already not close), is a new
     request rather than the free-text answer `pending` waits for (the rule: module doc)."""
-    answers = _ANSWERS.get(pending.flow)
-    if answers is None or (pending.flow == "human.describe" and pending.state):
+    if not awaits_free_text(pending):
         return False
-    if intent in answers or confidence < _SURE:
+    if intent in _ANSWERS[pending.flow] or confidence < _SURE:
         return False
     text = turn.msg.text
     if intent == URGENT_INTENT and not outage_words(text):
