@@ -50,7 +50,7 @@ from bot.handlers.context import remember
 from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
-from bot.handlers.outage import urgent_intent
+from bot.handlers.outage import URGENT_INTENT, urgent_intent
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL
@@ -69,6 +69,7 @@ from bot.messages import Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
+from bot.tickets.outage import outage_words
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,12 @@ def understood(
     if intent != "human" and asks_for_a_person(classify, text):
         intent = "human"
     return intent, result
+
+
+def _outage_said(intent: str, turn: Turn) -> bool:
+    """An outage its words report ("I can't trade"): answered as one, never asked about,
+    however close the model's runner-up."""
+    return intent == URGENT_INTENT and bool(outage_words(turn.msg.text))
 
 
 @dataclass
@@ -237,7 +244,9 @@ class Engine:
         if not turn.msg.text or turn.msg.choice is not None or not awaits_free_text(pending):
             return False
         intent, result = understood(turn.services.classifier.classify, turn.msg.text)
-        if result is None or (result.close and intent == result.intent):
+        if result is None or (
+            result.close and intent == result.intent and not _outage_said(intent, turn)
+        ):
             return False
         # a rule's reading (outage words, an ask for a person) is sure by its nature
         sure = result.confidence if intent == result.intent else 1.0
@@ -249,7 +258,7 @@ class Engine:
         intent, result = understood(turn.services.classifier.classify, turn.msg.text)
         if result is not None:
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
-            if result.close and intent == result.intent:
+            if result.close and intent == result.intent and not _outage_said(intent, turn):
                 return ask(turn, result)
             remember(turn, intent)
         return await self._by_intent[intent].handle(turn)
