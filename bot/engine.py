@@ -5,7 +5,9 @@ For each message it (1) drops a redelivered platform event, (2) cleans the text
 in a submitted form's fields too; a clicked button's label is not typed text), (3) picks
 the reply's language (`bot.language`: the one written, asked for, or remembered for the
 person), (4) hands the message to the flow that is waiting for an answer, if any — a
-thanks or a goodbye ends it politely instead; a message that does not answer it is
+thanks or a goodbye ends it politely instead; a new request typed where free text is
+awaited (a rating comment, a reopen reason) is started and the question kept
+(`bot/handlers/free_text.py`); a message that does not answer it is
 understood afresh and the question is kept, with a button back to it; a number or yes
 that fits none of its choices is told so, and the question still waits
 (`bot/handlers/interrupted.py`) — else (5) reads a typed rating of a ticket or an
@@ -45,9 +47,10 @@ from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
 from bot.handlers.context import remember
+from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
-from bot.handlers.outage import urgent_intent
+from bot.handlers.outage import URGENT_INTENT, urgent_intent
 from bot.handlers.roles import is_engineer
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
@@ -67,6 +70,7 @@ from bot.messages import Command, Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
+from bot.tickets.outage import outage_words
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +105,12 @@ def understood(
     if intent != "human" and asks_for_a_person(classify, text):
         intent = "human"
     return intent, result
+
+
+def _outage_said(intent: str, turn: Turn) -> bool:
+    """An outage its words report ("I can't trade"): answered as one, never asked about,
+    however close the model's runner-up."""
+    return intent == URGENT_INTENT and bool(outage_words(turn.msg.text))
 
 
 @dataclass
@@ -184,13 +194,32 @@ class Engine:
         remembered = memory.get(msg.actor)
         fallback = pending.lang if pending else msg.lang
         if msg.choice is not None or not msg.text:
-            return remembered.lang if remembered and remembered.chosen else fallback
+            # a click: the language asked for, else the waiting question's, else the one
+            # the person last wrote in (a button on a notice), else the platform's
+            if remembered and (remembered.chosen or pending is None):
+                return remembered.lang
+            return fallback
         written = written_in(msg.text)
-        if written is not None:
+        if written is not None and not self._carries_a_note(msg):
             memory.remember(msg.actor, written)
         if remembered is None:
             return written or fallback
         return reply_language(msg.text, remembered.lang, remembered.chosen, fallback)
+
+    def _carries_a_note(self, msg: Incoming) -> bool:
+        """Whether the message's words are a note for someone else, not the person's own
+        language: a subcommand (`/helpdesk comment HD-1003 已經幫你重設`, `note HD-1003 …`
+        typed without the prefix) or a reply in a ticket's thread. An English-speaking
+        engineer typing a Chinese note for a Chinese requester keeps their English."""
+        typed = msg.command is not None or Command.typed(msg.text) is not None
+        if typed or engineer_words(msg.text, BY_NAME, ENGINEER_SIDE):
+            return True
+        thread, tickets = msg.thread_id, self.services.tickets
+        if not thread:
+            return False
+        return tickets.for_thread(thread) is not None or (
+            tickets.for_requester_thread(thread) is not None
+        )
 
     async def home(self, msg: Incoming) -> Reply:
         """The actor's home screen (open tickets, quick actions, an engineer's queue)."""
@@ -217,13 +246,28 @@ class Engine:
             return False
         return engineer_only_words(msg.text, BY_NAME, ENGINEER_SIDE) or await is_engineer(turn)
 
+    @staticmethod
+    def _starts_a_new_request(turn: Turn, pending: PendingFlow) -> bool:
+        """Whether a text typed where free text is awaited (a rating comment, a reopen
+        reason) clearly reads as a new request instead (`bot/handlers/free_text.py`)."""
+        if not turn.msg.text or turn.msg.choice is not None or not awaits_free_text(pending):
+            return False
+        intent, result = understood(turn.services.classifier.classify, turn.msg.text)
+        if result is None or (
+            result.close and intent == result.intent and not _outage_said(intent, turn)
+        ):
+            return False
+        # a rule's reading (outage words, an ask for a person) is sure by its nature
+        sure = result.confidence if intent == result.intent else 1.0
+        return new_request(turn, pending, intent, sure)
+
     async def _understand(self, turn: Turn) -> list[Reply]:
         """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,
         else the intent it is classified as."""
         intent, result = understood(turn.services.classifier.classify, turn.msg.text)
         if result is not None:
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
-            if result.close and intent == result.intent:
+            if result.close and intent == result.intent and not _outage_said(intent, turn):
                 return ask(turn, result)
             remember(turn, intent)
         return await self._by_intent[intent].handle(turn)
@@ -283,6 +327,10 @@ class Engine:
                 pending = None
             if pending is not None and thanks_or_bye(msg.text):
                 return await self._by_intent["thanks_bye"].handle(turn)
+            if pending is not None and self._starts_a_new_request(turn, pending):
+                turn.services.conversations.clear(turn.key)
+                park(turn, pending)  # a new problem typed instead of a comment: both kept
+                return offer_back(turn, await self._understand(turn))
             if pending is not None:
                 handler = self._by_intent.get(pending.flow.split(".", 1)[0])
                 if handler is not None:

@@ -20,6 +20,7 @@ from typing import ClassVar
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
+from bot.handlers.chase import chase, said_before
 from bot.handlers.context import Topic, forget, topic
 from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
@@ -387,6 +388,7 @@ async def detail(turn: Turn, ticket: Ticket) -> Reply:
             Choice(t("ticket.add_comment"), f"{ACTION}comment:{n}"),
             Choice(t("ticket.add_attachment"), f"{ACTION}attach:{n}"),
             Choice(t("ticket.cancel_ticket"), f"{ACTION}cancel:{n}", "danger"),
+            Choice(t("ticket.chase_it"), f"{ACTION}chase:{n}"),
         ]
     if can_reopen(turn, ticket):
         choices.append(Choice(t("ticket.reopen"), f"{ACTION}reopen:{n}"))
@@ -434,6 +436,8 @@ class TicketStatus:
         ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
         if action == "show":
             return [await detail(turn, ticket)]
+        if action == "chase" and ticket.state in OPEN:
+            return chase(turn, ticket, said_before(turn))
         if action in ("comment", "attach", "reopen"):
             turn.expect(f"ticket_status.{action}", {"ticket": ticket.number})
             return [Reply(t(f"ticket.ask_{action}", ref=ticket.ref))]
