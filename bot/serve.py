@@ -30,6 +30,7 @@ from aiohttp import web
 
 from bot.adapters.slack import SlackBot, SlackConfig
 from bot.adapters.slack_transport import SlackTransport
+from bot.adapters.teams import TeamsConfig, WithTeams, mount
 from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
@@ -99,6 +100,7 @@ def start_inbox(slack: SlackBot, held: HeldSecrets) -> tuple[Inbox, InboxWorker]
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
     config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
+    teams_config = TeamsConfig.from_settings(settings, env)
     services = build_services(settings)
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
@@ -111,7 +113,9 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         await slack.start()
         held = HeldSecrets()
         inbox, workers = start_inbox(slack, held)
-        runner = web.AppRunner(web_app(slack), access_log=None, handle_signals=False)
+        app = web_app(slack)
+        teams = mount(app, teams_config, engine, session, inbox, held) if teams_config else None
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
         await site.start()
@@ -124,8 +128,12 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
                 slack.app, config.app_token, slack.app_id, slack.team_id
             )
             await socket_mode.connect_async()  # type: ignore[no-untyped-call]
+        transport = SlackTransport(slack, held)
         worker = OutboxWorker(
-            services.db, SlackTransport(slack, held), services.clock, inbox.given_up
+            services.db,
+            WithTeams(transport, teams.transport) if teams else transport,
+            services.clock,
+            inbox.given_up,
         )
 
         async def scan() -> None:
@@ -146,15 +154,20 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
             asyncio.create_task(_every(DELETIONS_EVERY_S, slack.delete_due)),
         ]
+        if teams:
+            jobs.append(asyncio.create_task(_every(DELETIONS_EVERY_S, teams.transport.delete_due)))
         ready(
             f"helpdesk serve: listening on http://{config.host}:{port}"
             f" (POST /slack/events, GET /healthz); Socket Mode {'on' if socket_mode else 'off'};"
-            f" Slack workspace {slack.team_id}"
+            f" Slack workspace {slack.team_id};"
+            f" Teams {'on (POST /api/messages)' if teams else 'off'}"
         )
         try:
             await stop.wait()
         finally:
             slack.accepting = False
+            if teams:
+                teams.inbound.accepting = False
             if socket_mode is not None:
                 await socket_mode.close_async()  # type: ignore[no-untyped-call]
             await inbox.close()

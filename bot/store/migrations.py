@@ -276,4 +276,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (platform, user_id)
     );
     """,
+    # 11: conversation references (bot.store.addresses): where a person or a channel can be
+    # messaged on a platform that cannot message an address (Teams), kept from their last
+    # activity; `email` lets a notice for an address find the person's Teams chat
+    """
+    CREATE TABLE addresses (
+        platform TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        email TEXT,
+        reference_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, kind, key)
+    );
+    CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
+    """,
 )
