@@ -231,3 +231,31 @@ def test_the_bots_own_activities_are_ignored(served: ServedTeams) -> None:
     assert served.send(activity) == 200
     time.sleep(0.5)
     assert served.teams.calls[before:] == []
+
+
+def test_a_form_on_a_card_is_submitted_as_its_fields(served: ServedTeams) -> None:
+    teams = served.teams
+    served.send(teams.install(CHAN))
+    welcome = teams.wait_for("send", where=_in_chat(CHAN, "Search help articles"))[-1]
+    submit = next(a for a in _actions(welcome) if a["data"].get("hd") == "form")
+    inputs = [
+        item["id"]
+        for item in welcome.body["attachments"][0]["content"]["body"]
+        if item["type"].startswith("Input.")
+    ]
+    assert inputs == ["text"]
+    before = len(teams.called("send"))
+    data = {**submit["data"], "text": "how do i add a printr on 25F"}
+    assert served.send(teams.submit(CHAN, data, reply_to=welcome.activity_id)) == 202
+    answer = teams.wait_for("send", count=before + 1)[-1]
+    assert "This solved it" in _text(answer)
+
+
+def test_a_429_from_the_connector_is_retried_after_its_retry_after(served: ServedTeams) -> None:
+    teams = served.teams
+    before = len(teams.called("send"))
+    teams.fail_next("send", 429, retry_after=1)
+    started = time.monotonic()
+    assert served.send(teams.message(CHAN, "wifi not working")) == 202
+    teams.wait_for("send", count=before + 1)
+    assert time.monotonic() - started >= 1.0
