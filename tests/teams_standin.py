@@ -53,7 +53,7 @@ BOT_ID = f"28:{APP_ID}"
 
 @dataclass
 class Call:
-    method: str  # "send", "reply", "update", "delete", "create", "member", "token"
+    method: str  # "send", "typing", "reply", "update", "delete", "create", "member", "token"
     conversation: str
     activity_id: str
     body: dict[str, Any]
@@ -337,10 +337,12 @@ class TeamsStandIn:
         method = {"POST": "reply" if aid else "send", "PUT": "update", "DELETE": "delete"}[
             request.method
         ]
+        body = json.loads(await request.read() or b"{}")
+        if method == "send" and body.get("type") == "typing":
+            method = "typing"
         checked = self._check(request, method)
         if isinstance(checked, web.Response):
             return checked
-        body = json.loads(await request.read() or b"{}")
         new_id = aid if method in ("update", "delete") else f"{next(self._ids) + 1800000000000}"
         with self._lock:
             self.calls.append(Call(method, cid, new_id, body, checked))

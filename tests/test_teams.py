@@ -95,6 +95,8 @@ def test_a_question_in_the_chat_gets_an_adaptive_card_with_articles(served: Serv
     assert card["content"]["version"] == "1.5"
     assert "replyToId" not in sent.body  # a new message, not a reply to an old one
     assert sent.token.startswith("bf-")  # the bot's own token from the token endpoint
+    typing = served.teams.wait_for("typing", where=lambda c: c.conversation == "a:1:" + CHAN.id)
+    assert typing[0].body == {"type": "typing"}
 
 
 def test_a_ticket_is_opened_from_the_chat_and_its_card_is_updated_after_the_click(

@@ -5,8 +5,8 @@ host it hard-codes, and let through a token for another tenant, a `serviceurl` c
 did not match, one expired 4 minutes ago, and a wrong issuer. So this module does it all:
 
 - the key: the authority's OpenID metadata (`teams.openid_metadata_url`) names the issuer
-  and the JWKS; keys are cached, and fetched again for an unknown `kid` (at most once per
-  `REFRESH_EVERY_S`, so forged kids cannot make us hammer the authority);
+  and the JWKS; keys are cached for a day, and fetched again for an unknown `kid` (at most
+  once per `REFRESH_EVERY_S`, so forged kids cannot make us hammer the authority);
 - the algorithm: RS256 only (`alg: none`, HS256 with the public key as secret: refused);
 - issuer = the metadata's, audience = our app id, `exp` and `nbf` with `SKEW_S` leeway;
 - the token's `serviceurl` claim must equal the activity's `serviceUrl`, and that must be
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 SKEW_S = 60
 REFRESH_EVERY_S = 30.0
 METADATA_TTL_S = 24 * 3600.0
+KEYS_TTL_S = 24 * 3600.0
+"""Keys are fetched again at least daily, so a key the authority withdrew stops working."""
 
 
 class Refused(Exception):
@@ -53,7 +55,9 @@ class TokenCheck:
         self._issuer = ""
         self._jwks_uri = ""
         self._keys: dict[str, Any] = {}
-        self._fetched_at = -REFRESH_EVERY_S
+        self._unknown_at = -REFRESH_EVERY_S
+        self._tried_at = -1.0
+        self._loaded_at = -KEYS_TTL_S
         self._metadata_at = -METADATA_TTL_S
         self._lock = asyncio.Lock()
 
@@ -63,13 +67,10 @@ class TokenCheck:
             response.raise_for_status()
             return dict(await response.json(content_type=None))
 
-    async def _refresh(self) -> None:
-        """Metadata (daily) and keys, fetched again at most every `REFRESH_EVERY_S`."""
+    async def _load(self) -> None:
+        """Metadata (daily) and the JWKS; a failure keeps what was cached."""
         async with self._lock:
             now = time.monotonic()
-            if now - self._fetched_at < REFRESH_EVERY_S:
-                return
-            self._fetched_at = now
             try:
                 if now - self._metadata_at > METADATA_TTL_S or not self._jwks_uri:
                     metadata = await self._get(self._config.openid_metadata_url)
@@ -81,12 +82,23 @@ class TokenCheck:
                     if jwk.get("kty") == "RSA" and jwk.get("kid"):
                         keys[str(jwk["kid"])] = jwt.PyJWK(jwk, algorithm="RS256").key
                 self._keys = keys
+                self._loaded_at = now
             except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
                 log.warning("Teams signing keys not fetched: %s", type(exc).__name__)
 
     async def _key(self, kid: str) -> Any:
-        if kid not in self._keys:
-            await self._refresh()
+        """The key `kid` names: the cache, fetched again when a day old, or (at most every
+        `REFRESH_EVERY_S`) for a kid it does not hold - a key just rotated in."""
+        now = time.monotonic()
+        unknown = kid not in self._keys
+        if unknown and self._keys and now - self._unknown_at >= REFRESH_EVERY_S:
+            self._unknown_at = now
+            await self._load()
+        elif (not self._keys and now - self._tried_at >= 1.0) or (
+            self._keys and now - self._loaded_at > KEYS_TTL_S
+        ):
+            self._tried_at = now  # an authority that is down is asked at most once a second
+            await self._load()
         if kid not in self._keys:
             raise Refused("unknown signing key")
         return self._keys[kid]

@@ -1,13 +1,13 @@
 """`Reply` → a Teams message: plain text, or an Adaptive Card 1.5 when it has more.
 
 Text is the handlers' markup (`*bold*`, Slack style) turned into the card's Markdown
-(`**bold**`); Adaptive Cards render no HTML, so nothing echoed can become markup beyond
-that subset. Fields become a `FactSet`, articles a container each (the title opens the
-article), choices `Action.Submit` buttons whose data is `{"hd": "choice", "value": …}`,
-and a `Form` inputs in the card itself with one submit (`{"hd": "form", "form": id}`):
-Teams has no modal for a bot message, and a card form needs no second click. After a
-click the card is replaced by `chosen` (its text and the choice, no buttons), so nothing
-is clicked twice.
+(`**bold**`); Adaptive Cards render no HTML, and a Markdown link in echoed text is broken
+(`markdown`), so nothing a user typed becomes a disguised link. Fields become a `FactSet`,
+articles a container each (the title opens the article), choices `Action.Submit` buttons
+whose data is `{"hd": "choice", "value": …}`, and a `Form` inputs in the card itself with
+one submit (`{"hd": "form", "form": id}`): Teams has no modal for a bot message, and a card
+form needs no second click. After a click the card is replaced by `chosen` (its text and the
+choice, no buttons), so nothing is clicked twice.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 
 
 def markdown(text: str) -> str:
-    """The handlers' `*bold*` as Markdown `**bold**`; the rest as it is."""
+    """The handlers' `*bold*` as Markdown `**bold**`. A Markdown link (`[SSO](https://…)`)
+    in echoed text is broken with a zero-width space, so it shows as typed and links
+    nowhere but its own visible URL (the articles' links are card actions, not text)."""
+    text = text.replace("](", "]\u200b(")
     return re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"**\1**", text)
 
 

@@ -13,6 +13,8 @@ a 400, never a 5xx. Then:
   screen, in the user's language), drawn after the ack like Slack's App Home;
 - the bot's own activities and anything else: 200, ignored.
 
+In the 1:1 chat a typing indicator goes out once the activity is stored.
+
 The `Incoming` goes into the durable inbox (dedupe on the activity id, in the same
 commit); only then 202 (an invoke: 200 with its invoke response). The turn itself and
 every reply go out later through the outbox, proactively (Teams gives up after ~15 s).
@@ -199,6 +201,8 @@ class TeamsInbound:
             return web.Response(status=503, headers={"Retry-After": "5"})
         if not stored:
             log.info("dropping redelivered Teams activity")
+        elif personal:
+            self._typing(service_url, full)
         if invoke:
             return web.json_response(
                 {
@@ -208,6 +212,19 @@ class TeamsInbound:
                 }
             )
         return web.Response(status=202)
+
+    def _typing(self, service_url: str, conversation: str) -> None:
+        """The typing indicator while the turn runs (after the ack; a failure only logs)."""
+
+        async def send() -> None:
+            try:
+                await self.connector.send(service_url, conversation, {"type": "typing"})
+            except DeliveryFailed as failed:
+                log.info("typing indicator not shown: %s", failed.reason)
+
+        task = asyncio.create_task(send())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @staticmethod
     def _without_mention(activity: dict[str, Any], text: str, bot_id: str) -> str | None:
