@@ -58,6 +58,7 @@ class Call:
     activity_id: str
     body: dict[str, Any]
     token: str = ""
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

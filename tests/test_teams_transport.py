@@ -226,3 +226,15 @@ def test_the_development_flag_is_refused_outside_demo_on_loopback() -> None:
         parse_settings('[teams]\napp_id = "not-a-guid"\n', "t", {})
     with pytest.raises(ConfigError, match="allowed_service_urls"):
         parse_settings('[teams]\nallowed_service_urls = ["http://x/"]\n', "t", {})
+
+
+def test_requests_arriving_before_the_keys_are_fetched_wait_for_one_fetch(
+    teams: TeamsStandIn,
+) -> None:
+    async def work() -> None:
+        async with aiohttp.ClientSession() as session:
+            check = TokenCheck(_config(teams), session)
+            token = "Bearer " + teams.mint()
+            await asyncio.gather(*(check.verify(token, teams.service_url) for _ in range(8)))
+
+    asyncio.run(work())  # a cold start under load once refused all but the first (401)

@@ -67,38 +67,41 @@ class TokenCheck:
             response.raise_for_status()
             return dict(await response.json(content_type=None))
 
-    async def _load(self) -> None:
+    async def _load(self, now: float) -> None:
         """Metadata (daily) and the JWKS; a failure keeps what was cached."""
-        async with self._lock:
-            now = time.monotonic()
-            try:
-                if now - self._metadata_at > METADATA_TTL_S or not self._jwks_uri:
-                    metadata = await self._get(self._config.openid_metadata_url)
-                    self._issuer = str(metadata["issuer"])
-                    self._jwks_uri = str(metadata["jwks_uri"])
-                    self._metadata_at = now
-                keys = {}
-                for jwk in (await self._get(self._jwks_uri))["keys"]:
-                    if jwk.get("kty") == "RSA" and jwk.get("kid"):
-                        keys[str(jwk["kid"])] = jwt.PyJWK(jwk, algorithm="RS256").key
-                self._keys = keys
-                self._loaded_at = now
-            except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
-                log.warning("Teams signing keys not fetched: %s", type(exc).__name__)
+        try:
+            if now - self._metadata_at > METADATA_TTL_S or not self._jwks_uri:
+                metadata = await self._get(self._config.openid_metadata_url)
+                self._issuer = str(metadata["issuer"])
+                self._jwks_uri = str(metadata["jwks_uri"])
+                self._metadata_at = now
+            keys = {}
+            for jwk in (await self._get(self._jwks_uri))["keys"]:
+                if jwk.get("kty") == "RSA" and jwk.get("kid"):
+                    keys[str(jwk["kid"])] = jwt.PyJWK(jwk, algorithm="RS256").key
+            self._keys = keys
+            self._loaded_at = now
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            log.warning("Teams signing keys not fetched: %s", type(exc).__name__)
 
     async def _key(self, kid: str) -> Any:
         """The key `kid` names: the cache, fetched again when a day old, or (at most every
-        `REFRESH_EVERY_S`) for a kid it does not hold - a key just rotated in."""
-        now = time.monotonic()
-        unknown = kid not in self._keys
-        if unknown and self._keys and now - self._unknown_at >= REFRESH_EVERY_S:
-            self._unknown_at = now
-            await self._load()
-        elif (not self._keys and now - self._tried_at >= 1.0) or (
-            self._keys and now - self._loaded_at > KEYS_TTL_S
-        ):
-            self._tried_at = now  # an authority that is down is asked at most once a second
-            await self._load()
+        `REFRESH_EVERY_S`) for a kid it does not hold - a key just rotated in. Requests
+        arriving while a fetch runs wait for it (one fetch, not one each)."""
+        if kid not in self._keys or time.monotonic() - self._loaded_at > KEYS_TTL_S:
+            async with self._lock:
+                now = time.monotonic()
+                stale = now - self._loaded_at > KEYS_TTL_S
+                if not self._keys:
+                    if now - self._tried_at >= 1.0:  # a down authority: once a second
+                        self._tried_at = now
+                        await self._load(now)
+                elif kid not in self._keys:
+                    if now - self._unknown_at >= REFRESH_EVERY_S:
+                        self._unknown_at = now
+                        await self._load(now)
+                elif stale:
+                    await self._load(now)
         if kid not in self._keys:
             raise Refused("unknown signing key")
         return self._keys[kid]
