@@ -30,7 +30,6 @@ from aiohttp import web
 
 from bot.adapters.slack import SlackBot, SlackConfig
 from bot.adapters.slack_transport import SlackTransport
-from bot.adapters.teams import TeamsConfig, WithTeams, mount
 from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
@@ -100,7 +99,11 @@ def start_inbox(slack: SlackBot, held: HeldSecrets) -> tuple[Inbox, InboxWorker]
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
     config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
-    teams_config = TeamsConfig.from_settings(settings, env)
+    teams_config = None
+    if settings.teams.app_id:  # imported only then: a Slack-only start does not pay for it
+        from bot.adapters.teams import TeamsConfig, WithTeams, mount
+
+        teams_config = TeamsConfig.from_settings(settings, env)
     services = build_services(settings)
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
@@ -114,7 +117,9 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         held = HeldSecrets()
         inbox, workers = start_inbox(slack, held)
         app = web_app(slack)
-        teams = mount(app, teams_config, engine, session, inbox, held) if teams_config else None
+        teams = None
+        if teams_config is not None:
+            teams = mount(app, teams_config, engine, session, inbox, held)
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, config.host, config.port)
