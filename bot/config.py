@@ -49,6 +49,7 @@ _MAY_BE_EMPTY = frozenset(
         "teams.tenant_id",
         "teams.token_url",
         "teams.ca_file",
+        "teams.triage_channel",
     }
 )
 """String settings where "" is meaningful (nobody)."""
@@ -221,6 +222,9 @@ class TeamsSettings:
     system's)."""
     user_cache_minutes: int = 60
     """How long a member's UPN from the connector is trusted before asking again."""
+    triage_channel: str = ""
+    """A Teams channel id (`19:…@thread.tacv2`) for the triage posts, their threads and SLA
+    alerts; "" = they stay in Slack (`tickets.triage_channel`)."""
     anonymous: bool = False
     """Development only: accept activities without a token. `helpdesk serve` refuses it unless
     the directory is the demo one and the listener is on loopback."""

@@ -220,11 +220,16 @@ class TeamsStandIn:
         return self._base(member, self.personal(member), type="message", text=text, **extra)
 
     def mention(
-        self, member: Member, text: str, channel: str = "19:general@thread.tacv2"
+        self,
+        member: Member,
+        text: str,
+        channel: str = "19:general@thread.tacv2",
+        thread: str | None = None,
     ) -> dict[str, Any]:
-        """A channel message @mentioning the bot (as Teams sends it: `<at>` markup)."""
+        """A channel message @mentioning the bot (as Teams sends it: `<at>` markup), in a
+        new thread or in `thread` (a conversation id `<channel>;messageid=<id>`)."""
         conversation = {
-            "id": f"{channel};messageid=" + str(next(self._ids) + 1700000000000),
+            "id": thread or f"{channel};messageid=" + str(next(self._ids) + 1700000000000),
             "conversationType": "channel",
             "tenantId": TENANT_ID,
         }
@@ -243,11 +248,28 @@ class TeamsStandIn:
         activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
         return activity
 
-    def submit(self, member: Member, data: dict[str, Any], reply_to: str) -> dict[str, Any]:
-        """An `Action.Submit` click on a card the bot posted (`reply_to`: its activity id)."""
-        return self._base(
-            member, self.personal(member), type="message", value=data, replyToId=reply_to
+    def submit(
+        self, member: Member, data: dict[str, Any], reply_to: str, thread: str | None = None
+    ) -> dict[str, Any]:
+        """An `Action.Submit` click on a card the bot posted (`reply_to`: its activity id),
+        in the 1:1 chat or on a channel post (`thread`: its conversation id)."""
+        if thread is None:
+            conversation = self.personal(member)
+        else:
+            conversation = {"id": thread, "conversationType": "channel", "tenantId": TENANT_ID}
+        activity = self._base(member, conversation, type="message", value=data, replyToId=reply_to)
+        if thread is not None:
+            activity["channelData"]["channel"] = {"id": thread.partition(";")[0]}
+        return activity
+
+    def team_install(self, member: Member, channel: str) -> dict[str, Any]:
+        """`conversationUpdate`: the app was added to a team (seen from one of its channels)."""
+        conversation = {"id": channel, "conversationType": "channel", "tenantId": TENANT_ID}
+        activity = self._base(
+            member, conversation, type="conversationUpdate", membersAdded=[{"id": BOT_ID}]
         )
+        activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
+        return activity
 
     def install(self, member: Member) -> dict[str, Any]:
         """`conversationUpdate`: the bot was added to the member's personal scope."""
@@ -354,6 +376,12 @@ class TeamsStandIn:
         if isinstance(checked, web.Response):
             return checked
         body = json.loads(await request.read())
+        channel = ((body.get("channelData") or {}).get("channel") or {}).get("id")
+        if channel:  # a new thread in a channel, started by body["activity"]
+            aid = f"{next(self._ids) + 1800000000000}"
+            with self._lock:
+                self.calls.append(Call("create", str(channel), aid, body, checked))
+            return web.json_response({"id": f"{channel};messageid={aid}", "activityId": aid})
         member = str(body["members"][0]["id"])
         with self._lock:
             self.calls.append(Call("create", "", "", body, checked))

@@ -34,12 +34,15 @@ from tests.test_slack import ENGINEER, Served
 
 CHAN = Member("29:chan", "aad-chan-0001", "chan.taiman@corp.example.com", "Chan Tai Man")
 LEE = Member("29:lee", "aad-lee-0002", "lee.kachun@corp.example.com", "Lee Ka Chun", "zh-HK")
+HO = Member("29:ho", "aad-ho-0003", "ho.kawai@corp.example.com", "Ho Ka Wai")
 APP_ID = "00000000-0000-4000-8000-00000000b07a"
+TRIAGE = "19:triage@thread.tacv2"
 
 
 class ServedTeams:
     def __init__(self, tmp: Path) -> None:
-        self.teams = TeamsStandIn(tmp / "teams", {"chan": CHAN, "lee": LEE}).start()
+        members = {"chan": CHAN, "lee": LEE, "ho": HO}
+        self.teams = TeamsStandIn(tmp / "teams", members).start()
         config = (
             f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
             f'[kb]\npath = "{(ROOT / "kb").as_posix()}"\n'
@@ -50,9 +53,12 @@ class ServedTeams:
             f'token_url = "{self.teams.token_url}"\n'
             f'allowed_service_urls = ["{self.teams.service_url}"]\n'
             f'ca_file = "{self.teams.ca_file.as_posix()}"\n'
+            f'triage_channel = "{TRIAGE}"\n'
         )
         self.served = Served(tmp, config_text=config, extra_env={"TEAMS_APP_PASSWORD": APP_SECRET})
         self.url = self.served.url.replace("/slack/events", "/api/messages")
+        # the app added to the helpdesk team: the bot can post in its triage channel
+        assert self.send(self.teams.team_install(HO, TRIAGE)) == 200
 
     def send(self, activity: dict[str, Any], token: str | None = "") -> int:
         return post_activity(self.url, activity, self.teams.mint() if token == "" else token)[0]
@@ -261,3 +267,58 @@ def test_a_429_from_the_connector_is_retried_after_its_retry_after(served: Serve
     assert served.send(teams.message(CHAN, "wifi not working")) == 202
     teams.wait_for("send", count=before + 1)
     assert time.monotonic() - started >= 1.0
+
+
+def _open_ticket(served: ServedTeams, member: Member, summary: str) -> int:
+    teams = served.teams
+    served.send(teams.message(member, "talk to a human"))
+    teams.wait_for("send", where=_in_chat(member, "what do you need help with"))
+    served.send(teams.message(member, summary))
+    proposal = teams.wait_for("send", where=_in_chat(member, summary))[-1]
+    button = next(a for a in _actions(proposal) if a["title"] == "Open ticket")
+    served.send(teams.submit(member, button["data"], reply_to=proposal.activity_id))
+    opened = teams.wait_for("send", where=_in_chat(member, "HD-"))[-1]
+    found = re.search(r"HD-(\d+)", _text(opened))
+    assert found is not None
+    return int(found.group(1))
+
+
+def test_a_triage_post_in_a_teams_channel_is_claimed_and_its_thread_reaches_the_requester(
+    served: ServedTeams,
+) -> None:
+    teams = served.teams
+    number = _open_ticket(served, LEE, "the scanner on 9/F jams every page")
+    post = teams.wait_for(
+        "create", where=lambda c: c.conversation == TRIAGE and f"HD-{number}" in _text(c)
+    )[-1]
+    thread = f"{TRIAGE};messageid={post.activity_id}"
+    actions = post.body["activity"]["attachments"][0]["content"]["actions"]
+    claim = next(a for a in actions if a["title"] == "Claim")
+    click = teams.submit(HO, claim["data"], reply_to=post.activity_id, thread=thread)
+    assert served.send(click) == 202
+    teams.wait_for(
+        "update", where=lambda c: c.activity_id == post.activity_id and HO.upn in _text(c)
+    )
+    # an engineer @mentions the bot in the ticket's thread: a reply to the requester
+    assert served.send(teams.mention(HO, "a new roller is on its way", thread=thread)) == 202
+    teams.wait_for("send", where=_in_chat(LEE, "a new roller is on its way"))
+    # what the bot says back to the engineer is for them alone: in their 1:1 chat
+    teams.wait_for("send", where=_in_chat(HO, "reply done"))
+    teams.wait_for("send", where=_in_chat(HO, "claim done"))
+    in_thread = [c for c in teams.called("send") if c.conversation == thread]
+    assert not [c for c in in_thread if "done" in _text(c)]
+
+
+def test_engineer_commands_typed_or_from_the_menu_work_for_engineers_only(
+    served: ServedTeams,
+) -> None:
+    teams = served.teams
+    served.send(teams.message(CHAN, "queue"))  # the command menu sends the bare title
+    teams.wait_for("send", where=_in_chat(CHAN, "that command is for the IT service desk"))
+    seen = {c.activity_id for c in teams.called("send")}
+    served.send(teams.message(HO, "helpdesk queue"))
+    answer = teams.wait_for(
+        "send", where=lambda c: c.conversation == "a:1:" + HO.id and c.activity_id not in seen
+    )[-1]
+    assert "for the IT service desk" not in _text(answer)
+    assert "queue" in _text(answer).lower()

@@ -180,6 +180,13 @@ class TicketService:
         ).fetchone()
         return None if row is None else int(row[0])
 
+    def triage_post(self, number: int) -> str | None:
+        """The platform's reference of the ticket's triage post (None until it is posted)."""
+        row = self._conn.execute(
+            "SELECT message_ref FROM triage_posts WHERE ticket_id = ?", (number,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def for_requester_thread(self, message_ref: str) -> int | None:
         """The ticket whose notice to the requester is `message_ref` (a reply there comments)."""
         row = self._conn.execute(

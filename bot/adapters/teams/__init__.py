@@ -69,7 +69,15 @@ def mount(
     inbound = TeamsInbound(engine, config, session, connector, addresses)
     inbound.inbox = inbox
     app.add_subapp("/api", inbound.app())
-    transport = TeamsTransport(connector, addresses, Deletions(services.db), held, services.clock)
+    transport = TeamsTransport(
+        connector,
+        addresses,
+        Deletions(services.db),
+        held,
+        services.clock,
+        tickets=services.tickets,
+        triage_channel=config.triage_channel,
+    )
     return Teams(inbound, transport)
 
 

@@ -25,6 +25,7 @@ class TeamsConfig:
     ca_file: str
     user_cache_s: float
     anonymous: bool
+    triage_channel: str = ""
 
     @classmethod
     def from_settings(cls, settings: Settings, env: Mapping[str, str]) -> TeamsConfig | None:
@@ -59,6 +60,7 @@ class TeamsConfig:
             teams.ca_file,
             teams.user_cache_minutes * 60.0,
             teams.anonymous,
+            teams.triage_channel,
         )
 
     def tls(self) -> ssl.SSLContext:

@@ -123,6 +123,24 @@ class Connector:
         }
         return str((await self.call("POST", service_url, "conversations", body))["id"])
 
+    async def channel_thread(
+        self, service_url: str, channel: str, tenant: str, activity: dict[str, Any]
+    ) -> str:
+        """A new thread in a channel, started by `activity`; its conversation id
+        (`<channel>;messageid=<id>`)."""
+        body = {
+            "isGroup": True,
+            "bot": {"id": f"28:{self._config.app_id}"},
+            "channelData": {"channel": {"id": channel}, "tenant": {"id": tenant}},
+            "tenantId": tenant,
+            "activity": activity,
+        }
+        made = await self.call("POST", service_url, "conversations", body)
+        thread = str(made.get("id") or "")
+        if ";messageid=" not in thread:
+            thread = f"{channel};messageid={made.get('activityId') or ''}"
+        return thread
+
     async def member(self, service_url: str, conversation: str, member_id: str) -> dict[str, Any]:
         path = f"conversations/{quote(conversation, safe='')}/members/{quote(member_id)}"
         return await self.call("GET", service_url, path)

@@ -38,6 +38,7 @@ from bot.adapters.teams.auth import Refused, TokenCheck
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.identity import People, lang_of
+from bot.adapters.teams.manifest import IN_CHANNELS, PERSONAL
 from bot.engine import Engine
 from bot.inbox import Inbox
 from bot.messages import TEXT_FORM, Incoming
@@ -69,6 +70,17 @@ def tenant_of(activity: dict[str, Any]) -> str:
     if len(named) != 1:
         raise Refused("no tenant" if not named else "two tenants")
     return named.pop()
+
+
+def as_command(text: str) -> str:
+    """`helpdesk queue` (typed) or `queue` alone (picked from the bot's command menu) as the
+    `/helpdesk queue` command Slack sends; anything else as it is."""
+    words = text.split()
+    if len(words) > 1 and words[0].lower() in ("helpdesk", "/helpdesk"):
+        return "/helpdesk " + " ".join(words[1:])
+    if len(words) == 1 and words[0].lower() in {*PERSONAL, *IN_CHANNELS} - {"new", "kb"}:
+        return "/helpdesk " + words[0].lower()
+    return text
 
 
 class TeamsInbound:
@@ -128,6 +140,9 @@ class TeamsInbound:
         if activity.get("channelId") not in (None, "msteams"):
             return web.Response(status=200)
         if kind == "conversationUpdate":
+            channel = ((activity.get("channelData") or {}).get("channel") or {}).get("id")
+            if channel:  # the app added to a team: its channels can be posted to now
+                self._remember_channel(str(channel), service_url, self.config.tenant_id)
             added = activity.get("membersAdded") or []
             if any(isinstance(m, dict) and m.get("id") == bot.get("id") for m in added):
                 self._welcome(activity, service_url)
@@ -138,7 +153,7 @@ class TeamsInbound:
         choice, form, label = cards.submitted(activity.get("value"))
         text = str(activity.get("text") or "")
         personal = conversation.get("conversationType") in (None, "personal")
-        if not personal:
+        if not personal and choice is None:
             stripped = self._without_mention(activity, text, str(bot.get("id")))
             if stripped is None:
                 return web.Response(status=200)  # channel chatter not for the bot
@@ -167,17 +182,28 @@ class TeamsInbound:
             channel = ((activity.get("channelData") or {}).get("channel") or {}).get("id")
             if channel:
                 self._remember_channel(str(channel), service_url, tenant)
+        # Teams has no ephemeral message: what the bot answers to a click on a card in a
+        # channel (a triage post) or to a message in a ticket's triage thread is for that
+        # engineer alone, so it goes to their 1:1 chat (Slack answers those ephemerally).
+        tickets = self.engine.services.tickets
+        aside = not personal and (choice is not None or tickets.for_thread(full) is not None)
         route = {
             "platform": PLATFORM,
+            "aside": aside,
             "service_url": service_url,
             "conversation": full,
             "member": member.id,
             "tenant": tenant,
             "personal": personal,
             "lang": lang_of(activity.get("locale")),
-            "card": str(activity.get("replyToId") or "") if choice and not form else "",
+            # a card in the 1:1 chat shows the choice after a click; a triage card in a
+            # channel is redrawn by the outbox with the ticket's new state instead
+            "card": str(activity.get("replyToId") or "")
+            if personal and choice and not form
+            else "",
             "label": label,
         }
+        text = as_command(text)
         if form is not None and choice == TEXT_FORM:
             text, choice, form = form.get("text", ""), None, None
         msg = Incoming(
@@ -185,7 +211,7 @@ class TeamsInbound:
             conversation_id=place,
             text=label if choice and not form else text.strip(),
             lang=lang_of(activity.get("locale")),
-            thread_id=thread or None,
+            thread_id=full if thread else None,
             choice=choice,
             form=form,
             event_id=str(activity.get("id") or "") or None,

@@ -34,6 +34,8 @@ from bot.messages import Choice, Lang, Reply
 from bot.notify import REPLY, DeliveryFailed, Outbound
 from bot.store.addresses import Addresses
 from bot.store.deletions import Deletions
+from bot.tickets.service import TicketService
+from bot.tickets.triage import triage_view
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,13 @@ class TeamsTransport:
         deletions: Deletions,
         held: HeldSecrets,
         clock: Clock,
+        *,
+        tickets: TicketService | None = None,
+        triage_channel: str = "",
     ) -> None:
+        """`tickets` and `triage_channel`: the triage channel in Teams (else in Slack)."""
+        self._tickets = tickets
+        self._triage_channel = triage_channel
         self._connector = connector
         self._addresses = addresses
         self._deletions = deletions
@@ -62,6 +70,8 @@ class TeamsTransport:
         if message.kind == REPLY:
             return bool((message.payload.get("route") or {}).get("platform") == PLATFORM)
         recipient = message.recipient
+        if message.kind in ("triage", "thread", "sla"):
+            return bool(self._triage_channel and self._tickets) and recipient.startswith("channel:")
         if recipient.startswith("user:teams:"):
             return True
         if recipient.startswith("email:"):
@@ -75,6 +85,8 @@ class TeamsTransport:
         if message.kind == REPLY:
             return await self._reply(message)
         payload = message.payload
+        if message.kind in ("triage", "thread", "sla"):
+            return await self._triage(message)
         if message.kind == "page":
             text = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
             reply = Reply(text)
@@ -89,6 +101,37 @@ class TeamsTransport:
         if ref is None:
             raise DeliveryFailed("no Teams conversation for the recipient", permanent=True)
         return await self._post(await self._personal(ref), ref["service_url"], reply)
+
+    async def _triage(self, message: Outbound) -> str:
+        """The ticket's post in the triage channel (a new thread, then updated in place), and
+        the comments and SLA alerts in its thread. A post's reference is its thread's
+        conversation id, which is what an @mention in that thread arrives with."""
+        assert self._tickets is not None, "reaches() sends triage here only with the tickets"
+        channel = self._addresses.get(PLATFORM, "channel", self._triage_channel)
+        if channel is None:  # retried: the bot learns the channel when it is added to the team
+            raise DeliveryFailed("the bot has not been added to the triage channel's team")
+        service_url = str(channel["service_url"])
+        payload = message.payload
+        number = int(payload["ticket"])
+        if message.kind == "triage":
+            view = cards.message(triage_view(self._tickets.require(number), Translator("en")))
+            if message.update_ref:
+                post = message.update_ref
+                await self._connector.update(
+                    service_url, post, post.partition(";messageid=")[2], view
+                )
+                return post
+            return await self._connector.channel_thread(
+                service_url, self._triage_channel, str(channel["tenant"]), view
+            )
+        thread = self._tickets.triage_post(number)
+        if thread is None:
+            raise LookupError("the ticket's triage post is not delivered yet")
+        if message.kind == "thread":
+            line = f"*{payload['actor']}* ({payload['kind']}): {payload['text']}"
+        else:
+            line = f"SLA {payload['clock']} {payload['kind']} (due {payload['due']})"
+        return await self._post(thread, service_url, Reply(line))
 
     async def _personal(self, ref: dict[str, Any]) -> str:
         if ref.get("conversation"):
@@ -123,6 +166,9 @@ class TeamsTransport:
         if message.payload.get("secret"):
             return await self._secret(message, route, lang)
         reply = reply_of(message.payload["reply"])
+        if route.get("aside"):  # for the engineer alone (see `inbound`): their 1:1 chat
+            chat = await self._personal({**route, "conversation": None})
+            return await self._post(chat, service_url, reply)
         if reply.private and not route.get("personal"):
             chat = await self._personal({**route, "conversation": None})
             posted = await self._post(chat, service_url, reply)
