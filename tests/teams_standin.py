@@ -82,6 +82,7 @@ class TeamsStandIn:
     ca_file: Path = Path()
     _keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
     _kid: str = ""
+    _endorsements: dict[str, list[str]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
     _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
@@ -158,10 +159,12 @@ class TeamsStandIn:
     def token_url(self) -> str:
         return f"https://127.0.0.1:{self.port}/token"
 
-    def rotate_key(self) -> str:
-        """A new signing key, published in the JWKS from now on; tokens are signed with it."""
+    def rotate_key(self, endorsements: tuple[str, ...] = ("msteams",)) -> str:
+        """A new signing key, published in the JWKS from now on (endorsed for these
+        channels); tokens are signed with it."""
         kid = "key-" + secrets.token_hex(4)
         self._keys[kid] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self._endorsements[kid] = list(endorsements)
         self._kid = kid
         return kid
 
@@ -248,6 +251,13 @@ class TeamsStandIn:
         activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
         return activity
 
+    def execute(self, member: Member, data: dict[str, Any]) -> dict[str, Any]:
+        """An `Action.Execute` click: an `adaptiveCard/action` invoke."""
+        value = {"action": {"type": "Action.Execute", "verb": "hd", "data": data}}
+        return self._base(
+            member, self.personal(member), type="invoke", name="adaptiveCard/action", value=value
+        )
+
     def submit(
         self, member: Member, data: dict[str, Any], reply_to: str, thread: str | None = None
     ) -> dict[str, Any]:
@@ -323,7 +333,8 @@ class TeamsStandIn:
         keys = []
         for kid, key in self._keys.items():
             jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-            keys.append(jwk | {"kid": kid, "use": "sig", "alg": "RS256"})
+            endorsed = {"endorsements": self._endorsements.get(kid, ["msteams"])}
+            keys.append(jwk | {"kid": kid, "use": "sig", "alg": "RS256"} | endorsed)
         return web.json_response({"keys": keys})
 
     async def _token(self, request: web.Request) -> web.Response:

@@ -322,3 +322,40 @@ def test_engineer_commands_typed_or_from_the_menu_work_for_engineers_only(
     )[-1]
     assert "for the IT service desk" not in _text(answer)
     assert "queue" in _text(answer).lower()
+
+
+def test_an_action_execute_invoke_is_answered_at_once_and_its_choice_runs(
+    served: ServedTeams,
+) -> None:
+    teams = served.teams
+    served.send(teams.message(CHAN, "how do i add a printr on 25F"))
+    card = teams.wait_for("send", where=_in_chat(CHAN, "This solved it"))[-1]
+    data = next(a for a in _actions(card) if a["title"] == "This solved it")["data"]
+    status, body = post_activity(served.url, teams.execute(CHAN, data), teams.mint())
+    assert status == 200 and json.loads(body)["statusCode"] == 200
+    seen = {c.activity_id for c in teams.called("send")}
+    teams.wait_for(
+        "send", where=lambda c: c.conversation == "a:1:" + CHAN.id and c.activity_id not in seen
+    )
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda a: a.pop("from"),
+        lambda a: a.update(conversation=[1]),
+        lambda a: a.update(channelData="x"),
+        lambda a: a.update(value=[1, 2]),
+        lambda a: a.update(type=None),
+        lambda a: a.update(entities="x"),
+        lambda a: a.update(id=None),
+        lambda a: a.update(text={"a": 1}),
+        lambda a: a["conversation"].update(id=None),
+        lambda a: a.update(serviceUrl=7),
+    ],
+)
+def test_malformed_activities_never_get_a_5xx(served: ServedTeams, mangle: Any) -> None:
+    activity = served.teams.message(CHAN, "hello there")
+    mangle(activity)
+    status = served.send(activity)
+    assert status in (200, 202, 400, 401), status

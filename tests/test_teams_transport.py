@@ -238,3 +238,16 @@ def test_requests_arriving_before_the_keys_are_fetched_wait_for_one_fetch(
             await asyncio.gather(*(check.verify(token, teams.service_url) for _ in range(8)))
 
     asyncio.run(work())  # a cold start under load once refused all but the first (401)
+
+
+def test_a_key_not_endorsed_for_teams_is_not_used(teams: TeamsStandIn) -> None:
+    async def work() -> None:
+        async with aiohttp.ClientSession() as session:
+            check = TokenCheck(_config(teams), session)
+            teams.rotate_key(endorsements=("skype",))
+            with pytest.raises(Refused, match="unknown signing key"):
+                await check.verify("Bearer " + teams.mint(), teams.service_url)
+            teams.rotate_key()
+            await check.verify("Bearer " + teams.mint(), teams.service_url)
+
+    asyncio.run(work())

@@ -7,6 +7,7 @@ did not match, one expired 4 minutes ago, and a wrong issuer. So this module doe
 - the key: the authority's OpenID metadata (`teams.openid_metadata_url`) names the issuer
   and the JWKS; keys are cached for a day, and fetched again for an unknown `kid` (at most
   once per `REFRESH_EVERY_S`, so forged kids cannot make us hammer the authority);
+- a key whose `endorsements` list leaves out `msteams` is not used (Bot Framework's rule);
 - the algorithm: RS256 only (`alg: none`, HS256 with the public key as secret: refused);
 - issuer = the metadata's, audience = our app id, `exp` and `nbf` with `SKEW_S` leeway;
 - the token's `serviceurl` claim must equal the activity's `serviceUrl`, and that must be
@@ -33,6 +34,7 @@ from bot.adapters.teams.config import TeamsConfig
 log = logging.getLogger(__name__)
 
 SKEW_S = 60
+CHANNEL = "msteams"
 REFRESH_EVERY_S = 30.0
 METADATA_TTL_S = 24 * 3600.0
 KEYS_TTL_S = 24 * 3600.0
@@ -77,6 +79,9 @@ class TokenCheck:
                 self._metadata_at = now
             keys = {}
             for jwk in (await self._get(self._jwks_uri))["keys"]:
+                endorsed = jwk.get("endorsements")
+                if isinstance(endorsed, list) and CHANNEL not in endorsed:
+                    continue  # a key the authority endorses for other channels only
                 if jwk.get("kty") == "RSA" and jwk.get("kid"):
                     keys[str(jwk["kid"])] = jwt.PyJWK(jwk, algorithm="RS256").key
             self._keys = keys
