@@ -160,6 +160,9 @@ class TeamsInbound:
             text = stripped
         if choice is None and not text.strip():
             return web.Response(status=200)
+        event_id = str(activity.get("id") or "")
+        if not event_id:
+            raise Malformed("no activity id")  # nothing to deduplicate on
         member = await self.people.member(
             service_url,
             str(conversation["id"]),
@@ -214,11 +217,9 @@ class TeamsInbound:
             thread_id=full if thread else None,
             choice=choice,
             form=form,
-            event_id=str(activity.get("id") or "") or None,
+            event_id=event_id,
             forms=True,
         )
-        if msg.event_id is None:
-            raise Malformed("no activity id")
         assert self.inbox is not None, "the inbox is set before serving"
         try:
             stored = await self.inbox.accept(msg, route)
