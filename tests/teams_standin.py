@@ -230,9 +230,11 @@ class TeamsStandIn:
         thread: str | None = None,
     ) -> dict[str, Any]:
         """A channel message @mentioning the bot (as Teams sends it: `<at>` markup), in a
-        new thread or in `thread` (a conversation id `<channel>;messageid=<id>`)."""
+        new thread or in `thread` (a conversation id `<channel>;messageid=<id>`). A new
+        thread's first post names itself: its `messageid` is its own activity id."""
+        root = str(next(self._ids) + 1700000000000)
         conversation = {
-            "id": thread or f"{channel};messageid=" + str(next(self._ids) + 1700000000000),
+            "id": thread or f"{channel};messageid={root}",
             "conversationType": "channel",
             "tenantId": TENANT_ID,
         }
@@ -248,6 +250,8 @@ class TeamsStandIn:
             text=f"<at>Helpdesk</at> {text}",
             entities=[entity],
         )
+        if thread is None:
+            activity["id"] = root
         activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
         return activity
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
@@ -46,7 +46,7 @@ from bot.integrations.directory import (
     ProtectedAccount,
     Unavailable,
 )
-from bot.messages import Choice, Reply
+from bot.messages import Choice, Recipient, Reply
 from bot.passwords import temporary_password
 from bot.redact import SecretContext
 from bot.store.approvals import Approval
@@ -407,7 +407,7 @@ def _name_parts(account: Account) -> tuple[str, ...]:
     return (account.email.split("@", 1)[0], account.display_name)
 
 
-def reset_notice(turn: Turn, target: Account, recipient: str, by: str) -> None:
+def reset_notice(turn: Turn, target: Account, recipient: Recipient, by: str) -> None:
     """Tell the account's owner, separately from the secret, that a reset happened."""
     t = turn.t
     text = t(
@@ -485,10 +485,14 @@ async def perform_reset(
     )
     msg = turn.msg
     if target.directory_id == actor.directory_id:
-        reset_notice(turn, target, f"user:{msg.platform}:{msg.actor.user_id}", t("reset.by_you"))
+        reset_notice(
+            turn, target, Recipient.person(msg.platform, msg.actor.user_id), t("reset.by_you")
+        )
         key = "reset.tap" if tap else "reset.secret"
     else:
-        reset_notice(turn, target, f"email:{target.email}", t("reset.by_desk", ticket=ticket))
+        reset_notice(
+            turn, target, Recipient.by_email(target.email), t("reset.by_desk", ticket=ticket)
+        )
         key = "reset.tap_for" if tap else "reset.secret_for"
     minutes = settings.secret_minutes
     return [
@@ -572,7 +576,7 @@ class PasswordReset:
             if article is None:
                 return [Reply(t("kb.gone"), choices=(human_choice(t),))]
             article = kb.in_language(article, t.lang)
-            return [Reply(f"*{article.title}*\n\n{article.body}", choices=(human_choice(t),))]
+            return [Reply(f"**{article.title}**\n\n{article.body}", choices=(human_choice(t),))]
         if picked == _TICKET:
             return await propose_ticket(
                 turn,
@@ -790,15 +794,28 @@ def tell_requester(turn: Turn, approval: Approval, text: str, choices: list[list
     turn.services.outbox.put(
         f"approval-result:{approval.id}",
         "notice",
-        f"user:{approval.requester_platform}:{approval.requester_user_id}",
+        Recipient.person(approval.requester_platform, approval.requester_user_id),
         {"text": text, "choices": choices},
     )
+
+
+class Decider(Protocol):
+    """Finishes an approved or denied request of another kind (a catalogue request): given
+    to `ApprovalAnswer` by the handler registry, so this module imports none of the
+    handlers built on it."""
+
+    def __call__(
+        self, turn: Turn, approval: Approval, approver: Account, *, approve: bool
+    ) -> list[Reply]: ...
 
 
 class ApprovalAnswer:
     """Approve or deny a colleague's self-service request (the buttons you were sent)."""
 
     intent: ClassVar[str] = "approval"
+
+    def __init__(self, deciders: Mapping[str, Decider] | None = None) -> None:
+        self._deciders = dict(deciders or {})
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
@@ -852,10 +869,9 @@ class ApprovalAnswer:
                 verification="approval",
             )
             return [Reply(t("approval.closed"))]
-        if approval.action == "catalogue_request":
-            from bot.handlers.catalogue_requests import decide  # it imports this module
-
-            return decide(turn, approval, clicker, approve=verb == "approve")
+        decider = self._deciders.get(approval.action)
+        if decider is not None:
+            return decider(turn, approval, clicker, approve=verb == "approve")
         requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
         what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
         if verb == "deny":

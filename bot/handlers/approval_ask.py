@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.handlers.base import Turn
 from bot.integrations.directory import Account
+from bot.messages import Recipient
 from bot.store.approvals import Approval
 
 APPROVE = "@approval:"
@@ -53,7 +54,7 @@ def ask_approver(
     services.outbox.put(
         f"approval:{approval.id}",
         "notice",
-        f"email:{approver.email}",
+        Recipient.by_email(approver.email),
         {
             "text": text,
             "choices": [

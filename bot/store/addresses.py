@@ -1,66 +1,56 @@
-"""Conversation references: where a person or a channel can be messaged on a platform.
-
-Teams cannot message an email address, only a conversation it has a reference for (the
-Bot Connector's service URL, the conversation id, the tenant). The adapter remembers one
-from each verified activity: per person (`kind` "user", keyed by their immutable platform
-id, with their verified address in `email`) and per channel (`kind` "channel", keyed by the
-channel id). A proactive message (a ticket update, a page) then finds it by user id or by
-address. The reference itself is opaque here: the adapter's JSON.
-"""
+"""How to reach a person on their platform when they did not just write: the conversation
+reference their platform gave with their last message (Slack: the DM channel; Teams: the
+service URL, conversation id and tenant a proactive message needs). The inbox stores it
+with each message that carries one (`Incoming.address`), in the same commit; the outbox's
+renderer gives it to the transport with a message for that person (`Delivery.address`),
+found by their platform user id or by email."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import sqlite3
+from collections.abc import Mapping
 
-import sqlite_utils
 
-from bot.clock import Clock, iso, utcnow
-from bot.store.database import bookkeeping
+def remember_in(
+    conn: sqlite3.Connection,
+    platform: str,
+    user_id: str,
+    email: str | None,
+    reference: Mapping[str, str],
+    at: str,
+) -> None:
+    """Store (or refresh) a person's address inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO addresses (platform, user_id, email, reference_json, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET"
+        " email = excluded.email, reference_json = excluded.reference_json,"
+        " updated_at = excluded.updated_at",
+        (platform, user_id, email, json.dumps(dict(reference), sort_keys=True), at),
+    )
 
 
 class Addresses:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
-        self._conn = db.conn
-        self._clock = clock
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
-    def remember(
-        self,
-        platform: str,
-        kind: str,
-        key: str,
-        reference: dict[str, Any],
-        email: str | None = None,
-    ) -> None:
-        """Keep the newest reference for (platform, kind, key)."""
-        with bookkeeping(self._conn) as conn:
-            conn.execute(
-                "INSERT INTO addresses (platform, kind, key, email, reference_json, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (platform, kind, key) DO UPDATE SET"
-                " email = excluded.email, reference_json = excluded.reference_json,"
-                " updated_at = excluded.updated_at",
-                (
-                    platform,
-                    kind,
-                    key,
-                    email.casefold() if email else None,
-                    json.dumps(reference, sort_keys=True),
-                    iso(self._clock()),
-                ),
-            )
-
-    def get(self, platform: str, kind: str, key: str) -> dict[str, Any] | None:
+    def of_user(self, platform: str, user_id: str) -> dict[str, str] | None:
         row = self._conn.execute(
-            "SELECT reference_json FROM addresses WHERE platform = ? AND kind = ? AND key = ?",
-            (platform, kind, key),
+            "SELECT reference_json FROM addresses WHERE platform = ? AND user_id = ?",
+            (platform, user_id),
         ).fetchone()
-        return dict(json.loads(row[0])) if row else None
+        return _reference(row[0]) if row else None
 
-    def by_email(self, platform: str, email: str) -> dict[str, Any] | None:
-        """The newest person reference with exactly this verified address (case folded)."""
+    def of_email(self, platform: str, email: str) -> tuple[str, dict[str, str]] | None:
+        """The user id and address of the person with this email on `platform` (the one
+        who wrote last, should two accounts share it)."""
         row = self._conn.execute(
-            "SELECT reference_json FROM addresses WHERE platform = ? AND kind = 'user'"
-            " AND email = ? ORDER BY updated_at DESC LIMIT 1",
-            (platform, email.casefold()),
+            "SELECT user_id, reference_json FROM addresses WHERE platform = ? AND email = ?"
+            " ORDER BY updated_at DESC LIMIT 1",
+            (platform, email.lower()),
         ).fetchone()
-        return dict(json.loads(row[0])) if row else None
+        return (str(row[0]), _reference(row[1])) if row else None
+
+
+def _reference(text: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in json.loads(text).items()}

@@ -1,41 +1,42 @@
-"""Messages to delete later (a reply carrying a secret), kept across a restart.
-
-A transport schedules the message it posted; a background job deletes it when its time is
-up and then forgets it. `message_ref` is the platform's own reference, opaque here.
-"""
+"""Messages to delete when their time is up (replies that carried a secret, rule 5): kept
+in the store so a restart does not forget them. The outbox schedules one when it delivers
+such a reply; the server's deletion job asks each platform's transport to delete what is
+due and then forgets it."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
-import sqlite_utils
-
 from bot.clock import iso
+from bot.messages import MessageRef
+
+DUE_BATCH = 100
 
 
 class Deletions:
-    def __init__(self, db: sqlite_utils.Database) -> None:
-        self._conn = db.conn
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
-    def schedule(self, platform: str, message_ref: str, at: datetime) -> None:
+    def schedule(self, platform: str, ref: MessageRef, at: datetime) -> None:
         with self._conn:
             self._conn.execute(
                 "INSERT INTO scheduled_deletions (platform, message_ref, delete_at)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (platform, message_ref, iso(at)),
+                (platform, str(ref), iso(at)),
             )
 
-    def due(self, platform: str, now: datetime, limit: int = 100) -> list[str]:
+    def due(self, platform: str, now: datetime) -> list[MessageRef]:
         rows = self._conn.execute(
-            "SELECT message_ref FROM scheduled_deletions WHERE platform = ? AND delete_at <= ?"
-            " ORDER BY delete_at LIMIT ?",
-            (platform, iso(now), limit),
+            "SELECT message_ref FROM scheduled_deletions WHERE platform = ?"
+            " AND delete_at <= ? ORDER BY delete_at LIMIT ?",
+            (platform, iso(now), DUE_BATCH),
         ).fetchall()
-        return [str(r[0]) for r in rows]
+        return [MessageRef.parse(str(row[0])) for row in rows]
 
-    def done(self, platform: str, message_ref: str) -> None:
+    def done(self, platform: str, ref: MessageRef) -> None:
         with self._conn:
             self._conn.execute(
                 "DELETE FROM scheduled_deletions WHERE platform = ? AND message_ref = ?",
-                (platform, message_ref),
+                (platform, str(ref)),
             )

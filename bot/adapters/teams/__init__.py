@@ -1,84 +1,85 @@
 """The Teams adapter: activities → `Incoming`, `Reply` → Adaptive Cards, the outbox → Teams.
 
-It only translates; the engine decides. Modules: `config` ([teams] + TEAMS_APP_PASSWORD),
-`auth` (our own JWT check: the Agents SDK's let forged tokens through, issue 19),
-`connector` (the Bot Connector REST calls and the bot's token; why no SDK is in its
-docstring), `identity` (the member API's verified object id and UPN), `inbound`
-(`POST /api/messages`), `cards` (Adaptive Card 1.5), `transport` (the outbox), `manifest`
-(the app package). `auth` and `connector` are modules of their own because the inbound
-check and the outbound calls each are one concept; the layout is otherwise Slack's.
+It only translates; the engine decides. `TeamsAdapter` is what the server mounts
+(`bot.adapters.base.Adapter`): its sub-application answers `POST /api/messages` (every
+activity; bearer token checked by us). One connector on the server's shared aiohttp
+session for the listener's own calls (member lookups, the typing indicator, the welcome);
+the outbox's transport has its own on the outbox's session.
 
-`mount` is the one place this adapter is fitted to today's `bot.serve`: it adds the
-sub-app at `/api/messages`, shares the inbox, and wraps the Slack transport so the
-outbox worker sends Teams' messages here and everything else to Slack.
+Modules, as in every adapter (Slack's names where the concept is the same): `config`
+([teams] + TEAMS_APP_PASSWORD), `identity` (the member API's verified object id and UPN),
+`auth` (the checks at the door: our own JWT check, as the Agents SDK's let forged tokens
+through, issue 19; Slack's is `checks`), `inbound` (activity → `Incoming`), `cards`
+(`Reply` → Adaptive Card 1.5; Slack's `blocks`), `transport` (the outbox's deliveries and
+the reply's `Route`; Slack's `outbound` + `transport`), `manifest` (the app package),
+`connector` (the Bot Connector REST calls and the bot's token; why no SDK is in its
+docstring), `CHECKLIST.md` (what an adapter must do, each item tested).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import aiohttp
 from aiohttp import web
 
+from bot.adapters.base import Core
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.inbound import TeamsInbound
-from bot.adapters.teams.transport import TeamsTransport
-from bot.engine import Engine
-from bot.inbox import HeldSecrets, Inbox
-from bot.notify import Outbound, Transport
-from bot.store.addresses import Addresses
-from bot.store.deletions import Deletions
+from bot.adapters.teams.transport import ServiceUrl, TeamsTransport
+from bot.errors import ConfigError
+from bot.outbox.transport import DeliveryFailed
 
 
-@dataclass
-class Teams:
-    inbound: TeamsInbound
-    transport: TeamsTransport
+class TeamsAdapter:
+    platform = "teams"
+    mount = "/api"
+
+    def __init__(self, config: TeamsConfig, session: aiohttp.ClientSession) -> None:
+        self.config = config
+        self.session = session
+        self.connector = Connector(config, session)
+        self.service_url = ServiceUrl(config.default_service_url)
+        self.inbound: TeamsInbound | None = None
+        self.accepting = True
+        """False once shutting down: a request is then refused (503) and Teams sends it again."""
+
+    def make_transport(self, session: aiohttp.ClientSession) -> TeamsTransport:
+        return TeamsTransport(self.config, session, self.service_url)
+
+    async def check_token(self) -> None:
+        """Get the bot's own token from the authority (client credentials): the app id and
+        secret are right and the authority answers. Raises `ConfigError`."""
+        if self.config.anonymous:
+            return
+        try:
+            await self.connector.token()
+        except DeliveryFailed as failed:
+            where = "TEAMS_APP_PASSWORD" if failed.permanent else "teams.token_url"
+            raise ConfigError(where, f"the bot's token was refused ({failed.reason})") from None
+
+    async def start(self, core: Core) -> None:
+        await self.check_token()
+        self.inbound = TeamsInbound(
+            core, self.config, self.session, self.connector, self.service_url
+        )
+
+    def sub_app(self) -> web.Application:
+        """Its own routes only (no middleware of it covers `/slack/events` or `/healthz`)."""
+        app = web.Application(client_max_size=256 * 1024)
+        app.router.add_post("/messages", self.http)
+        return app
+
+    async def http(self, request: web.Request) -> web.StreamResponse:
+        """POST /api/messages: every activity Teams sends the bot."""
+        if not self.accepting or self.inbound is None:
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        return await self.inbound.http(request)
+
+    async def stop_accepting(self) -> None:
+        self.accepting = False
+
+    def describe(self) -> str:
+        return f"Teams: POST {self.mount}/messages, tenant {self.config.tenant_id}"
 
 
-class WithTeams:
-    """A `Transport`: Teams' messages to Teams, the rest to `other` (Slack)."""
-
-    def __init__(self, other: Transport, teams: TeamsTransport) -> None:
-        self._other = other
-        self._teams = teams
-
-    def _for(self, message: Outbound) -> Transport:
-        return self._teams if self._teams.reaches(message) else self._other
-
-    async def deliver(self, message: Outbound) -> str:
-        return await self._for(message).deliver(message)
-
-    async def was_delivered(self, message: Outbound) -> bool:
-        return await self._for(message).was_delivered(message)
-
-
-def mount(
-    app: web.Application,
-    config: TeamsConfig,
-    engine: Engine,
-    session: aiohttp.ClientSession,
-    inbox: Inbox,
-    held: HeldSecrets,
-) -> Teams:
-    """Teams on `app` (`POST /api/messages`), feeding `inbox`."""
-    services = engine.services
-    connector = Connector(config, session)
-    addresses = Addresses(services.db, services.clock)
-    inbound = TeamsInbound(engine, config, session, connector, addresses)
-    inbound.inbox = inbox
-    app.add_subapp("/api", inbound.app())
-    transport = TeamsTransport(
-        connector,
-        addresses,
-        Deletions(services.db),
-        held,
-        services.clock,
-        tickets=services.tickets,
-        triage_channel=config.triage_channel,
-    )
-    return Teams(inbound, transport)
-
-
-__all__ = ["Teams", "TeamsConfig", "WithTeams", "mount"]
+__all__ = ["TeamsAdapter", "TeamsConfig", "TeamsTransport"]

@@ -1,7 +1,7 @@
 """`Reply` → a Teams message: plain text, or an Adaptive Card 1.5 when it has more.
 
-Text is the handlers' markup (`*bold*`, Slack style) turned into the card's Markdown
-(`**bold**`); Adaptive Cards render no HTML, and a Markdown link in echoed text is broken
+Text is the shared markup (`bot.markup`, a CommonMark subset), which Teams reads as it is;
+Adaptive Cards render no HTML, and a Markdown link is shown as `label (address)`
 (`markdown`), so nothing a user typed becomes a disguised link. Fields become a `FactSet`,
 articles a container each (the title opens the article), choices `Action.Submit` buttons
 whose data is `{"hd": "choice", "value": …}`, and a `Form` inputs in the card itself with
@@ -22,12 +22,15 @@ SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 _STYLES = {"primary": "positive", "danger": "destructive", "default": "default"}
 
 
+_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
+
+
 def markdown(text: str) -> str:
-    """The handlers' `*bold*` as Markdown `**bold**`. A Markdown link (`[SSO](https://…)`)
-    in echoed text is broken with a zero-width space, so it shows as typed and links
-    nowhere but its own visible URL (the articles' links are card actions, not text)."""
-    text = text.replace("](", "]\u200b(")
-    return re.sub(r"(?<![*\w])\*([^*\n]+)\*(?![*\w])", r"**\1**", text)
+    """The markup as Teams shows it: a Markdown link (`[SSO](https://…)`, possibly echoed
+    from what a user typed) becomes `SSO (https://…)`, its address in the open (as
+    `bot.markup` does for every platform); any `](` left is broken with a zero-width
+    space. The articles' links are card actions, not text."""
+    return _LINK.sub(r"\1 (\2)", text).replace("](", "]\u200b(")
 
 
 def _text(text: str, **extra: Any) -> dict[str, Any]:
@@ -60,8 +63,11 @@ def _inputs(form: Form) -> list[dict[str, Any]]:
     return body
 
 
-def card(reply: Reply) -> dict[str, Any]:
+def card(reply: Reply, image: str = "") -> dict[str, Any]:
+    """`image`: a picture under the text (a handoff summary's chart, as a data URI)."""
     body: list[dict[str, Any]] = [_text(reply.text)] if reply.text else []
+    if image:
+        body.append({"type": "Image", "url": image, "size": "Stretch"})
     if reply.fields:
         facts = [{"title": k, "value": v} for k, v in reply.fields]
         body.append({"type": "FactSet", "facts": facts})
@@ -104,11 +110,12 @@ def card(reply: Reply) -> dict[str, Any]:
     return content
 
 
-def message(reply: Reply) -> dict[str, Any]:
-    """The activity to post for `reply`."""
-    if not (reply.fields or reply.cards or reply.choices or reply.form):
+def message(reply: Reply, image: str = "") -> dict[str, Any]:
+    """The activity to post for `reply` (with `image` under its text)."""
+    if not (reply.fields or reply.cards or reply.choices or reply.form or image):
         return {"type": "message", "textFormat": "markdown", "text": markdown(reply.text)}
-    return {"type": "message", "attachments": [{"contentType": CARD, "content": card(reply)}]}
+    content = card(reply, image)
+    return {"type": "message", "attachments": [{"contentType": CARD, "content": content}]}
 
 
 def chosen(text: str, label: str) -> dict[str, Any]:

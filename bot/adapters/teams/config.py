@@ -6,12 +6,36 @@ import ipaddress
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.config import Settings
 from bot.errors import ConfigError
 
 SECRET_ENV = "TEAMS_APP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 SCOPE = "https://api.botframework.com/.default"
+
+
+class TeamsSettings(Protocol):
+    """The `[teams]` settings as this adapter reads them (`bot.config.TeamsSettings`; the
+    adapter does not import the settings module, tests/test_layers.py)."""
+
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def openid_metadata_url(self) -> str: ...
+    @property
+    def token_url(self) -> str: ...
+    @property
+    def allowed_service_urls(self) -> tuple[str, ...]: ...
+    @property
+    def ca_file(self) -> str: ...
+    @property
+    def user_cache_minutes(self) -> int: ...
+    @property
+    def triage_channel(self) -> str: ...
+    @property
+    def anonymous(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -28,9 +52,11 @@ class TeamsConfig:
     triage_channel: str = ""
 
     @classmethod
-    def from_settings(cls, settings: Settings, env: Mapping[str, str]) -> TeamsConfig | None:
-        """None when Teams is off (`teams.app_id` empty); else checked, or `ConfigError`."""
-        teams = settings.teams
+    def from_settings(
+        cls, teams: TeamsSettings, directory_backend: str, env: Mapping[str, str]
+    ) -> TeamsConfig | None:
+        """None when Teams is off (`teams.app_id` empty); else checked, or `ConfigError`.
+        `directory_backend`: the development flag needs the demo directory."""
         if not teams.app_id:
             return None
         if not teams.tenant_id:
@@ -40,7 +66,7 @@ class TeamsConfig:
             raise ConfigError(SECRET_ENV, "is not set: the Azure Bot's client secret")
         if teams.anonymous:
             host = env.get("HELPDESK_HTTP_HOST", "").strip() or "127.0.0.1"
-            if settings.directory.backend != "demo" or not _loopback(host):
+            if directory_backend != "demo" or not _loopback(host):
                 raise ConfigError(
                     "teams.anonymous",
                     "is for development only: it needs the demo directory and a loopback"
@@ -72,6 +98,12 @@ class TeamsConfig:
         the scheme and host)."""
         wanted = _normal(url)
         return any(wanted.startswith(_normal(allowed)) for allowed in self.allowed_service_urls)
+
+    @property
+    def default_service_url(self) -> str:
+        """The connector URL for a proactive post before any activity named one (the first
+        allowed: Microsoft's global `https://smba.trafficmanager.net/teams/` in production)."""
+        return self.allowed_service_urls[0] if self.allowed_service_urls else ""
 
 
 def _normal(url: str) -> str:

@@ -24,7 +24,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.adapters.teams.config import SCOPE, TeamsConfig
-from bot.notify import DeliveryFailed
+from bot.outbox.transport import DeliveryFailed
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
 
@@ -37,6 +37,10 @@ class Connector:
         self._token = ""
         self._expires = 0.0
         self._lock = asyncio.Lock()
+
+    async def token(self) -> str:
+        """The bot's own token (cached); raises `DeliveryFailed` (permanent: refused)."""
+        return await self._bearer()
 
     async def _bearer(self) -> str:
         async with self._lock:

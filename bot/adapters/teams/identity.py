@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.adapters.teams.connector import Connector
 from bot.messages import Actor, Lang
-from bot.notify import DeliveryFailed
+from bot.outbox.transport import DeliveryFailed
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,17 @@ a 400, never a 5xx. Then:
 
 In the 1:1 chat a typing indicator goes out once the activity is stored.
 
-The `Incoming` goes into the durable inbox (dedupe on the activity id, in the same
-commit); only then 202 (an invoke: 200 with its invoke response). The turn itself and
-every reply go out later through the outbox, proactively (Teams gives up after ~15 s).
-Each verified activity also refreshes the sender's and the channel's conversation
-reference (`bot.store.addresses`), so a ticket update can reach them later.
+The `Incoming` goes to the core (`Core.accept`: the durable inbox, dedupe on the
+activity id, in the same commit); only then 202 (an invoke: 200 with its invoke
+response). The turn itself and every reply go out later through the outbox, proactively
+(Teams gives up after ~15 s). Each `Incoming` carries the sender's conversation reference
+(`Incoming.address`: service URL, member id, tenant, and the 1:1 chat when it came from
+there), which the inbox stores, so a ticket update can reach them later.
+
+Teams has no ephemeral message: what the bot answers to a click on a card in a channel (a
+triage post) or to a message inside a channel thread (a ticket's triage thread) is for
+that person alone, so its route is `aside`: their 1:1 chat (Slack answers those
+ephemerally). A top-level channel @mention is answered in its own thread.
 """
 
 from __future__ import annotations
@@ -28,27 +34,33 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Coroutine
+from dataclasses import asdict
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.adapters.base import Core
 from bot.adapters.teams import cards
 from bot.adapters.teams.auth import Refused, TokenCheck
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
-from bot.adapters.teams.identity import People, lang_of
+from bot.adapters.teams.identity import Member, People, lang_of
 from bot.adapters.teams.manifest import IN_CHANNELS, PERSONAL
-from bot.engine import Engine
-from bot.inbox import Inbox
-from bot.messages import TEXT_FORM, Incoming
-from bot.notify import DeliveryFailed
-from bot.store.addresses import Addresses
+from bot.adapters.teams.transport import Route, ServiceUrl, thread_ref
+from bot.messages import TEXT_FORM, Command, Incoming, MessageRef
+from bot.outbox.transport import DeliveryFailed
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 _AT = re.compile(r"<at>[^<]*</at>")
+
+
+def _in_a_thread(thread: MessageRef | None, activity_id: str) -> bool:
+    """A reply inside a channel thread (not the thread's own first post)."""
+    return thread is not None and thread.message != activity_id
 
 
 class Malformed(Exception):
@@ -86,33 +98,21 @@ def as_command(text: str) -> str:
 class TeamsInbound:
     def __init__(
         self,
-        engine: Engine,
+        core: Core,
         config: TeamsConfig,
         session: aiohttp.ClientSession,
         connector: Connector,
-        addresses: Addresses,
+        service_url: ServiceUrl,
     ) -> None:
-        self.engine = engine
+        self.core = core
         self.config = config
         self.tokens = TokenCheck(config, session)
         self.connector = connector
         self.people = People(connector, config.tenant_id, config.user_cache_s)
-        self.addresses = addresses
-        self.inbox: Inbox | None = None
-        self.accepting = True
-        self._remembered: dict[tuple[str, str], dict[str, Any]] = {}
+        self.service_url = service_url
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def app(self) -> web.Application:
-        """The sub-app mounted at `/api`: its own routes only (no middleware of it covers
-        `/slack/events` or `/healthz`)."""
-        app = web.Application(client_max_size=256 * 1024)
-        app.router.add_post("/messages", self.http)
-        return app
-
     async def http(self, request: web.Request) -> web.StreamResponse:
-        if not self.accepting:
-            return web.Response(status=503, headers={"Retry-After": "5"})
         try:
             activity = _dict(json.loads(await request.read()), "body")
             service_url = str(activity.get("serviceUrl") or "")
@@ -122,6 +122,7 @@ class TeamsInbound:
                 await self.tokens.verify(request.headers.get("Authorization", ""), service_url)
             if tenant_of(activity) != self.config.tenant_id:
                 raise Refused("another tenant")
+            self.service_url.current = service_url
             return await self._activity(activity, service_url)
         except Refused as refused:
             log.warning("Teams request refused: %s", refused.reason)
@@ -140,9 +141,6 @@ class TeamsInbound:
         if activity.get("channelId") not in (None, "msteams"):
             return web.Response(status=200)
         if kind == "conversationUpdate":
-            channel = ((activity.get("channelData") or {}).get("channel") or {}).get("id")
-            if channel:  # the app added to a team: its channels can be posted to now
-                self._remember_channel(str(channel), service_url, self.config.tenant_id)
             added = activity.get("membersAdded") or []
             if any(isinstance(m, dict) and m.get("id") == bot.get("id") for m in added):
                 self._welcome(activity, service_url)
@@ -163,72 +161,46 @@ class TeamsInbound:
         event_id = str(activity.get("id") or "")
         if not event_id:
             raise Malformed("no activity id")  # nothing to deduplicate on
-        member = await self.people.member(
-            service_url,
-            str(conversation["id"]),
-            str(sender["id"]),
-            str(sender.get("aadObjectId") or ""),
-            str(sender.get("name") or ""),
-        )
-        tenant = self.config.tenant_id
+        member = await self._member(activity, service_url)
         full = str(conversation["id"])
-        place, _, thread = full.partition(";messageid=")
-        self._remember(
-            member.actor.user_id,
-            member.actor.email,
-            service_url,
-            member.id,
-            tenant,
-            full if personal else None,
-        )
-        if not personal:
-            channel = ((activity.get("channelData") or {}).get("channel") or {}).get("id")
-            if channel:
-                self._remember_channel(str(channel), service_url, tenant)
-        # Teams has no ephemeral message: what the bot answers to a click on a card in a
-        # channel (a triage post) or to a message in a ticket's triage thread is for that
-        # engineer alone, so it goes to their 1:1 chat (Slack answers those ephemerally).
-        tickets = self.engine.services.tickets
-        aside = not personal and (choice is not None or tickets.for_thread(full) is not None)
-        route = {
-            "platform": PLATFORM,
-            "aside": aside,
-            "service_url": service_url,
-            "conversation": full,
-            "member": member.id,
-            "tenant": tenant,
-            "personal": personal,
-            "lang": lang_of(activity.get("locale")),
+        thread = thread_ref(full)
+        lang = lang_of(activity.get("locale"))
+        route = Route(
+            service_url=service_url,
+            conversation=full,
+            member=member.id,
+            tenant=self.config.tenant_id,
+            personal=personal,
+            aside=not personal and (choice is not None or _in_a_thread(thread, event_id)),
+            lang=lang,
             # a card in the 1:1 chat shows the choice after a click; a triage card in a
             # channel is redrawn by the outbox with the ticket's new state instead
-            "card": str(activity.get("replyToId") or "")
-            if personal and choice and not form
-            else "",
-            "label": label,
-        }
+            card=str(activity.get("replyToId") or "") if personal and choice and not form else "",
+            label=label,
+        )
         text = as_command(text)
         if form is not None and choice == TEXT_FORM:
             text, choice, form = form.get("text", ""), None, None
+        said = label if choice and not form else text.strip()
         msg = Incoming(
             actor=member.actor,
-            conversation_id=place,
-            text=label if choice and not form else text.strip(),
-            lang=lang_of(activity.get("locale")),
-            thread_id=full if thread else None,
+            conversation_id=full.partition(";messageid=")[0],
+            text=said,
+            lang=lang,
+            thread_id=str(thread) if thread else None,
             choice=choice,
             form=form,
             event_id=event_id,
             forms=True,
+            command=Command.typed(said) if choice is None else None,
+            address=self._address(member, service_url, full if personal else ""),
         )
-        assert self.inbox is not None, "the inbox is set before serving"
         try:
-            stored = await self.inbox.accept(msg, route)
+            stored = await self.core.accept(msg, asdict(route))
         except Exception:  # not stored: Teams sends it again
             log.exception("Teams activity not stored")
             return web.Response(status=503, headers={"Retry-After": "5"})
-        if not stored:
-            log.info("dropping redelivered Teams activity")
-        elif personal:
+        if stored and personal:
             self._typing(service_url, full)
         if invoke:
             return web.json_response(
@@ -240,6 +212,26 @@ class TeamsInbound:
             )
         return web.Response(status=202)
 
+    async def _member(self, activity: dict[str, Any], service_url: str) -> Member:
+        sender, conversation = activity["from"], activity["conversation"]
+        return await self.people.member(
+            service_url,
+            str(conversation["id"]),
+            str(sender["id"]),
+            str(sender.get("aadObjectId") or ""),
+            str(sender.get("name") or ""),
+        )
+
+    def _address(self, member: Member, service_url: str, chat: str) -> dict[str, str]:
+        """How to reach the sender later: the 1:1 chat when this came from it, else the
+        member id to open it with."""
+        return {
+            "service_url": service_url,
+            "member": member.id,
+            "tenant": self.config.tenant_id,
+            "conversation": chat,
+        }
+
     def _typing(self, service_url: str, conversation: str) -> None:
         """The typing indicator while the turn runs (after the ack; a failure only logs)."""
 
@@ -249,7 +241,10 @@ class TeamsInbound:
             except DeliveryFailed as failed:
                 log.info("typing indicator not shown: %s", failed.reason)
 
-        task = asyncio.create_task(send())
+        self._spawn(send())
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(job)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -265,63 +260,23 @@ class TeamsInbound:
                 text = text.replace(str(entity.get("text") or ""), " ")
         return " ".join(_AT.sub(" ", text).split()) if mentioned else None
 
-    def _remember(
-        self,
-        user: str,
-        email: str | None,
-        service_url: str,
-        member: str,
-        tenant: str,
-        conversation: str | None,
-    ) -> None:
-        known = self._remembered.get(("user", user)) or self.addresses.get(PLATFORM, "user", user)
-        reference = {
-            "service_url": service_url,
-            "member": member,
-            "tenant": tenant,
-            "conversation": conversation or (known or {}).get("conversation"),
-        }
-        if known != reference or self._remembered.get(("user", user)) is None:
-            self.addresses.remember(PLATFORM, "user", user, reference, email)
-        self._remembered[("user", user)] = reference
-
-    def _remember_channel(self, channel: str, service_url: str, tenant: str) -> None:
-        reference = {"service_url": service_url, "conversation": channel, "tenant": tenant}
-        if self._remembered.get(("channel", channel)) != reference:
-            self.addresses.remember(PLATFORM, "channel", channel, reference)
-            self._remembered[("channel", channel)] = reference
-
     def _welcome(self, activity: dict[str, Any], service_url: str) -> None:
-        conversation = activity["conversation"]
-        if conversation.get("conversationType") not in (None, "personal"):
+        """The welcome card (the home screen) after the bot is added to a 1:1 chat, drawn
+        after the ack like Slack's App Home; once per install activity."""
+        if activity["conversation"].get("conversationType") not in (None, "personal"):
             return
-        if not self.engine.services.events.claim(PLATFORM, f"welcome:{activity.get('id')}"):
-            return
-        task = asyncio.create_task(self._send_welcome(activity, service_url))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._spawn(self._send_welcome(activity, service_url))
 
     async def _send_welcome(self, activity: dict[str, Any], service_url: str) -> None:
-        sender, conversation = activity["from"], activity["conversation"]
-        member = await self.people.member(
-            service_url,
-            str(conversation["id"]),
-            str(sender["id"]),
-            str(sender.get("aadObjectId") or ""),
-            str(sender.get("name") or ""),
-        )
-        self._remember(
-            member.actor.user_id,
-            member.actor.email,
-            service_url,
-            member.id,
-            self.config.tenant_id,
-            str(conversation["id"]),
-        )
+        chat = str(activity["conversation"]["id"])
+        member = await self._member(activity, service_url)
         lang = lang_of(activity.get("locale"))
-        msg = Incoming(member.actor, str(conversation["id"]), "", lang=lang, forms=True)
-        reply = await self.engine.home(msg)
+        event = f"welcome:{activity.get('id') or chat}"
+        msg = Incoming(member.actor, chat, "", lang=lang, forms=True, event_id=event)
+        reply = await self.core.home(msg)
+        if reply is None:
+            return  # a redelivered install
         try:
-            await self.connector.send(service_url, str(conversation["id"]), cards.message(reply))
+            await self.connector.send(service_url, chat, cards.message(reply))
         except DeliveryFailed as failed:
             log.warning("Teams welcome not sent: %s", failed.reason)
