@@ -337,8 +337,6 @@ async def examine(settings: Settings, env: Mapping[str, str]) -> list[Finding]:
             findings.append(found)
         else:
             findings.append(Finding(name, SKIP, "not configured"))
-    if "teams" not in PLATFORM_CHECKS:
-        findings.append(Finding("teams", SKIP, "not configured (no Teams adapter in this build)"))
     return findings
 
 

@@ -3,8 +3,8 @@ adapters the settings and environment configure: Slack (SLACK_BOT_TOKEN,
 SLACK_SIGNING_SECRET, and SLACK_APP_TOKEN for Socket Mode), Teams (`teams.app_id` and
 TEAMS_APP_PASSWORD), or both. With Teams configured and no SLACK_BOT_TOKEN it serves Teams
 alone; with neither it asks for Slack's token. Channel messages (the triage posts) go to
-Teams when `teams.triage_channel` is set or Teams is alone, else to Slack. It runs until SIGTERM or SIGINT, then stops in the
-server's order (stop accepting, store, drain, deliver)."""
+Teams when `teams.triage_channel` is set or Teams is alone, else to Slack. It runs until
+SIGTERM or SIGINT, then stops in the server's order (stop accepting, store, drain, deliver)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,8 @@ TRIAGE = "19:triage@thread.tacv2"
 
 
 class ServedTeams:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, slack: bool = True) -> None:
+        """`slack=False`: a Teams-only deployment (no SLACK_BOT_TOKEN)."""
         members = {"chan": CHAN, "lee": LEE, "ho": HO}
         self.teams = TeamsStandIn(tmp / "teams", members).start()
         config = (
@@ -55,7 +56,10 @@ class ServedTeams:
             f'ca_file = "{self.teams.ca_file.as_posix()}"\n'
             f'triage_channel = "{TRIAGE}"\n'
         )
-        self.served = Served(tmp, config_text=config, extra_env={"TEAMS_APP_PASSWORD": APP_SECRET})
+        env = {"TEAMS_APP_PASSWORD": APP_SECRET}
+        if not slack:
+            env |= {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": ""}
+        self.served = Served(tmp, config_text=config, extra_env=env)
         self.url = self.served.url.replace("/slack/events", "/api/messages")
         # the app added to the helpdesk team: the bot can post in its triage channel
         assert self.send(self.teams.team_install(HO, TRIAGE)) == 200

@@ -12,6 +12,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,14 @@ from cryptography.hazmat.primitives import serialization
 
 from bot.adapters.teams.auth import Refused, TokenCheck
 from bot.adapters.teams.config import TeamsConfig
-from bot.adapters.teams.connector import Connector
-from bot.adapters.teams.transport import TeamsTransport
+from bot.adapters.teams.transport import Route, ServiceUrl, TeamsTransport
 from bot.config import parse_settings
 from bot.errors import ConfigError
-from bot.inbox import HeldSecrets
-from bot.messages import Choice, Reply
-from bot.notify import REPLY, Outbound
-from bot.store.addresses import Addresses
-from bot.store.database import open_store
+from bot.messages import Choice, MessageRef, Recipient, Reply
+from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound
+from bot.server import delete_secrets
+from bot.store import open_store
+from bot.store.addresses import Addresses, remember_in
 from bot.store.deletions import Deletions
 from tests.harness import FakeClock
 from tests.teams_standin import APP_ID, APP_SECRET, TENANT_ID, Member, TeamsStandIn, _b64
@@ -62,106 +62,117 @@ def _config(teams: TeamsStandIn, **changes: Any) -> TeamsConfig:
 
 
 def _route(teams: TeamsStandIn, conversation: str, personal: bool) -> dict[str, Any]:
-    return {
-        "platform": "teams",
-        "service_url": teams.service_url,
-        "conversation": conversation,
-        "member": CHAN.id,
-        "tenant": TENANT_ID,
-        "personal": personal,
-        "lang": "en",
-        "card": "",
-        "label": "",
-    }
+    return asdict(
+        Route(
+            service_url=teams.service_url,
+            conversation=conversation,
+            member=CHAN.id,
+            tenant=TENANT_ID,
+            personal=personal,
+        )
+    )
 
 
-async def _with_transport(teams: TeamsStandIn, tmp: Path, work: Any) -> Any:
-    db = open_store(tmp / "helpdesk.db")
-    clock = FakeClock()
-    held = HeldSecrets()
+def _reply(key: str, reply: Reply, route: dict[str, Any]) -> Delivery:
+    """A reply as the outbox's renderer hands it over (a secret's text from memory)."""
+    recipient = Recipient.conversation("teams", CHANNEL, CHAN.aad)
+    message = Outbound(key, REPLY, recipient, {"route": route})
+    return Delivery(message, reply, recipient, route=route)
+
+
+async def _with_transport(teams: TeamsStandIn, work: Any) -> Any:
     async with aiohttp.ClientSession() as session:
-        connector = Connector(_config(teams), session)
-        addresses = Addresses(db, clock)
-        transport = TeamsTransport(connector, addresses, Deletions(db), held, clock)
-        try:
-            return await work(transport, held, clock, addresses, db)
-        finally:
-            db.conn.close()
+        config = _config(teams)
+        transport = TeamsTransport(config, session, ServiceUrl(teams.service_url))
+        return await work(transport)
 
 
 def test_a_secret_asked_for_in_a_channel_goes_to_the_chat_and_is_deleted_later(
     teams: TeamsStandIn, tmp_path: Path
 ) -> None:
-    async def work(transport: TeamsTransport, held: HeldSecrets, clock: FakeClock, *_: Any) -> None:
+    db = open_store(tmp_path / "helpdesk.db")
+    deletions, clock = Deletions(db.conn), FakeClock()
+
+    async def work(transport: TeamsTransport) -> None:
         secret = Reply("Your temporary password: Blue-Lamp-42", private=True, delete_after_s=300)
-        held.hold("reply:teams:a1:0", secret)
         route = _route(teams, CHANNEL, personal=False)
-        message = Outbound("reply:teams:a1:0", REPLY, "x", {"route": route, "secret": True})
-        ref = await transport.deliver(message)
-        assert held.get("reply:teams:a1:0") is None  # out of memory once posted
+        ref = await transport.deliver(_reply("reply:teams:a1:0", secret, route))
         created = teams.called("create")[-1]
         assert created.body["members"] == [{"id": CHAN.id}]
         sent = [c for c in teams.called("send") if "Blue-Lamp-42" in str(c.body)]
         assert [c.conversation for c in sent] == ["a:1:" + CHAN.id]
         note = teams.called("send")[-1]
         assert note.conversation == CHANNEL and "one-to-one chat" in str(note.body)
-        assert await transport.delete_due() == 0  # not yet
+        # the outbox worker schedules the deletion (bot.outbox.worker), the server's job
+        # deletes what is due
+        deletions.schedule("teams", MessageRef.parse(ref), clock() + timedelta(seconds=300))
+        assert await delete_secrets(transport, deletions, clock) == 0  # not yet
         clock.advance(seconds=301)
-        assert await transport.delete_due() == 1
+        assert await delete_secrets(transport, deletions, clock) == 1
         deleted = teams.called("delete")[-1]
-        assert f"{deleted.conversation}|{deleted.activity_id}" == ref
-        assert await transport.delete_due() == 0
+        assert str(MessageRef(deleted.conversation, deleted.activity_id)) == ref
+        assert await delete_secrets(transport, deletions, clock) == 0
 
-    asyncio.run(_with_transport(teams, tmp_path, work))
+    try:
+        asyncio.run(_with_transport(teams, work))
+    finally:
+        db.conn.close()
 
 
-def test_a_private_reply_in_a_channel_goes_to_the_chat_with_a_note(
-    teams: TeamsStandIn, tmp_path: Path
-) -> None:
-    async def work(transport: TeamsTransport, *_: Any) -> None:
+def test_a_private_reply_in_a_channel_goes_to_the_chat_with_a_note(teams: TeamsStandIn) -> None:
+    async def work(transport: TeamsTransport) -> None:
         reply = Reply("Your account is locked since 09:12.", private=True)
         route = _route(teams, CHANNEL, personal=False)
-        payload = {"route": route, "reply": asdict(reply)}
-        await transport.deliver(Outbound("reply:teams:a2:0", REPLY, "x", payload))
+        await transport.deliver(_reply("reply:teams:a2:0", reply, route))
         sends = teams.called("send")[-2:]
         assert sends[0].conversation == "a:1:" + CHAN.id and "locked" in str(sends[0].body)
         assert sends[1].conversation == CHANNEL and "locked" not in str(sends[1].body)
 
-    asyncio.run(_with_transport(teams, tmp_path, work))
+    asyncio.run(_with_transport(teams, work))
 
 
 def test_a_notice_to_an_address_reaches_the_persons_stored_chat(
     teams: TeamsStandIn, tmp_path: Path
 ) -> None:
-    async def work(
-        transport: TeamsTransport, _h: Any, _c: Any, addresses: Addresses, _d: Any
-    ) -> None:
-        notice = Outbound(
-            "notice:7:1",
-            "notice",
-            "email:Chan.TaiMan@corp.example.com",
-            {"ticket": 7, "text": "HD-1007 was resolved", "choices": [["5", "csat:7:5"]]},
-        )
-        assert not transport.reaches(notice)  # no Teams reference yet: Slack's to deliver
-        reference = {
-            "service_url": teams.service_url,
-            "member": CHAN.id,
-            "tenant": TENANT_ID,
-            "conversation": "a:1:" + CHAN.id,
-        }
-        addresses.remember("teams", "user", CHAN.aad, reference, CHAN.upn)
-        assert transport.reaches(notice)
-        await transport.deliver(notice)
+    """A notice to an email finds the person's Teams reference, stored by the inbox from
+    an earlier message (main's addresses store), and goes to their 1:1 chat; one to the
+    person by their object id too; one with no reference is refused for good."""
+    db = open_store(tmp_path / "helpdesk.db")
+    addresses = Addresses(db.conn)
+    reference = {
+        "service_url": teams.service_url,
+        "member": CHAN.id,
+        "tenant": TENANT_ID,
+        "conversation": "",
+    }
+    with db.conn:
+        remember_in(db.conn, "teams", CHAN.aad, CHAN.upn.lower(), reference, "2026-01-05T01:00:00Z")
+    found = addresses.of_email("teams", "Chan.TaiMan@corp.example.com")
+    assert found is not None and found[0] == CHAN.aad
+    by_email = Recipient.by_email("chan.taiman@corp.example.com")
+
+    def notice(key: str, reply: Reply, recipient: Recipient, address: Any) -> Delivery:
+        return Delivery(Outbound(key, "notice", recipient, {}), reply, recipient, address=address)
+
+    async def work(transport: TeamsTransport) -> None:
+        csat = Reply("HD-1007 was resolved", choices=(Choice("5", "csat:7:5"),))
+        await transport.deliver(notice("notice:7:1", csat, by_email, found[1]))
         sent = teams.called("send")[-1]
-        assert sent.conversation == "a:1:" + CHAN.id
+        assert sent.conversation == "a:1:" + CHAN.id  # opened through the connector
         actions = sent.body["attachments"][0]["content"]["actions"]
         assert actions[0]["data"] == {"hd": "choice", "value": "csat:7:5", "label": "5"}
-        by_id = Outbound("notice:7:2", "notice", f"user:teams:{CHAN.aad}", {"text": "hi"})
-        assert transport.reaches(by_id)
-        await transport.deliver(by_id)
+        person = Recipient.person("teams", CHAN.aad)
+        stored = addresses.of_user("teams", CHAN.aad)
+        await transport.deliver(notice("notice:7:2", Reply("hi"), person, stored))
         assert teams.called("send")[-1].body["text"] == "hi"
+        with pytest.raises(DeliveryFailed) as failed:
+            await transport.deliver(notice("notice:7:3", Reply("hi"), by_email, None))
+        assert failed.value.permanent
 
-    asyncio.run(_with_transport(teams, tmp_path, work))
+    try:
+        asyncio.run(_with_transport(teams, work))
+    finally:
+        db.conn.close()
 
 
 def test_echoed_markdown_links_are_broken_in_cards() -> None:
@@ -212,16 +223,18 @@ def test_the_development_flag_is_refused_outside_demo_on_loopback() -> None:
     guid = "00000000-0000-4000-8000-00000000b07a"
     base = f'[teams]\napp_id = "{guid}"\ntenant_id = "{guid}"\nanonymous = true\n'
     demo = parse_settings(base, "t", {})
-    config = TeamsConfig.from_settings(demo, {})
+    config = TeamsConfig.from_settings(demo.teams, demo.directory.backend, {})
     assert config is not None and config.anonymous
     with pytest.raises(ConfigError, match=r"teams\.anonymous"):
-        TeamsConfig.from_settings(demo, {"HELPDESK_HTTP_HOST": "0.0.0.0"})
+        TeamsConfig.from_settings(
+            demo.teams, demo.directory.backend, {"HELPDESK_HTTP_HOST": "0.0.0.0"}
+        )
     real = parse_settings(base + '[directory]\nbackend = "ldap"\n', "t", {})
     with pytest.raises(ConfigError, match=r"teams\.anonymous"):
-        TeamsConfig.from_settings(real, {})
+        TeamsConfig.from_settings(real.teams, real.directory.backend, {})
     without_secret = parse_settings(base.replace("anonymous = true", ""), "t", {})
     with pytest.raises(ConfigError, match="TEAMS_APP_PASSWORD"):
-        TeamsConfig.from_settings(without_secret, {})
+        TeamsConfig.from_settings(without_secret.teams, without_secret.directory.backend, {})
     with pytest.raises(ConfigError, match=r"teams\.app_id"):
         parse_settings('[teams]\napp_id = "not-a-guid"\n', "t", {})
     with pytest.raises(ConfigError, match="allowed_service_urls"):

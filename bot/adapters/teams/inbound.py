@@ -20,7 +20,7 @@ activity id, in the same commit); only then 202 (an invoke: 200 with its invoke
 response). The turn itself and every reply go out later through the outbox, proactively
 (Teams gives up after ~15 s). Each `Incoming` carries the sender's conversation reference
 (`Incoming.address`: service URL, member id, tenant, and the 1:1 chat when it came from
-there), which the inbox stores, so a ticket update can reach them later.
+there), which the inbox stores: later notices about their tickets reach them with it.
 
 Teams has no ephemeral message: what the bot answers to a click on a card in a channel (a
 triage post) or to a message inside a channel thread (a ticket's triage thread) is for

@@ -86,14 +86,7 @@ def manifest(app_id: str, host: str, name: str = "IT Helpdesk") -> dict[str, Any
             "termsOfUseUrl": f"https://{host}/terms",
         },
         "name": {"short": name[:30], "full": name},
-        "description": {
-            "short": "Ask IT in your own words; tickets and self-service.",
-            "full": (
-                "The IT helpdesk in Teams: answers from the knowledge base, account unlocks and"
-                " password resets with approval, tickets and their updates, in English or"
-                " Cantonese. Engineers work the queue from the same chat."
-            ),
-        },
+        "description": {"short": t("teams.app_short")[:80], "full": t("teams.app_full")},
         "icons": {"color": "color.png", "outline": "outline.png"},
         "accentColor": "#{:02X}{:02X}{:02X}".format(*ACCENT),
         "bots": [
