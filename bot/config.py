@@ -229,7 +229,8 @@ class TeamsSettings:
     """How long a member's UPN from the connector is trusted before asking again."""
     triage_channel: str = ""
     """A Teams channel id (`19:…@thread.tacv2`) for the triage posts, their threads and SLA
-    alerts; "" = they stay in Slack (`tickets.triage_channel`)."""
+    alerts (and, when Teams posts the channels, pages and summaries); "" = they stay in
+    Slack (`tickets.triage_channel`). Teams alone needs it for any channel message."""
     anonymous: bool = False
     """Development only: accept activities without a token. `helpdesk serve` refuses it unless
     the directory is the demo one and the listener is on loopback."""

@@ -12,6 +12,8 @@ from bot.errors import ConfigError
 
 SECRET_ENV = "TEAMS_APP_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 SCOPE = "https://api.botframework.com/.default"
+GLOBAL_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
+"""Microsoft's connector URL for proactive messages in any region."""
 
 
 class TeamsSettings(Protocol):
@@ -103,7 +105,8 @@ class TeamsConfig:
     def default_service_url(self) -> str:
         """The connector URL for a proactive post before any activity named one (the first
         allowed: Microsoft's global `https://smba.trafficmanager.net/teams/` in production)."""
-        return self.allowed_service_urls[0] if self.allowed_service_urls else ""
+        first = self.allowed_service_urls[0] if self.allowed_service_urls else ""
+        return GLOBAL_SERVICE_URL if first == "https://smba.trafficmanager.net/" else first
 
 
 def _normal(url: str) -> str:
