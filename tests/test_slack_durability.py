@@ -27,6 +27,10 @@ from tests.test_slack import ENGINEER, REQUESTER, Served
 KILL_SETTLE_S = 0.5
 """How long the stand-in may take to record what the killed process had sent."""
 KILLS = 5
+ACKS_PER_KILL = 12
+"""Each kill waits (up to `ROUND_S`) until this many requests were acknowledged since the
+last one, so a loaded machine, which acks fewer per second, still kills under load."""
+ROUND_S = 30.0
 MAX_REQUESTS = 300
 SENDERS = 4
 FORM = "@human:form"
@@ -131,7 +135,9 @@ def test_sigkill_under_load_loses_no_acknowledged_request_and_repeats_nothing(
         with ThreadPoolExecutor(SENDERS) as pool:
             for _ in range(SENDERS):
                 pool.submit(sender, stop)
+            acked_before = len(acked)
             time.sleep(rng.uniform(0.3, 1.2))
+            _wait(lambda b=acked_before: len(acked) - b >= ACKS_PER_KILL, ROUND_S)  # type: ignore[misc]
             served.proc.send_signal(signal.SIGKILL)
             served.proc.wait()
             # The stand-in records a call when its handler runs, which can trail the dead
