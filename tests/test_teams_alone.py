@@ -59,6 +59,9 @@ def test_a_request_during_the_shutdown_drain_is_refused_with_503(alone: ServedTe
     refused: list[str] = []
     for n in range(2000):
         status = _status(alone, f"late {n}", refused)
+        if status == 202 and len(refused) == 1:
+            refused.pop()  # arrived before the signal was handled: accepted, as it should be
+            continue
         if status == 0:
             refused.pop()
             break
