@@ -1,7 +1,10 @@
 """`helpdesk serve`: the bot as a service, one asyncio process (`bot.server`), with the
-adapters the environment configures: Slack (SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, and
-SLACK_APP_TOKEN for Socket Mode). It runs until SIGTERM or SIGINT, then stops in the
-server's order (stop accepting, store, drain, deliver)."""
+adapters the settings and environment configure: Slack (SLACK_BOT_TOKEN,
+SLACK_SIGNING_SECRET, and SLACK_APP_TOKEN for Socket Mode), Teams (`teams.app_id` and
+TEAMS_APP_PASSWORD), or both. With Teams configured and no SLACK_BOT_TOKEN it serves Teams
+alone; with neither it asks for Slack's token. Channel messages (the triage posts) go to
+Teams when `teams.triage_channel` is set or Teams is alone, else to Slack. It runs until
+SIGTERM or SIGINT, then stops in the server's order (stop accepting, store, drain, deliver)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from collections.abc import Callable, Mapping
 
 import aiohttp
 
+from bot.adapters.base import Adapter
 from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.config import Settings
 from bot.engine import Engine
@@ -22,7 +26,16 @@ from bot.services import build_services
 
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
     """Run until SIGTERM/SIGINT. Raises `ConfigError` for a bad setting or a refused token."""
-    config = SlackConfig.from_env(env, settings.slack.user_cache_minutes, settings.slack.app_id)
+    teams_config = None
+    if settings.teams.app_id:  # imported only then: a Slack-only start does not load PyJWT
+        from bot.adapters.teams import TeamsConfig
+
+        teams_config = TeamsConfig.from_settings(settings.teams, settings.directory.backend, env)
+    slack_config = None
+    if teams_config is None or env.get("SLACK_BOT_TOKEN", "").strip():
+        slack_config = SlackConfig.from_env(
+            env, settings.slack.user_cache_minutes, settings.slack.app_id
+        )
     listen = Listen.from_env(env)
     services = build_services(settings)
     engine = Engine(services, default_handlers())
@@ -32,7 +45,17 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
         loop.add_signal_handler(sig, stop.set)
     connector = aiohttp.TCPConnector(limit=100)
     async with aiohttp.ClientSession(connector=connector) as session:
-        server = Server(services, engine, [SlackAdapter(config, session)])
+        adapters: list[Adapter] = []
+        if slack_config is not None:
+            adapters.append(SlackAdapter(slack_config, session))
+        if teams_config is not None:
+            from bot.adapters.teams import TeamsAdapter
+
+            adapters.append(TeamsAdapter(teams_config, session))
+        teams_channels = teams_config is not None and (
+            slack_config is None or bool(teams_config.triage_channel)
+        )
+        server = Server(services, engine, adapters, channels="teams" if teams_channels else None)
         try:
             port = await server.start(listen)
             ready(

@@ -122,14 +122,16 @@ class BotCore:
 
 class PlatformTransports:
     """The outbox's one transport over every adapter's: a message for a person or a
-    conversation goes by their platform; one for a channel or an email by the first
-    adapter's (the platform the desk's channels live on)."""
+    conversation goes by their platform; one for a channel by `channels`' (the platform
+    the desk's channels live on: Teams with `teams.triage_channel`), else the first
+    adapter's; one for an email by the first adapter's."""
 
-    def __init__(self, transports: Sequence[Transport]) -> None:
+    def __init__(self, transports: Sequence[Transport], channels: str | None = None) -> None:
         if not transports:
             raise ValueError("no adapter to deliver with")
         self._by_platform = {t.platform: t for t in transports}
         self._first = transports[0]
+        self._channels = self._by_platform.get(channels or "", self._first)
         self.platform = self._first.platform
         self.platforms = tuple(self._by_platform)
 
@@ -137,6 +139,8 @@ class PlatformTransports:
         return self._by_platform.get(platform, self._first)
 
     def _for(self, delivery: Delivery) -> Transport:
+        if delivery.recipient.kind == "channel":
+            return self._channels
         return self.of(delivery.recipient.platform)
 
     async def deliver(self, delivery: Delivery) -> str:
@@ -172,8 +176,16 @@ class Server:
     workers, the outbox worker with every adapter's transport on its own aiohttp session,
     and the background jobs."""
 
-    def __init__(self, services: Services, engine: Engine, adapters: Sequence[Adapter]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        engine: Engine,
+        adapters: Sequence[Adapter],
+        channels: str | None = None,
+    ) -> None:
+        """`channels`: the platform channel messages go to (None: the first adapter's)."""
         self.services = services
+        self.channels = channels
         self.engine = engine
         self.adapters = tuple(adapters)
         self.held = HeldSecrets()
@@ -218,7 +230,9 @@ class Server:
         workers = InboxWorker(finisher, self.engine, wake.set)
         workers.start()
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
-        transports = PlatformTransports([a.make_transport(self._session) for a in self.adapters])
+        transports = PlatformTransports(
+            [a.make_transport(self._session) for a in self.adapters], self.channels
+        )
         self.transports = transports
         renderer = Renderer(services, self.held, transports.platforms)
         outbox = OutboxWorker(services.db, transports, renderer, services.clock, finisher.given_up)

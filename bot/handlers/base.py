@@ -28,7 +28,7 @@ from bot.integrations.directory import (
     MalformedIdentity,
     NotFound,
 )
-from bot.integrations.identity import checked
+from bot.integrations.identity import checked, exact_account
 from bot.intents import confirmation, yes_or_no
 from bot.messages import Choice, Incoming, Recipient, Reply
 from bot.redact import SecretContext
@@ -192,6 +192,11 @@ class Turn:
             checked(actor.user_id, "the platform id")
             if not actor.email:
                 raise NotFound("the platform gave no verified email", email="?")
+            if actor.entra_id and self.services.settings.directory.backend == "graph":
+                found = await self.services.directory.find_by_id(
+                    checked(actor.entra_id, "the verified object id")
+                )
+                return exact_account(found, checked(actor.email, "the verified email"))
             # checked here and again by every backend: no directory call sees a bad value
             return await self.services.directory.find_by_email(
                 checked(actor.email, "the verified email")
