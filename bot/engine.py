@@ -16,7 +16,9 @@ remembered for what comes next, `bot/handlers/context.py`); when the two best in
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. A bare number or no with no question waiting is no
 request (the bot says it asked nothing); a bare "ok" / 「好」 is ended politely. Around
-(4) and (5) sits the error boundary: a `UserFacingError` becomes its catalogue message;
+(4) and (5) sits the error boundary: an integration that is down (`Unavailable`) in any
+handler gives a plain answer, a ticket and an audit record (rule 7, `Engine._run`); another
+`UserFacingError` becomes its catalogue message;
 anything else is logged with a short reference id and the user sees a polite message with that
 id, never the exception. Before (4), a `/helpdesk` command, and an engineer's subcommand
 typed without the prefix (`claim HD-1003`, `bot/handlers/command_words.py`), go to the
@@ -31,6 +33,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 from bot.errors import UserFacingError
 from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
@@ -41,14 +44,17 @@ from bot.handlers.context import remember
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
+from bot.handlers.outcomes import said
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
+from bot.integrations.directory import Account, Unavailable
 from bot.intents import INTENTS, approval_answer, bare_answer, rating, thanks_or_bye, yes_or_no
 from bot.language import asked_language, reply_language, written_in
 from bot.messages import Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
+from bot.selfservice.recovery import integration_down
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
 
@@ -178,9 +184,9 @@ class Engine:
         else the intent it is classified as."""
         text = turn.msg.text
         if rating(text) is not None:
-            return await self._by_intent[RATE_INTENT].handle(turn)
+            return await self._run(RATE_INTENT, turn)
         if approval_answer(text) is not None:
-            return await self._by_intent[TYPED_APPROVAL].handle(turn)
+            return await self._run(TYPED_APPROVAL, turn)
         result = turn.services.classifier.classify(text)
         log.debug("intent %s (%.2f)", result.intent, result.confidence)
         intent = urgent_intent(result.intent, text)
@@ -189,7 +195,28 @@ class Engine:
         if result.close and intent == result.intent:
             return ask(turn, result)
         remember(turn, intent)
-        return await self._by_intent[intent].handle(turn)
+        return await self._run(intent, turn)
+
+    @overload
+    async def _run(self, intent: str, turn: Turn) -> list[Reply]: ...
+
+    @overload
+    async def _run(self, intent: str, turn: Turn, pending: PendingFlow) -> list[Reply] | None: ...
+
+    async def _run(
+        self, intent: str, turn: Turn, pending: PendingFlow | None = None
+    ) -> list[Reply] | None:
+        """Call `intent`'s handler (`resume` when `pending` waits for it) inside rule 7's
+        boundary: an integration that is down (`Unavailable`) gives the user a plain answer, a
+        ticket with the context and one audit record under the intent's name, whatever the
+        handler (`bot.selfservice.recovery.integration_down`)."""
+        handler = self._by_intent[intent]
+        try:
+            if pending is not None:
+                return await handler.resume(turn, pending)
+            return await handler.handle(turn)
+        except Unavailable as exc:
+            return _integration_down(turn, intent, exc)
 
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t
@@ -216,22 +243,22 @@ class Engine:
                 # thread of a notice the requester got: the requester's comment.
                 verb = f"reply {thread_ticket}" if thread_ticket else f"comment {own_ticket}"
                 inner = replace(turn, msg=replace(msg, text=f"/helpdesk {verb} {msg.text}"))
-                return await self._by_intent["command"].handle(inner)
+                return await self._run("command", inner)
             if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
                 turn.services.conversations.clear(turn.key)
-                return await self._by_intent["command"].handle(turn)
+                return await self._run("command", turn)
             if await self._engineer_typed_command(turn):
                 turn.services.conversations.clear(turn.key)
-                return await self._by_intent["command"].handle(turn)
+                return await self._run("command", turn)
             if msg.choice and msg.choice.startswith(ACTION_CHOICE_PREFIX):
                 intent = msg.choice[1:].split(":", 1)[0]
                 if intent in self._by_intent:
-                    return await self._by_intent[intent].handle(turn)
+                    return await self._run(intent, turn)
             if msg.choice and msg.choice.startswith(INTENT_CHOICE_PREFIX):
                 intent = msg.choice.removeprefix(INTENT_CHOICE_PREFIX)
                 if intent in self._by_intent:
                     turn.services.conversations.clear(turn.key)
-                    return await self._by_intent[intent].handle(turn)
+                    return await self._run(intent, turn)
             if pending is not None and pending.flow == CLARIFY_FLOW:
                 picked = chosen(turn, pending)
                 if picked is None and bare_answer(msg.text):
@@ -240,14 +267,14 @@ class Engine:
                 if picked is not None:
                     intent, text = picked
                     original = replace(turn, msg=replace(msg, text=text, choice=None))
-                    return await self._by_intent[intent].handle(original)
+                    return await self._run(intent, original)
                 pending = None
             if pending is not None and thanks_or_bye(msg.text):
-                return await self._by_intent["thanks_bye"].handle(turn)
+                return await self._run("thanks_bye", turn)
             if pending is not None:
-                handler = self._by_intent.get(pending.flow.split(".", 1)[0])
-                if handler is not None:
-                    answer = await handler.resume(turn, pending)
+                flow_intent = pending.flow.split(".", 1)[0]
+                if flow_intent in self._by_intent:
+                    answer = await self._run(flow_intent, turn, pending)
                     if answer is not None:
                         return answer
                 if bare_answer(msg.text) and worth_keeping(pending):
@@ -262,9 +289,11 @@ class Engine:
                 # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
                 # a question that has ended
                 if yes_or_no(msg.text):
-                    return await self._by_intent["thanks_bye"].handle(turn)
+                    return await self._run("thanks_bye", turn)
                 return [Reply(t("engine.nothing_asked"), choices=menu(t))]
             return await self._understand(turn)
+        except Unavailable as exc:  # outside any handler (an engineer's role check)
+            return _integration_down(turn, "message", exc)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)
             return [Reply(t(exc.key, **exc.params), choices=menu(t))]
@@ -273,3 +302,13 @@ class Engine:
             log.exception("error %s while answering request %s", ref, turn.request_id)
             turn.services.conversations.clear(turn.key)
             return [Reply(t("engine.error", ref=ref), choices=(human_choice(t),))]
+
+
+def _integration_down(turn: Turn, action: str, exc: Unavailable) -> list[Reply]:
+    """Rule 7 for whatever was being answered: clear the waiting question, open a ticket,
+    audit, and say so plainly."""
+    turn.services.conversations.clear(turn.key)
+    known = turn.known.get("account")
+    actor = known if isinstance(known, Account) else None
+    log.warning("integration down during %s (request %s): %s", action, turn.request_id, exc)
+    return said(turn, integration_down(turn, action, exc, actor))

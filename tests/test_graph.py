@@ -273,6 +273,26 @@ def test_a_429_read_waits_at_least_retry_after(graph: GraphStandIn) -> None:
     assert asyncio.run(run()) >= 1.0
 
 
+def test_licence_check_while_entra_is_down_opens_a_ticket_and_audits_it(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Rule 7 in the engine's error boundary: the licence handler does nothing about an
+    outage itself, and still the user gets a plain answer, a ticket and an audit record."""
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/licenseDetails", status=503, retry_after=0, times=4)
+    text = text_of(bot.say("do I have visio?", user=WONG))
+    assert "can't reach the account system" in text and "HD-1001" in text
+    assert "503" not in text and "Unavailable" not in text
+    assert bot.rows("SELECT summary, priority, requester_email FROM tickets") == [
+        ("Self-service licence check failed", "P2", WONG)
+    ]
+    assert bot.rows("SELECT action, outcome, reason, ticket FROM audit_log") == [
+        ("licence_check", "failed", "Unavailable", "HD-1001")
+    ]
+    # the next question is answered normally: nothing was left waiting
+    assert "Visio" in text_of(bot.say("do I have visio?", user=WONG))
+
+
 def test_token_endpoint_down_gives_a_clear_reply_and_a_ticket(
     tmp_path: Path, graph: GraphStandIn
 ) -> None:

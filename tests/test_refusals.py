@@ -14,7 +14,12 @@ from pathlib import Path
 from bot.i18n import catalogue
 from tests.harness import ROOT, BotHarness, text_of
 
-MODULES = ("bot/handlers/account.py", "bot/handlers/on_behalf.py", "bot/handlers/base.py")
+MODULES = (
+    "bot/handlers/account.py",
+    "bot/handlers/on_behalf.py",
+    "bot/handlers/base.py",
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "bot/selfservice").glob("*.py")),
+)
 REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "account.disabled": "test_unlock_refuses_disabled_and_service_accounts",
     "account.protected": "test_unlock_refuses_domain_admin_audits_and_alerts_security",
@@ -63,7 +68,7 @@ def _keys() -> set[str]:
     for module in MODULES:
         text = (ROOT / module).read_text("utf-8")
         keys |= set(re.findall(r'"([a-z_]+\.[a-z_.]+)"', text))
-        keys |= {k + "." for k in re.findall(r't\(f"([a-z_]+)\.\{', text)}
+        keys |= {k + "." for k in re.findall(r'(?:\bt|refused|Outcome)\(f"([a-z_]+)\.\{', text)}
     return keys
 
 

@@ -14,11 +14,13 @@ from rapidfuzz.utils import default_process
 
 from bot.handlers.account_facts import facts_first
 from bot.handlers.base import Turn, human_choice
+from bot.handlers.outcomes import said
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.integrations.directory import Licence
 from bot.integrations.skus import plan_name, sku_catalogue, sku_name
 from bot.messages import Choice, Reply
+from bot.selfservice.approvals import request_group_access
 from bot.store.conversations import PendingFlow
 
 _WORDS = re.compile(r"[a-z0-9][a-z0-9+&-]*")
@@ -225,6 +227,4 @@ class GroupCheck:
         if turn.picked((Choice(turn.t("group.request", group=group), _ASK_ACCESS),)) is None:
             return None
         turn.done()
-        from bot.handlers.account import request_group_access
-
-        return await request_group_access(turn, group)
+        return said(turn, await request_group_access(turn, group))

@@ -22,16 +22,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.handlers.account import (
-    directory_down,
-    limited,
-    own_account,
-    perform_reset,
-    perform_unlock,
-    refusal,
-    refuse_limited,
-)
 from bot.handlers.base import Turn
+from bot.handlers.outcomes import said
 from bot.integrations.directory import (
     Account,
     Ambiguous,
@@ -40,6 +32,9 @@ from bot.integrations.directory import (
     Unavailable,
 )
 from bot.messages import Reply
+from bot.selfservice.actions import perform_reset, perform_unlock
+from bot.selfservice.guardrails import limited, refusal, refuse_limited
+from bot.selfservice.recovery import integration_down, own_account
 from bot.tickets.model import Ticket
 
 _CLOSED = ("resolved", "closed", "cancelled")
@@ -76,7 +71,7 @@ async def _named_account(
     try:
         return await turn.services.directory.find_by_email(wanted)
     except Unavailable as exc:
-        return directory_down(turn, name, exc)
+        return said(turn, integration_down(turn, name, exc))
     except Ambiguous as exc:
         why = f"shared_address: {wanted} ({exc.detail})"
         text = t("account.shared_address", user=wanted)
@@ -114,7 +109,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     name = "unlock" if action == "unlock" else "password_reset"
     engineer = await own_account(turn, name)
     if not isinstance(engineer, Account):
-        return engineer
+        return said(turn, engineer)
     if not await is_engineer(turn):
         turn.audit(
             action=name,
@@ -137,7 +132,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         text = t("account.use_own")
         return _refuse(turn, name, engineer, "own_account", text, target=target, ticket=ticket)
     if refused := refusal(turn, target, name, engineer):
-        return refused
+        return said(turn, refused)
     if wrong := _ticket_refusal(ticket, target):
         text = t(wrong[1], ticket=ticket.ref)
         return _refuse(turn, name, engineer, wrong[0], text, target=target, ticket=ticket)
@@ -159,22 +154,22 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
             turn, name, engineer, "engineer_daily_limit", text, target=target, ticket=ticket
         )
     if name == "unlock":
-        return (
-            await perform_unlock(
-                turn,
-                target,
-                engineer,
-                verification="engineer_role",
-                ticket=ticket.ref,
-                requester_turn=False,
-            )
-        )[1]
+        unlocked = await perform_unlock(
+            turn,
+            target,
+            engineer,
+            verification="engineer_role",
+            ticket=ticket.ref,
+            requester_turn=False,
+        )
+        return said(turn, unlocked)
     if why := limited(turn, target, name):
-        return refuse_limited(turn, target, name, why, engineer)
-    replies = await perform_reset(
+        return said(turn, refuse_limited(turn, target, name, why, engineer))
+    reset = await perform_reset(
         turn, target, engineer, verification="engineer_role", ticket=ticket.ref
     )
-    if any(r.delete_after_s for r in replies):  # done: security sees every reset for others
+    replies = said(turn, reset)
+    if reset.done:  # security sees every reset for others
         turn.alert_security(
             f"engineer-reset:{turn.request_id}",
             f"{engineer.email} reset the password of {target.email} for {ticket.ref}.",
