@@ -170,6 +170,8 @@ class SelfServiceSettings:
     """Unlocks and resets one engineer may do for others in 24 hours (then refused, alerted)."""
     security_channel: str = "it-security"
     """Where refusals on protected accounts and lockout bursts are alerted (a channel)."""
+    security_team: str = "Security"
+    """The resolver team phishing reports and incidents are assigned to (one of `tickets.teams`)."""
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,7 @@ class _User:
     password: str | None = None
     force_change: bool | None = None
     taps: list[dict[str, Any]] = field(default_factory=list)
+    revocations: int = 0
 
 
 @dataclass
@@ -618,6 +619,12 @@ class GraphStandIn:
         with self._lock:
             return self._user_ref(upn).password_changed
 
+    def sessions_of(self, upn: str) -> tuple[int, bool | None]:
+        """(how many times the user's sessions were revoked, forceChangePasswordNextSignIn)."""
+        with self._lock:
+            user = self._user_ref(upn)
+            return user.revocations, user.force_change
+
     def taps_of(self, upn: str) -> list[dict[str, Any]]:
         """Every Temporary Access Pass issued to the user, secrets included."""
         with self._lock:
@@ -982,6 +989,7 @@ class GraphStandIn:
             ("GET", f"/users/{seg}", self._get_user),
             ("PATCH", f"/users/{seg}", self._patch_user),
             ("GET", f"/users/{seg}/manager", self._get_manager),
+            ("POST", f"/users/{seg}/revokeSignInSessions", self._revoke_sessions),
             ("GET", f"/users/{seg}/licenseDetails", self._license_details),
             ("GET", f"/users/{seg}/transitiveMemberOf", self._transitive_member_of),
             ("GET", f"/users/{seg}/authentication/temporaryAccessPassMethods", self._list_taps),
@@ -1308,6 +1316,12 @@ class GraphStandIn:
                 f"(got {sorted(body)}).",
             )
         password = profile.get("password")
+        if password is None and set(profile) == {"forceChangePasswordNextSignIn"}:
+            # Graph lets an admin require a change without setting a password (the user
+            # keeps signing in with the current one, to choose a new one)
+            self._check_password_writable(user)
+            user.force_change = bool(profile["forceChangePasswordNextSignIn"])
+            return _Answer(204, None)
         extra = set(profile) - {
             "password",
             "forceChangePasswordNextSignIn",
@@ -1315,6 +1329,27 @@ class GraphStandIn:
         }
         if not isinstance(password, str) or extra:
             raise _graph_error(400, "Request_BadRequest", "Invalid passwordProfile.")
+        self._check_password_writable(user)
+        classes = [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+        if not 8 <= len(password) <= 256 or sum(classes) < 3:
+            raise _graph_error(
+                400,
+                "Request_BadRequest",
+                "The specified password does not comply with password complexity requirements. "
+                "Please provide a different password.",
+            )
+        user.password = password
+        user.force_change = bool(profile.get("forceChangePasswordNextSignIn", True))
+        user.password_changed = self.clock()
+        return _Answer(204, None)
+
+    def _check_password_writable(self, user: _User) -> None:
+        """What Entra says when the app may not change this user's password profile."""
         if self.protect_privileged and self._privileged(user):
             raise _graph_error(
                 403,
@@ -1335,23 +1370,20 @@ class GraphStandIn:
                 "Request_BadRequest",
                 "The password of a user in a federated domain cannot be updated in Entra ID.",
             )
-        classes = [
-            any(c.islower() for c in password),
-            any(c.isupper() for c in password),
-            any(c.isdigit() for c in password),
-            any(not c.isalnum() for c in password),
-        ]
-        if not 8 <= len(password) <= 256 or sum(classes) < 3:
+
+    def _revoke_sessions(self, call: Call, key: str) -> _Answer:
+        """POST revokeSignInSessions: every refresh token issued before now stops working;
+        privileged users need a higher role than the app's (403, as Entra answers)."""
+        user = self._user_or_404(key)
+        if self.protect_privileged and self._privileged(user):
             raise _graph_error(
-                400,
-                "Request_BadRequest",
-                "The specified password does not comply with password complexity requirements. "
-                "Please provide a different password.",
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
             )
-        user.password = password
-        user.force_change = bool(profile.get("forceChangePasswordNextSignIn", True))
-        user.password_changed = self.clock()
-        return _Answer(204, None)
+        user.properties["signInSessionsValidFromDateTime"] = _iso(self.clock())
+        user.revocations += 1
+        return _Answer(200, {"value": True})
 
     def _tap_window(self, tap: Mapping[str, Any]) -> tuple[datetime, datetime]:
         start = datetime.fromisoformat(tap["startDateTime"].replace("Z", "+00:00"))

@@ -293,6 +293,53 @@ def test_licence_check_while_entra_is_down_opens_a_ticket_and_audits_it(
     assert "Visio" in text_of(bot.say("do I have visio?", user=WONG))
 
 
+# -- phishing ---------------------------------------------------------------------------------
+
+
+def _alert_texts(bot: BotHarness) -> list[str]:
+    rows = bot.rows("SELECT payload_json FROM outbox WHERE kind = 'security_alert' ORDER BY id")
+    return [str(json.loads(str(r[0]))["text"]) for r in rows]
+
+
+def test_phishing_containment_survives_a_503_after_the_write_and_forces_the_change(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """revokeSignInSessions answered 503 after it applied: revoking is idempotent, so it is
+    sent once more; the forced change lands in Entra (a cloud-only account)."""
+    user = "phish.one@corp.example.com"
+    graph.add_user(user, "Phish One", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    bot.say("I clicked a link in a phishing email and typed my password", user=user)
+    graph.fail_next("POST", r"/revokeSignInSessions$", status=503, after_apply=True)
+    done = text_of(bot.click("Yes, sign me out and make me change my password", user=user))
+    assert "signed out everywhere" in done
+    assert graph.sessions_of(user) == (2, True)
+    rows = bot.rows("SELECT action, outcome FROM audit_log ORDER BY seq")
+    assert ("revoke_sessions", "done") in rows and ("require_password_change", "done") in rows
+    assert rows[-1] == ("phish_containment", "done")
+
+
+def test_phishing_containment_with_graph_failing_audits_each_step(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Graph keeps failing the revocation: that step is audited as failed, alerted and noted
+    on the P1 ticket for security to do by hand; the forced change still runs."""
+    user = "phish.two@corp.example.com"
+    graph.add_user(user, "Phish Two", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    bot.say("我撳咗封釣魚email嘅link", user=user)
+    graph.fail_next("POST", r"/revokeSignInSessions$", status=503, times=2)
+    answer = text_of(bot.say("好", user=user))
+    assert "人手處理" in answer and "HD-1001" in answer
+    assert graph.sessions_of(user) == (0, True)
+    rows = bot.rows("SELECT action, outcome, reason, ticket FROM audit_log ORDER BY seq")
+    assert ("revoke_sessions", "failed", "MaybeApplied", "HD-1001") in rows
+    assert rows[-1][:2] == ("phish_containment", "failed")
+    assert any("revoke sessions" in a and "failed" in a for a in _alert_texts(bot))
+    notes = bot.rows("SELECT body FROM ticket_events WHERE kind = 'note'")
+    assert any("revoke the sign-in sessions" in str(n[0]) for n in notes)
+
+
 def test_token_endpoint_down_gives_a_clear_reply_and_a_ticket(
     tmp_path: Path, graph: GraphStandIn
 ) -> None:

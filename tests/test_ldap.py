@@ -778,3 +778,23 @@ def test_an_engineer_is_capped_per_day(
     assert bot.rows(
         "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'security:engineer-limit:%'"
     ) == [(1,)]
+
+
+def test_phishing_containment_on_ad_forces_a_change_and_says_sessions_are_not_possible(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """AD alone: the forced change is `pwdLastSet=0` on the DC (a bind then answers 773, must
+    change); AD keeps no sign-in sessions, so that step is audited as not possible."""
+    restore.append("lee.siuming")
+    bot = ldap_bot(tmp_path, dc)
+    user = dc.email("lee.siuming")
+    said = text_of(bot.say("I clicked a link in a phishing email", user=user))
+    assert "HD-1001" in said
+    done = text_of(bot.click("Yes, sign me out and make me change my password", user=user))
+    assert "new password at your next sign-in" in done and "no cloud sign-ins" in done
+    assert dc.read("lee.siuming", "pwdLastSet")["pwdLastSet"] == [b"0"]
+    assert dc.bind("lee.siuming", PASSWORD) == "773"
+    rows = [r[:2] for r in audit(bot)]
+    assert ("revoke_sessions", "not_possible") in rows
+    assert ("require_password_change", "done") in rows
+    assert rows[-1] == ("phish_containment", "done")

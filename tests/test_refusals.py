@@ -44,6 +44,7 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "phishing.contain_failed": "test_phishing_containment_with_graph_failing_audits_each_step",
     "reset.failed": "test_dc_stopped_mid_conversation_gives_a_clear_reply_and_a_ticket",
     "unlock.burst": "test_lockout_burst_pauses_unlocks_alerts_security_once_and_opens_a_ticket",
     "unlock.changed": "test_unlock_target_changed_is_refused_and_audited",
@@ -59,7 +60,7 @@ PREFIXES_NOT_REPLIES = ("approval.action.", "approval.role.", "approval.you.", "
 OTHER = re.compile(
     r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next)"
+    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained)"
 )
 
 

@@ -15,6 +15,7 @@ from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
 from bot.handlers.outage import UrgentOutage
+from bot.handlers.phishing import Phishing
 from bot.handlers.requests import Request
 from bot.handlers.small_talk import ThanksBye
 from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketRate, TicketReopen
@@ -38,6 +39,7 @@ def default_handlers() -> tuple[Handler, ...]:
         GroupCheck(),
         Request(),
         UrgentOutage(),
+        Phishing(),
     )
     return (
         *handlers,

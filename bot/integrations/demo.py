@@ -117,6 +117,8 @@ class DemoDirectory:
         if not isinstance(owners, dict):
             raise ConfigError(SETTING, f'{path}: "group_owners" must map group → [emails]')
         self._owners = {str(k): tuple(str(e).lower() for e in v) for k, v in owners.items()}
+        self.revoked: list[str] = []
+        """Directory ids whose sign-in sessions were revoked (the demo has no sessions)."""
         self._accounts: dict[str, Account] = {}
         self._licences: dict[str, tuple[Licence, ...]] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
@@ -196,6 +198,17 @@ class DemoDirectory:
         current = self._groups.get(account.directory_id, ())
         if group.name not in current:
             self._groups[account.directory_id] = (*current, group.name)
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """The demo has no sessions: it records the revocation (`revoked`)."""
+        self._changeable(account, "revoke the sessions of")
+        self.revoked.append(account.directory_id)
+
+    async def require_password_change(self, account: Account) -> None:
+        current = self._changeable(account, "require a password change of")
+        self._accounts[account.directory_id] = dataclasses.replace(
+            current, must_change_password=True
+        )
 
     async def lockouts_since(self, since: datetime) -> int:
         return sum(

@@ -207,3 +207,13 @@ class Directory(Protocol):
     async def add_to_group(self, group: Group, account: Account) -> None:
         """Add the account to the group (already a member counts as done)."""
         ...
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """Sign the account out everywhere (Entra: every refresh token and browser session).
+        PolicyViolation where the directory keeps no sessions to revoke (AD alone)."""
+        ...
+
+    async def require_password_change(self, account: Account) -> None:
+        """Make the account choose a new password at its next sign-in, keeping the current one
+        until then (AD `pwdLastSet=0`; Entra `forceChangePasswordNextSignIn`)."""
+        ...

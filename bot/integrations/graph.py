@@ -537,6 +537,29 @@ class GraphDirectory:
             raise Unavailable("Graph returned no Temporary Access Pass")
         return str(secret)
 
+    async def revoke_sessions(self, account: Account) -> None:
+        """POST revokeSignInSessions (User.RevokeSessions.All): every refresh token and browser
+        session ends. Idempotent, so a 503 after it applied is retried once."""
+        fresh = await self.find_by_id(account.directory_id)
+        if fresh.privileged or not fresh.enabled or fresh.service_account:
+            raise ProtectedAccount(f"refusing to revoke the sessions of {account.directory_id}")
+        path = f"users/{account.directory_id}/revokeSignInSessions"
+        try:
+            await self.gateway.write("POST", path, {})
+        except MaybeApplied:
+            await self.gateway.write("POST", path, {})
+
+    async def require_password_change(self, account: Account) -> None:
+        """PATCH passwordProfile.forceChangePasswordNextSignIn (cloud-only accounts; a synced
+        one is changed in AD). Idempotent, so a 503 after it applied is retried once."""
+        fresh = await self.find_by_id(account.directory_id)
+        self._check_cloud(fresh)
+        body = {"passwordProfile": {"forceChangePasswordNextSignIn": True}}
+        try:
+            await self.gateway.write("PATCH", f"users/{account.directory_id}", body)
+        except MaybeApplied:
+            await self.gateway.write("PATCH", f"users/{account.directory_id}", body)
+
     async def password_policy(self) -> PasswordPolicy:
         """Entra's cloud password rules (fixed by Microsoft): 8+ characters, 3 of 4 classes."""
         return PasswordPolicy(min_length=8, complexity=True, lockout_threshold=10)

@@ -654,6 +654,16 @@ class LdapDirectory:
         changes = {"lockoutTime": [(MODIFY_REPLACE, [0])]}
         await self._call(lambda conn: self._modify(conn, account, changes))
 
+    async def revoke_sessions(self, account: Account) -> None:
+        """AD keeps no sign-in sessions to revoke (Kerberos tickets run out by themselves,
+        within `MaxTicketAge`); the hybrid directory revokes the Entra side."""
+        raise PolicyViolation("Active Directory has no sign-in sessions to revoke")
+
+    async def require_password_change(self, account: Account) -> None:
+        """`pwdLastSet=0`: the current password works only to choose a new one."""
+        changes = {"pwdLastSet": [(MODIFY_REPLACE, [0])]}
+        await self._call(lambda conn: self._modify(conn, account, changes), retry=False)
+
     async def reset_password(self, account: Account, password: str) -> None:
         """Reset, require a change at next logon and end a lockout, in one modify.
 

@@ -8,7 +8,9 @@
 - Groups are AD's transitive groups plus Entra's (cloud groups and synced ones), by name.
 - Unlock and password reset go to the account's own directory: AD for on-prem (synced)
   accounts, Entra for cloud-only ones. Temporary Access Passes and group changes are
-  Entra's. The lockout-burst count is AD's (Entra does not expose smart lockout).
+  Entra's, and so is revoking sign-in sessions (for synced accounts too); a forced password
+  change goes to the account's own directory. The lockout-burst count is AD's (Entra does
+  not expose smart lockout).
 """
 
 from __future__ import annotations
@@ -99,3 +101,10 @@ class CombinedDirectory:
 
     async def add_to_group(self, group: Group, account: Account) -> None:
         await self.cloud.add_to_group(group, await self._cloud_twin(account))
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """Sessions are Entra's, for synced accounts too (AD keeps none)."""
+        await self.cloud.revoke_sessions(await self._cloud_twin(account))
+
+    async def require_password_change(self, account: Account) -> None:
+        await self._for(account).require_password_change(account)

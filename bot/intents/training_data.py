@@ -31,6 +31,7 @@ INTENTS: Final = (
     "group_check",
     "request",
     "urgent_outage",
+    "phishing",
 )
 FALLBACK: Final = "kb_question"
 """What a message is when nothing else is clear: a question for the knowledge base."""
