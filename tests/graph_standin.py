@@ -396,6 +396,7 @@ class GraphStandIn:
         self._client_certs: dict[str, Any] = {}  # "sha1:hex" / "sha256:hex" -> certificate
         self._skiptokens: dict[str, int] = {}
         self._failures: list[_Failure] = []
+        self._sign_ins: list[dict[str, Any]] = []
         self._route_table: list[tuple[str, re.Pattern[str], Callable[..., _Answer]]] = []
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -618,6 +619,37 @@ class GraphStandIn:
     def password_changed_at(self, upn: str) -> datetime:
         with self._lock:
             return self._user_ref(upn).password_changed
+
+    def add_sign_in(
+        self,
+        upn: str,
+        at: datetime,
+        *,
+        app: str = "Office 365 Exchange Online",
+        client: str = "Exchange ActiveSync",
+        city: str = "Hong Kong",
+        country: str = "HK",
+        error_code: int = 50126,
+        reason: str = "Invalid username or password or Invalid on-premise username or password.",
+    ) -> None:
+        """Log one sign-in of the user (error_code 0: a success) for auditLogs/signIns."""
+        with self._lock:
+            user = self._user_ref(upn)
+            self._sign_ins.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "createdDateTime": _iso(at),
+                    "userId": user.id,
+                    "userPrincipalName": user.upn,
+                    "appDisplayName": app,
+                    "clientAppUsed": client,
+                    "location": {"city": city, "state": "", "countryOrRegion": country},
+                    "status": {
+                        "errorCode": error_code,
+                        "failureReason": reason if error_code else "Other.",
+                    },
+                }
+            )
 
     def sessions_of(self, upn: str) -> tuple[int, bool | None]:
         """(how many times the user's sessions were revoked, forceChangePasswordNextSignIn)."""
@@ -1010,6 +1042,7 @@ class GraphStandIn:
             ("GET", f"/groups/{seg}/members", self._group_members),
             ("POST", f"/groups/{seg}/members/\\$ref", self._add_member),
             ("GET", f"/domains/{seg}", self._get_domain),
+            ("GET", "/auditLogs/signIns", self._list_sign_ins),
         ]
         return [(m, re.compile(p), h) for m, p, h in table]
 
@@ -1370,6 +1403,15 @@ class GraphStandIn:
                 "Request_BadRequest",
                 "The password of a user in a federated domain cannot be updated in Entra ID.",
             )
+
+    def _list_sign_ins(self, call: Call) -> _Answer:
+        """Newest first, as Graph returns them; `$filter` on userId (eq) only, and no
+        `$select` (the sign-in log does not take one here)."""
+        if any(k.lower() == "$select" for k in call.query):
+            raise _unsupported("$select on auditLogs/signIns")
+        items = sorted(self._sign_ins, key=lambda s: s["createdDateTime"], reverse=True)
+        found = self._filtered(call, items, ["userId", "userPrincipalName", "appDisplayName"])
+        return self._collection(call, found, [])
 
     def _revoke_sessions(self, call: Call, key: str) -> _Answer:
         """POST revokeSignInSessions: every refresh token issued before now stops working;

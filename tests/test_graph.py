@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -388,6 +388,28 @@ def test_engineer_lookup_shows_one_screen_and_is_audited(
     assert bot.rows("SELECT action, outcome FROM audit_log WHERE action = 'lookup'") == [
         ("lookup", "done")
     ]
+
+
+def test_engineer_lookup_reads_the_sign_in_log_through_a_throttle(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Failed sign-ins from Entra's log (a success in between is no failure), read again
+    after a 429 with Retry-After."""
+    user = "locked.out@corp.example.com"
+    graph.add_user(user, "Locked Out", manager=HO)
+    now = datetime.now(UTC)
+    for minutes in (50, 40, 30, 20):
+        graph.add_sign_in(user, now - timedelta(minutes=minutes))
+    graph.add_sign_in(user, now - timedelta(minutes=45), client="Browser", error_code=0)
+    graph.add_sign_in(user, now - timedelta(days=3), client="Browser")  # too old to count
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/auditLogs/signIns$", status=429, retry_after=0)
+    screen = text_of(bot.command("/helpdesk lookup locked.out", user=HO))
+    assert "Entra: 4 failed in 24 h" in screen
+    assert "4 from Exchange ActiveSync / Office 365 Exchange Online / Hong Kong, HK" in screen
+    assert "(50126)" in screen and "phone, tablet or mail app" in screen
+    reads = graph.called("GET", r"/auditLogs/signIns$")
+    assert [c.status for c in reads if graph.user_id(user) in c.query["$filter"]] == [429, 200]
 
 
 # -- AD and Entra together -------------------------------------------------------------------

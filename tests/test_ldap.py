@@ -113,6 +113,20 @@ def test_locked_user_is_told_until_when_and_unlocked_then_can_bind(
     assert audit(bot) == [("unlock", "done", guid(dc, "lee.siuming"), "none", "", None)]
 
 
+def test_locked_user_is_told_the_wrong_passwords_the_dc_counted(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """badPwdCount and badPasswordTime from the DC the bot reads (three bad binds locked it),
+    said before the unlock, and in the engineer's lookup."""
+    restore.append("lee.siuming")
+    dc.lock("lee.siuming")
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(bot.say("my account is locked", user=dc.email("lee.siuming")))
+    assert "The directory counted 3 wrong passwords, the last at" in said
+    screen = text_of(bot.command("/helpdesk lookup lee.siuming", user=dc.email("eng.lam")))
+    assert "badPwdCount 3 on localhost (last" in screen
+
+
 def test_why_cant_i_log_in_explains_a_password_that_must_be_changed(
     tmp_path: Path, dc: DomainController, restore: list[str]
 ) -> None:

@@ -56,7 +56,14 @@ NOT_REFUSALS = {
     "unlock.declined": "the user said no",
     "kb.gone": "the password guide article is missing: an answer, not an action",
 }
-PREFIXES_NOT_REPLIES = ("approval.action.", "approval.role.", "approval.you.", "password.", "menu.")
+PREFIXES_NOT_REPLIES = (
+    "approval.action.",
+    "approval.role.",
+    "approval.you.",
+    "password.",
+    "menu.",
+    "lockcause.",  # what is locking an account: a sentence within the unlock question
+)
 OTHER = re.compile(
     r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"

@@ -31,6 +31,7 @@ from bot.selfservice.approval_answers import (
 from bot.selfservice.approval_ask import APPROVE
 from bot.selfservice.approvals import request_approval
 from bot.selfservice.guardrails import limited, refusal, refuse_federated, refuse_limited
+from bot.selfservice.lock_cause import explain_lockout
 from bot.selfservice.recovery import own_account
 from bot.store.approvals import Approval
 from bot.store.conversations import PendingFlow
@@ -77,6 +78,9 @@ class Unlock:
             if account.locked_until
             else ""
         )
+        cause = await explain_lockout(turn, account)
+        if cause is not None:
+            until += "\n" + t(cause.key, **cause.params)
         turn.expect(
             "unlock.confirm",
             {"target": account.directory_id},

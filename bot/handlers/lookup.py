@@ -1,6 +1,7 @@
 """`/helpdesk lookup <user>`: one screen on an account for an engineer, audited.
 
-Shows what an L2 engineer asks first on a call: enabled, locked (since, until), password
+Shows what an L2 engineer asks first on a call: enabled, locked (since, until), what is
+locking it (AD's wrong-password count on the DC read, Entra's failed sign-ins), password
 last set and expiry (or must change), source of authority (AD-synced, cloud-only,
 federated), privileged or service account, licences (with disabled plans), the key
 groups (requestable and role groups, then a count of the rest), manager, and the
@@ -10,11 +11,42 @@ lookup writes an audit record, found or not.
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
+
 from bot.handlers.base import Turn
-from bot.integrations.directory import DirectoryError
+from bot.integrations.directory import DirectoryError, SignInTrouble
 from bot.messages import Reply
+from bot.selfservice.lock_cause import cause as explained
 
 _KEY_GROUPS_SHOWN = 12
+_FAILURE_WINDOW = timedelta(hours=24)
+
+
+def _sign_ins(turn: Turn, trouble: SignInTrouble) -> str:
+    """`badPwdCount 3 on dc1 (last 21 Nov 09:05) · Entra: 14 failed in 24 h, mostly Exchange
+    ActiveSync / Office 365 Exchange Online / Hong Kong, HK (… (50126)) since 09:05`."""
+    parts = []
+    if trouble.bad_password_count is not None:
+        last = turn.local_time(trouble.last_bad_password) if trouble.last_bad_password else "—"
+        parts.append(f"badPwdCount {trouble.bad_password_count} on {trouble.where} (last {last})")
+    recent = [f for f in trouble.failures if f.at >= turn.services.clock() - _FAILURE_WINDOW]
+    if recent:
+        (app, client), count = Counter((f.app, f.client) for f in recent).most_common(1)[0]
+        top = next(f for f in recent if (f.app, f.client) == (app, client))
+        since = turn.local_time(min(f.at for f in recent))
+        parts.append(
+            f"Entra: {len(recent)} failed in 24 h since {since}, {count} from {client} / {app}"
+            f" / {top.location or 'location unknown'} ({top.reason})"
+        )
+    elif "entra" in trouble.where:
+        parts.append("Entra: no failed sign-ins in 24 h")
+    cause = explained(turn, trouble)
+    return (
+        "sign-in failures: "
+        + (" · ".join(parts) or "none known")
+        + (f"\n→ {turn.t(cause.key, **cause.params)}" if cause else "")
+    )
 
 
 async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
@@ -63,6 +95,10 @@ async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
     lines.append(
         f"manager: {account.manager_email or '—'} · department: {account.department or '—'}"
     )
+    try:
+        lines.append(_sign_ins(turn, await directory.sign_in_trouble(account)))
+    except DirectoryError as exc:
+        lines.append(f"sign-in failures: unavailable ({type(exc).__name__})")
     try:
         licences = await directory.licences(account)
         text = ", ".join(

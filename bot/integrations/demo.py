@@ -22,11 +22,13 @@ from bot.clock import parse_iso
 from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
+    FailedSignIn,
     Group,
     Licence,
     NotFound,
     PasswordPolicy,
     ProtectedAccount,
+    SignInTrouble,
     exactly_one,
 )
 from bot.integrations.identity import answers_to, checked
@@ -96,6 +98,36 @@ def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str
     return account, tuple(licences), tuple(str(g) for g in raw["groups"])
 
 
+def _trouble(raw: Any, index: int, locked_at: datetime | None) -> SignInTrouble:
+    """Optional `bad_password_count`, `last_bad_password` and `failed_sign_ins` (a list of
+    {at, app, client, location, reason}) of a demo user."""
+    where = f"user {index + 1}"
+    failures = []
+    for item in raw.get("failed_sign_ins", []):
+        if not isinstance(item, dict) or not {"at", "app", "client"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each failed sign-in needs at, app and client")
+        at = _when(item["at"], f"{where}.failed_sign_ins.at")
+        if at is None:
+            raise ConfigError(SETTING, f"{where}: a failed sign-in needs a time")
+        failures.append(
+            FailedSignIn(
+                at=at,
+                app=str(item["app"]),
+                client=str(item["client"]),
+                location=str(item.get("location", "")),
+                reason=str(item.get("reason", "")),
+            )
+        )
+    count = raw.get("bad_password_count")
+    return SignInTrouble(
+        bad_password_count=count if isinstance(count, int) else None,
+        last_bad_password=_when(raw.get("last_bad_password"), f"{where}.last_bad_password"),
+        locked_at=locked_at,
+        failures=tuple(sorted(failures, key=lambda f: f.at, reverse=True)),
+        where="demo",
+    )
+
+
 class DemoDirectory:
     """A `Directory` over the demo file."""
 
@@ -122,6 +154,7 @@ class DemoDirectory:
         self._accounts: dict[str, Account] = {}
         self._licences: dict[str, tuple[Licence, ...]] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
+        self._trouble: dict[str, SignInTrouble] = {}
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
             if account.directory_id in self._accounts:
@@ -129,6 +162,7 @@ class DemoDirectory:
             self._accounts[account.directory_id] = account
             self._licences[account.directory_id] = licences
             self._groups[account.directory_id] = groups
+            self._trouble[account.directory_id] = _trouble(raw, index, account.locked_at)
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -198,6 +232,9 @@ class DemoDirectory:
         current = self._groups.get(account.directory_id, ())
         if group.name not in current:
             self._groups[account.directory_id] = (*current, group.name)
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        return self._trouble.get(account.directory_id, SignInTrouble(where="demo"))
 
     async def revoke_sessions(self, account: Account) -> None:
         """The demo has no sessions: it records the revocation (`revoked`)."""

@@ -146,6 +146,38 @@ class Account:
 
 
 @dataclass(frozen=True)
+class FailedSignIn:
+    """One failed sign-in from the identity provider's log (Entra `auditLogs/signIns`)."""
+
+    at: datetime
+    app: str
+    """The application signed in to (`Office 365 Exchange Online`, `Microsoft Teams`)."""
+    client: str
+    """How (`Mobile Apps and Desktop clients`, `Browser`, `Exchange ActiveSync`, `IMAP4`)."""
+    location: str
+    """City and country as the log has them, or "" when unknown."""
+    reason: str = ""
+    """The failure as the log states it (`Invalid username or password...`, error 50126)."""
+
+
+@dataclass(frozen=True)
+class SignInTrouble:
+    """What the directory can tell about wrong passwords and failed sign-ins of one account.
+
+    `bad_password_count` and `last_bad_password` are AD's `badPwdCount` / `badPasswordTime`,
+    kept by each DC and not replicated: they are the DC the bot reads (`where`); a DC passes
+    every wrong password on to the PDC emulator, so pointing `HELPDESK_LDAP_URL` at the PDC
+    emulator gives the domain's count. `failures` are Entra's failed sign-ins, newest first.
+    """
+
+    bad_password_count: int | None = None
+    last_bad_password: datetime | None = None
+    locked_at: datetime | None = None
+    failures: tuple[FailedSignIn, ...] = ()
+    where: str = ""
+
+
+@dataclass(frozen=True)
 class PasswordPolicy:
     """The rules a new password must meet, as the directory states them."""
 
@@ -206,6 +238,10 @@ class Directory(Protocol):
 
     async def add_to_group(self, group: Group, account: Account) -> None:
         """Add the account to the group (already a member counts as done)."""
+        ...
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """Wrong passwords (AD) and recent failed sign-ins (Entra) of the account, read only."""
         ...
 
     async def revoke_sessions(self, account: Account) -> None:

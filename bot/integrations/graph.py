@@ -45,6 +45,7 @@ from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
     DirectoryError,
+    FailedSignIn,
     Group,
     InexactMatch,
     Licence,
@@ -52,6 +53,7 @@ from bot.integrations.directory import (
     PasswordPolicy,
     PolicyViolation,
     ProtectedAccount,
+    SignInTrouble,
     Throttled,
     Unavailable,
     exactly_one,
@@ -536,6 +538,38 @@ class GraphDirectory:
         if not secret:
             raise Unavailable("Graph returned no Temporary Access Pass")
         return str(secret)
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """The account's recent failed sign-ins from `auditLogs/signIns` (AuditLog.Read.All
+        and an Entra ID P1 licence in the tenant), newest first; one page of
+        `graph.sign_in_log_size`. Entra's smart lockout itself is not visible."""
+        found = await self.gateway.get(
+            "auditLogs/signIns",
+            {
+                "$filter": f"userId eq {_quote(account.directory_id)}",
+                "$top": str(self._settings.sign_in_log_size),
+            },
+        )
+        failures = []
+        for entry in found.get("value", []):
+            status = entry.get("status") or {}
+            if not status.get("errorCode"):
+                continue
+            where = entry.get("location") or {}
+            place = ", ".join(
+                str(p) for p in (where.get("city"), where.get("countryOrRegion")) if p
+            )
+            failures.append(
+                FailedSignIn(
+                    at=parse_iso(str(entry.get("createdDateTime"))),
+                    app=str(entry.get("appDisplayName") or "an app"),
+                    client=str(entry.get("clientAppUsed") or ""),
+                    location=place,
+                    reason=f"{status.get('failureReason') or ''} ({status.get('errorCode')})",
+                )
+            )
+        failures.sort(key=lambda f: f.at, reverse=True)
+        return SignInTrouble(failures=tuple(failures), where="entra")
 
     async def revoke_sessions(self, account: Account) -> None:
         """POST revokeSignInSessions (User.RevokeSessions.All): every refresh token and browser

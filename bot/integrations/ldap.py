@@ -75,6 +75,7 @@ from bot.integrations.directory import (
     PasswordPolicy,
     PolicyViolation,
     ProtectedAccount,
+    SignInTrouble,
     Unavailable,
     exactly_one,
 )
@@ -540,6 +541,29 @@ class LdapDirectory:
         except ValueError:
             raise NotFound("not a GUID") from None
         return await self._call(lambda conn: self._one(conn, search, "that id"))
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """`badPwdCount` and `badPasswordTime` as this DC keeps them (not replicated), and the
+        replicated `lockoutTime`; AD has no log of sign-ins to add."""
+
+        def work(conn: Connection) -> SignInTrouble:
+            conn.search(
+                self._config.base_dn,
+                f"(&(objectCategory=person)(objectClass=user){guid_filter(account.directory_id)})",
+                SUBTREE,
+                attributes=["badPwdCount", "badPasswordTime", "lockoutTime"],
+                size_limit=2,
+            )
+            entry = exactly_one(self._entries(conn), "account for that id")
+            attrs = entry["raw_attributes"]
+            return SignInTrouble(
+                bad_password_count=_int(attrs, "badPwdCount"),
+                last_bad_password=filetime(_int(attrs, "badPasswordTime")),
+                locked_at=filetime(_int(attrs, "lockoutTime")),
+                where=self._config.host,
+            )
+
+        return await self._call(work)
 
     async def licences(self, account: Account) -> tuple[Licence, ...]:
         """Licences live in Entra ID, not in AD: none here (the Graph backend answers)."""

@@ -27,6 +27,7 @@ from bot.integrations.directory import (
     Licence,
     NotFound,
     PasswordPolicy,
+    SignInTrouble,
 )
 
 if TYPE_CHECKING:
@@ -101,6 +102,17 @@ class CombinedDirectory:
 
     async def add_to_group(self, group: Group, account: Account) -> None:
         await self.cloud.add_to_group(group, await self._cloud_twin(account))
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """AD's wrong-password count and lockout with Entra's failed sign-ins (by the twin)."""
+        if account.source == "cloud":
+            return await self.cloud.sign_in_trouble(account)
+        ad = await self.ad.sign_in_trouble(account)
+        try:
+            cloud = await self.cloud.sign_in_trouble(await self._cloud_twin(account))
+        except NotFound:
+            return ad
+        return dataclasses.replace(ad, failures=cloud.failures, where=f"{ad.where} + entra")
 
     async def revoke_sessions(self, account: Account) -> None:
         """Sessions are Entra's, for synced accounts too (AD keeps none)."""
