@@ -397,6 +397,7 @@ class GraphStandIn:
         self._skiptokens: dict[str, int] = {}
         self._failures: list[_Failure] = []
         self._sign_ins: list[dict[str, Any]] = []
+        self._devices: dict[str, dict[str, Any]] = {}
         self._route_table: list[tuple[str, re.Pattern[str], Callable[..., _Answer]]] = []
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -650,6 +651,38 @@ class GraphStandIn:
                     },
                 }
             )
+
+    def add_managed_device(
+        self,
+        upn: str,
+        name: str,
+        *,
+        os: str = "Windows",
+        version: str = "10.0.22631.4460",
+        compliance: str = "compliant",
+        last_sync: datetime | None = None,
+        encrypted: bool = True,
+        failing: Sequence[str] = (),
+        owner_type: str = "company",
+    ) -> str:
+        """An Intune-managed device whose primary user is `upn`; `failing` names the
+        compliance settings it fails (its policy states say nonCompliant for them)."""
+        with self._lock:
+            user = self._user_ref(upn)
+            device_id = str(uuid.uuid4())
+            self._devices[device_id] = {
+                "id": device_id,
+                "userId": user.id,
+                "deviceName": name,
+                "operatingSystem": os,
+                "osVersion": version,
+                "complianceState": compliance,
+                "lastSyncDateTime": _iso(last_sync or self.clock()),
+                "isEncrypted": encrypted,
+                "managedDeviceOwnerType": owner_type,
+                "failing": list(failing),
+            }
+            return device_id
 
     def sessions_of(self, upn: str) -> tuple[int, bool | None]:
         """(how many times the user's sessions were revoked, forceChangePasswordNextSignIn)."""
@@ -1043,6 +1076,12 @@ class GraphStandIn:
             ("POST", f"/groups/{seg}/members/\\$ref", self._add_member),
             ("GET", f"/domains/{seg}", self._get_domain),
             ("GET", "/auditLogs/signIns", self._list_sign_ins),
+            ("GET", f"/users/{seg}/managedDevices", self._user_devices),
+            (
+                "GET",
+                f"/deviceManagement/managedDevices/{seg}/deviceCompliancePolicyStates",
+                self._device_policy_states,
+            ),
         ]
         return [(m, re.compile(p), h) for m, p, h in table]
 
@@ -1412,6 +1451,48 @@ class GraphStandIn:
         items = sorted(self._sign_ins, key=lambda s: s["createdDateTime"], reverse=True)
         found = self._filtered(call, items, ["userId", "userPrincipalName", "appDisplayName"])
         return self._collection(call, found, [])
+
+    _DEVICE_PROPS = (
+        "id",
+        "deviceName",
+        "operatingSystem",
+        "osVersion",
+        "complianceState",
+        "lastSyncDateTime",
+        "isEncrypted",
+        "managedDeviceOwnerType",
+        "userId",
+    )
+
+    def _user_devices(self, call: Call, key: str) -> _Answer:
+        user = self._user_or_404(key)
+        mine = [
+            {k: v for k, v in d.items() if k in self._DEVICE_PROPS}
+            for d in self._devices.values()
+            if d["userId"] == user.id
+        ]
+        return self._collection(call, mine, self._DEVICE_PROPS)
+
+    def _device_policy_states(self, call: Call, device_id: str) -> _Answer:
+        device = self._devices.get(device_id)
+        if device is None:
+            raise _not_found(device_id)
+        settings = [
+            {
+                "setting": f"Windows10CompliancePolicy.{name}",
+                "settingName": name,
+                "state": "nonCompliant",
+            }
+            for name in device["failing"]
+        ]
+        state = "nonCompliant" if settings else "compliant"
+        policy = {
+            "id": "policy-1",
+            "displayName": "Windows 10 baseline",
+            "state": state,
+            "settingStates": settings,
+        }
+        return _Answer(200, {"value": [policy]})
 
     def _revoke_sessions(self, call: Call, key: str) -> _Answer:
         """POST revokeSignInSessions: every refresh token issued before now stops working;

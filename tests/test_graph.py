@@ -412,6 +412,33 @@ def test_engineer_lookup_reads_the_sign_in_log_through_a_throttle(
     assert [c.status for c in reads if graph.user_id(user) in c.query["$filter"]] == [429, 200]
 
 
+def test_my_device_reads_intune_through_a_throttle_with_the_reasons_it_fails(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "device.owner@corp.example.com"
+    graph.add_user(user, "Device Owner", manager=HO)
+    graph.add_managed_device(
+        user,
+        "LAPTOP-DO01",
+        version="10.0.19045.3803",
+        compliance="noncompliant",
+        encrypted=False,
+        failing=["BitLockerEnabled", "osMinimumVersion"],
+    )
+    graph.add_managed_device(user, "DO-iPhone", os="iOS", version="18.1")
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/managedDevices$", status=429, retry_after=0)
+    said = text_of(bot.say("is my laptop compliant?", user=user))
+    assert "*LAPTOP-DO01* — Windows 10.0.19045.3803 · NOT compliant" in said
+    assert "BitLocker is off, Windows is too old" in said and "NOT encrypted" in said
+    assert "*DO-iPhone* — iOS 18.1 · compliant" in said
+    states = graph.called("GET", r"/deviceCompliancePolicyStates$")
+    assert len([c for c in states if c.status == 200]) == 1  # only the failing one is asked
+    assert bot.rows("SELECT action, outcome FROM audit_log WHERE action = 'device_check'") == [
+        ("device_check", "done")
+    ]
+
+
 # -- AD and Entra together -------------------------------------------------------------------
 
 

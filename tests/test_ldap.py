@@ -812,3 +812,12 @@ def test_phishing_containment_on_ad_forces_a_change_and_says_sessions_are_not_po
     assert ("revoke_sessions", "not_possible") in rows
     assert ("require_password_change", "done") in rows
     assert rows[-1] == ("phish_containment", "done")
+
+
+def test_my_device_without_intune_is_refused_plainly_and_audited(
+    tmp_path: Path, dc: DomainController
+) -> None:
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(bot.say("is my laptop compliant?", user=dc.email("lee.siuming")))
+    assert "Intune" in said and bot.labels() == ["Talk to a person"]
+    assert [r[:2] for r in audit(bot)] == [("device_check", "refused")]

@@ -14,6 +14,7 @@ from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
+from bot.handlers.my_device import MyDevice
 from bot.handlers.outage import UrgentOutage
 from bot.handlers.phishing import Phishing
 from bot.handlers.requests import Request
@@ -40,6 +41,7 @@ def default_handlers() -> tuple[Handler, ...]:
         Request(),
         UrgentOutage(),
         Phishing(),
+        MyDevice(),
     )
     return (
         *handlers,

@@ -1,7 +1,8 @@
 """`/helpdesk lookup <user>`: one screen on an account for an engineer, audited.
 
 Shows what an L2 engineer asks first on a call: enabled, locked (since, until), what is
-locking it (AD's wrong-password count on the DC read, Entra's failed sign-ins), password
+locking it (AD's wrong-password count on the DC read, Entra's failed sign-ins), the Intune
+devices (compliance and why not, encryption, last check-in), password
 last set and expiry (or must change), source of authority (AD-synced, cloud-only,
 federated), privileged or service account, licences (with disabled plans), the key
 groups (requestable and role groups, then a count of the rest), manager, and the
@@ -15,12 +16,26 @@ from collections import Counter
 from datetime import timedelta
 
 from bot.handlers.base import Turn
-from bot.integrations.directory import DirectoryError, SignInTrouble
+from bot.integrations.directory import (
+    DirectoryError,
+    ManagedDevice,
+    PolicyViolation,
+    SignInTrouble,
+)
 from bot.messages import Reply
 from bot.selfservice.lock_cause import cause as explained
 
 _KEY_GROUPS_SHOWN = 12
 _FAILURE_WINDOW = timedelta(hours=24)
+
+
+def _device(turn: Turn, d: ManagedDevice) -> str:
+    """`LAPTOP-CHAN01 Windows 10.0.19045 noncompliant (BitLockerEnabled), encrypted NO, seen …`"""
+    failing = f" ({', '.join(d.failing)})" if d.failing else ""
+    encrypted = "?" if d.encrypted is None else "yes" if d.encrypted else "NO"
+    seen = turn.local_time(d.last_check_in) if d.last_check_in else "—"
+    state = f"{d.compliance}{failing}, encrypted {encrypted}, seen {seen}"
+    return f"{d.name} {d.os} {d.os_version} {state}"
 
 
 def _sign_ins(turn: Turn, trouble: SignInTrouble) -> str:
@@ -121,6 +136,14 @@ async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
         )
     except DirectoryError as exc:
         lines.append(f"groups: unavailable ({type(exc).__name__})")
+    try:
+        devices = await directory.managed_devices(account)
+        listed = "; ".join(_device(turn, d) for d in devices)
+        lines.append("devices: " + (listed or "none managed"))
+    except PolicyViolation:
+        lines.append("devices: no Intune")
+    except DirectoryError as exc:
+        lines.append(f"devices: unavailable ({type(exc).__name__})")
     tickets = services.tickets.for_requester(account.email, limit=5)
     lines.append(
         "recent tickets: "

@@ -25,6 +25,7 @@ from bot.integrations.directory import (
     FailedSignIn,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     ProtectedAccount,
@@ -128,6 +129,31 @@ def _trouble(raw: Any, index: int, locked_at: datetime | None) -> SignInTrouble:
     )
 
 
+def _devices(raw: Any, index: int) -> tuple[ManagedDevice, ...]:
+    """Optional `devices` of a demo user: {id, name, os, os_version, compliance,
+    last_check_in, encrypted, failing}."""
+    where = f"user {index + 1}"
+    found = []
+    for item in raw.get("devices", []):
+        if not isinstance(item, dict) or not {"id", "name", "os", "compliance"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each device needs id, name, os and compliance")
+        found.append(
+            ManagedDevice(
+                device_id=str(item["id"]),
+                name=str(item["name"]),
+                os=str(item["os"]),
+                os_version=str(item.get("os_version", "")),
+                compliance=str(item["compliance"]),
+                last_check_in=_when(item.get("last_check_in"), f"{where}.devices.last_check_in"),
+                encrypted=item.get("encrypted")
+                if isinstance(item.get("encrypted"), bool)
+                else None,
+                failing=tuple(str(f) for f in item.get("failing", [])),
+            )
+        )
+    return tuple(found)
+
+
 class DemoDirectory:
     """A `Directory` over the demo file."""
 
@@ -155,6 +181,7 @@ class DemoDirectory:
         self._licences: dict[str, tuple[Licence, ...]] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
         self._trouble: dict[str, SignInTrouble] = {}
+        self._devices: dict[str, tuple[ManagedDevice, ...]] = {}
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
             if account.directory_id in self._accounts:
@@ -163,6 +190,7 @@ class DemoDirectory:
             self._licences[account.directory_id] = licences
             self._groups[account.directory_id] = groups
             self._trouble[account.directory_id] = _trouble(raw, index, account.locked_at)
+            self._devices[account.directory_id] = _devices(raw, index)
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -235,6 +263,9 @@ class DemoDirectory:
 
     async def sign_in_trouble(self, account: Account) -> SignInTrouble:
         return self._trouble.get(account.directory_id, SignInTrouble(where="demo"))
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        return self._devices.get(account.directory_id, ())
 
     async def revoke_sessions(self, account: Account) -> None:
         """The demo has no sessions: it records the revocation (`revoked`)."""

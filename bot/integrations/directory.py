@@ -178,6 +178,23 @@ class SignInTrouble:
 
 
 @dataclass(frozen=True)
+class ManagedDevice:
+    """A device the account is the primary user of, as Intune reports it."""
+
+    device_id: str
+    name: str
+    os: str
+    os_version: str
+    compliance: str
+    """Intune's `complianceState`: compliant, noncompliant, inGracePeriod, unknown..."""
+    last_check_in: datetime | None
+    encrypted: bool | None
+    failing: tuple[str, ...] = ()
+    """The compliance settings it fails (`BitLockerEnabled`, `osMinimumVersion`...)."""
+    company_owned: bool = True
+
+
+@dataclass(frozen=True)
 class PasswordPolicy:
     """The rules a new password must meet, as the directory states them."""
 
@@ -242,6 +259,11 @@ class Directory(Protocol):
 
     async def sign_in_trouble(self, account: Account) -> SignInTrouble:
         """Wrong passwords (AD) and recent failed sign-ins (Entra) of the account, read only."""
+        ...
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        """The account's Intune-managed devices, with why a device is not compliant.
+        PolicyViolation where there is no Intune to ask (AD alone)."""
         ...
 
     async def revoke_sessions(self, account: Account) -> None:

@@ -49,6 +49,7 @@ from bot.integrations.directory import (
     Group,
     InexactMatch,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     PolicyViolation,
@@ -570,6 +571,48 @@ class GraphDirectory:
             )
         failures.sort(key=lambda f: f.at, reverse=True)
         return SignInTrouble(failures=tuple(failures), where="entra")
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        """`users/{id}/managedDevices` (DeviceManagementManagedDevices.Read.All), and for a
+        device that is not compliant the settings it fails, from its compliance policy states
+        (DeviceManagementConfiguration.Read.All)."""
+        found = await self.gateway.get_all(
+            f"users/{account.directory_id}/managedDevices",
+            {
+                "$select": "id,deviceName,operatingSystem,osVersion,complianceState,"
+                "lastSyncDateTime,isEncrypted,managedDeviceOwnerType"
+            },
+        )
+        devices = []
+        for item in found:
+            failing: list[str] = []
+            state = str(item.get("complianceState") or "unknown")
+            if state in ("noncompliant", "inGracePeriod"):
+                policies = await self.gateway.get_all(
+                    f"deviceManagement/managedDevices/{item['id']}/deviceCompliancePolicyStates"
+                )
+                for policy in policies:
+                    for setting in policy.get("settingStates") or []:
+                        name = str(setting.get("setting") or setting.get("settingName") or "")
+                        if setting.get("state") in ("nonCompliant", "error") and name:
+                            failing.append(name.rsplit(".", 1)[-1])
+            synced = item.get("lastSyncDateTime")
+            devices.append(
+                ManagedDevice(
+                    device_id=str(item["id"]),
+                    name=str(item.get("deviceName") or "?"),
+                    os=str(item.get("operatingSystem") or ""),
+                    os_version=str(item.get("osVersion") or ""),
+                    compliance=state,
+                    last_check_in=parse_iso(str(synced)) if synced else None,
+                    encrypted=item.get("isEncrypted")
+                    if isinstance(item.get("isEncrypted"), bool)
+                    else None,
+                    failing=tuple(dict.fromkeys(failing)),
+                    company_owned=item.get("managedDeviceOwnerType") != "personal",
+                )
+            )
+        return tuple(devices)
 
     async def revoke_sessions(self, account: Account) -> None:
         """POST revokeSignInSessions (User.RevokeSessions.All): every refresh token and browser

@@ -71,6 +71,7 @@ from bot.integrations.directory import (
     Ambiguous,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     PolicyViolation,
@@ -677,6 +678,10 @@ class LdapDirectory:
     async def unlock(self, account: Account) -> None:
         changes = {"lockoutTime": [(MODIFY_REPLACE, [0])]}
         await self._call(lambda conn: self._modify(conn, account, changes))
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        """AD knows computers, not their compliance: Intune (through Graph) does."""
+        raise PolicyViolation("device compliance is Intune's (directory.backend ldap+graph)")
 
     async def revoke_sessions(self, account: Account) -> None:
         """AD keeps no sign-in sessions to revoke (Kerberos tickets run out by themselves,

@@ -25,6 +25,7 @@ from bot.integrations.directory import (
     Directory,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     SignInTrouble,
@@ -113,6 +114,9 @@ class CombinedDirectory:
         except NotFound:
             return ad
         return dataclasses.replace(ad, failures=cloud.failures, where=f"{ad.where} + entra")
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        return await self.cloud.managed_devices(await self._cloud_twin(account))
 
     async def revoke_sessions(self, account: Account) -> None:
         """Sessions are Entra's, for synced accounts too (AD keeps none)."""

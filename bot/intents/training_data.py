@@ -32,6 +32,7 @@ INTENTS: Final = (
     "request",
     "urgent_outage",
     "phishing",
+    "my_device",
 )
 FALLBACK: Final = "kb_question"
 """What a message is when nothing else is clear: a question for the knowledge base."""
