@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from aiohttp import web
 from cryptography import x509
@@ -175,6 +175,7 @@ class _User:
     password: str | None = None
     force_change: bool | None = None
     taps: list[dict[str, Any]] = field(default_factory=list)
+    methods: list[dict[str, Any]] = field(default_factory=list)
     revocations: int = 0
 
 
@@ -684,6 +685,41 @@ class GraphStandIn:
             }
             return device_id
 
+    _METHOD_TYPES: ClassVar[dict[str, str]] = {
+        "authenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+        "phone": "#microsoft.graph.phoneAuthenticationMethod",
+        "fido2": "#microsoft.graph.fido2AuthenticationMethod",
+    }
+
+    def add_auth_method(
+        self, upn: str, kind: str, name: str, created: datetime | None = None
+    ) -> str:
+        """Register a sign-in method: "authenticator" (`name` the phone model), "phone"
+        (`name` the number) or "fido2" (`name` the key model); returns its id."""
+        with self._lock:
+            user = self._user_ref(upn)
+            method: dict[str, Any] = {
+                "@odata.type": self._METHOD_TYPES[kind],
+                "id": str(uuid.uuid4()),
+                "createdDateTime": _iso(created or self.clock()),
+            }
+            if kind == "phone":
+                method.update(phoneNumber=name, phoneType="mobile", smsSignInState="notEnabled")
+            elif kind == "fido2":
+                method.update(model=name, displayName=name)
+            else:
+                method.update(displayName=name, deviceTag="SoftwareTokenActivated")
+            user.methods.append(method)
+            return str(method["id"])
+
+    def methods_of(self, upn: str) -> list[str]:
+        """Display names (or numbers) of the user's registered methods, in order."""
+        with self._lock:
+            return [
+                str(m.get("displayName") or m.get("phoneNumber"))
+                for m in self._user_ref(upn).methods
+            ]
+
     def sessions_of(self, upn: str) -> tuple[int, bool | None]:
         """(how many times the user's sessions were revoked, forceChangePasswordNextSignIn)."""
         with self._lock:
@@ -1054,6 +1090,12 @@ class GraphStandIn:
             ("GET", f"/users/{seg}", self._get_user),
             ("PATCH", f"/users/{seg}", self._patch_user),
             ("GET", f"/users/{seg}/manager", self._get_manager),
+            ("GET", f"/users/{seg}/authentication/methods", self._list_methods),
+            (
+                "DELETE",
+                f"/users/{seg}/authentication/microsoftAuthenticatorMethods/{seg}",
+                self._delete_authenticator,
+            ),
             ("POST", f"/users/{seg}/revokeSignInSessions", self._revoke_sessions),
             ("GET", f"/users/{seg}/licenseDetails", self._license_details),
             ("GET", f"/users/{seg}/transitiveMemberOf", self._transitive_member_of),
@@ -1452,7 +1494,7 @@ class GraphStandIn:
         found = self._filtered(call, items, ["userId", "userPrincipalName", "appDisplayName"])
         return self._collection(call, found, [])
 
-    _DEVICE_PROPS = (
+    _DEVICE_PROPS: ClassVar[tuple[str, ...]] = (
         "id",
         "deviceName",
         "operatingSystem",
@@ -1493,6 +1535,38 @@ class GraphStandIn:
             "settingStates": settings,
         }
         return _Answer(200, {"value": [policy]})
+
+    def _list_methods(self, call: Call, key: str) -> _Answer:
+        """The password method, every registered method and the usable TAPs (no secrets)."""
+        user = self._user_or_404(key)
+        password = {
+            "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+            "id": "28c10230-6103-485e-b985-444c60001490",
+            "password": None,
+            "createdDateTime": _iso(user.created),
+        }
+        taps = [
+            {
+                "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+                **self._tap_json(t, secret=False),
+            }
+            for t in user.taps
+        ]
+        return _Answer(200, {"value": [password, *user.methods, *taps]})
+
+    def _delete_authenticator(self, call: Call, key: str, method_id: str) -> _Answer:
+        user = self._user_or_404(key)
+        kept = [
+            m
+            for m in user.methods
+            if not (
+                m["id"] == method_id and m["@odata.type"] == self._METHOD_TYPES["authenticator"]
+            )
+        ]
+        if len(kept) == len(user.methods):
+            raise _not_found(method_id)
+        user.methods = kept
+        return _Answer(204, None)
 
     def _revoke_sessions(self, call: Call, key: str) -> _Answer:
         """POST revokeSignInSessions: every refresh token issued before now stops working;

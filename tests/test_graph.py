@@ -439,6 +439,82 @@ def test_my_device_reads_intune_through_a_throttle_with_the_reasons_it_fails(
     ]
 
 
+# -- new phone --------------------------------------------------------------------------------
+
+
+def _approve_pass(bot: BotHarness, user: str) -> list[object]:
+    bot.say("I got a new phone and can't approve sign-ins", user=user)
+    bot.click("Get a one-time pass (manager approves)", user=user)
+    bot.click(_choice(bot, f"email:{HO}")["Approve"], user=HO)
+    run = _choice(bot, f"user:test:U-{user}")
+    return list(bot.click(run["Show my one-time pass now"], user=user))
+
+
+def test_new_phone_pass_for_a_synced_account_is_a_one_time_tap_shown_once(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.synced@corp.example.com"
+    graph.add_user(user, "Phone Synced", synced=True, manager=HO)
+    graph.add_auth_method(user, "authenticator", "iPhone 12", datetime(2024, 3, 2, tzinfo=UTC))
+    graph.add_auth_method(user, "phone", "+852 91234567")
+    bot = graph_bot(tmp_path, graph)
+    listed = text_of(bot.say("new phone, how do I move Microsoft Authenticator", user=user))
+    assert "Microsoft Authenticator: iPhone 12" in listed and "mobile ••••567" in listed
+    assert "91234567" not in listed and "password" in listed
+    shown = _approve_pass(bot, user)
+    taps = graph.taps_of(user)
+    assert len(taps) == 1 and taps[0]["isUsableOnce"] is True
+    assert f"`{taps[0]['temporaryAccessPass']}`" in text_of(shown)  # type: ignore[arg-type]
+    assert taps[0]["temporaryAccessPass"] not in str(bot.rows("SELECT * FROM audit_log"))
+
+
+def test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.flaky@corp.example.com"
+    graph.add_user(user, "Phone Flaky", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("POST", r"/temporaryAccessPassMethods$", status=503, after_apply=True)
+    said = text_of(_approve_pass(bot, user))  # type: ignore[arg-type]
+    assert "couldn't create the pass" in said and "HD-1001" in said
+    assert len(graph.taps_of(user)) == 1  # it was created: the ticket says to delete it
+    description = str(bot.rows("SELECT description FROM tickets")[0][0])
+    assert "may have been created: delete it" in description
+    rows = bot.rows("SELECT action, outcome, reason, ticket FROM audit_log ORDER BY seq")
+    assert rows[-1] == ("mfa_pass", "failed", "MaybeApplied", "HD-1001")
+
+
+def test_old_phone_removal_survives_a_503_after_it_applied_not_one_before(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.two@corp.example.com"
+    graph.add_user(user, "Phone Two", manager=HO)
+    graph.add_auth_method(user, "authenticator", "Galaxy S21", datetime(2023, 6, 1, tzinfo=UTC))
+    graph.add_auth_method(user, "authenticator", "Pixel 9", datetime(2026, 11, 20, tzinfo=UTC))
+    bot = graph_bot(tmp_path, graph)
+    # a 503 before the delete applied: still registered, so it failed (a ticket, audited)
+    bot.say("I changed my phone and now the MFA prompts go to the old one", user=user)
+    graph.fail_next("DELETE", r"/microsoftAuthenticatorMethods/", status=503)
+    failed = text_of(bot.click("Remove the old phone (Galaxy S21)", user=user))
+    assert "couldn't remove the old phone" in failed and "HD-1001" in failed
+    assert graph.methods_of(user) == ["Galaxy S21", "Pixel 9"]
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'mfa_remove' ORDER BY seq") == [
+        ("failed",)
+    ]
+    # a 503 after it applied, behind a throttled read: gone, so done
+    bot.clock.advance(hours=1)  # past the cooldown
+    graph.fail_next("GET", r"/authentication/methods$", status=429, retry_after=0)
+    bot.say("I changed my phone and now the MFA prompts go to the old one", user=user)
+    graph.fail_next("DELETE", r"/microsoftAuthenticatorMethods/", status=503, after_apply=True)
+    done = text_of(bot.click("Remove the old phone (Galaxy S21)", user=user))
+    assert "can no longer approve" in done
+    assert graph.methods_of(user) == ["Pixel 9"]
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'mfa_remove' ORDER BY seq") == [
+        ("failed",),
+        ("done",),
+    ]
+
+
 # -- AD and Entra together -------------------------------------------------------------------
 
 

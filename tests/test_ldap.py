@@ -821,3 +821,14 @@ def test_my_device_without_intune_is_refused_plainly_and_audited(
     said = text_of(bot.say("is my laptop compliant?", user=dc.email("lee.siuming")))
     assert "Intune" in said and bot.labels() == ["Talk to a person"]
     assert [r[:2] for r in audit(bot)] == [("device_check", "refused")]
+
+
+def test_new_phone_without_entra_is_refused_plainly_and_audited(
+    tmp_path: Path, dc: DomainController
+) -> None:
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(
+        bot.say("I got a new phone and can't approve sign-ins", user=dc.email("lee.siuming"))
+    )
+    assert "Entra ID" in said and bot.labels() == ["Talk to a person"]
+    assert [r[:2] for r in audit(bot)] == [("mfa_methods", "refused")]

@@ -44,6 +44,10 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "phone.no_entra": "test_new_phone_without_entra_is_refused_plainly_and_audited",
+    "phone.no_new_yet": "test_removing_the_only_phone_is_refused_and_audited",
+    "phone.pass_failed": "test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it",
+    "phone.remove_failed": "test_old_phone_removal_survives_a_503_after_it_applied_not_one_before",
     "phishing.contain_failed": "test_phishing_containment_with_graph_failing_audits_each_step",
     "reset.failed": "test_dc_stopped_mid_conversation_gives_a_clear_reply_and_a_ticket",
     "unlock.burst": "test_lockout_burst_pauses_unlocks_alerts_security_once_and_opens_a_ticket",
@@ -67,7 +71,7 @@ PREFIXES_NOT_REPLIES = (
 OTHER = re.compile(
     r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained)"
+    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"
 )
 
 

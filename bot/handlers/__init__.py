@@ -15,6 +15,7 @@ from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
 from bot.handlers.my_device import MyDevice
+from bot.handlers.new_phone import NewPhone
 from bot.handlers.outage import UrgentOutage
 from bot.handlers.phishing import Phishing
 from bot.handlers.requests import Request
@@ -42,6 +43,7 @@ def default_handlers() -> tuple[Handler, ...]:
         UrgentOutage(),
         Phishing(),
         MyDevice(),
+        NewPhone(),
     )
     return (
         *handlers,

@@ -52,6 +52,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("kb", "kb <question>", False, 1),
     Command("unlock", "unlock [<user> <ID>]", False),
     Command("reset", "reset [<user> <ID>]", False),
+    Command("tap", "tap [<user> <ID>]", False),
     Command("licences", "licences", False),
     Command("oncall", "oncall [team]", False),
     Command("show", "show <ID>", False, 1),
@@ -218,11 +219,12 @@ class Commands:
             "kb": ("kb_question", rest),
             "unlock": ("unlock", "unlock my account"),
             "reset": ("password_reset", "reset my password"),
+            "tap": ("new_phone", "I got a new phone"),
             "licences": ("licence_check", "what licences do I have"),
         }
         if name == "oncall":
             return oncall(turn, args)
-        if name in ("unlock", "reset") and args:
+        if name in ("unlock", "reset", "tap") and args:
             return await for_someone_else(turn, name, args)
         if name in intents:
             intent, text = intents[name]

@@ -1,4 +1,6 @@
-"""Engineers act for someone else: `/helpdesk unlock|reset <user> <ID>`.
+"""Engineers act for someone else: `/helpdesk unlock|reset|tap <user> <ID>` (`tap`: a
+one-time pass for a new phone, shown to the engineer to read out after checking who is on
+the line).
 
 The checks, in order, each refusal audited (with the ticket when there is one):
 
@@ -34,6 +36,7 @@ from bot.integrations.directory import (
 from bot.messages import Reply
 from bot.selfservice.actions import perform_reset, perform_unlock
 from bot.selfservice.guardrails import limited, refusal, refuse_limited
+from bot.selfservice.new_phone import MFA_PASS, issue_pass
 from bot.selfservice.recovery import integration_down, own_account
 from bot.tickets.model import Ticket
 
@@ -106,7 +109,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     from bot.tickets.model import parse_ticket_ref
 
     t = turn.t
-    name = "unlock" if action == "unlock" else "password_reset"
+    name = {"unlock": "unlock", "tap": MFA_PASS}.get(action, "password_reset")
     engineer = await own_account(turn, name)
     if not isinstance(engineer, Account):
         return said(turn, engineer)
@@ -140,7 +143,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     day = turn.services.clock() - timedelta(days=1)
     done = sum(
         turn.services.audit.count_all(a, "done", day, actor=engineer.directory_id)
-        for a in ("unlock", "password_reset")
+        for a in ("unlock", "password_reset", MFA_PASS)
     )
     if done >= settings.engineer_actions_per_day:
         turn.alert_security(
@@ -165,6 +168,22 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         return said(turn, unlocked)
     if why := limited(turn, target, name):
         return said(turn, refuse_limited(turn, target, name, why, engineer))
+    if name == MFA_PASS:
+        issued = await issue_pass(
+            turn,
+            target,
+            engineer,
+            verification="engineer_role",
+            reason=f"for {ticket.ref}",
+            ticket=ticket.ref,
+        )
+        if issued.done:  # security sees every pass issued for someone else
+            turn.alert_security(
+                f"engineer-pass:{turn.request_id}",
+                f"{engineer.email} issued a one-time pass to {target.email} for {ticket.ref}.",
+                {"action": name, "actor": engineer.directory_id, "target": target.directory_id},
+            )
+        return said(turn, issued)
     reset = await perform_reset(
         turn, target, engineer, verification="engineer_role", ticket=ticket.ref
     )

@@ -29,6 +29,7 @@ from bot.integrations.directory import (
     NotFound,
     PasswordPolicy,
     ProtectedAccount,
+    SignInMethod,
     SignInTrouble,
     exactly_one,
 )
@@ -154,6 +155,18 @@ def _devices(raw: Any, index: int) -> tuple[ManagedDevice, ...]:
     return tuple(found)
 
 
+def _methods(raw: Any, index: int) -> tuple[SignInMethod, ...]:
+    """Optional `sign_in_methods` of a demo user: {id, kind, name, created}."""
+    where = f"user {index + 1}"
+    found = []
+    for item in raw.get("sign_in_methods", []):
+        if not isinstance(item, dict) or not {"id", "kind", "name"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each sign-in method needs id, kind and name")
+        created = _when(item.get("created"), f"{where}.sign_in_methods.created")
+        found.append(SignInMethod(str(item["id"]), str(item["kind"]), str(item["name"]), created))
+    return tuple(found)
+
+
 class DemoDirectory:
     """A `Directory` over the demo file."""
 
@@ -182,6 +195,7 @@ class DemoDirectory:
         self._groups: dict[str, tuple[str, ...]] = {}
         self._trouble: dict[str, SignInTrouble] = {}
         self._devices: dict[str, tuple[ManagedDevice, ...]] = {}
+        self._methods: dict[str, tuple[SignInMethod, ...]] = {}
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
             if account.directory_id in self._accounts:
@@ -191,6 +205,7 @@ class DemoDirectory:
             self._groups[account.directory_id] = groups
             self._trouble[account.directory_id] = _trouble(raw, index, account.locked_at)
             self._devices[account.directory_id] = _devices(raw, index)
+            self._methods[account.directory_id] = _methods(raw, index)
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -266,6 +281,31 @@ class DemoDirectory:
 
     async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
         return self._devices.get(account.directory_id, ())
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        return self._methods.get(account.directory_id, ())
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        """A pass that works nowhere (no tenant behind the demo), recorded as a method."""
+        self._changeable(account, "issue a pass for")
+        import secrets
+
+        self._methods[account.directory_id] = (
+            *self._methods.get(account.directory_id, ()),
+            SignInMethod("tap-" + secrets.token_hex(4), "temporary_access_pass", "one-time pass"),
+        )
+        return "demo-" + secrets.token_urlsafe(9)
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        self._changeable(account, "remove a sign-in method of")
+        kept = tuple(
+            m
+            for m in self._methods.get(account.directory_id, ())
+            if m.method_id != method.method_id
+        )
+        if len(kept) == len(self._methods.get(account.directory_id, ())):
+            raise NotFound(f"no method {method.method_id}")
+        self._methods[account.directory_id] = kept
 
     async def revoke_sessions(self, account: Account) -> None:
         """The demo has no sessions: it records the revocation (`revoked`)."""

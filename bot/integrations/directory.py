@@ -195,6 +195,19 @@ class ManagedDevice:
 
 
 @dataclass(frozen=True)
+class SignInMethod:
+    """A way the account signs in or approves sign-ins: its kind and name, never a secret
+    (a phone number is kept only with all but its last 3 digits hidden)."""
+
+    method_id: str
+    kind: str
+    """authenticator, phone, fido2, windows_hello, software_oath, email, password,
+    temporary_access_pass, other."""
+    name: str
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PasswordPolicy:
     """The rules a new password must meet, as the directory states them."""
 
@@ -264,6 +277,20 @@ class Directory(Protocol):
     async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
         """The account's Intune-managed devices, with why a device is not compliant.
         PolicyViolation where there is no Intune to ask (AD alone)."""
+        ...
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        """The account's registered sign-in methods (MFA), names and kinds only.
+        PolicyViolation where there is no MFA registration to read (AD alone)."""
+        ...
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        """A one-time Temporary Access Pass to register a new phone, for cloud and synced
+        accounts alike (it is a sign-in method, not a password); returns its secret."""
+        ...
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        """Delete an Authenticator app registration (the old phone's)."""
         ...
 
     async def revoke_sessions(self, account: Account) -> None:

@@ -54,6 +54,7 @@ from bot.integrations.directory import (
     PasswordPolicy,
     PolicyViolation,
     ProtectedAccount,
+    SignInMethod,
     SignInTrouble,
     Throttled,
     Unavailable,
@@ -349,6 +350,18 @@ def _certificate_credential(path: Path) -> dict[str, str]:
     return {"private_key": pem, "thumbprint": cert.fingerprint(hashes.SHA1()).hex()}  # noqa: S303 - Entra's thumbprint is SHA-1
 
 
+_METHOD_KINDS = {
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod": "authenticator",
+    "#microsoft.graph.phoneAuthenticationMethod": "phone",
+    "#microsoft.graph.fido2AuthenticationMethod": "fido2",
+    "#microsoft.graph.windowsHelloForBusinessAuthenticationMethod": "windows_hello",
+    "#microsoft.graph.softwareOathAuthenticationMethod": "software_oath",
+    "#microsoft.graph.emailAuthenticationMethod": "email",
+    "#microsoft.graph.passwordAuthenticationMethod": "password",
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethod": "temporary_access_pass",
+}
+
+
 def _quote(value: str) -> str:
     """An OData string literal: single quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
@@ -613,6 +626,64 @@ class GraphDirectory:
                 )
             )
         return tuple(devices)
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        """`authentication/methods` (UserAuthenticationMethod.Read.All): kinds and names only;
+        a phone number keeps its last 3 digits."""
+        found = await self.gateway.get_all(f"users/{account.directory_id}/authentication/methods")
+        methods = []
+        for item in found:
+            kind = _METHOD_KINDS.get(str(item.get("@odata.type", "")), "other")
+            if kind == "phone":
+                number = str(item.get("phoneNumber") or "")
+                name = (
+                    f"{item.get('phoneType') or 'phone'} ••••{number[-3:]}" if number else "phone"
+                )
+            else:
+                name = str(item.get("displayName") or item.get("model") or kind.replace("_", " "))
+            created = item.get("createdDateTime")
+            methods.append(
+                SignInMethod(
+                    method_id=str(item.get("id")),
+                    kind=kind,
+                    name=name,
+                    created=parse_iso(str(created)) if created else None,
+                )
+            )
+        return tuple(methods)
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        """POST temporaryAccessPassMethods for a cloud or synced account (a TAP is a sign-in
+        method: Entra issues it to synced users too). Not retried: a 503 may have created it."""
+        fresh = await self.find_by_id(account.directory_id)
+        if fresh.privileged or not fresh.enabled or fresh.service_account:
+            raise ProtectedAccount(f"refusing a pass for {account.directory_id}")
+        created = await self.gateway.write(
+            "POST",
+            f"users/{account.directory_id}/authentication/temporaryAccessPassMethods",
+            {"lifetimeInMinutes": minutes, "isUsableOnce": True},
+        )
+        secret = created.get("temporaryAccessPass")
+        if not secret:
+            raise Unavailable("Graph returned no Temporary Access Pass")
+        return str(secret)
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        """DELETE an Authenticator registration; gone already (404 after a 503) counts as done."""
+        if method.kind != "authenticator":
+            raise PolicyViolation(
+                f"only Authenticator registrations are removed, not {method.kind}"
+            )
+        path = (
+            f"users/{account.directory_id}/authentication/microsoftAuthenticatorMethods/"
+            f"{method.method_id}"
+        )
+        try:
+            await self.gateway.write("DELETE", path, None)
+        except MaybeApplied:
+            remaining = await self.sign_in_methods(account)
+            if any(m.method_id == method.method_id for m in remaining):
+                raise
 
     async def revoke_sessions(self, account: Account) -> None:
         """POST revokeSignInSessions (User.RevokeSessions.All): every refresh token and browser

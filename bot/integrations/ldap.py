@@ -76,6 +76,7 @@ from bot.integrations.directory import (
     PasswordPolicy,
     PolicyViolation,
     ProtectedAccount,
+    SignInMethod,
     SignInTrouble,
     Unavailable,
     exactly_one,
@@ -682,6 +683,15 @@ class LdapDirectory:
     async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
         """AD knows computers, not their compliance: Intune (through Graph) does."""
         raise PolicyViolation("device compliance is Intune's (directory.backend ldap+graph)")
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        raise PolicyViolation("MFA registration is Entra's (directory.backend ldap+graph)")
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        raise PolicyViolation("Temporary Access Passes are Entra's")
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        raise PolicyViolation("MFA registration is Entra's")
 
     async def revoke_sessions(self, account: Account) -> None:
         """AD keeps no sign-in sessions to revoke (Kerberos tickets run out by themselves,

@@ -28,6 +28,7 @@ from bot.integrations.directory import (
     ManagedDevice,
     NotFound,
     PasswordPolicy,
+    SignInMethod,
     SignInTrouble,
 )
 
@@ -117,6 +118,15 @@ class CombinedDirectory:
 
     async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
         return await self.cloud.managed_devices(await self._cloud_twin(account))
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        return await self.cloud.sign_in_methods(await self._cloud_twin(account))
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        return await self.cloud.issue_mfa_pass(await self._cloud_twin(account), minutes)
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        await self.cloud.remove_sign_in_method(await self._cloud_twin(account), method)
 
     async def revoke_sessions(self, account: Account) -> None:
         """Sessions are Entra's, for synced accounts too (AD keeps none)."""

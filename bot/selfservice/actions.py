@@ -82,10 +82,11 @@ def _name_parts(account: Account) -> tuple[str, ...]:
     return (account.email.split("@", 1)[0], account.display_name)
 
 
-def reset_notice(ctx: ActionContext, recipient: str, by: str) -> None:
-    """Tell the account's owner, separately from the secret, that a reset happened."""
+def reset_notice(ctx: ActionContext, recipient: str, by: str, key: str = "reset.notice") -> None:
+    """Tell the account's owner, separately from the secret, that a reset (or, with `key`
+    "phone.notice", a one-time pass) happened."""
     text = ctx.t(
-        "reset.notice",
+        key,
         when=ctx.local_time(ctx.services.clock()),
         by=by,
         phone=ctx.services.settings.bot.support_phone,

@@ -23,6 +23,11 @@ from bot.store.approvals import Approval
 
 RUN_RESET = "@password_reset:run:"
 """The requester's button after an approval: `@password_reset:run:<approval id>`."""
+RUN_PASS = "@new_phone:run:"  # noqa: S105 (a button value, not a secret)
+"""The requester's button after their new-phone pass was approved: `@new_phone:run:<id>`."""
+RUN_BUTTONS = {"password_reset": RUN_RESET, "mfa_pass": RUN_PASS}
+"""Approved actions that carry a secret run in the requester's own conversation."""
+RUN_INTENT = {"password_reset": "password_reset", "mfa_pass": "new_phone"}
 
 
 def check_answer(ctx: ActionContext, approval: Approval, clicker: Account) -> Outcome | None:
@@ -91,16 +96,27 @@ async def carry_out(
         reason=f"approval {approval.id} by {approval.approver_kind}",
         verification="approval",
     )
-    if approval.action == "password_reset":
+    if approval.action in RUN_BUTTONS:
         tell_requester(
             ctx,
             approval,
             requester_t(
-                "approval.approved_reset",
+                "approval.approved_reset"
+                if approval.action == "password_reset"
+                else "approval.approved_pass",
                 approver=clicker.display_name,
                 minutes=services.settings.self_service.approval_minutes,
             ),
-            [[requester_t("approval.run"), f"{RUN_RESET}{approval.id}"]],
+            [
+                [
+                    requester_t(
+                        "approval.run"
+                        if approval.action == "password_reset"
+                        else "approval.run_pass"
+                    ),
+                    f"{RUN_BUTTONS[approval.action]}{approval.id}",
+                ]
+            ],
         )
         return Outcome("approval.approved_ok", {"email": approval.requester_email})
     if approval.action == "group_add":
@@ -128,20 +144,23 @@ async def carry_out(
     return unlocked
 
 
-async def run_approved_reset(ctx: ActionContext, raw_id: str) -> Outcome:
-    """The requester pressed "Reset now" after their approver said yes."""
+async def approved_run(
+    ctx: ActionContext, raw_id: str, action: str
+) -> tuple[Approval, Account] | Outcome:
+    """The requester pressed the run button of an approved `action`: the approval and their
+    account when it may run now (used up), else the audited refusal."""
     approvals = ctx.services.approvals
     approval_id = whole_number(raw_id)
     approval = approvals.get(approval_id) if approval_id is not None else None
     msg = ctx.msg
     if (
         approval is None
-        or approval.action != "password_reset"
+        or approval.action != action
         or (approval.requester_platform, approval.requester_user_id)
         != (msg.platform, msg.actor.user_id)
     ):
         ctx.audit(
-            action="password_reset",
+            action=action,
             outcome="refused",
             target=None,
             actor=None,
@@ -151,12 +170,12 @@ async def run_approved_reset(ctx: ActionContext, raw_id: str) -> Outcome:
         return Outcome("approval.not_yours")
     if approval.state != "approved" or approvals.expired(approval):
         return _run_expired(ctx, approval)
-    account = await own_account(ctx, "password_reset")
+    account = await own_account(ctx, action)
     if not isinstance(account, Account):
         return account
     if account.directory_id != approval.target:
         ctx.audit(
-            action="password_reset",
+            action=action,
             outcome="refused",
             target=account,
             actor=account,
@@ -164,12 +183,21 @@ async def run_approved_reset(ctx: ActionContext, raw_id: str) -> Outcome:
             verification="approval",
         )
         return Outcome("unlock.changed", offered=("human",))
-    if refused_now := refusal(ctx, account, "password_reset"):
+    if refused_now := refusal(ctx, account, action):
         return refused_now
-    if why := limited(ctx, account, "password_reset"):
-        return refuse_limited(ctx, account, "password_reset", why)
+    if why := limited(ctx, account, action):
+        return refuse_limited(ctx, account, action, why)
     if not approvals.use(approval.id):
         return _run_expired(ctx, approval)
+    return approval, account
+
+
+async def run_approved_reset(ctx: ActionContext, raw_id: str) -> Outcome:
+    """The requester pressed "Reset now" after their approver said yes."""
+    ready = await approved_run(ctx, raw_id, "password_reset")
+    if isinstance(ready, Outcome):
+        return ready
+    approval, account = ready
     return await perform_reset(
         ctx,
         account,
@@ -180,13 +208,13 @@ async def run_approved_reset(ctx: ActionContext, raw_id: str) -> Outcome:
 
 
 def _run_expired(ctx: ActionContext, approval: Approval) -> Outcome:
-    """The approved reset can no longer run (expired, used, or never approved): audited."""
+    """The approved action can no longer run (expired, used, or never approved): audited."""
     ctx.audit(
-        action="password_reset",
+        action=approval.action,
         outcome="refused",
         target=approval.target,
         actor=None,
         reason=f"approval {approval.id} is {approval.state}, expired or used",
         verification="approval",
     )
-    return Outcome("approval.run_expired", offered=("password_reset",))
+    return Outcome("approval.run_expired", offered=(RUN_INTENT.get(approval.action, "human"),))
