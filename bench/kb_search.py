@@ -8,8 +8,9 @@ queries, abstention precision/recall on the no-answer queries, p50/p95 latency p
 query (single thread), index build time and memory; then build time and latency at
 10k and 100k articles made by perturbing copies of the corpus (--smoke: 10k only).
 A query is a hit@k when any relevant id is among the first k results, answered or not.
---queries bench/data/queries_holdout.jsonl measures on our held-out set (160 queries
-written blind by reading the corpus, never used for tuning).
+--queries FILE measures on another set: bench/data/queries_holdout.jsonl and
+queries_unseen.jsonl (160 each, written blind, since used for tuning: see README,
+"Knowledge search") and queries_final.jsonl (written blind, run once at the end).
 --no-semantic searches without the static-embedding signal (the retriever before it);
 --vectors FILE uses another vector file (see tools/distill_vectors.py);
 --no-encoder searches without the sentence encoder (the retriever before it).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -16,6 +17,7 @@ from bot import __version__
 from bot.cli_common import config_errors, input_lines, load
 from bot.cli_kb import kb
 from bot.cli_reports import report
+from bot.cli_store import store
 from bot.cli_tickets import tickets
 from bot.errors import ConfigError
 
@@ -32,6 +34,7 @@ def main() -> None:
 
 main.add_command(kb)
 main.add_command(report)
+main.add_command(store)
 main.add_command(tickets)
 
 
@@ -49,11 +52,13 @@ def chat(as_email: str | None) -> None:
     Interactive on a terminal; with piped input, one message per line. Answer a
     numbered choice with its number. Type quit to leave.
     """
-    from bot.adapters.console import ConsoleChat, run_console
+    from bot.adapters.console import ConsoleChat, ConsoleTransport, run_console
     from bot.engine import Engine
     from bot.handlers import default_handlers
     from bot.integrations.directory import DirectoryError
     from bot.messages import Actor
+    from bot.outbox.render import Renderer
+    from bot.outbox.worker import OutboxWorker
     from bot.services import build_services
 
     settings = load()
@@ -83,7 +88,16 @@ def chat(as_email: str | None) -> None:
             f"{settings.bot.name} — console chat as {display or email}."
             " Type your question; answer a numbered choice with its number; 'quit' leaves."
         )
-        await run_console(ConsoleChat(engine, actor, sys.stdout), sys.stdin, sys.stdout, banner)
+        transport = ConsoleTransport(sys.stdout)
+        renderer = Renderer(services, platforms=(transport.platform,))
+        outbox = OutboxWorker(services.db, transport, renderer, services.clock)
+
+        async def background() -> None:
+            services.tickets.scan()
+            await outbox.run_once()
+
+        chat = ConsoleChat(engine.handle, actor, background)
+        await run_console(chat, sys.stdin, sys.stdout, banner)
 
     asyncio.run(session())
 
@@ -120,11 +134,13 @@ def slack() -> None:
 def slack_manifest(name: str, url: str | None) -> None:
     """Print the Slack app manifest (YAML) with exactly the scopes, events, slash command,
     shortcut and App Home the bot uses. Paste it at api.slack.com/apps → Create New App."""
-    from bot.adapters.slack_manifest import manifest_yaml
+    from bot.adapters.slack.manifest import manifest_yaml
+    from bot.handlers.commands import COMMANDS
+    from bot.handlers.commands.registry import usage_hint
 
     if url is not None and not url.startswith("https://"):
         raise click.BadParameter("Slack only calls https:// request URLs", param_hint="--url")
-    click.echo(manifest_yaml(name, url), nl=False)
+    click.echo(manifest_yaml(name, url, usage_hint(COMMANDS)), nl=False)
 
 
 @main.group()
@@ -191,7 +207,8 @@ def config() -> None:
 @config_errors
 def config_check() -> None:
     """Check every setting, the KB folder, the directory (an LDAP directory is contacted once:
-    TLS, bind, password policy) and the store; exit 2 on a problem."""
+    TLS, bind, password policy; Graph is not called) and the store; exit 2 on a problem.
+    `helpdesk doctor` contacts every part."""
     import asyncio
 
     from bot.integrations.directory import DirectoryError
@@ -199,17 +216,21 @@ def config_check() -> None:
 
     settings = load()
     services = build_services(settings)
-    directory = f"directory: {settings.directory.backend}"
-    if settings.directory.backend != "demo":
+    backend = settings.directory.backend
+    directory = f"directory: {backend}"
+    if "ldap" in backend:
         try:
             policy = asyncio.run(services.directory.password_policy())
         except DirectoryError as exc:
             click.echo(f"helpdesk: {directory}: cannot use it ({exc})", err=True)
             sys.exit(2)
         directory += (
-            f" (connected; minimum password length {policy.min_length},"
-            f" lockout after {policy.lockout_threshold} bad passwords)"
+            f" (AD connected; minimum password length {policy.min_length},"
+            f" lockout after {policy.lockout_threshold} bad passwords"
         )
+        directory += "; Graph configured, not contacted)" if "graph" in backend else ")"
+    elif backend == "graph":
+        directory += " (configured, not contacted: `helpdesk doctor` calls it)"
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.db_path}")
     click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
@@ -223,6 +244,26 @@ def config_check() -> None:
     else:
         click.echo(f"knowledge search: sentence encoder {encoder.model_id}")
     click.echo(directory)
+
+
+@main.command()
+@config_errors
+def doctor() -> None:
+    """Contact every configured part for real, one line each with what to fix; exit 1 if any
+    failed.
+
+    The store (a write read back), the knowledge base (a probe question), the sentence
+    encoder, the directory (LDAP: TLS, bind and a search; Graph: a token and one read),
+    and each chat platform with a token set (Slack: auth.test, and apps.connections.open
+    with SLACK_APP_TOKEN).
+    """
+    from bot.doctor import run
+
+    lines, healthy = run(load())
+    for line in lines:
+        click.echo(line)
+    if not healthy:
+        sys.exit(1)
 
 
 @config.command("show")
@@ -247,23 +288,6 @@ def config_show() -> None:
         for f in dataclasses.fields(item)[1:]:
             value = getattr(item, f.name)
             click.echo(f"{f.name} = {json.dumps(value, ensure_ascii=False)}")
-
-
-@main.group()
-def store() -> None:
-    """The SQLite store."""
-
-
-@store.command("migrate")
-@config_errors
-def store_migrate() -> None:
-    """Create the store or bring it to the current schema version."""
-    from bot.store import SCHEMA_VERSION, open_store
-
-    settings = load()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    open_store(settings.db_path)
-    click.echo(f"{settings.db_path}: schema version {SCHEMA_VERSION}")
 
 
 @main.group()
@@ -333,7 +357,6 @@ def audit_export(since: str | None, fmt: str, output: str | None) -> None:
     import contextlib
     import csv
     from datetime import UTC, datetime
-    from pathlib import Path
 
     from bot.store import open_store
     from bot.store.audit import EXPORT_FIELDS, AuditLog

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bot import log_redaction
+from bot import log_redaction, logs
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 
@@ -20,11 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def load() -> Settings:
     """The settings, with logging set up at their level (stderr)."""
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(settings.log_level, settings.log_format)
     quiet_libraries()
     log_redaction.install()
     return settings

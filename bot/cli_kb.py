@@ -23,15 +23,17 @@ def kb_check(folder: Path | None) -> None:
     """Validate every article in FOLDER (default kb.path); one `file:line: problem` each.
 
     Checks the front matter schema, duplicate ids, translations that point nowhere,
-    empty bodies and unknown categories. Exits 1 when there is any problem.
+    empty bodies, unknown categories and drafts still awaiting review (a TODO-REVIEW
+    line). Run it on kb.drafts_path to check drafts. Exits 1 when there is any problem.
     """
     from bot.knowledge.articles import article_files, check_articles
+    from bot.knowledge.drafts import review_problems
 
     folder = folder or load().kb.path
     if not folder.is_dir():
         click.echo(f"{folder}: not a folder", err=True)
         sys.exit(1)
-    problems = check_articles(folder)
+    problems = check_articles(folder) + review_problems(folder)
     for problem in problems:
         click.echo(problem)
     count = len(article_files(folder))
@@ -136,22 +138,28 @@ def kb_gaps(since: str, limit: int) -> None:
     """The most frequent questions with no answer or a "not quite", similar ones grouped.
 
     What to write next: each line is a cluster with its size, how many went
-    unanswered and how many got "not quite", and example wordings.
+    unanswered and how many got "not quite", and example wordings; below it, the
+    resolved tickets opened from those questions (their resolutions are the article's
+    words: /helpdesk kb draft HD-n).
     """
+    from bot.knowledge.gap_tickets import solved_by
     from bot.store import open_store
     from bot.store.kb_log import SearchLog
 
     settings = load()
-    gaps = SearchLog(open_store(settings.db_path)).gaps(since, limit)
+    db = open_store(settings.db_path)
+    gaps = SearchLog(db).gaps(since, limit)
     if not gaps:
         click.echo("no unanswered or 'not quite' questions" + (f" since {since}" if since else ""))
         return
-    for gap in gaps:
+    for gap, tickets in zip(gaps, solved_by(db.conn, gaps, since), strict=True):
         others = f"  (also: {'; '.join(gap.others)})" if gap.others else ""
         click.echo(
             f"{gap.count:>4}  unanswered {gap.unanswered:>3}  not quite {gap.not_quite:>3}"
             f"  {gap.example}{others}"
         )
+        if tickets:
+            click.echo(f"      solved in {', '.join(tickets)}: /helpdesk kb draft {tickets[0]}")
 
 
 @kb.command("stats")
@@ -180,3 +188,28 @@ def kb_stats(since: str) -> None:
             f"{row.article_id:<44} {row.shown:>6} {row.read:>5} {row.solved:>6}"
             f" {row.not_quite:>9} {rate:>11}"
         )
+
+
+@kb.command("publish")
+@click.argument("draft", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--kb", "folder", type=click.Path(path_type=Path), help="Publish into this folder.")
+@config_errors
+def kb_publish(draft: Path, folder: Path | None) -> None:
+    """Move a reviewed DRAFT and its translations into kb.path/<category>/.
+
+    Refuses, moving nothing and exiting 1, while any of them has a problem `kb check`
+    reports (a TODO-REVIEW line still there, a missing category, bad front matter) or an
+    id already in the knowledge base. Then run `helpdesk kb reload`.
+    """
+    from bot.knowledge.drafts import publish
+
+    folder = folder or load().kb.path
+    moved, problems = publish(draft, folder)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        click.echo(f"not published: {len(problems)} problems", err=True)
+        sys.exit(1)
+    for path in moved:
+        click.echo(f"published {path}")
+    click.echo("run `helpdesk kb reload` to have running bots read them")

@@ -56,8 +56,9 @@ def report_handoff(
 ) -> None:
     """A shift's handoff summary: opened, resolved, open, P1/P2, SLA, escalations, trends,
     self-service and deflection, CSAT, unusual events, notes, on-call now and next."""
-    from bot.handlers.supervisor import build_handoff, shift_asked
+    from bot.handlers.supervisor import shift_asked
     from bot.reports.handoff import render_markdown, render_text, to_json
+    from bot.reports.shift_handoff import build_handoff
     from bot.services import build_services
 
     settings = load()
@@ -80,8 +81,14 @@ def report_handoff(
     else:
         click.echo(render_text(summary, language))
     if chart is not None:
-        from bot.reports.chart import handoff_chart
+        from bot.reports.chart import charts_installed, handoff_chart, text_chart
 
+        if not charts_installed():
+            click.echo(text_chart(summary, language))
+            raise click.UsageError(
+                "--chart draws a PNG with matplotlib, which is not installed:"
+                " pip install 'helpdesk-bot[charts]' (the chart is shown above as text)"
+            )
         handoff_chart(summary, chart, language)
         click.echo(f"chart: {chart}", err=True)
 

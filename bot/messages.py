@@ -31,6 +31,37 @@ class Actor:
     times are shown to them in it; else in `bot.timezone`."""
 
 
+COMMAND_WORDS = ("/helpdesk", "/hd")
+"""How a command is typed where a platform has no slash commands of its own (the console,
+a Teams chat, a Slack thread): `/helpdesk queue`."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A `/helpdesk` command: the subcommand `name` (lower case; `help` when none was
+    given) and the words after it. Adapters make it: Slack from its slash command's text,
+    every adapter from a message typed as `/helpdesk …` (`Command.typed`)."""
+
+    name: str
+    args: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> Command:
+        """The words after `/helpdesk`: `note HD-1 text` → note, (HD-1, text)."""
+        words = text.split()
+        if not words:
+            return cls("help")
+        return cls(words[0].lower(), tuple(words[1:]))
+
+    @classmethod
+    def typed(cls, text: str) -> Command | None:
+        """The command a typed message is (`/helpdesk queue`), or None."""
+        words = text.split(maxsplit=1)
+        if not words or words[0].lower() not in COMMAND_WORDS:
+            return None
+        return cls.parse(words[1] if len(words) > 1 else "")
+
+
 @dataclass(frozen=True)
 class Incoming:
     """One thing a user did: a message, a clicked choice or a submitted form.
@@ -59,6 +90,16 @@ class Incoming:
     """A secret was masked in it before it was stored (by the inbox): the engine warns the
     user as if it had found it itself."""
     locale: Lang | None = None
+    addressed: bool = True
+    """Said to the bot (a DM, a mention, a command, a click). False for a message in a
+    channel's thread that does not mention the bot: the engine answers it only in a
+    ticket's thread (an engineer's reply to the requester, the requester's comment)."""
+    command: Command | None = None
+    """A `/helpdesk` command (the adapter recognised it), handled by the command handler."""
+    address: Mapping[str, str] | None = None
+    """How to reach the actor later, unprompted, as their platform names it (Slack: the DM
+    channel of a DM; Teams: service URL, conversation and tenant ids): stored with the
+    message (`bot.store.addresses`), given to the transport for notices and approvals."""
 
     @property
     def platform(self) -> str:
@@ -114,6 +155,11 @@ class Form:
 TEXT_FORM = "text"
 """A form whose single field is submitted as a typed message (a search box)."""
 
+TICKET_FROM_MESSAGE = "@human:message"
+"""The choice a platform sends for "send this message to the helpdesk" (a Slack message
+shortcut, a Teams message action), with the form fields `text`, `link` (the message's
+permalink) and `key` (a dedupe key naming the message and the sender)."""
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -131,3 +177,80 @@ class Reply:
     private: bool = False
     delete_after_s: int | None = None
     fields: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who an outbound message goes to. Stored as text in the outbox (`str()`, `parse`):
+
+    - `person`: one user of one platform (`user:slack:U123`), reached by DM;
+    - `email`: a person known by email (`email:ho.kawai@corp`), found on whichever
+      platform delivers it (Slack `users.lookupByEmail`, Teams by UPN);
+    - `channel`: a named channel (`channel:helpdesk-triage`); a bare name (the setting
+      `tickets.oncall_recipient`) is a channel too;
+    - `conversation`: the place a user's message came from (`slack|D1|U1`): the replies to
+      that message, which go where the adapter's route stored with them says.
+    """
+
+    kind: Literal["person", "email", "channel", "conversation"]
+    address: str
+    platform: str = ""
+
+    @classmethod
+    def person(cls, platform: str, user_id: str) -> Recipient:
+        return cls("person", user_id, platform)
+
+    @classmethod
+    def by_email(cls, email: str) -> Recipient:
+        return cls("email", email)
+
+    @classmethod
+    def channel(cls, name: str) -> Recipient:
+        return cls("channel", name)
+
+    @classmethod
+    def conversation(cls, platform: str, conversation_id: str, user_id: str) -> Recipient:
+        return cls("conversation", f"{conversation_id}|{user_id}", platform)
+
+    def __str__(self) -> str:
+        if self.kind == "person":
+            return f"user:{self.platform}:{self.address}"
+        if self.kind == "email":
+            return f"email:{self.address}"
+        if self.kind == "channel":
+            return f"channel:{self.address}"
+        return f"{self.platform}|{self.address}"
+
+    @classmethod
+    def parse(cls, text: str) -> Recipient:
+        """The stored form back (`str()` of a `Recipient`, or a bare channel name)."""
+        if text.startswith("user:"):
+            platform, _, user = text.removeprefix("user:").partition(":")
+            return cls.person(platform, user)
+        if text.startswith("email:"):
+            return cls.by_email(text.removeprefix("email:"))
+        if text.startswith("channel:"):
+            return cls.channel(text.removeprefix("channel:"))
+        if "|" in text:
+            platform, _, rest = text.partition("|")
+            return cls("conversation", rest, platform)
+        return cls.channel(text)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message the bot posted, as its platform names it: the conversation (a Slack
+    channel id, a Teams conversation id) and the message in it (a Slack `ts`, a Teams
+    activity id). Stored as `conversation/message` (triage posts, threads, deletions); a
+    platform whose references name no conversation (the console's) stores `message`."""
+
+    conversation: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.conversation}/{self.message}" if self.conversation else self.message
+
+    @classmethod
+    def parse(cls, text: str) -> MessageRef:
+        conversation, _, message = text.rpartition("/")
+        return cls(conversation, message)

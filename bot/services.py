@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from zoneinfo import ZoneInfo
-
-import sqlite_utils
 
 from bot.clock import Clock, utcnow
 from bot.config import Settings, check_paths
@@ -20,6 +18,7 @@ from bot.store import open_store
 from bot.store.approvals import Approvals
 from bot.store.audit import AuditLog
 from bot.store.conversations import ConversationStore
+from bot.store.database import Database
 from bot.store.events import ProcessedEvents
 from bot.store.handoffs import Handoffs
 from bot.store.kb_log import SearchLog, Signals
@@ -32,7 +31,7 @@ from bot.tickets.service import TicketService
 @dataclass(frozen=True)
 class Services:
     settings: Settings
-    db: sqlite_utils.Database
+    db: Database
     directory: Directory
     kb: Library
     search_log: SearchLog
@@ -106,4 +105,30 @@ def build_services(
         outbox=Outbox(db, clock),
         clock=clock,
         timezone=ZoneInfo(settings.bot.timezone),
+    )
+
+
+def on_connection(services: Services, db: Database) -> Services:
+    """The same services with every store on another connection to the same database (for
+    another thread: a connection is used by one thread at a time). The directory, the
+    classifier and the knowledge library are shared, not copied: the library reads its
+    signals on the first services' connection, so only the thread that owns that one may
+    search it."""
+    clock = services.clock
+    settings = services.settings
+    return replace(
+        services,
+        db=db,
+        search_log=SearchLog(db, clock),
+        conversations=ConversationStore(
+            db, timedelta(minutes=settings.conversation.timeout_minutes), clock
+        ),
+        events=ProcessedEvents(db, clock),
+        languages=LanguageMemory(db, clock),
+        tickets=TicketService(db, settings, clock),
+        transcripts=Transcripts(db, settings.tickets.transcript_messages, clock),
+        audit=AuditLog(db, clock),
+        approvals=Approvals(db, clock),
+        handoffs=Handoffs(db, clock),
+        outbox=Outbox(db, clock),
     )

@@ -15,8 +15,10 @@ from typing import Any, TypeVar
 from bot.config import Settings, parse_settings
 from bot.engine import Engine
 from bot.handlers import Handler, default_handlers
-from bot.messages import Actor, Choice, Incoming, Reply
-from bot.notify import Outbound, OutboxWorker
+from bot.messages import Actor, Choice, Command, Incoming, MessageRef, Reply
+from bot.outbox.render import Renderer
+from bot.outbox.transport import Delivery, Outbound
+from bot.outbox.worker import OutboxWorker
 from bot.services import Services, build_services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +50,8 @@ def make_settings(
     text = (
         f'[directory]\nbackend = "{backend}"\n'
         f'demo_file = "{demo.as_posix()}"\n'
-        f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n' + extra_toml
+        f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n'
+        f'drafts_path = "{(data_dir / "kb-drafts").as_posix()}"\n' + extra_toml
     )
     return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
 
@@ -62,10 +65,16 @@ class RecordingTransport:
 
     def __init__(self) -> None:
         self.sent: list[Outbound] = []
+        self.deliveries: list[Delivery] = []
+        self.deleted: list[MessageRef] = []
         self.fail = 0
         self.crash_after_send = False
 
-    async def deliver(self, message: Outbound) -> str:
+    platform = "test"
+
+    async def deliver(self, delivery: Delivery) -> str:
+        message = delivery.message
+        self.deliveries.append(delivery)
         if self.fail:
             self.fail -= 1
             raise ConnectionError("platform unreachable")
@@ -75,8 +84,11 @@ class RecordingTransport:
             raise SystemExit("crash")
         return f"ref-{len(self.sent)}"
 
-    async def was_delivered(self, message: Outbound) -> bool:
-        return any(m.key == message.key for m in self.sent)
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        return any(m.key == delivery.key for m in self.sent)
+
+    async def delete(self, ref: MessageRef) -> None:
+        self.deleted.append(ref)
 
     def texts(self, kind: str = "notice") -> list[str]:
         return [str(m.payload.get("text", "")) for m in self.sent if m.kind == kind]
@@ -152,7 +164,13 @@ class BotHarness:
         self._last_user = user or self.user
         actor = self.actor(user)
         return self.send(
-            Incoming(actor=actor, conversation_id=f"dm-{actor.email}", text=text, event_id=event_id)
+            Incoming(
+                actor=actor,
+                conversation_id=f"dm-{actor.email}",
+                text=text,
+                event_id=event_id,
+                command=Command.typed(text),  # as every adapter does
+            )
         )
 
     def click(self, label_or_number: int | str, *, user: str | None = None) -> list[Reply]:
@@ -179,7 +197,9 @@ class BotHarness:
     def deliver(self) -> list[Outbound]:
         """Run the outbox worker once; return what it delivered this time."""
         before = len(self.transport.sent)
-        self.run(OutboxWorker(self.services.db, self.transport, self.clock).run_once())
+        renderer = Renderer(self.services, platforms=(self.transport.platform,))
+        worker = OutboxWorker(self.services.db, self.transport, renderer, self.clock)
+        self.run(worker.run_once())
         return self.transport.sent[before:]
 
     def command(self, text: str, *, user: str | None = None) -> list[Reply]:

@@ -51,6 +51,8 @@ class SlackStandIn:
     users: dict[str, str] = field(default_factory=dict)  # user id -> email
     app_id: str | None = APP_ID
     """What auth.test names as the app (None: no app id, as for some tokens)."""
+    tokens: frozenset[str] | None = None
+    """The tokens Slack knows (None: any); another is answered `invalid_auth`, as Slack does."""
     calls: list[Call] = field(default_factory=list)
     port: int = 0
     _failures: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
@@ -207,6 +209,8 @@ class SlackStandIn:
             headers = {"Retry-After": str(retry_after)} if status == 429 else {}
             body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
             return web.json_response(body, status=status, headers=headers)
+        if self.tokens is not None and auth not in self.tokens:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
         answer = self._answer(method, params)
         if answer is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=501)

@@ -129,5 +129,10 @@ def test_readme_documents_every_setting_and_environment_variable() -> None:
         for f in dataclasses.fields(cls):
             assert f"`{name}.NAME.{f.name}`" in readme, f"README lacks {name}.NAME.{f.name}"
             assert f"\n# {f.name} = " in example, f"example file lacks {name}.NAME.{f.name}"
-    for var in ("HELPDESK_CONFIG", "HELPDESK_DATA_DIR", "HELPDESK_LOG_LEVEL"):
+    for var in (
+        "HELPDESK_CONFIG",
+        "HELPDESK_DATA_DIR",
+        "HELPDESK_LOG_LEVEL",
+        "HELPDESK_LOG_FORMAT",
+    ):
         assert f"`{var}`" in readme

@@ -189,7 +189,7 @@ def test_chasing_an_assigned_ticket_tells_the_engineer_by_dm_in_cantonese(
         f"{REQUESTER} is chasing HD-{number} (my monitor flickers all day): 催吓我張單，等咗好耐"
     ]
     delivered = bot.deliver()
-    assert any(m.recipient == f"email:{ENGINEER}" for m in delivered)
+    assert any(str(m.recipient) == f"email:{ENGINEER}" for m in delivered)
 
 
 def test_a_second_chase_within_the_hour_changes_nothing_and_says_when(bot: BotHarness) -> None:

@@ -192,6 +192,21 @@ def test_chinese_and_english_questions_cross_languages(encoder: SentenceEncoder)
     assert chinese.hits[0].article.lang == "en"
 
 
+def test_a_chinese_question_is_encoded_natively_and_through_the_glossary(
+    encoder: SentenceEncoder,
+) -> None:
+    counting = CountingEncoder(encoder, "counting-native")
+    kb = KnowledgeBase(load_articles(KB), encoder=counting)
+    del counting.encoded[:]  # the articles
+    result = kb.search("部電腦好慢", "en")
+    assert counting.encoded == ["部電腦好慢", kb.parse("部電腦好慢").clean]
+    assert "computer" in counting.encoded[1], "the glossary's English words"
+    assert result.answered and result.hits[0].article.group_id == "laptop-slow"
+    del counting.encoded[:]
+    kb.search("my laptop is very slow")
+    assert counting.encoded == ["my laptop is very slow"], "English is read once, as typed"
+
+
 def test_the_library_answers_in_its_worker_thread_and_reloads_only_what_changed(
     tmp_path: Path, encoder: SentenceEncoder
 ) -> None:

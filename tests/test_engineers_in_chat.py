@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.messages import Incoming, Lang, Reply
+from bot.messages import Command, Incoming, Lang, Reply
 from tests.harness import BotHarness, text_of
 
 ENGINEER = "ho.kawai@corp.example.com"
@@ -34,7 +34,7 @@ def open_ticket(bot: BotHarness, chinese: bool = False) -> int:
 def as_person(bot: BotHarness, text: str, lang: Lang, user: str = ENGINEER) -> list[Reply]:
     """A message from someone whose platform reports `lang` as their language."""
     actor = bot.actor(user)
-    return bot.send(Incoming(actor, f"dm-{user}", text, lang=lang))
+    return bot.send(Incoming(actor, f"dm-{user}", text, lang=lang, command=Command.typed(text)))
 
 
 def events(bot: BotHarness, number: int) -> list[tuple[object, ...]]:
@@ -85,6 +85,16 @@ def test_a_requester_typing_an_engineer_verb_gets_no_engineer_action(bot: BotHar
     assert "resolve done" not in text_of(replies)
     assert bot.rows("SELECT assignee, state FROM tickets") == [(None, "new")]
     assert events(bot, number) == []
+    # refused as the slash form is, and each attempt audited (DESIGN rule 6)
+    assert "for the IT service desk" in text_of(replies)
+    refused = bot.rows("SELECT action FROM audit_log WHERE outcome = 'refused'")
+    assert refused == [("command.claim",), ("command.resolve",)]
+
+
+def test_a_requester_queue_or_lookup_word_is_still_a_message(bot: BotHarness) -> None:
+    bot.say("queue", user=REQUESTER)
+    bot.say("lookup chan.taiman", user=REQUESTER)
+    assert bot.rows("SELECT action FROM audit_log WHERE action LIKE 'command.%'") == []
 
 
 def test_a_requester_cancel_still_acts_on_their_own_ticket(bot: BotHarness) -> None:

@@ -4,14 +4,17 @@ the chart file."""
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.clock import iso
-from bot.reports.chart import handoff_chart
+from bot.reports.chart import handoff_chart, text_chart
 from bot.reports.handoff import (
     Handoff,
     handoff,
@@ -22,6 +25,7 @@ from bot.reports.handoff import (
 )
 from bot.store import open_store
 from bot.store.audit import AuditEntry, AuditLog
+from tests.harness import ROOT
 
 START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 END = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
@@ -486,3 +490,49 @@ def test_chart_of_a_quiet_shift(tmp_path: Path) -> None:
     h = run(Builder(tmp_path / "x.db"))
     path = handoff_chart(h, tmp_path / "quiet.png")
     assert _png_size(path) == (1200, 675)
+
+
+def test_text_chart_has_a_bar_per_hour_and_per_category(
+    store: tuple[Builder, dict[str, int]],
+) -> None:
+    h = run(store[0])
+    text = text_chart(h)
+    assert text.startswith("```\n") and text.endswith("\n```")
+    lines = text.strip("`\n").splitlines()
+    hours = lines[1 : 1 + len(h.hourly)]
+    for bucket, line in zip(h.hourly, hours, strict=True):
+        assert line.startswith(f"{bucket.start.astimezone(h.tz):%H} ")
+        assert str(bucket.total) in line.split()
+        assert line.count("█") == (round(20 * bucket.total / max(b.total for b in h.hourly)))
+    for category in h.categories:
+        row = next(line for line in lines if line.startswith(category.category + " "))
+        assert f" {category.count}" in row
+    assert "今更熱門類別" in text_chart(h, "zh-Hant")
+
+
+def test_without_matplotlib_the_chart_is_text_and_the_png_is_refused(tmp_path: Path) -> None:
+    """matplotlib is the `charts` extra: a Python where it cannot be imported (a package
+    that fails to import stands in for a missing one) prints the text chart and refuses
+    --chart with the install line."""
+    blocker = tmp_path / "blocked" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('not installed')\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(blocker.parent),
+        "HELPDESK_DATA_DIR": str(tmp_path / "data"),
+        "HELPDESK_CONFIG": str(tmp_path / "none.toml"),
+    }
+    (tmp_path / "none.toml").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "handoff", "--chart", str(tmp_path / "c.png")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "helpdesk-bot[charts]" in done.stderr and "Traceback" not in done.stderr
+    assert "Tickets opened per hour" in done.stdout and "```" in done.stdout
+    assert not (tmp_path / "c.png").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.inbox import codec
-from bot.messages import Actor, Incoming
+from bot.messages import Actor, Command, Incoming
 
 
 def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
@@ -23,6 +23,9 @@ def test_an_incoming_with_every_field_set_comes_back_equal() -> None:
         forms=True,
         redacted=True,
         locale="en",
+        addressed=False,
+        command=Command("comment", ("1002", "still", "broken")),
+        address={"channel": "D1"},
     )
     unset = [f.name for f in dataclasses.fields(msg) if getattr(msg, f.name) == f.default]
     assert unset == [], f"set every field in this test: {unset}"

@@ -13,10 +13,10 @@ LEE = "lee.kachun@corp.example.com"  # no managed device
 def test_is_my_laptop_compliant_says_which_device_fails_and_why(bot: BotHarness) -> None:
     replies = bot.say("is my laptop compliant?")
     said = text_of(replies)
-    assert "*LAPTOP-CHAN01* — Windows 10.0.19045.3803 · NOT compliant" in said
+    assert "**LAPTOP-CHAN01** — Windows 10.0.19045.3803 · NOT compliant" in said
     assert "BitLocker is off, Windows is too old (updates needed)" in said
     assert "NOT encrypted" in said and "last checked in 21 Nov 2026 08:30" in said
-    assert "*Chan's iPhone* — iOS 18.1 · compliant" in said
+    assert "**Chan's iPhone** — iOS 18.1 · compliant" in said
     assert "Company Portal" in said and bot.labels() == ["Talk to a person"]
     assert all(r.private for r in replies)
     assert bot.rows("SELECT action, outcome, reason FROM audit_log") == [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.notify import OutboxWorker
+from bot.outbox.render import Renderer
+from bot.outbox.worker import OutboxWorker
 from tests.harness import BotHarness
 
 ENGINEER = "ho.kawai@corp.example.com"
@@ -81,5 +82,5 @@ def test_only_the_newest_triage_view_is_posted_and_then_updated_in_place(
 
 def test_worker_run_once_is_safe_on_an_empty_outbox(tmp_path: Path) -> None:
     bot = BotHarness(tmp_path)
-    worker = OutboxWorker(bot.services.db, bot.transport, bot.clock)
+    worker = OutboxWorker(bot.services.db, bot.transport, Renderer(bot.services), bot.clock)
     assert asyncio.run(worker.run_once()) == 0

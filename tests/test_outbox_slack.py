@@ -12,13 +12,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.adapters.slack import SlackBot, SlackConfig
-from bot.adapters.slack_transport import SlackTransport
+from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.clock import iso
-from bot.engine import Engine
-from bot.handlers import default_handlers
 from bot.inbox import HeldSecrets
-from bot.notify import OutboxWorker
+from bot.messages import Recipient
+from bot.outbox.render import Renderer
+from bot.outbox.worker import OutboxWorker
 from bot.services import Services, build_services
 from bot.store.outbox import Outbox
 from tests.harness import FakeClock, make_settings
@@ -40,17 +39,17 @@ class Outboxed:
         self, key: str, kind: str = "notice", payload: dict[str, object] | None = None
     ) -> None:
         body = {"text": f"message {key}", "choices": []} if payload is None else payload
-        assert self.outbox.put(key, kind, f"channel:{CHANNEL}", body)
+        assert self.outbox.put(key, kind, Recipient.channel(CHANNEL), body)
 
     def deliver(self) -> int:
         async def run() -> int:
             config = SlackConfig("xoxb-test", "secret", api_url=self.slack.api_url)
             async with aiohttp.ClientSession() as session:
-                bot = SlackBot(Engine(self.services, default_handlers()), config, session)
-                await bot.start()
-                worker = OutboxWorker(
-                    self.services.db, SlackTransport(bot, HeldSecrets()), self.clock
-                )
+                adapter = SlackAdapter(config, session)
+                await adapter.check_token()
+                transport = adapter.make_transport(session)
+                renderer = Renderer(self.services, HeldSecrets(), "slack")
+                worker = OutboxWorker(self.services.db, transport, renderer, self.clock)
                 return await worker.run_once()
 
         return asyncio.run(run())

@@ -23,7 +23,7 @@ def bot(tmp_path: Path) -> BotHarness:
 
 
 def _approver_buttons(bot: BotHarness) -> list[list[str]]:
-    sent = [m for m in bot.deliver() if m.recipient == f"email:{MANAGER}"]
+    sent = [m for m in bot.deliver() if str(m.recipient) == f"email:{MANAGER}"]
     assert len(sent) == 1
     return [list(c) for c in sent[0].payload["choices"]]
 
@@ -58,7 +58,7 @@ def test_has_it_been_approved_shows_waiting_then_approved(bot: BotHarness) -> No
     approve = _approver_buttons(bot)[0][1]
     done = text_of(bot.click(approve, user=MANAGER))
     assert "Approved" in done and REQUESTER in done
-    told = [m for m in bot.deliver() if m.recipient == f"user:test:U-{REQUESTER}"]
+    told = [m for m in bot.deliver() if str(m.recipient) == f"user:test:U-{REQUESTER}"]
     assert "Leung Chi Wai approved your request for Monitor (HD-1001)" in told[0].payload["text"]
     assert "Approved by Leung Chi Wai" in text_of(bot.say("has it been approved?"))
     assert bot.rows("SELECT state FROM approvals") == [("used",)]
@@ -73,7 +73,7 @@ def test_a_declined_request_cancels_its_ticket_and_tells_the_requester(bot: BotH
         ("Request: Microsoft Project", "cancelled")
     ]
     assert ("catalogue_request", "denied") in bot.rows("SELECT action, outcome FROM audit_log")
-    told = [m for m in bot.deliver() if m.recipient == f"user:test:U-{REQUESTER}"]
+    told = [m for m in bot.deliver() if str(m.recipient) == f"user:test:U-{REQUESTER}"]
     assert "declined your request for Microsoft Project" in told[0].payload["text"]
 
 

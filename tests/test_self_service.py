@@ -166,11 +166,27 @@ def test_licence_check_answers_no_and_offers_a_request(bot: BotHarness) -> None:
     assert "No, you don't have Visio" in text_of(replies)
     assert "Microsoft 365 E3" in text_of(replies)
     assert bot.labels() == ["Request it", "Talk to a person"]
-    assert "Licence request: Visio" in text_of(bot.click("Request it"))
+    # Visio is in the request catalogue: "Request it" opens its request and asks the manager
+    opened = text_of(bot.click("Request it"))
+    assert "HD-1001 is open for your Visio" in opened and "Lee Ka Chun" in opened
+    assert bot.rows("SELECT summary, category, priority FROM tickets") == [
+        ("Request: Visio", "software", "P4")
+    ]
+    assert bot.rows("SELECT action, approver_kind FROM approvals") == [
+        ("catalogue_request", "manager")
+    ]
+
+
+def test_a_licence_the_catalogue_does_not_name_is_requested_through_a_proposal(
+    bot: BotHarness,
+) -> None:
+    bot.say("do i have power automate", user=LOCKED)
+    assert "Licence request: Power Automate" in text_of(bot.click("Request it"))
     bot.click("Open ticket")
     assert bot.rows("SELECT summary, category FROM tickets") == [
-        ("Licence request: Visio", "software")
+        ("Licence request: Power Automate", "software")
     ]
+    assert bot.rows("SELECT id FROM approvals") == []
 
 
 def test_licence_list_in_chinese(bot: BotHarness) -> None:

@@ -640,7 +640,7 @@ def test_healthz_answers(served: Served) -> None:
     import urllib.request
 
     with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/healthz", timeout=5) as response:
-        assert json.loads(response.read()) == {"ok": True, "team": TEAM_ID}
+        assert json.loads(response.read()) == {"ok": True, "platforms": ["slack"]}
 
 
 def _serve_once(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -701,14 +701,15 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
 
     import aiohttp
 
-    from bot.adapters.slack import SlackBot, SlackConfig, Where
-    from bot.adapters.slack_transport import SlackTransport
-    from bot.engine import Engine
-    from bot.handlers import default_handlers
+    from bot.adapters.slack import SlackAdapter, SlackConfig, Where
     from bot.inbox import HeldSecrets
-    from bot.messages import Reply
-    from bot.notify import REPLY, Outbound
+    from bot.messages import Recipient, Reply
+    from bot.outbox.render import Renderer
+    from bot.outbox.transport import REPLY
+    from bot.outbox.worker import OutboxWorker
+    from bot.server import delete_secrets
     from bot.services import build_services
+    from bot.store.deletions import Deletions
     from tests.harness import FakeClock, make_settings
 
     slack = SlackStandIn(users=dict(USERS)).start()
@@ -718,17 +719,24 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
     async def bot_session(step: str) -> None:
         services = build_services(make_settings(tmp_path), clock)
         async with aiohttp.ClientSession() as session:
-            bot = SlackBot(Engine(services, default_handlers()), config, session)
-            await bot.start()
+            adapter = SlackAdapter(config, session)
+            await adapter.check_token()
+            transport = adapter.make_transport(session)
+            deletions = Deletions(services.db.conn)
             if step == "send":
                 secret = Reply("Temporary password: Kx9-secret", private=True, delete_after_s=600)
                 held = HeldSecrets()
                 held.hold("reply:1", secret)  # the secret's outbox row holds only its route
                 route = {"route": asdict(Where("CGENERAL", REQUESTER)), "secret": True}
-                await SlackTransport(bot, held).deliver(Outbound("reply:1", REPLY, "c", route))
-                assert await bot.delete_due() == 0
+                to = Recipient.conversation("slack", "CGENERAL", REQUESTER)
+                with services.db.conn:
+                    services.outbox.put("reply:1", REPLY, to, route, str(to))
+                renderer = Renderer(services, held, ("slack",))
+                worker = OutboxWorker(services.db, transport, renderer, clock)
+                assert await worker.run_once() == 1
+                assert await delete_secrets(transport, deletions, clock) == 0
             else:
-                assert await bot.delete_due() == 1
+                assert await delete_secrets(transport, deletions, clock) == 1
         services.db.conn.close()
 
     try:

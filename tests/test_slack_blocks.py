@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.adapters.slack_blocks import escape, modal, plain, reply_blocks, safe_url
-from bot.adapters.slack_manifest import COMMAND_SCOPES, EVENT_SCOPES, METHOD_SCOPES, manifest
+from bot.adapters.slack.blocks import escape, modal, plain, reply_blocks, safe_url
+from bot.adapters.slack.manifest import COMMAND_SCOPES, EVENT_SCOPES, METHOD_SCOPES, manifest
 from bot.messages import ArticleCard, Choice, Form, FormField, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +88,8 @@ def test_a_form_becomes_a_modal_with_input_blocks() -> None:
 
 def test_the_manifest_asks_for_exactly_the_scopes_of_the_methods_the_adapter_calls() -> None:
     source = "".join(
-        path.read_text("utf-8") for path in sorted((ROOT / "bot" / "adapters").glob("slack*.py"))
+        path.read_text("utf-8")
+        for path in sorted((ROOT / "bot" / "adapters" / "slack").glob("*.py"))
     )
     called = set(
         re.findall(r'"((?:chat|views|conversations|users|auth|apps|files)\.[A-Za-z]+)"', source)

@@ -29,7 +29,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -76,12 +75,10 @@ class FuzzedBot:
 
 @pytest.fixture(scope="module")
 def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FuzzedBot, _Records]]:
-    from bot.adapters.slack import SlackBot, SlackConfig
-    from bot.adapters.slack_inbound import CheckedSocketModeHandler
+    from bot.adapters.slack import SlackAdapter, SlackConfig
     from bot.engine import Engine
     from bot.handlers import default_handlers
-    from bot.inbox import HeldSecrets
-    from bot.serve import start_inbox, web_app
+    from bot.server import Listen, Server
     from bot.services import build_services
     from tests.harness import make_settings
 
@@ -97,30 +94,22 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FuzzedBot
     services = build_services(make_settings(Path(tmp_path_factory.mktemp("fuzz"))))
     config = SlackConfig("xoxb-fuzz", SECRET, "xapp-fuzz", api_url=slack.api_url)
 
-    async def up() -> tuple[aiohttp.ClientSession, Any, web.AppRunner, Any]:
+    async def up() -> tuple[aiohttp.ClientSession, Server]:
         session = aiohttp.ClientSession()
-        adapter = SlackBot(Engine(services, default_handlers()), config, session)
-        await adapter.start()
-        inbox, workers = start_inbox(adapter, HeldSecrets())
-        runner = web.AppRunner(web_app(adapter), access_log=None, handle_signals=False)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        bot.url = f"http://127.0.0.1:{runner.addresses[0][1]}/slack/events"
-        socket = CheckedSocketModeHandler(adapter.app, "xapp-fuzz", adapter.app_id, TEAM_ID)
-        await socket.connect_async()  # type: ignore[no-untyped-call]
-        return session, (inbox, workers), runner, socket
+        adapter = SlackAdapter(config, session)  # with an app token: Socket Mode too
+        server = Server(services, Engine(services, default_handlers()), [adapter])
+        port = await server.start(Listen("127.0.0.1", 0))
+        bot.url = f"http://127.0.0.1:{port}/slack/events"
+        return session, server
 
-    session, (inbox, workers), runner, socket = bot.run(up())
+    session, server = bot.run(up())
     slack.wait_socket()
     try:
         yield bot, records
     finally:
 
         async def down() -> None:
-            await inbox.close()
-            await workers.drain(30)
-            await socket.close_async()  # type: ignore[no-untyped-call]
-            await runner.cleanup()
+            await server.stop()
             await session.close()
 
         bot.run(down(), 60)

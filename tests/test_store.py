@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import parse_settings
 from bot.errors import ConfigError
+from bot.messages import Recipient
 from bot.store import SCHEMA_VERSION, open_store
 from bot.store.audit import AuditEntry, AuditLog
 from bot.store.database import bookkeeping, transaction
@@ -161,8 +162,8 @@ def test_bookkeeping_inside_a_transaction_joins_it(tmp_path: Path) -> None:
 
 def test_outbox_keeps_one_message_per_key(tmp_path: Path) -> None:
     outbox = Outbox(open_store(tmp_path / "h.db"))
-    assert outbox.put("k1", "notice", "U1", {"text": "hi"}) is True
-    assert outbox.put("k1", "notice", "U1", {"text": "hi"}) is False
+    assert outbox.put("k1", "notice", Recipient.person("slack", "U1"), {"text": "hi"}) is True
+    assert outbox.put("k1", "notice", Recipient.person("slack", "U1"), {"text": "hi"}) is False
     assert [m["payload"] for m in outbox.pending()] == [{"text": "hi"}]
 
 

@@ -5,8 +5,11 @@ restart across a boundary, never twice."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.reports.schedule import queue_due_handoffs
 from tests.harness import BotHarness, FakeClock, text_of
@@ -122,6 +125,24 @@ def test_each_boundary_is_posted_once_and_a_missed_one_late_after_a_restart(
     assert len(posts(bot)) == 6
 
 
+def test_without_matplotlib_the_summary_carries_the_chart_as_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matplotlib is an extra: where it cannot be imported (None in sys.modules is how
+    Python itself marks a module as not importable), the summary is a plain notice with the
+    text chart, so no transport tries to draw one."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    bot = make(tmp_path)
+    started = bot.clock.now
+    bot.clock.advance(hours=5, minutes=1)
+    assert queue_due_handoffs(bot.services, started) == 2
+    assert posts(bot) == []
+    rows = bot.rows("SELECT dedupe_key, payload_json FROM outbox WHERE kind = 'notice'")
+    texts = {str(k): json.loads(str(p))["text"] for k, p in rows}
+    summary = texts["handoff:Service Desk|2026-11-21|Day"]
+    assert "Tickets opened per hour" in summary and summary.rstrip().endswith("```")
+
+
 def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:
     from bot.reports.schedule import queue_weekly_report
 
@@ -150,11 +171,13 @@ def test_the_weekly_report_is_posted_once_when_due(tmp_path: Path) -> None:
 
 
 def test_times_are_shown_in_the_askers_own_time_zone(tmp_path: Path) -> None:
-    from bot.messages import Actor, Incoming
+    from bot.messages import Actor, Command, Incoming
 
     bot = make(tmp_path)
     actor = Actor("test", "U-ny", ENGINEER, timezone="America/New_York")
-    replies = bot.send(Incoming(actor=actor, conversation_id="dm-ny", text="/helpdesk oncall"))
+    replies = bot.send(
+        Incoming(actor, "dm-ny", "/helpdesk oncall", command=Command.typed("/helpdesk oncall"))
+    )
     # Day 2026-11-21 07:00-15:00 HKT is 18:00 on the 20th to 02:00 in New York.
     assert "20 Nov 2026 18:00" in text_of(replies)
 
@@ -166,12 +189,10 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
 
     import aiohttp
 
-    from bot.adapters.slack import SlackBot, SlackConfig
-    from bot.adapters.slack_transport import SlackTransport
-    from bot.engine import Engine
-    from bot.handlers import default_handlers
+    from bot.adapters.slack import SlackAdapter, SlackConfig
     from bot.inbox import HeldSecrets
-    from bot.notify import OutboxWorker
+    from bot.outbox.render import Renderer
+    from bot.outbox.worker import OutboxWorker
     from bot.services import build_services
     from tests.harness import make_settings
     from tests.slack_standin import SlackStandIn
@@ -186,10 +207,11 @@ def test_slack_posts_the_summary_and_uploads_its_chart_into_its_thread(tmp_path:
         clock.advance(hours=5, minutes=1)
         queue_due_handoffs(services, started)
         async with aiohttp.ClientSession() as session:
-            bot = SlackBot(Engine(services, default_handlers()), config, session)
-            await bot.start()
+            adapter = SlackAdapter(config, session)
+            await adapter.check_token()
+            renderer = Renderer(services, HeldSecrets(), "slack")
             delivered = await OutboxWorker(
-                services.db, SlackTransport(bot, HeldSecrets()), clock
+                services.db, adapter.make_transport(session), renderer, clock
             ).run_once()
         services.db.conn.close()
         return delivered

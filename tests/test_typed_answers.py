@@ -261,3 +261,23 @@ def test_small_words_are_read_only_as_a_whole_message(
     assert thanks_or_bye(text) is thanks
     assert bare_answer(text) is bare
     assert approval_answer(text) is approve
+
+
+def test_typing_talk_to_a_person_under_articles_proposes_a_ticket_from_the_question(
+    bot: BotHarness,
+) -> None:
+    bot.say("my laptop fan is super loud and it gets really hot")
+    assert "Talk to a person" in bot.labels()
+    proposed = text_of(bot.say("talk to a person"))
+    assert "> my laptop fan is super loud and it gets really hot" in proposed
+    assert "Shall I open it?" in proposed
+
+
+def test_a_yes_that_names_an_action_under_articles_is_that_action(bot: BotHarness) -> None:
+    # the demo user is locked: the articles come after "unlock it first"
+    bot.say("outlook keeps asking for my password", user="chan.taiman@corp.example.com")
+    asked = text_of(bot.say("yes unlock it pls", user="chan.taiman@corp.example.com"))
+    assert "Shall I unlock it now?" in asked
+    assert bot.rows("SELECT feedback FROM kb_searches") == [(None,)]  # not "solved"
+    done = text_of(bot.say("yes", user="chan.taiman@corp.example.com"))
+    assert "I've unlocked your account" in done

@@ -180,3 +180,18 @@ def test_bad_urgency_settings_stop_the_start_naming_the_setting(
         make_settings(tmp_path, toml)
     assert caught.value.setting == setting
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text", ["成個team都print唔到嘢，好急", "the whole team cannot print anything, urgent"]
+)
+def test_a_team_problem_without_outage_words_is_proposed_at_p2_and_pages_no_one(
+    tmp_path: Path, text: str
+) -> None:
+    bot = make(tmp_path, at=SATURDAY_10_HKT)  # no trading-desk floor on a Saturday
+    assert outage_words(text) == ()
+    proposed = text_of(bot.say(text, user="lee.kachun@corp.example.com"))
+    assert "P2" in proposed and "P1" not in proposed
+    bot.click(1, user="lee.kachun@corp.example.com")
+    assert bot.rows("SELECT priority FROM tickets") == [("P2",)]
+    assert pages(bot) == []

@@ -11,12 +11,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import sqlite_utils
 
 from bot.clock import iso
 from bot.config import parse_settings
 from bot.reports.weekly import LABELS, WeeklyReport, to_csv, to_markdown, weekly
 from bot.store import open_store
+from bot.store.database import Database
 from bot.tickets.model import RESOLUTION_BREACHED, RESPONSE_BREACHED
 from bot.tickets.service import TicketService
 
@@ -30,7 +30,7 @@ ALICE, BOB = "alice@corp.example.com", "bob@corp.example.com"
 class Builder:
     """Writes tickets and their state events as the service would store them."""
 
-    db: sqlite_utils.Database
+    db: Database
     number: int = 1000
     searches: list[tuple[str, str, int, str | None]] = field(default_factory=list)
 
@@ -108,7 +108,7 @@ class Builder:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> sqlite_utils.Database:
+def db(tmp_path: Path) -> Database:
     store = open_store(tmp_path / "x.db")
     b = Builder(store)
     # alice (Service Desk): 3 resolved. First responses 30m, 10m, 90m; resolutions 2h,
@@ -201,7 +201,7 @@ def db(tmp_path: Path) -> sqlite_utils.Database:
     return store
 
 
-def test_engineers_and_totals(db: sqlite_utils.Database) -> None:
+def test_engineers_and_totals(db: Database) -> None:
     r = weekly(db.conn, W, END)
     assert [(e.engineer, e.resolved) for e in r.engineers] == [(ALICE, 3), (BOB, 3), (None, 1)]
     alice, bob, nobody = r.engineers
@@ -225,14 +225,14 @@ def test_engineers_and_totals(db: sqlite_utils.Database) -> None:
     assert (t.reopened, round(r.reopen_rate or 0, 4)) == (2, 28.5714)
 
 
-def test_even_count_median_is_the_mean_of_the_middle_two(db: sqlite_utils.Database) -> None:
+def test_even_count_median_is_the_mean_of_the_middle_two(db: Database) -> None:
     r = weekly(db.conn, W, END, team="Service Desk")
     # alice 30m 10m 90m + unassigned 60m → 10 [30 60] 90 → 45m
     assert r.total.median_first_response == 45 * M
     assert r.total.median_resolution == 4 * H  # 1 [2 6] 72 hours
 
 
-def test_categories_against_the_previous_week(db: sqlite_utils.Database) -> None:
+def test_categories_against_the_previous_week(db: Database) -> None:
     r = weekly(db.conn, W, END)
     assert (r.previous_start, r.previous_end) == (W - 7 * D, W)
     got = [(c.category, c.opened, c.previous, c.change_pct) for c in r.categories]
@@ -250,7 +250,7 @@ def test_categories_against_the_previous_week(db: sqlite_utils.Database) -> None
     assert ("hardware", 1, 0) in got
 
 
-def test_kb_gaps_grouped_case_and_space_insensitively(db: sqlite_utils.Database) -> None:
+def test_kb_gaps_grouped_case_and_space_insensitively(db: Database) -> None:
     gaps = weekly(db.conn, W, END).gaps
     assert len(gaps) == 10
     vpn = gaps[0]
@@ -265,7 +265,7 @@ def test_kb_gaps_grouped_case_and_space_insensitively(db: sqlite_utils.Database)
     assert [g.example for g in gaps[5:]] == ["zz 01", "zz 02", "zz 03", "zz 04", "zz 05"]
 
 
-def test_team_filter(db: sqlite_utils.Database) -> None:
+def test_team_filter(db: Database) -> None:
     r = weekly(db.conn, W, END, team="Network")
     assert [e.engineer for e in r.engineers] == [BOB]
     assert (r.total.resolved, r.total.reopened, r.total.sla_met) == (3, 2, 3)
@@ -318,7 +318,7 @@ def test_through_the_ticket_service(tmp_path: Path) -> None:
     assert (r.categories[0].opened, r.categories[0].previous) == (2, 0)
 
 
-def test_csv_parses_back(db: sqlite_utils.Database) -> None:
+def test_csv_parses_back(db: Database) -> None:
     text = to_csv(weekly(db.conn, W, END))
     blocks: list[list[list[str]]] = [[]]
     for row in csv.reader(io.StringIO(text)):
@@ -326,7 +326,7 @@ def test_csv_parses_back(db: sqlite_utils.Database) -> None:
             blocks[-1].append(row)
         else:
             blocks.append([])
-    summary, engineers, categories, gaps = blocks
+    summary, engineers, categories, gaps, _incidents = blocks
     head = dict(zip(summary[0], summary[1], strict=True))
     assert head["period_start"] == "2026-11-09T00:00:00.000000Z"
     assert head["team"] == ""
@@ -355,7 +355,7 @@ def test_csv_parses_back(db: sqlite_utils.Database) -> None:
     assert len(gaps) == 11
 
 
-def test_markdown_in_both_languages(db: sqlite_utils.Database) -> None:
+def test_markdown_in_both_languages(db: Database) -> None:
     report = weekly(db.conn, W, END)
     en = to_markdown(report)
     assert "| Engineer | Resolved | Median first response |" in en
@@ -393,7 +393,7 @@ def test_long_durations_and_escaping(tmp_path: Path) -> None:
     assert ["vpn, proxy | broken", "1", "1", "0", ""] in rows
 
 
-def test_an_empty_week(db: sqlite_utils.Database) -> None:
+def test_an_empty_week(db: Database) -> None:
     start = datetime(2031, 1, 6, tzinfo=UTC)
     r = weekly(db.conn, start, start + 7 * D)
     assert isinstance(r, WeeklyReport)
@@ -405,19 +405,19 @@ def test_an_empty_week(db: sqlite_utils.Database) -> None:
         md = to_markdown(r, lang)  # type: ignore[arg-type]
         assert md.count(LABELS[lang]["nothing"]) == 3
     blocks = to_csv(r).split("\n\n")
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     assert blocks[0].splitlines()[1].startswith("2031-01-06T00:00:00.000000Z,")
     assert blocks[1].strip().startswith("engineer,") and len(blocks[1].splitlines()) == 1
 
 
-def test_the_period_is_shown_in_the_team_zone_and_named(db: sqlite_utils.Database) -> None:
+def test_the_period_is_shown_in_the_team_zone_and_named(db: Database) -> None:
     hk = ZoneInfo("Asia/Hong_Kong")
     start = datetime(2026, 11, 9, tzinfo=hk)
     text = to_markdown(weekly(db, start, start + timedelta(days=7)))
     assert "- Period: 2026-11-09 00:00 – 2026-11-16 00:00 Asia/Hong_Kong" in text
 
 
-def test_bad_periods(db: sqlite_utils.Database) -> None:
+def test_bad_periods(db: Database) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         weekly(db.conn, datetime(2026, 11, 9), datetime(2026, 11, 16))
     with pytest.raises(ValueError, match="end after"):

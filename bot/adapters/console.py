@@ -10,23 +10,22 @@ local tool over the demo directory; `helpdesk chat` refuses any other directory.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
 from bot.chat_numbers import whole_number
-from bot.engine import Engine
 from bot.i18n import Translator
-from bot.messages import Actor, Choice, Incoming, Reply
-from bot.notify import Outbound, OutboxWorker
-from bot.services import Services
-from bot.tickets.triage import triage_view
+from bot.markup import to_plain
+from bot.messages import Actor, Choice, Command, Incoming, MessageRef, Reply
+from bot.outbox.transport import Delivery
 
 QUIT_WORDS = frozenset({"quit", "exit", "/quit", "/exit", "bye!"})
 
 
 def render(reply: Reply) -> str:
-    """A reply as terminal text: text, article cards, numbered choices."""
-    lines = [reply.text]
+    """A reply as terminal text (`bot.markup` as plain text), article cards, numbered
+    choices."""
+    lines = [to_plain(reply.text)]
     lines += [f"  {name}: {value}" for name, value in reply.fields]
     if reply.form is not None:
         lines.append(f"  [{reply.form.title}]")
@@ -41,68 +40,64 @@ def render(reply: Reply) -> str:
 
 
 class ConsoleTransport:
-    """Delivers outbox messages to the terminal: notices, triage posts, alerts, pages.
+    """Delivers outbox messages to the terminal: notices, triage posts, alerts, pages,
+    rendered by the outbox's renderer like every platform's.
 
     Each line names its recipient (`[to #helpdesk-triage]`). A terminal cannot be
     asked what it printed before a crash, so `was_delivered` says no: at worst a
     line is printed twice after a crash mid-print, which the console can afford.
     """
 
-    def __init__(self, services: Services, out: TextIO) -> None:
-        self._services = services
+    platform = "console"
+
+    def __init__(self, out: TextIO) -> None:
         self._out = out
         self._posts = 0
 
-    async def deliver(self, message: Outbound) -> str:
-        payload = message.payload
-        to = message.recipient.removeprefix("channel:")
-        to = "#" + to if message.recipient.startswith("channel:") else to
-        if message.kind == "triage":
-            ticket = self._services.tickets.require(int(payload["ticket"]))
-            verb = "updated" if message.update_ref else "posted"
-            text = f"({verb}) " + render(triage_view(ticket, Translator("en")))
-        elif message.kind == "thread":
-            text = f"HD-{payload['ticket']} thread · {payload['actor']} ({payload['kind']}): "
-            text += str(payload["text"])
-        elif message.kind == "sla":
-            text = f"HD-{payload['ticket']} SLA {payload['clock']} {payload['kind']}"
-            text += f" (due {payload['due']})"
-        elif message.kind == "page":
-            text = f"PAGE {payload['priority']} HD-{payload['ticket']}: {payload['summary']}"
-        else:
-            text = str(payload.get("text") or payload)
-            for number, (label, _) in enumerate(payload.get("choices", []), start=1):
-                text += f"\n  {number}) {label}"
+    async def deliver(self, delivery: Delivery) -> str:
+        recipient = delivery.recipient
+        to = "#" + recipient.address if recipient.kind == "channel" else recipient.address
+        text = render(delivery.reply)
+        if delivery.kind == "triage":
+            verb = "updated" if delivery.update else "posted"
+            text = Translator("en")(f"delivery.triage_{verb}") + " " + text
         self._out.write(f"[to {to}] {text}\n")
         self._posts += 1
-        return f"console-{self._posts}"
+        return f"console/{self._posts}"
 
-    async def was_delivered(self, message: Outbound) -> bool:
+    async def was_delivered(self, delivery: Delivery) -> bool:
         return False
+
+    async def delete(self, ref: MessageRef) -> None:
+        """A terminal cannot take a line back (the console shows no secrets' deletion)."""
+
+
+Handle = Callable[[Incoming], Awaitable[list[Reply]]]
+"""The engine's answer to one message (`Engine.handle`)."""
 
 
 class ConsoleChat:
     """One person chatting with the engine; remembers the last choices offered.
 
-    After each message it runs what `helpdesk serve` runs in the background: the SLA
-    scan and one pass of the outbox worker, whose deliveries print to `out`.
+    After each message it runs `background`: what `helpdesk serve` runs in the background
+    (the SLA scan and one pass of the outbox worker, whose deliveries print through
+    `ConsoleTransport`), given by the CLI, which builds the engine and the outbox.
     """
 
-    def __init__(self, engine: Engine, actor: Actor, out: TextIO | None = None) -> None:
-        self.engine = engine
+    def __init__(
+        self,
+        handle: Handle,
+        actor: Actor,
+        background: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
+        self._handle = handle
         self.actor = actor
+        self._background = background
         self._choices: tuple[Choice, ...] = ()
-        services = engine.services
-        self._worker = (
-            OutboxWorker(services.db, ConsoleTransport(services, out), services.clock)
-            if out is not None
-            else None
-        )
 
     async def background(self) -> None:
-        if self._worker is not None:
-            self.engine.services.tickets.scan()
-            await self._worker.run_once()
+        if self._background is not None:
+            await self._background()
 
     async def say(self, text: str) -> list[Reply]:
         stripped = text.strip()
@@ -115,8 +110,9 @@ class ConsoleChat:
             conversation_id=f"console:{self.actor.email}",
             text=choice.label if choice else text,
             choice=choice.value if choice else None,
+            command=None if choice else Command.typed(text),
         )
-        replies = await self.engine.handle(msg)
+        replies = await self._handle(msg)
         offered = [r.choices for r in replies if r.choices]
         self._choices = offered[-1] if offered else ()
         return replies

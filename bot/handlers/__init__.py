@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.handlers.account import ApprovalAnswer, PasswordReset, Unlock
 from bot.handlers.base import Handler, Turn
+from bot.handlers.catalogue_requests import decide as decide_catalogue_request
 from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
@@ -45,10 +46,11 @@ def default_handlers() -> tuple[Handler, ...]:
         MyDevice(),
         NewPhone(),
     )
+    approvals = ApprovalAnswer({"catalogue_request": decide_catalogue_request})
     return (
         *handlers,
-        ApprovalAnswer(),
-        TypedApproval(),
+        approvals,
+        TypedApproval(approvals),
         TicketRate(),
         Commands({h.intent: h for h in handlers}),
     )

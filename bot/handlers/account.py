@@ -10,7 +10,7 @@ Every refusal writes one audit record (`tests/test_refusals.py` drives each one)
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from bot.chat_numbers import whole_number
 from bot.handlers.base import Turn, human_choice, intent_choice
@@ -220,7 +220,7 @@ class PasswordReset:
             if article is None:
                 return [Reply(t("kb.gone"), choices=(human_choice(t),))]
             article = kb.in_language(article, t.lang)
-            return [Reply(f"*{article.title}*\n\n{article.body}", choices=(human_choice(t),))]
+            return [Reply(f"**{article.title}**\n\n{article.body}", choices=(human_choice(t),))]
         if picked == _TICKET:
             return await propose_ticket(
                 turn,
@@ -231,10 +231,23 @@ class PasswordReset:
         return None
 
 
+class Decider(Protocol):
+    """Finishes an approved or denied request of another kind (a catalogue request): given
+    to `ApprovalAnswer` by the handler registry, so this module imports none of the
+    handlers built on it."""
+
+    def __call__(
+        self, turn: Turn, approval: Approval, approver: Account, *, approve: bool
+    ) -> list[Reply]: ...
+
+
 class ApprovalAnswer:
     """Approve or deny a colleague's self-service request (the buttons you were sent)."""
 
     intent: ClassVar[str] = "approval"
+
+    def __init__(self, deciders: Mapping[str, Decider] | None = None) -> None:
+        self._deciders = dict(deciders or {})
 
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
@@ -266,10 +279,9 @@ class ApprovalAnswer:
             no := record_answer(turn, approval, clicker, approve)
         ):
             return said(turn, no)
-        if approval.action == "catalogue_request":
-            from bot.handlers.catalogue_requests import decide  # it imports this module
-
-            return decide(turn, approval, clicker, approve=approve)
+        decider = self._deciders.get(approval.action)
+        if decider is not None:
+            return decider(turn, approval, clicker, approve=approve)
         return said(turn, await carry_out(turn, approval, clicker, approve))
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:

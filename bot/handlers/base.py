@@ -29,8 +29,8 @@ from bot.integrations.directory import (
     NotFound,
 )
 from bot.integrations.identity import checked
-from bot.intents import confirmation
-from bot.messages import Choice, Incoming, Reply
+from bot.intents import confirmation, yes_or_no
+from bot.messages import Choice, Incoming, Recipient, Reply
 from bot.redact import SecretContext
 from bot.services import Services
 from bot.store.audit import AuditEntry
@@ -42,6 +42,31 @@ _NUMBER = re.compile(
     r"^\s*(?:no\.?|#|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:個|项|項)?\s*[.)]?\s*$"
 )
 _HAN_NUMBERS = "一二三四五六七八九十"
+
+
+_ACTIONS = frozenset(
+    {
+        "unlock",
+        "password_reset",
+        "licence_check",
+        "group_check",
+        "ticket_status",
+        "ticket_cancel",
+        "ticket_reopen",
+        "ticket_chase",
+    }
+)
+"""Intents that act on the person's account or tickets: a yes that names one asks for it."""
+_SURE = 0.8
+
+
+class IntentPicked(Exception):
+    """A typed answer picked one of a flow's intent buttons ("talk to a person" typed under
+    articles, or its number): the engine runs `intent` as the click would have."""
+
+    def __init__(self, intent: str) -> None:
+        super().__init__(intent)
+        self.intent = intent
 
 
 @dataclass(frozen=True)
@@ -93,18 +118,35 @@ class Turn:
         if number:
             digit = number.group(1)
             n = int(digit) if digit.isdecimal() else _HAN_NUMBERS.index(digit) + 1
-            return choices[n - 1].value if 1 <= n <= len(choices) else None
+            return self._intent_or(choices[n - 1].value) if 1 <= n <= len(choices) else None
         for choice in choices:
             labels = in_both_languages(choice.label)
             if text and any(fuzz.ratio(text, label.lower()) >= 85 for label in labels):
-                return choice.value
+                return self._intent_or(choice.value)
         answer = confirmation(msg.text)
         if answer is not None and (yes if answer else no) is not None:
             return yes if answer else no
         primary = [c for c in choices if c.style == "primary"]
-        if len(primary) == 1 and answer:
+        if len(primary) == 1 and answer and not self._names_an_action():
             return primary[0].value  # "yes" to an offer: the one step it proposes
         return None
+
+    def _names_an_action(self) -> bool:
+        """Whether a yes goes on to ask for an action of its own ("yes unlock it pls" under
+        articles): the whole reads, surely, as an action on the account or on a ticket. Then
+        the yes is not for the step an offer proposes; the message is understood afresh."""
+        if yes_or_no(self.msg.text) is not None:
+            return False  # a bare yes names nothing
+        result = self.services.classifier.classify(self.msg.text)
+        return result.intent in _ACTIONS and result.confidence >= _SURE and not result.close
+
+    def _intent_or(self, value: str) -> str:
+        """`value`, unless it is an intent's button (`intent_choice`, "Talk to a person")
+        typed or picked by number: then `IntentPicked`, and the engine runs that intent as
+        if the button were clicked (a click never reaches a flow)."""
+        if value.startswith(INTENT_CHOICE_PREFIX):
+            raise IntentPicked(value.removeprefix(INTENT_CHOICE_PREFIX))
+        return value
 
     def yes_no(self) -> bool | None:
         """True for a yes ("y", "ok", "好", "yes open it", 「係，幫我解鎖」), False for a no,
@@ -189,7 +231,7 @@ class Turn:
         self.services.outbox.put(
             f"security:{key}",
             "security_alert",
-            f"channel:{channel}",
+            Recipient.channel(channel),
             {"text": text, "choices": [], **data},
         )
 
@@ -233,8 +275,12 @@ class Turn:
         impact: str = "single",
         urgency: str = "medium",
         requester: Account | None = None,
+        fault: bool = True,
     ) -> tuple[Ticket, bool]:
         """Open a ticket for the actor with this conversation's recent transcript attached.
+
+        `fault=False` for a request (a monitor, a licence): requests are never grouped into
+        a major incident, however many arrive together.
 
         `requester` is the actor's directory account when it is known: its immutable id is
         what an engineer's action for this ticket is checked against (never the email).
@@ -256,6 +302,7 @@ class Turn:
             lang=self.t.lang,
             transcript=self.services.transcripts.recent(self.key),
             idempotency_key=key,
+            fault=fault,
         )
 
     def local_time(self, moment: datetime) -> str:

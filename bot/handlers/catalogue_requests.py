@@ -22,7 +22,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
 from bot.handlers.base import Turn, human_choice
-from bot.handlers.directory_checks import providing_licence
+from bot.handlers.licence_match import providing_licence
 from bot.handlers.outcomes import said
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
@@ -178,6 +178,7 @@ async def send(turn: Turn, item: CatalogueItem, text: str) -> list[Reply]:
         priority=item.priority,
         key=f"request:{turn.request_id}",
         requester=account,
+        fault=False,
     )
     if item.team != ticket.team:
         services.tickets.assign(ticket.number, services.settings.bot.name, team=item.team)

@@ -7,9 +7,12 @@ the shape engineers type: a subcommand engineers run, followed by what it needs 
 written as a ticket (`HD-1003`, `hd1003`, `#1003`; a bare number is not enough, so "wait
 10 minutes" stays a sentence), `queue` alone or with a view, `lookup` with one name,
 `handoff` alone or with `previous` / `current` / `note`. The engine then checks the
-sender's engineer role against the directory (DESIGN rule 2); for anyone else the same
-words mean what they always meant, so a requester's "cancel HD-1003" is their own ticket
-action and their "claim HD-1003" is understood as a message like any other.
+sender's engineer role against the directory (DESIGN rule 2). For anyone else, the words
+of a subcommand only engineers have, on a ticket ("claim HD-1003", "resolve HD-1003 fixed"),
+are refused as the `/helpdesk` form is, and the attempt is audited (DESIGN rule 6:
+`command.claim` / `refused`); words requesters have a meaning of their own for mean what
+they always meant: "cancel HD-1003" and "reopen HD-1003" are their own ticket actions,
+"show HD-1003" their ticket, and "queue", "lookup bob", "handoff" are ordinary words.
 
 **Closest subcommands.** An unknown subcommand is compared with rapidfuzz against every
 subcommand the asker may run: its name (spelling), each word of its help in English (so
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from rapidfuzz import fuzz
 
@@ -35,8 +38,25 @@ from bot.i18n import LANGUAGES, Translator, catalogue
 from bot.language import has_han
 from bot.tickets.model import QUEUE_VIEWS
 
-if TYPE_CHECKING:
-    from bot.handlers.commands import Command
+
+class Command(Protocol):
+    """What this module reads of a subcommand (`bot.handlers.commands.Command`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def usage(self) -> str: ...
+
+    @property
+    def help_key(self) -> str: ...
+
+    @property
+    def engineer(self) -> bool: ...
+
+
+_C = TypeVar("_C", bound=Command)
+
 
 _TICKET = re.compile(r"^(?:hd-?|#)\d+$", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+")
@@ -64,14 +84,14 @@ def engineer_words(
     return takes_ticket and bool(args) and _TICKET.match(args[0]) is not None
 
 
-def closest(word: str, commands: Sequence[Command], limit: int = 3) -> list[Command]:
+def closest(word: str, commands: Sequence[_C], limit: int = 3) -> list[_C]:
     """The subcommands nearest to an unknown `word`, best first (none when nothing is close)."""
     word = word.lower()
-    scored: list[tuple[float, int, Command]] = []
+    scored: list[tuple[float, int, _C]] = []
     for order, command in enumerate(commands):
         score = fuzz.ratio(word, command.name)
         for lang in LANGUAGES:
-            help_text = catalogue(lang)[f"commands.help.{command.name}"].lower()
+            help_text = catalogue(lang)[command.help_key].lower()
             if has_han(word):
                 score = max(score, fuzz.partial_ratio(word, help_text))
             elif len(word) > 3:  # "the", "to" would match half the help
@@ -87,3 +107,14 @@ def in_own_language(turn: Turn) -> Turn:
     if lang == turn.t.lang:
         return turn
     return replace(turn, msg=replace(turn.msg, lang=lang), t=Translator(lang))
+
+
+def engineer_only_words(
+    text: str, commands: Mapping[str, Command], engineer_side: frozenset[str]
+) -> bool:
+    """Whether `text` is an engineer's subcommand on a ticket that requesters have no
+    version of (`claim HD-1003`): from anyone else, an attempt to refuse and audit."""
+    if not engineer_words(text, commands, engineer_side):
+        return False
+    name = text.split()[0].lower()
+    return commands[name].engineer and name not in _SHAPES

@@ -6,7 +6,7 @@ adapter lays it out (a Home tab view on Slack).
 from __future__ import annotations
 
 from bot.handlers.base import Turn, intent_choice
-from bot.handlers.commands import is_engineer
+from bot.handlers.roles import is_engineer
 from bot.handlers.tickets import ACTION, ticket_line
 from bot.messages import TEXT_FORM, Choice, Form, FormField, Reply
 from bot.tickets.model import OPEN

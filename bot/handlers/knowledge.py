@@ -122,7 +122,7 @@ class Knowledge:
             log.event(search_id, article.article_id, "read")  # the article this person read
             return [
                 Reply(
-                    f"*{article.title}*\n\n{article.body}",
+                    f"**{article.title}**\n\n{article.body}",
                     choices=(
                         Choice(t("kb.solved"), _SOLVED, "primary"),
                         Choice(t("kb.not_quite"), _NOT_QUITE),

@@ -77,7 +77,7 @@ async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
     except DirectoryError as exc:
         turn.audit(action="lookup", outcome="failed", target=None, actor=actor, reason=str(exc))
         return [Reply(t("lookup.not_found", user=who, why=type(exc).__name__), private=True)]
-    lines = [f"*{account.display_name}* <{account.email}> · id {account.directory_id}"]
+    lines = [f"**{account.display_name}** <{account.email}> · id {account.directory_id}"]
     if account.federated:
         source = "federated (another identity provider)"
     else:

@@ -26,6 +26,7 @@ from datetime import timedelta
 
 from bot.handlers.base import Turn
 from bot.handlers.outcomes import said
+from bot.handlers.roles import is_engineer, person
 from bot.integrations.directory import (
     Account,
     Ambiguous,
@@ -105,7 +106,6 @@ def _ticket_refusal(ticket: Ticket, target: Account) -> tuple[str, str] | None:
 async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Reply]:
     """`/helpdesk unlock|reset <user> <ID>`: an engineer acts on a requester's account
     (the module docstring lists the checks)."""
-    from bot.handlers.commands import is_engineer, person
     from bot.tickets.model import parse_ticket_ref
 
     t = turn.t

@@ -7,6 +7,11 @@ answered with articles, a greeting or a ticket proposal (`urgent_intent`); an in
 acts on the person's own account (unlock, password, licence and group checks) or on one of
 their tickets keeps its answer, and any ticket it proposes is a P1 from the same words.
 
+When the intent model reads a message as an outage but it has no outage words and its
+words give less than a P1 ("my whole team can't print": several people, can't work → P2),
+it gets the ordinary ticket proposal at that priority: a P1 pages someone, and the model's
+guess alone is not enough for that.
+
 The first reply gives `bot.support_phone` and offers "Open P1 now": one click opens the
 ticket at P1 (business impact, critical urgency) and the ticket service pages the engineer
 on call by DM in the same transaction (`bot.tickets.service`). "Change it first" goes to
@@ -56,8 +61,12 @@ class UrgentOutage:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         text = turn.msg.text
+        guess = propose(text, turn.services.tickets.categories)
+        category = guess.category
+        if not outage_words(text) and guess.priority != "P1":
+            # the model's reading alone ("my whole team can't print"): no page at night
+            return await propose_ticket(turn, summary=text, description=text, category=category)
         summary = summary_line(text)
-        category = propose(text, turn.services.tickets.categories).category
         turn.expect(
             "urgent_outage.offer", {"summary": summary, "description": text, "category": category}
         )

@@ -16,9 +16,9 @@ from datetime import date, datetime
 from bot.handlers.base import Turn
 from bot.integrations.directory import DirectoryError
 from bot.messages import Reply
-from bot.reports.handoff import Handoff, handoff, render_text
+from bot.reports.handoff import render_text
+from bot.reports.shift_handoff import build_handoff
 from bot.rotation import Rotation, Shift
-from bot.services import Services
 
 
 def _team(turn: Turn, words: list[str]) -> str | None:
@@ -110,25 +110,6 @@ def shift_asked(rotation: Rotation, team: str, now: datetime, words: Sequence[st
         if shift.name.lower() == name:
             return rotation.shift_named(team, day, shift.name)
     return None
-
-
-def build_handoff(services: Services, shift: Shift) -> Handoff:
-    """The summary of one shift: the store's numbers, the notes left in it, on-call now/next."""
-    rotation = services.settings.rotation
-    nxt = rotation.next_shift(shift)
-    return handoff(
-        services.db.conn,
-        shift.start,
-        shift.end,
-        trend_windows=[(s.start, s.end) for s in rotation.same_shift_last_days(shift, 7)],
-        now=services.clock(),
-        notes=services.handoffs.notes(shift.key),
-        oncall_now=rotation.oncall(nxt),
-        oncall_next=rotation.oncall(rotation.next_shift(nxt)),
-        team=shift.team if len(rotation.teams) > 1 else None,
-        zone=rotation.team(shift.team).timezone,
-        desk=shift.team,
-    )
 
 
 async def handoff_command(turn: Turn, words: list[str]) -> list[Reply]:

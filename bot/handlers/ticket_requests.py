@@ -52,12 +52,12 @@ class _TicketAction:
         if ticket is None:
             return await TicketStatus().handle(turn)
         if self.applies(turn, ticket):
-            return self.act(turn, ticket)
-        return [detail(turn, ticket)]
+            return await self.act(turn, ticket)
+        return [await detail(turn, ticket)]
 
-    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+    async def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
         """Run the action on a ticket it applies to: the ticket's own button."""
-        return TicketStatus().act(turn, f"{self.action}:{ticket.number}")
+        return await TicketStatus().act(turn, f"{self.action}:{ticket.number}")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return None
@@ -76,13 +76,13 @@ class TicketReopen(_TicketAction):
     intent: ClassVar[str] = "ticket_reopen"
     action: ClassVar[str] = "reopen"
 
-    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+    async def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
         """Reopen with the reason already given (this message, else what was said just
         before it, `bot.handlers.context`); ask why only when neither says anything."""
         text = turn.msg.text
         reason = text if gives_reason(text) else last_said(turn)
         if not reason:
-            return super().act(turn, ticket)
+            return await super().act(turn, ticket)
         turn.done()
         forget(turn)
         actor = turn.msg.actor.email or ""
@@ -96,7 +96,7 @@ class TicketChase(_TicketAction):
     intent: ClassVar[str] = "ticket_chase"
     action: ClassVar[str] = "chase"
 
-    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+    async def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
         return chase(turn, ticket)
 
 
@@ -109,8 +109,8 @@ class TicketRate(_TicketAction):
     def applies(self, turn: Turn, ticket: Ticket) -> bool:
         return ticket.state in (RESOLVED, "closed") and ticket.csat_score is None
 
-    def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
+    async def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
         score = rating(turn.msg.text)
         if score is None:
-            return [detail(turn, ticket)]
+            return [await detail(turn, ticket)]
         return TicketStatus().rate(turn, ticket.number, score)

@@ -21,10 +21,11 @@ from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.context import Topic, forget, topic
+from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import IntentResult, bare_answer, find_entities, rating
-from bot.messages import Choice, Form, FormField, Reply
+from bot.messages import TICKET_FROM_MESSAGE, Choice, Form, FormField, Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.floor import raised
 from bot.tickets.model import (
@@ -46,7 +47,7 @@ _CANCEL = "ticket:cancel"
 _SUMMARY_CHARS = 120
 FORM = "@human:form"
 """The new-ticket form's id: its submission comes back as this choice."""
-FROM_MESSAGE = "@human:message"
+FROM_MESSAGE = TICKET_FROM_MESSAGE
 """A message sent to the helpdesk (Slack's message shortcut): form `text` and `link`."""
 ACTION = "@ticket_status:"
 """Prefix of the buttons on a ticket (`@ticket_status:comment:1042`), routed here by the
@@ -162,27 +163,51 @@ async def propose_ticket(
 
 _ASK_THEN_WHAT = re.compile(r"[:：]|\s+-\s+|\babout\b|\bregarding\b|[,，]|關於|因為")
 _HAN_CHAR = re.compile(r"[\u3400-\u9fff]")
+_ASK_AT_END = re.compile(r"[:：,，;；]|\s+-\s+")
 _PERSON_FIRST = 0.8
-"""How sure the intent model must be that a message's first part asks for a person."""
+"""How sure the intent model must be that a message's first (or last) part asks for a person."""
+_SUMMARY_WORDS = 2.5
+
+
+def _enough(words: str) -> bool:
+    """Enough words for a summary: 3 (a Chinese character counting half; 「部電話冇聲」 is)."""
+    count = len(_HAN_CHAR.sub(" ", words).split()) + len(_HAN_CHAR.findall(words)) / 2
+    return count >= _SUMMARY_WORDS
 
 
 def described_in(text: str) -> str | None:
     """What an ask for a person already says about the problem, else None: the words after
     its first separator ("open a ticket: my spacebar sticks", "need someone about my Teams
-    calls dropping", 「開單：部 mon 閃過不停」), when they are enough for a summary (3+ words,
-    a Chinese character counting half)."""
+    calls dropping", 「開單：部 mon 閃過不停」), when they are enough for a summary."""
     parts = _ASK_THEN_WHAT.split(text, maxsplit=1)
     if len(parts) < 2:
         return None
     rest = parts[1].strip(" .。!！")
-    words = len(_HAN_CHAR.sub(" ", rest).split()) + len(_HAN_CHAR.findall(rest)) / 2
-    return rest if words >= 3 else None
+    return rest if _enough(rest) else None
+
+
+def described_before(classify: Callable[[str], IntentResult], text: str) -> str | None:
+    """The problem told before an ask for a person that ends the message ("my whole team
+    can't print, pls open a ticket", 「部 mon 閃過不停，幫我開單」): the words before its last
+    comma, colon or dash, when what follows alone reads as `human` and they are enough."""
+    cuts = list(_ASK_AT_END.finditer(text))
+    if not cuts:
+        return None
+    before = text[: cuts[-1].start()].strip(" .。!！")
+    after = text[cuts[-1].end() :]
+    if not _enough(before) or not after.strip():
+        return None
+    last = classify(after)
+    return before if last.intent == "human" and last.confidence >= _PERSON_FIRST else None
 
 
 def asks_for_a_person(classify: Callable[[str], IntentResult], text: str) -> bool:
     """Whether a message opens with an ask for a person and goes on to say what is wrong
-    ("talk to a person, my second screen shows no signal"): its first part alone reads as
-    `human`, which the whole, mostly about the problem, may not."""
+    ("talk to a person, my second screen shows no signal"), or says what is wrong and ends
+    with one ("outlook rejects my password every morning, talk to a person"): that part
+    alone reads as `human`, which the whole, mostly about the problem, may not."""
+    if described_before(classify, text) is not None:
+        return True
     if described_in(text) is None:
         return False
     ask = _ASK_THEN_WHAT.split(text, maxsplit=1)[0]
@@ -209,7 +234,8 @@ class Human:
                     description=t("ticket.context_description", question=said.text),
                     category=said.category,
                 )
-        described = described_in(msg.text)
+        described = described_before(turn.services.classifier.classify, msg.text)
+        described = described or described_in(msg.text)
         if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
             return await propose_ticket(
                 turn, summary=described, description=msg.text, category="other"
@@ -334,18 +360,25 @@ def can_reopen(turn: Turn, ticket: Ticket) -> bool:
     return (turn.services.clock() - parse_iso(ticket.resolved_at)).days < days
 
 
-def detail(turn: Turn, ticket: Ticket) -> Reply:
-    """One ticket as its requester sees it: state, who has it, the public history."""
+async def detail(turn: Turn, ticket: Ticket) -> Reply:
+    """One ticket as its requester sees it: state, who has it, the public history; people
+    by their directory names (never an engineer's email); internal events never."""
     t = turn.t
     history = [e for e in turn.services.tickets.events(ticket.number, public_only=True) if e.body][
         -3:
     ]
+    names = await display_names(
+        turn, [e.actor for e in history] + ([ticket.assignee] if ticket.assignee else [])
+    )
     lines = [ticket_line(turn, ticket)]
-    lines += [f"  {turn.local_time(parse_iso(e.at))} · {e.actor}: {e.body}" for e in history]
+    lines += [f"  {turn.local_time(parse_iso(e.at))} · {names[e.actor]}: {e.body}" for e in history]
     fields = [
         (t("ticket.field.priority"), ticket.priority),
         (t("ticket.field.category"), ticket.category),
-        (t("ticket.field.assignee"), ticket.assignee or t("ticket.field.nobody")),
+        (
+            t("ticket.field.assignee"),
+            names[ticket.assignee] if ticket.assignee else t("ticket.field.nobody"),
+        ),
     ]
     choices: list[Choice] = []
     n = ticket.number
@@ -370,18 +403,18 @@ class TicketStatus:
     async def handle(self, turn: Turn) -> list[Reply]:
         t, msg = turn.t, turn.msg
         if msg.choice and msg.choice.startswith(ACTION):
-            return self.act(turn, msg.choice.removeprefix(ACTION))
+            return await self.act(turn, msg.choice.removeprefix(ACTION))
         email = msg.actor.email or ""
         refs = find_entities(msg.text).tickets
         if refs:
-            return [detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
+            return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
         still_open = [ticket for ticket in tickets if ticket.state in OPEN]
         if len(still_open) == 1:
             # "has it been approved?": the one open ticket, with its history, is the answer
-            return [detail(turn, still_open[0])]
+            return [await detail(turn, still_open[0])]
         lines = "\n".join(ticket_line(turn, ticket) for ticket in tickets)
         choices = tuple(
             Choice(ticket.ref, f"{ACTION}show:{ticket.number}")
@@ -390,7 +423,7 @@ class TicketStatus:
         )[:5]
         return [Reply(f"{t('ticket.yours', count=len(tickets))}\n{lines}", choices=choices)]
 
-    def act(self, turn: Turn, value: str) -> list[Reply]:
+    async def act(self, turn: Turn, value: str) -> list[Reply]:
         """Run one ticket button (`cancel:1042`, `reopen:1042`, `show:1042`) for the requester."""
         t = turn.t
         parts = value.split(":")
@@ -400,7 +433,7 @@ class TicketStatus:
             return self.rate(turn, number, score)
         ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
         if action == "show":
-            return [detail(turn, ticket)]
+            return [await detail(turn, ticket)]
         if action in ("comment", "attach", "reopen"):
             turn.expect(f"ticket_status.{action}", {"ticket": ticket.number})
             return [Reply(t(f"ticket.ask_{action}", ref=ticket.ref))]
@@ -426,13 +459,9 @@ class TicketStatus:
         actor = turn.msg.actor.email or ""
         if not turn.services.tickets.csat(ticket.number, actor, score):
             return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        # A comment is welcome but optional: no button to skip it, saying nothing skips it.
         turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
-        return [
-            Reply(
-                t("ticket.csat_thanks", ref=ticket.ref),
-                choices=(Choice(t("ticket.csat_skip"), "skip"),),
-            )
-        ]
+        return [Reply(t("ticket.csat_thanks", ref=ticket.ref))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
@@ -442,7 +471,7 @@ class TicketStatus:
         flow = pending.flow.removeprefix("ticket_status.")
         if flow == "csat_comment":
             turn.done()
-            if msg.choice == "skip" or not msg.text:
+            if msg.choice == "skip" or not msg.text:  # "skip": a button older replies had
                 return [Reply(t("ticket.csat_done"), choices=menu(t))]
             tickets.csat_comment(number, actor, msg.text)
             return [Reply(t("ticket.csat_done"), choices=menu(t))]

@@ -30,6 +30,9 @@ class TypedApproval:
 
     intent: ClassVar[str] = TYPED_APPROVAL
 
+    def __init__(self, answer: ApprovalAnswer) -> None:
+        self._answer = answer
+
     async def handle(self, turn: Turn) -> list[Reply]:
         t = turn.t
         approve = approval_answer(turn.msg.text)
@@ -41,7 +44,7 @@ class TypedApproval:
             return [Reply(t("approval.none_waiting"))]
         if len(waiting) > 1:
             return [Reply(t("approval.use_buttons", count=len(waiting)))]
-        return await ApprovalAnswer().decide(turn, waiting[0], "approve" if approve else "deny")
+        return await self._answer.decide(turn, waiting[0], "approve" if approve else "deny")
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         return None

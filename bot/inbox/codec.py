@@ -7,7 +7,17 @@ import json
 from dataclasses import asdict
 from typing import Any, cast
 
-from bot.messages import Actor, ArticleCard, Choice, Form, FormField, Incoming, Lang, Reply
+from bot.messages import (
+    Actor,
+    ArticleCard,
+    Choice,
+    Command,
+    Form,
+    FormField,
+    Incoming,
+    Lang,
+    Reply,
+)
 
 
 def dump(value: Incoming | Reply) -> str:
@@ -30,6 +40,15 @@ def incoming(text: str) -> Incoming:
         forms=bool(data.get("forms")),
         redacted=bool(data.get("redacted")),
         locale=cast(Lang | None, data.get("locale")),
+        addressed=bool(data.get("addressed", True)),
+        command=(
+            Command(str(data["command"]["name"]), tuple(map(str, data["command"]["args"])))
+            if data.get("command")
+            else None
+        ),
+        address=(
+            {str(k): str(v) for k, v in data["address"].items()} if data.get("address") else None
+        ),
     )
 
 

@@ -29,19 +29,20 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from bot.clock import Clock, iso, utcnow
+from bot import metrics
+from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.i18n import Translator
 from bot.inbox import codec
 from bot.inbox.held import HeldSecrets
-from bot.messages import Incoming, Reply
-from bot.notify import REPLY, Outbound
+from bot.messages import Incoming, Recipient, Reply
+from bot.outbox.transport import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
+from bot.store.addresses import remember_in
 from bot.store.conversations import ConversationStore, conversation_key
-from bot.store.database import bookkeeping, transaction
+from bot.store.database import Database, bookkeeping, transaction
 from bot.store.events import claim_in
 from bot.store.outbox import Outbox
 from bot.tickets.model import TicketError
@@ -67,6 +68,8 @@ class Stored:
     conversation: str
     msg: Incoming
     route: Mapping[str, Any]
+    received_at: datetime | None = None
+    """When the inbox stored it (for the reply latency)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class _Arrival:
 class Inbox:
     def __init__(
         self,
-        db: sqlite_utils.Database,
+        db: Database,
         conversations: ConversationStore,
         tickets: TicketService,
         held: HeldSecrets,
@@ -118,7 +121,14 @@ class Inbox:
         future: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
         self._arrivals.append(_Arrival(msg, route, future))
         self._arrived.set()
-        return await future is not None
+        metrics.EVENTS_RECEIVED.inc(msg.platform)
+        try:
+            stored = await future
+        except Exception:
+            metrics.EVENTS_NOT_STORED.inc(msg.platform)
+            raise
+        metrics.EVENTS_ACKED.inc(msg.platform, "duplicate" if stored is None else "new")
+        return stored is not None
 
     async def _write(self) -> None:
         while True:
@@ -142,7 +152,8 @@ class Inbox:
 
     def _commit(self, batch: Sequence[_Arrival]) -> list[Stored | None]:
         """One durable transaction for the whole batch."""
-        now = iso(self._clock())
+        moment = self._clock()
+        now = iso(moment)
         stored: list[Stored | None] = []
         with transaction(self._conn) as conn:
             for arrival in batch:
@@ -151,6 +162,10 @@ class Inbox:
                     stored.append(None)
                     continue
                 conversation = ordered_in(msg)
+                if msg.address:
+                    remember_in(
+                        conn, msg.platform, msg.actor.user_id, msg.actor.email, msg.address, now
+                    )
                 cursor = conn.execute(
                     "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
                     " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -163,15 +178,19 @@ class Inbox:
                         now,
                     ),
                 )
-                stored.append(Stored(int(cursor.lastrowid or 0), conversation, msg, arrival.route))
+                row = Stored(int(cursor.lastrowid or 0), conversation, msg, arrival.route, moment)
+                stored.append(row)
         return stored
 
     def unfinished(self) -> list[Stored]:
         """Messages acknowledged but not finished (the process stopped): oldest first."""
         rows = self._conn.execute(
-            "SELECT id, conversation, incoming_json, route_json FROM inbox ORDER BY id"
+            "SELECT id, conversation, incoming_json, route_json, received_at FROM inbox ORDER BY id"
         ).fetchall()
-        return [Stored(r[0], r[1], codec.incoming(r[2]), json.loads(r[3])) for r in rows]
+        return [
+            Stored(r[0], r[1], codec.incoming(r[2]), json.loads(r[3]), parse_iso(r[4]))
+            for r in rows
+        ]
 
     def finish(self, stored: Stored, replies: Sequence[Reply]) -> None:
         """The replies into the outbox and the message out of the inbox, in one transaction."""
@@ -180,15 +199,23 @@ class Inbox:
         with bookkeeping(self._conn):
             for number, reply in enumerate(replies):
                 key = f"reply:{request_of(msg)}:{number}"
-                payload: dict[str, Any] = {"route": dict(stored.route), "ticket": ticket}
+                payload: dict[str, Any] = {
+                    "route": dict(stored.route),
+                    "ticket": ticket,
+                    "lang": msg.lang,
+                }
                 if reply.delete_after_s is not None:
                     self._held.hold(key, reply)
                     payload["secret"] = True
                 else:
                     payload["reply"] = asdict(reply)
                     payload["scrub"] = True  # buttons may carry one-time values
-                self._outbox.put(key, REPLY, stored.conversation, payload, stored.conversation)
+                to = Recipient.conversation(msg.platform, msg.conversation_id, msg.actor.user_id)
+                self._outbox.put(key, REPLY, to, payload, stored.conversation)
             self._conn.execute("DELETE FROM inbox WHERE id = ?", (stored.row_id,))
+        if stored.received_at is not None:
+            waited = (self._clock() - stored.received_at).total_seconds()
+            metrics.REPLY_LATENCY.observe(waited, msg.platform)
 
     def given_up(self, message: Outbound, error: str) -> None:
         """A reply that could not be delivered after its retries: the log says so (the
@@ -206,4 +233,4 @@ class Inbox:
 
 def ordered_in(msg: Incoming) -> str:
     """The conversation a message is answered in order within: one person in one place."""
-    return f"{msg.platform}|{msg.conversation_id}|{msg.actor.user_id}"
+    return str(Recipient.conversation(msg.platform, msg.conversation_id, msg.actor.user_id))

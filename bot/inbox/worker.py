@@ -5,6 +5,7 @@ person's messages in one place are answered in the order they came, and the even
 is never held by more than a few messages' worth of engine work (acks stay fast). At
 start the messages left unfinished by the last run go first, in the order they came.
 
+All the log lines of a message's work carry its request id (`bot.logs.working_on`).
 While the engine handles a message, `current_request` names it, so a message run again
 after a crash changes no ticket twice; its replies and the inbox row's end are then one
 transaction (`Inbox.finish`). A message whose processing fails outside the engine's own
@@ -19,8 +20,10 @@ import logging
 import zlib
 from collections.abc import Callable
 
+from bot import metrics
 from bot.engine import Engine
 from bot.inbox.store import Inbox, Stored, request_of
+from bot.logs import working_on
 from bot.store.request_scope import current_request
 
 log = logging.getLogger(__name__)
@@ -62,12 +65,16 @@ class InboxWorker:
     async def _lane(self, queue: asyncio.Queue[Stored]) -> None:
         while True:
             stored = await queue.get()
-            try:
-                await self._process(stored)
-            except Exception:
-                log.exception("message %s left in the inbox", stored.row_id)
-            finally:
-                queue.task_done()
+            platform = stored.msg.platform
+            with working_on(request_of(stored.msg)):
+                try:
+                    await self._process(stored)
+                    metrics.EVENTS_PROCESSED.inc(platform, "ok")
+                except Exception:
+                    metrics.EVENTS_PROCESSED.inc(platform, "failed")
+                    log.exception("message %s left in the inbox", stored.row_id)
+                finally:
+                    queue.task_done()
 
     async def _process(self, stored: Stored) -> None:
         token = current_request.set(request_of(stored.msg))
@@ -76,4 +83,5 @@ class InboxWorker:
         finally:
             current_request.reset(token)
         self._inbox.finish(stored, replies)
+        log.info("message %s handled: %d replies queued", stored.row_id, len(replies))
         self._replied()

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from bot import metrics
 from bot.config import GraphSettings, check_ca_file
 from bot.errors import ConfigError
 from bot.integrations.directory import (
@@ -217,19 +218,23 @@ class GraphGateway:
     async def _send(
         self, method: str, url: str, *, params: dict[str, str] | None, json: Any
     ) -> httpx.Response:
-        token = await self.token()
-        try:
-            return await self._http().request(
-                method,
-                url,  # relative to HELPDESK_GRAPH_URL, or an absolute @odata.nextLink
-                params=params,
-                json=json,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        except httpx.HTTPError as exc:
-            if method != "GET":
-                raise MaybeApplied(f"{method} cut off: {type(exc).__name__}") from None
-            raise Unavailable(f"Graph unreachable: {type(exc).__name__}") from None
+        with metrics.directory_call("graph"):
+            token = await self.token()
+            try:
+                response = await self._http().request(
+                    method,
+                    url,  # relative to HELPDESK_GRAPH_URL, or an absolute @odata.nextLink
+                    params=params,
+                    json=json,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+            except httpx.HTTPError as exc:
+                if method != "GET":
+                    raise MaybeApplied(f"{method} cut off: {type(exc).__name__}") from None
+                raise Unavailable(f"Graph unreachable: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            metrics.DIRECTORY_ERRORS.inc("graph", f"http_{response.status_code}")
+        return response
 
     def _fail(self, response: httpx.Response, *, write: bool = False) -> DirectoryError:
         code, message = _graph_error(response)

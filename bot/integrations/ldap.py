@@ -64,6 +64,7 @@ with warnings.catch_warnings():  # ldap3 2.9.1 imports names newer pyasn1 deprec
     from ldap3.core import exceptions as ldap_errors
     from ldap3.utils.conv import escape_filter_chars
 
+from bot import metrics
 from bot.config import LdapSettings, check_ca_file
 from bot.errors import ConfigError
 from bot.integrations.directory import (
@@ -355,14 +356,15 @@ class LdapDirectory:
             raise AssertionError("unreachable")  # pragma: no cover
 
     async def _call(self, work: Callable[[Connection], T], *, retry: bool = True) -> T:
-        try:
-            return await asyncio.to_thread(self._run, work, retry=retry)
-        except (NotFound, Ambiguous, ProtectedAccount, PolicyViolation, Unavailable):
-            raise
-        except ldap_errors.LDAPOperationResult as exc:
-            raise Unavailable(f"LDAP {exc.result}: {exc.description}") from None
-        except ldap_errors.LDAPException as exc:  # pragma: no cover - _run maps the rest
-            raise Unavailable(f"LDAP error: {type(exc).__name__}") from None
+        with metrics.directory_call("ldap"):
+            try:
+                return await asyncio.to_thread(self._run, work, retry=retry)
+            except (NotFound, Ambiguous, ProtectedAccount, PolicyViolation, Unavailable):
+                raise
+            except ldap_errors.LDAPOperationResult as exc:
+                raise Unavailable(f"LDAP {exc.result}: {exc.description}") from None
+            except ldap_errors.LDAPException as exc:  # pragma: no cover - _run maps the rest
+                raise Unavailable(f"LDAP error: {type(exc).__name__}") from None
 
     def close(self) -> None:
         with self._lock:

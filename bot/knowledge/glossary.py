@@ -28,6 +28,21 @@ def translate_terms(text: str) -> list[str]:
     return found
 
 
+# Characters that carry no topic of their own in a question: pronouns, particles, measure
+# words, negation and the commonest verbs of asking (Cantonese, Traditional and Simplified).
+FUNCTION_CHARACTERS = frozenset(
+    "我你佢他她它哋們们嘅的咗了啲個个部隻张張架係是唔不冇沒没有嗰呢這这那乜咩點点邊边度"
+    "就都又好咁啦呀嘞喎吖囉嘛吗呢吧啊喇咯噉咁在和同及或與与要想會会可以能到去來来做用得着"
+    "著過过一幾几多少之其些嚟未仲再先後后而但如果因為为所即便上下中入出開开"
+)
+
+
+def untranslated(text: str) -> int:
+    """How many characters of a Chinese run no glossary term covers, function characters aside."""
+    covered = _pattern().sub("", text.lower())
+    return sum(1 for ch in covered if ch not in FUNCTION_CHARACTERS)
+
+
 @cache
 def synonyms() -> dict[str, tuple[str, ...]]:
     """English question word → article words that mean the same in IT support."""

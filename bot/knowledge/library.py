@@ -25,6 +25,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bot import metrics
 from bot.knowledge.articles import Article, load_articles
 from bot.knowledge.encoder import SentenceEncoder, default_encoder
 from bot.knowledge.search import KnowledgeBase, SearchResult
@@ -95,7 +96,9 @@ class Library:
     async def answer(self, query: str, lang: str = "en", limit: int = 3) -> SearchResult:
         """`search` in the library's worker thread, so the event loop keeps serving."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._worker, self._index.search, query, lang, limit)
+        found = await loop.run_in_executor(self._worker, self._index.search, query, lang, limit)
+        metrics.KB_QUESTIONS.inc("answered" if found.answered else "abstained")
+        return found
 
     def get(self, article_id: str) -> Article | None:
         return self._index.get(article_id)

@@ -6,7 +6,11 @@ spellings are folded and typos corrected against the vocabulary of the article h
 frequent, candidate wins). Its English IT synonyms count only towards the confidence.
 Chinese text adds concepts for the English words the glossary gives it, and its
 character bigrams for Chinese articles. A word found nowhere in the knowledge base is
-kept as unknown: it counts against the confidence.
+kept as unknown: it counts against the confidence. So do the Chinese characters no
+glossary term covers (function characters aside), every two of them as one unknown word
+(a Chinese word is mostly two characters): without that, 「邊度可以下載返我啲糧單」
+(where can I download my payslip), of which the glossary knows only 「下載」, would look
+fully understood as "download".
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from itertools import combinations
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.knowledge.glossary import synonyms, translate_terms
+from bot.knowledge.glossary import synonyms, translate_terms, untranslated
 from bot.knowledge.text import HAN, STOPWORDS, fold, han_bigrams, porter_stem, stem, words
 
 MAX_QUERY_CHARS = 500
@@ -34,6 +38,7 @@ _BODY_VARIANTS = {
     "sharepoint": ("sharepoint", "share point"),
     "freebusy": ("freebusy", "free busy"),
 }
+HAN_CHARS_PER_WORD = 2  # untranslated Chinese characters counted as one unknown word
 _FTS_WORD = re.compile(r"^[a-z0-9]+$")
 
 
@@ -54,9 +59,14 @@ class Query:
     concepts: tuple[Concept, ...]
     unknown: tuple[str, ...]
     clean: str
+    untranslated: int = 0  # Chinese characters no glossary term covers (function ones aside)
 
     def total(self, unknown_weight: float) -> float:
-        return sum(c.weight for c in self.concepts) + unknown_weight * len(self.unknown)
+        """What the concepts found in an article are a share of: every concept's weight, and
+        the weight of a rare word for each unknown word and untranslated Chinese word."""
+        untranslated_words = math.ceil(self.untranslated / HAN_CHARS_PER_WORD)
+        unknown = len(self.unknown) + untranslated_words
+        return sum(c.weight for c in self.concepts) + unknown_weight * unknown
 
 
 def _deletes(word: str, distance: int) -> set[str]:
@@ -169,7 +179,8 @@ class QuestionReader:
                 count = self._head_df.get(gram) or self._body_df.get(gram)
                 if count and gram not in concepts:
                     concepts[gram] = Concept(gram, frozenset({gram}), (gram,), self.idf_of(count))
-        return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean))
+        left = sum(untranslated(run) for run in runs)
+        return Query(tuple(concepts.values()), tuple(unknown), " ".join(clean), left)
 
 
 def porter_phrase(text: str) -> str:

@@ -7,6 +7,12 @@ backend (no display, no GUI toolkit), and every figure is closed after saving.
 
 Chinese labels need a CJK font; when none is installed the chart falls back to the
 English labels (a missing glyph would draw empty boxes and warn).
+
+matplotlib is the optional extra `charts` (`pip install 'helpdesk-bot[charts]'`): it and
+what it pulls in (fontTools, Pillow, kiwisolver, contourpy...) are ~100 MiB of a ~390 MiB
+install for this one picture. Without it (`charts_installed()` is False) the handoff
+summary carries `text_chart` instead: the same two views as bars of block characters, in
+a code block that every chat client shows (decision and sizes: README, "Operations").
 """
 
 from __future__ import annotations
@@ -32,6 +38,46 @@ _CJK_FONTS = (
     "Microsoft JhengHei",
     "WenQuanYi Zen Hei",
 )
+
+
+def charts_installed() -> bool:
+    """Whether matplotlib (the `charts` extra) can be imported."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+TEXT_BAR_WIDTH = 20
+"""The longest bar of the text chart, in block characters."""
+
+
+def text_chart(h: Handoff, lang: str = "en") -> str:
+    """The chart's two views as text (a Markdown code block): tickets opened per hour,
+    stacked P1..P4 counts shown beside each bar, and the top categories with their trend
+    average. Used when matplotlib is not installed."""
+    width = TEXT_BAR_WIDTH
+    zone = f"{h.end.astimezone(h.tz):%Z}"
+    lines = [label(lang, "chart_hourly") + f" ({zone})"]
+    totals = [sum(b.counts) for b in h.hourly]
+    most = max([*totals, 1])
+    for bucket, total in zip(h.hourly, totals, strict=True):
+        bar = "█" * round(width * total / most) if total else ""
+        split = " ".join(f"{p}:{n}" for p, n in zip(PRIORITIES, bucket.counts, strict=True) if n)
+        hour = f"{bucket.start.astimezone(h.tz):%H}"
+        lines.append(f"{hour} {bar:<{width}} {total}" + (f"  ({split})" if split else ""))
+    lines.append("")
+    lines.append(label(lang, "chart_categories"))
+    if not h.categories:
+        lines.append("—")
+    top = max([c.count for c in h.categories] + [1])
+    name_width = max([len(c.category) for c in h.categories] + [1])
+    for c in h.categories:
+        bar = "█" * max(1, round(width * c.count / top))
+        avg = "" if c.trend_avg is None else f"  (avg {c.trend_avg:.1f})"
+        lines.append(f"{c.category:<{name_width}} {bar:<{width}} {c.count}{avg}")
+    return "```\n" + "\n".join(lines) + "\n```"
 
 
 def _pyplot() -> Any:

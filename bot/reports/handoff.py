@@ -54,6 +54,9 @@ tickets whose *current* `tickets.team` is that team):
     lockout_burst (self-service paused by the burst check): count, first and last time;
   - category_spike: a category whose opened count is >= 3 x its trend average and
     >= 5 tickets (needs at least one trend window).
+- major incidents (desk-wide, like self-service: `team` does not filter them): incidents
+  opened in [start, end), resolved in [start, end), or opened before `end` and still open
+  now; each with its state, the tickets linked to it and when it opened (and resolved).
 - notes and on-call: passed through as given.
 
 Indexes this reads best with (beside the existing tickets_created, tickets_state,
@@ -76,6 +79,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso, parse_iso
+from bot.i18n import LANGUAGES, section
+from bot.reports.incidents import IncidentLine, incident_section, incidents_in
 from bot.tickets.model import ESCALATED, OPEN, PRIORITIES, WAITING, ref
 
 AT_RISK_WINDOW = timedelta(hours=2)
@@ -221,6 +226,8 @@ class Handoff:
     desk: str | None = None
     """The rotation team the report is for when `team` is None (a rotation of one team
     covers every ticket): named in the heading with "all teams" beside it."""
+    incidents: tuple[IncidentLine, ...] = ()
+    """Major incidents opened, resolved or open in the shift (desk-wide)."""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -472,6 +479,8 @@ def handoff(
             if count >= SPIKE_MIN and count >= SPIKE_FACTOR * avg:
                 unusual.append(Unusual("category_spike", count, category, avg))
 
+    incidents = incidents_in(conn, start, end)
+
     def by_priority(item: SlaItem) -> tuple[str, datetime, int]:
         return (item.priority, item.at, item.number)
 
@@ -505,6 +514,7 @@ def handoff(
         oncall_next=oncall_next,
         zone=zone,
         desk=desk,
+        incidents=incidents,
     )
 
 
@@ -515,130 +525,8 @@ def same_shift(start: datetime, end: datetime, days: int = 7) -> list[tuple[date
 
 # -- labels (to move into bot/locales/*.toml under [handoff]) --------------------------------
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Shift handoff",
-        "all_teams": "all teams",
-        "opened": "Opened {n}",
-        "resolved": "Resolved {n}",
-        "open": "Still open {n}",
-        "unassigned": "unassigned {n}",
-        "waiting": "waiting on user {n}",
-        "quiet": "Quiet shift: nothing opened, nothing resolved, nothing open.",
-        "high": "Open P1/P2",
-        "age": "age {age}",
-        "breached": "SLA breached this shift",
-        "breached_count": "tickets {tickets}, clocks {clocks}",
-        "at_risk": "SLA at risk in the next 2 h",
-        "due": "due {time}",
-        "at": "at {time}",
-        "response": "response",
-        "resolution": "resolution",
-        "escalations": "Escalations",
-        "with_team": "with {team}",
-        "new_in_shift": "new this shift",
-        "still_escalated": "still escalated",
-        "no_longer": "now {state}",
-        "categories": "Top categories",
-        "vs_avg": "avg {avg}",
-        "self_service": "Solved without a ticket",
-        "kb_solved": "KB solved {n}",
-        "unlocks": "unlocks {n}",
-        "resets": "password resets {n}",
-        "deflection": "deflection {rate}",
-        "kb_unrated": "searches without feedback (not counted): {n}",
-        "open_detail": "({unassigned}, {waiting})",
-        "colon": ":",
-        "csat": "CSAT",
-        "csat_line": "{n} ratings, average {avg}",
-        "csat_none": "no ratings",
-        "unusual": "Unusual",
-        "lockout_burst": "Lockout burst: {n} self-service actions refused ({first}–{last})",
-        "category_spike": "Spike in {category}: {n} tickets vs avg {avg}",
-        "notes": "Handoff notes",
-        "oncall": "On call now: {now} · next: {next}",
-        "unset": "not set",
-        "more": "… and {n} more",
-        "nobody": "unassigned",
-        "na": "n/a",
-        "days_hours": "{d}d {h}h",
-        "hours_minutes": "{h}h {m}m",
-        "minutes": "{m}m",
-        "new": "new",
-        "triaged": "triaged",
-        "in_progress": "in progress",
-        "waiting_on_user": "waiting on user",
-        "escalated": "escalated",
-        "resolved_state": "resolved",
-        "closed": "closed",
-        "cancelled": "cancelled",
-        "chart_hourly": "Tickets opened per hour",
-        "chart_hour": "Hour starting ({zone})",
-        "chart_tickets": "Tickets",
-        "chart_categories": "Top categories this shift",
-    },
-    "zh-Hant": {
-        "title": "交更報告",
-        "all_teams": "所有團隊",
-        "opened": "新開 {n}",
-        "resolved": "已解決 {n}",
-        "open": "未處理 {n}",
-        "unassigned": "未指派 {n}",
-        "waiting": "等緊用戶回覆 {n}",
-        "quiet": "今更好靜：冇新單、冇解決、冇未處理嘅單。",
-        "high": "未處理 P1/P2",
-        "age": "已開 {age}",
-        "breached": "今更 SLA 超時",
-        "breached_count": "{tickets} 張單、{clocks} 個時限",
-        "at_risk": "未來兩個鐘 SLA 有風險",
-        "due": "{time} 到期",
-        "at": "{time}",
-        "response": "回覆",
-        "resolution": "解決",
-        "escalations": "升級",
-        "with_team": "而家喺 {team}",
-        "new_in_shift": "今更升級",
-        "still_escalated": "仲喺升級中",
-        "no_longer": "而家{state}",
-        "categories": "熱門類別",
-        "vs_avg": "平均 {avg}",
-        "self_service": "冇開單都解決咗",
-        "kb_solved": "知識庫解決 {n}",
-        "unlocks": "解鎖 {n}",
-        "resets": "重設密碼 {n}",
-        "deflection": "分流率 {rate}",
-        "kb_unrated": "{n} 次搜尋冇回應（唔計在內）",
-        "open_detail": "（{unassigned}，{waiting}）",
-        "colon": "：",
-        "csat": "滿意度",
-        "csat_line": "{n} 個評分，平均 {avg}",
-        "csat_none": "冇評分",
-        "unusual": "異常情況",
-        "lockout_burst": "大量帳戶被鎖：{n} 個自助操作被拒（{first}–{last}）",
-        "category_spike": "{category} 單量急升：{n} 張，平均 {avg}",
-        "notes": "交更筆記",
-        "oncall": "而家當值：{now} · 下一位：{next}",
-        "unset": "未設定",
-        "more": "… 仲有 {n} 個",
-        "nobody": "未指派",
-        "na": "不適用",
-        "days_hours": "{d}日{h}小時",
-        "hours_minutes": "{h}小時{m}分",
-        "minutes": "{m}分鐘",
-        "new": "新單",
-        "triaged": "已分流",
-        "in_progress": "處理緊",
-        "waiting_on_user": "等緊用戶",
-        "escalated": "已升級",
-        "resolved_state": "已解決",
-        "closed": "已完結",
-        "cancelled": "已取消",
-        "chart_hourly": "每小時新開單數",
-        "chart_hour": "時間（{zone}）",
-        "chart_tickets": "單數",
-        "chart_categories": "今更熱門類別",
-    },
-}
+LABELS: dict[str, dict[str, str]] = {lang: section(lang, "report.handoff") for lang in LANGUAGES}
+"""Labels for the rendering, from the message catalogue's `[report.handoff]` (bot/locales)."""
 
 
 def label(lang: str, key: str, /, **params: object) -> str:
@@ -784,6 +672,8 @@ def _sections(h: Handoff, lang: str) -> list[tuple[str | None, list[str]]]:
                 text += f" ({_signed(c.delta)}, {tr('vs_avg', avg=_num(c.trend_avg))})"
             lines.append(text)
         out.append((tr("categories"), lines))
+    if h.incidents:
+        out.append(incident_section(h.incidents, h.start, h.end, lambda m: _when(h, m), tr))
     ss = h.self_service
     rate = tr("na") if ss.deflection is None else f"{ss.deflection:.0%}"
     ss_lines = [
@@ -943,6 +833,17 @@ def to_json(h: Handoff) -> dict[str, Any]:
                 "last_at": _t(u.last_at),
             }
             for u in h.unusual
+        ],
+        "incidents": [
+            {
+                "id": x.ref,
+                "title": x.title,
+                "state": x.state,
+                "tickets": x.tickets,
+                "opened_at": iso(x.opened_at),
+                "resolved_at": _t(x.resolved_at),
+            }
+            for x in h.incidents
         ],
         "notes": [{"author": a, "text": b} for a, b in h.notes],
         "oncall_now": h.oncall_now,

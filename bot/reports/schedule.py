@@ -7,7 +7,8 @@ summary of the shift before each of them. A shift's key (`team|date|name`) is th
 key of `handoff_posts` and the outbox dedupe key, so overlapping runs, a restart or a crash
 between the two writes never posts one twice; a boundary passed while the bot was down is
 found on the next run and its summary is marked late (`reports.late_after_minutes`). The
-text is rendered when queued; the chart is drawn when the message is delivered.
+text is rendered when queued; the chart is drawn when the message is delivered (without
+matplotlib, the `charts` extra, the summary carries the chart as text instead).
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import iso
-from bot.reports.handoff import render_text
+from bot.messages import Recipient
+from bot.reports.chart import charts_installed, text_chart
+from bot.reports.handoff import label, render_text
+from bot.reports.shift_handoff import build_handoff
 from bot.services import Services
 
 
 def queue_due_handoffs(services: Services, started_at: datetime) -> int:
     """Queue every handoff summary that is due; return how many were queued."""
-    from bot.handlers.supervisor import build_handoff
-
     settings = services.settings
     rotation = settings.rotation
     now = services.clock()
     late_after = timedelta(minutes=settings.reports.late_after_minutes)
+    charts = charts_installed()
     queued = 0
     for team in rotation.teams:
         since = services.handoffs.last_posted_end(team) or started_at
@@ -37,11 +40,15 @@ def queue_due_handoffs(services: Services, started_at: datetime) -> int:
             summary = build_handoff(services, ended)
             text = render_text(summary, settings.reports.language)
             if late:
-                text = ("(LATE) " if settings.reports.language == "en" else "（遲咗）") + text
+                text = label(settings.reports.language, "late") + text
+            kind = "handoff"  # the transport draws its chart when delivering it
+            if not charts:  # no matplotlib: the chart as text, and nothing to draw
+                text += "\n\n" + text_chart(summary, settings.reports.language)
+                kind = "notice"
             services.outbox.put(
                 f"handoff:{ended.key}",
-                "handoff",
-                f"channel:{settings.reports.supervisors_channel}",
+                kind,
+                Recipient.channel(settings.reports.supervisors_channel),
                 {
                     "text": text,
                     "choices": [],
@@ -90,6 +97,6 @@ def queue_weekly_report(services: Services, started_at: datetime) -> bool:
     return services.outbox.put(
         key,
         "notice",
-        f"channel:{settings.reports.supervisors_channel}",
+        Recipient.channel(settings.reports.supervisors_channel),
         {"text": text, "choices": []},
     )

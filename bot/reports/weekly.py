@@ -56,9 +56,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-import sqlite_utils
-
 from bot.clock import iso, parse_iso
+from bot.i18n import LANGUAGES, section
+from bot.reports.incidents import IncidentLine, counts, incident_section, incidents_in
+from bot.store.database import Database
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, OPEN, RESOLUTION_BREACHED, RESOLVED, RESPONSE_BREACHED
 
@@ -124,6 +125,8 @@ class WeeklyReport:
     categories: tuple[CategoryTrend, ...]
     """Most opened this week first, then most opened before, then by name."""
     gaps: tuple[Gap, ...]
+    incidents: tuple[IncidentLine, ...] = ()
+    """Major incidents opened, resolved or open in the week (desk-wide, `bot.reports.incidents`)."""
 
     @property
     def reopen_rate(self) -> float | None:
@@ -206,7 +209,7 @@ def _check(moment: datetime, name: str) -> str:
 
 
 def weekly(
-    conn: sqlite3.Connection | sqlite_utils.Database,
+    conn: sqlite3.Connection | Database,
     start: datetime,
     end: datetime,
     *,
@@ -214,7 +217,7 @@ def weekly(
     team: str | None = None,
 ) -> WeeklyReport:
     """The report for `[start, end)`; see the module docstring for every definition."""
-    if isinstance(conn, sqlite_utils.Database):
+    if isinstance(conn, Database):
         conn = conn.conn
     if previous is None:
         previous = (start - (end - start), start)
@@ -280,6 +283,7 @@ def weekly(
         total=total.stats(None),
         categories=tuple(categories),
         gaps=tuple(kb_gaps(conn, lo, hi)),
+        incidents=incidents_in(conn, start, end),
     )
 
 
@@ -315,88 +319,8 @@ def kb_gaps(conn: sqlite3.Connection, start: str, end: str, limit: int = TOP_GAP
 
 # -- rendering ----------------------------------------------------------------------------------
 
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Weekly team report",
-        "colon": ": ",
-        "period": "Period",
-        "previous": "Compared with",
-        "team": "Team",
-        "all_teams": "all teams",
-        "resolved": "Resolved",
-        "reopen_rate": "Reopen rate",
-        "sla": "SLA attainment",
-        "csat": "CSAT",
-        "ratings": "ratings",
-        "engineers": "By engineer",
-        "engineer": "Engineer",
-        "unassigned": "(unassigned)",
-        "total": "Total",
-        "first_response": "Median first response",
-        "resolution": "Median resolution",
-        "sla_met": "SLA met",
-        "csat_count": "CSAT ratings",
-        "csat_average": "CSAT average",
-        "reopened": "Reopened",
-        "categories": "Volume by category",
-        "category": "Category",
-        "opened": "Opened",
-        "opened_before": "Opened before",
-        "change": "Change",
-        "new": "new",
-        "gaps": "Top knowledge-base gaps",
-        "query": "Question",
-        "count": "Times asked",
-        "unanswered": "Unanswered",
-        "not_quite": "“Not quite”",
-        "variants": "Also written as",
-        "nothing": "Nothing in this period.",
-        "minutes": "{m}m",
-        "hours": "{h}h {m:02d}m",
-        "days": "{d}d {h}h",
-    },
-    "zh-Hant": {
-        "title": "每週團隊報告",
-        "colon": "：",
-        "period": "時段",
-        "previous": "對比",
-        "team": "Team",
-        "all_teams": "全部 team",
-        "resolved": "解決咗",
-        "reopen_rate": "重開率",
-        "sla": "SLA 達標率",
-        "csat": "滿意度",
-        "ratings": "個評分",
-        "engineers": "按工程師",
-        "engineer": "工程師",
-        "unassigned": "（未分配）",
-        "total": "合計",
-        "first_response": "首次回覆時間（中位數）",
-        "resolution": "解決時間（中位數）",
-        "sla_met": "SLA 達標",
-        "csat_count": "評分數目",
-        "csat_average": "平均評分",
-        "reopened": "重開咗",
-        "categories": "按類別嘅開單數量",
-        "category": "類別",
-        "opened": "今個禮拜開咗",
-        "opened_before": "之前開咗",
-        "change": "變化",
-        "new": "新出現",
-        "gaps": "知識庫答唔到嘅問題（頭十個）",
-        "query": "問題",
-        "count": "問咗幾多次",
-        "unanswered": "冇答案",
-        "not_quite": "「唔係呢個」",
-        "variants": "其他寫法",
-        "nothing": "呢段時間冇資料。",
-        "minutes": "{m} 分鐘",
-        "hours": "{h} 小時 {m} 分鐘",
-        "days": "{d} 日 {h} 小時",
-    },
-}
-"""Labels for `to_markdown`; the Chinese is Hong Kong Cantonese written style, as in
-bot/locales/zh-Hant.toml. Keep both languages' keys identical (a test checks)."""
+LABELS: dict[str, dict[str, str]] = {lang: section(lang, "report.weekly") for lang in LANGUAGES}
+"""Labels for the rendering, from the message catalogue's `[report.weekly]` (bot/locales)."""
 
 DASH = "—"
 
@@ -420,7 +344,7 @@ def _period(start: datetime, end: datetime) -> str:
 
 
 def to_csv(report: WeeklyReport) -> str:
-    """Four CSV blocks, each a header row and its rows, separated by one empty line
+    """Five CSV blocks, each a header row and its rows, separated by one empty line
     (`csv.reader` yields `[]` for it):
 
     1. summary (one row): `period_start, period_end, previous_start, previous_end,
@@ -430,7 +354,8 @@ def to_csv(report: WeeklyReport) -> str:
        `engineer` is the unassigned tickets);
     3. categories: `category, opened, previous, change_pct`;
     4. KB gaps: `query, count, unanswered, not_quite, variants` (variants joined by
-       ` | `).
+       ` | `);
+    5. major incidents: `incident, title, state, tickets, opened_at, resolved_at`.
 
     Times are ISO-8601 UTC, durations minutes with one decimal, percentages one
     decimal, the CSAT average two; a value that does not exist is an empty cell.
@@ -488,6 +413,11 @@ def to_csv(report: WeeklyReport) -> str:
     writer.writerow(("query", "count", "unanswered", "not_quite", "variants"))
     for g in r.gaps:
         writer.writerow((g.example, g.count, g.unanswered, g.not_quite, " | ".join(g.others)))
+    out.write("\n")
+    writer.writerow(("incident", "title", "state", "tickets", "opened_at", "resolved_at"))
+    for x in r.incidents:
+        resolved = iso(x.resolved_at) if x.resolved_at else ""
+        writer.writerow((x.ref, x.title, x.state, x.tickets, iso(x.opened_at), resolved))
     return out.getvalue()
 
 
@@ -519,6 +449,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]], numeric: ran
     return lines
 
 
+def _incident_count(r: WeeklyReport, t: dict[str, str]) -> str:
+    c = counts(r.incidents, r.start, r.end)
+    return t["incidents_count"].format(opened=c.opened, resolved=c.resolved, open=c.still_open)
+
+
 def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
     """The report as Markdown: a summary, then one table per section (or a line saying
     the section is empty) — engineers (with a total row), categories, KB gaps."""
@@ -539,6 +474,7 @@ def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
         (t["sla"], _pct(total.sla_attainment)),
         (t["csat"], csat),
         (t["reopen_rate"], f"{_pct(total.reopen_rate)} ({total.reopened}/{total.resolved})"),
+        (t["incidents"], _incident_count(r, t)),
     )
     lines = [
         f"## {t['title']} — {r.team or t['all_teams']}",
@@ -589,6 +525,16 @@ def to_markdown(report: WeeklyReport, lang: Lang = "en") -> str:
         lines += _table(header, cat_rows, range(1, 4))
     else:
         lines.append(t["nothing"])
+    if r.incidents:
+        zone = r.start.tzinfo or UTC
+        heading, body = incident_section(
+            r.incidents,
+            r.start,
+            r.end,
+            lambda m: m.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            lambda key, **params: t[key].format(**params),
+        )
+        lines += ["", f"### {heading}", "", *(f"- {line}" for line in body)]
     lines += ["", f"### {t['gaps']}", ""]
     if r.gaps:
         header = (t["query"], t["count"], t["unanswered"], t["not_quite"], t["variants"])

@@ -16,6 +16,7 @@ from bot.integrations.directory import (
     ProtectedAccount,
     Unavailable,
 )
+from bot.messages import Recipient
 from bot.passwords import temporary_password
 from bot.selfservice.context import ActionContext, Outcome, refused
 from bot.selfservice.guardrails import (
@@ -82,7 +83,9 @@ def _name_parts(account: Account) -> tuple[str, ...]:
     return (account.email.split("@", 1)[0], account.display_name)
 
 
-def reset_notice(ctx: ActionContext, recipient: str, by: str, key: str = "reset.notice") -> None:
+def reset_notice(
+    ctx: ActionContext, recipient: Recipient, by: str, key: str = "reset.notice"
+) -> None:
     """Tell the account's owner, separately from the secret, that a reset (or, with `key`
     "phone.notice", a one-time pass) happened."""
     text = ctx.t(
@@ -160,10 +163,10 @@ async def perform_reset(
     )
     msg = ctx.msg
     if target.directory_id == actor.directory_id:
-        reset_notice(ctx, f"user:{msg.platform}:{msg.actor.user_id}", t("reset.by_you"))
+        reset_notice(ctx, Recipient.person(msg.platform, msg.actor.user_id), t("reset.by_you"))
         key = "reset.tap" if tap else "reset.secret"
     else:
-        reset_notice(ctx, f"email:{target.email}", t("reset.by_desk", ticket=ticket))
+        reset_notice(ctx, Recipient.by_email(target.email), t("reset.by_desk", ticket=ticket))
         key = "reset.tap_for" if tap else "reset.secret_for"
     minutes = settings.secret_minutes
     return Outcome(

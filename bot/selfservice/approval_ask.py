@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.integrations.directory import Account
+from bot.messages import Recipient
 from bot.selfservice.context import ActionContext
 from bot.store.approvals import Approval
 
@@ -53,7 +54,7 @@ def ask_approver(
     services.outbox.put(
         f"approval:{approval.id}",
         "notice",
-        f"email:{approver.email}",
+        Recipient.by_email(approver.email),
         {
             "text": text,
             "choices": [

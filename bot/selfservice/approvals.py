@@ -18,6 +18,7 @@ from bot.integrations.directory import (
     PolicyViolation,
     Unavailable,
 )
+from bot.messages import Recipient
 from bot.selfservice.approval_ask import ask_approver
 from bot.selfservice.context import ActionContext, Outcome, refused
 from bot.selfservice.guardrails import limited, refuse_limited
@@ -163,6 +164,6 @@ def tell_requester(
     ctx.services.outbox.put(
         f"approval-result:{approval.id}",
         "notice",
-        f"user:{approval.requester_platform}:{approval.requester_user_id}",
+        Recipient.person(approval.requester_platform, approval.requester_user_id),
         {"text": text, "choices": choices},
     )

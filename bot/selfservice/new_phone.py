@@ -26,6 +26,7 @@ from bot.integrations.directory import (
     ProtectedAccount,
     SignInMethod,
 )
+from bot.messages import Recipient
 from bot.selfservice.actions import reset_notice
 from bot.selfservice.approval_answers import approved_run
 from bot.selfservice.context import ActionContext, Outcome, refused
@@ -108,11 +109,11 @@ async def issue_pass(
     msg = ctx.msg
     if target.directory_id == actor.directory_id:
         by = ctx.t("reset.by_you")
-        reset_notice(ctx, f"user:{msg.platform}:{msg.actor.user_id}", by, "phone.notice")
+        reset_notice(ctx, Recipient.person(msg.platform, msg.actor.user_id), by, "phone.notice")
         key = "phone.pass"
     else:
         by = ctx.t("reset.by_desk", ticket=ticket)
-        reset_notice(ctx, f"email:{target.email}", by, "phone.notice")
+        reset_notice(ctx, Recipient.by_email(target.email), by, "phone.notice")
         key = "phone.pass_for"
     minutes = settings.self_service.secret_minutes
     return Outcome(

@@ -17,9 +17,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, parse_iso, utcnow
+from bot.store.database import Database
 
 _COLUMNS = (
     "id, action, requester_platform, requester_user_id, requester_email, requester_lang,"
@@ -53,7 +52,7 @@ def _digest(nonce: str) -> str:
 
 
 class Approvals:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 

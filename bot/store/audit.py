@@ -63,10 +63,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
-from bot.store.database import transaction
+from bot.store.database import Database, transaction
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +182,7 @@ def _db_file(conn: sqlite3.Connection) -> Path | None:
 
 
 class AuditLog:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn: sqlite3.Connection = db.conn
         self._clock = clock
         db_file = _db_file(self._conn)

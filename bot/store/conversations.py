@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
 from bot.messages import Incoming, Lang
 from bot.redact import SecretContext
-from bot.store.database import bookkeeping
+from bot.store.database import Database, bookkeeping
 
 
 @dataclass(frozen=True)
@@ -39,9 +37,7 @@ def conversation_key(msg: Incoming) -> str:
 
 
 class ConversationStore:
-    def __init__(
-        self, db: sqlite_utils.Database, timeout: timedelta, clock: Clock = utcnow
-    ) -> None:
+    def __init__(self, db: Database, timeout: timedelta, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._timeout = timeout
         self._clock = clock

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
-from bot.store.database import bookkeeping
+from bot.store.database import Database, bookkeeping
 
 
 class ProcessedEvents:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
+from bot.store.database import Database
 
 
 class Handoffs:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 

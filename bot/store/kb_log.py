@@ -14,12 +14,11 @@ import json
 import re
 from dataclasses import dataclass
 
-import sqlite_utils
 from rapidfuzz import fuzz
 
 from bot.clock import Clock, iso, utcnow
 from bot.knowledge.search import SearchResult
-from bot.store.database import bookkeeping
+from bot.store.database import Database, bookkeeping
 
 _RATING = re.compile(
     r"[0-9０-９一二三四五]\s*(?:stars?|粒星|星|/\s*5|分)?|(?:one|two|three|four|five)\s+stars?",
@@ -55,6 +54,8 @@ class Gap:
     unanswered: int
     not_quite: int
     others: tuple[str, ...]
+    queries: tuple[str, ...] = ()
+    """Every distinct wording in the cluster (`others` shows three)."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ class ArticleStats:
 
 
 class SearchLog:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 
@@ -160,6 +161,7 @@ class SearchLog:
                     int(str(c["unanswered"])),
                     int(str(c["not_quite"])),
                     distinct[1:4],
+                    distinct,
                 )
             )
         out.sort(key=lambda g: (-g.count, g.example))
@@ -180,7 +182,7 @@ class SearchLog:
 class Signals:
     """Named counters one process bumps and another notices (`helpdesk kb reload`)."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 

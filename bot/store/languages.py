@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
 from bot.messages import Actor, Lang
-from bot.store.database import bookkeeping
+from bot.store.database import Database, bookkeeping
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class Remembered:
 
 
 class LanguageMemory:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 

@@ -276,4 +276,67 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (platform, user_id)
     );
     """,
+    # 11: major incidents (bot.incidents): one row per incident, the tickets linked to it,
+    # its timeline, and each new ticket's grouping signature (service, site, words)
+    """
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        title TEXT NOT NULL,
+        service TEXT NOT NULL DEFAULT '',
+        site TEXT NOT NULL DEFAULT '',
+        words TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL,
+        declared_by TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        resolved_at TEXT,
+        resolved_by TEXT,
+        resolution TEXT
+    );
+    CREATE INDEX incidents_state ON incidents (state, opened_at);
+    CREATE INDEX incidents_resolved ON incidents (resolved_at);
+    CREATE TABLE incident_tickets (
+        incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        ticket_id INTEGER NOT NULL REFERENCES tickets (id),
+        linked_at TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        PRIMARY KEY (incident_id, ticket_id)
+    );
+    CREATE INDEX incident_tickets_ticket ON incident_tickets (ticket_id);
+    CREATE TABLE incident_updates (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents (id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX incident_updates_incident ON incident_updates (incident_id, id);
+    CREATE TABLE incident_reports (
+        ticket_id INTEGER PRIMARY KEY REFERENCES tickets (id),
+        at TEXT NOT NULL,
+        category TEXT NOT NULL,
+        service TEXT NOT NULL,
+        site TEXT NOT NULL,
+        words TEXT NOT NULL,
+        incident_id INTEGER REFERENCES incidents (id)
+    );
+    CREATE INDEX incident_reports_service ON incident_reports (service, at);
+    CREATE INDEX incident_reports_category ON incident_reports (category, at)
+        WHERE service = '';
+    """,
+    # 12: how to reach a person on their platform unprompted (bot.store.addresses): the
+    # conversation reference the platform gave with their last message (Slack: the DM
+    # channel; Teams: service URL, conversation and tenant), for notices and approvals
+    """
+    CREATE TABLE addresses (
+        platform TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        email TEXT,
+        reference_json TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (platform, user_id)
+    );
+    CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
+    """,
 )

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
+from bot.messages import Recipient
+from bot.store.database import Database
 
 
 class Outbox:
-    def __init__(self, db: sqlite_utils.Database, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._clock = clock
 
@@ -24,12 +24,12 @@ class Outbox:
         self,
         dedupe_key: str,
         kind: str,
-        recipient: str,
+        recipient: Recipient,
         payload: dict[str, Any],
         conversation: str | None = None,
     ) -> bool:
         """Queue one message; False when a message with that key was already queued.
-        Messages of one `conversation` are delivered in order (`bot.notify`)."""
+        Messages of one `conversation` are delivered in order (`bot.outbox.worker`)."""
         now = iso(self._clock())
         cursor = self._conn.execute(
             "INSERT INTO outbox (dedupe_key, kind, recipient, payload_json, created_at,"
@@ -38,7 +38,7 @@ class Outbox:
             (
                 dedupe_key,
                 kind,
-                recipient,
+                str(recipient),
                 json.dumps(payload, ensure_ascii=False),
                 now,
                 now,

@@ -7,14 +7,12 @@ ones arrive, and `forget_before` drops whole old conversations.
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from bot.clock import Clock, iso, utcnow
-from bot.store.database import bookkeeping
+from bot.store.database import Database, bookkeeping
 
 
 class Transcripts:
-    def __init__(self, db: sqlite_utils.Database, keep: int, clock: Clock = utcnow) -> None:
+    def __init__(self, db: Database, keep: int, clock: Clock = utcnow) -> None:
         self._conn = db.conn
         self._keep = keep
         self._clock = clock

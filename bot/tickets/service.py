@@ -7,7 +7,7 @@ event to the ticket's log, recomputes the SLA clocks, and queues in the outbox â
 inside the same SQLite transaction â€” what must be said about it: the triage view
 update, a notice to the requester for public changes, a thread post for comments
 and internal notes, a page for a P1. A crash after the commit therefore loses no
-notification, and a crash before it leaves no trace (see `bot.notify`).
+notification, and a crash before it leaves no trace (see `bot.outbox.worker`).
 
 Who may call what is decided by the callers (the requester handlers check
 ownership, the engineer commands check the directory role); the service records
@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
+from bot import metrics
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.config import Settings
 from bot.i18n import Translator
+from bot.incidents.grouping import group_report
+from bot.messages import Recipient
 from bot.redact import MASK, redact
-from bot.store.database import transaction
+from bot.store.database import Database, transaction
+from bot.store.message_links import MessageLinks
 from bot.store.outbox import Outbox
 from bot.store.request_scope import current_request
 from bot.tickets import model
@@ -103,11 +105,12 @@ def build_targets(settings: Settings) -> dict[str, Target]:
 
 
 class TicketService:
-    def __init__(self, db: sqlite_utils.Database, settings: Settings, clock: Clock = utcnow):
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utcnow):
         self._conn = db.conn
         self._clock = clock
         self._settings = settings
         self._outbox = Outbox(db, clock)
+        self._links = MessageLinks(db.conn)
         self.calendar = build_calendar(settings)
         self.targets = build_targets(settings)
         self.categories = settings.tickets.categories
@@ -175,17 +178,11 @@ class TicketService:
 
     def for_thread(self, message_ref: str) -> int | None:
         """The ticket whose triage post is `message_ref` (a reply in its thread is about it)."""
-        row = self._conn.execute(
-            "SELECT ticket_id FROM triage_posts WHERE message_ref = ?", (message_ref,)
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return self._links.ticket_of_triage_thread(message_ref)
 
     def for_requester_thread(self, message_ref: str) -> int | None:
         """The ticket whose notice to the requester is `message_ref` (a reply there comments)."""
-        row = self._conn.execute(
-            "SELECT ticket_id FROM ticket_threads WHERE message_ref = ?", (message_ref,)
-        ).fetchone()
-        return None if row is None else int(row[0])
+        return self._links.ticket_of_notice_thread(message_ref)
 
     def for_request(self, request: str) -> int | None:
         """The ticket a request (a platform event id) opened or changed first, if any."""
@@ -281,8 +278,12 @@ class TicketService:
         transcript: Sequence[tuple[str, str]] = (),
         idempotency_key: str | None = None,
         requester_directory_id: str | None = None,
+        fault: bool = True,
     ) -> tuple[Ticket, bool]:
         """Open a ticket; return it and whether it is new (False: the key was seen before).
+
+        A `fault` (not a request) is a report that may belong to a major incident: it is
+        grouped in this transaction (`bot.incidents.grouping`).
 
         `requester_directory_id` is the requester's immutable directory id when known.
 
@@ -344,6 +345,9 @@ class TicketService:
             self._queue_triage(ticket)
             if priority == "P1":
                 self._page(ticket, "P1")
+            if fault:
+                group_report(conn, self._settings, self._outbox, ticket, now)
+        metrics.TICKETS_OPENED.inc(priority)
         return ticket, True
 
     def comment(
@@ -434,7 +438,9 @@ class TicketService:
 
     # -- the engineers' side ------------------------------------------------------------------
 
-    def claim(self, number: int, engineer: str) -> Ticket:
+    def claim(self, number: int, engineer: str, *, shown_as: str = "") -> Ticket:
+        """`shown_as`: how the requester's notice names the engineer (their directory
+        display name; the caller looks it up), never their email."""
         return self._act(
             number,
             "claim",
@@ -443,8 +449,9 @@ class TicketService:
             "",
             public=True,
             change=lambda c, t: {"assignee": engineer, "state": IN_PROGRESS},
+            data={"user": engineer},
             notice="ticket.notice.claimed",
-            params={"engineer": engineer},
+            params={"engineer": shown_as or engineer.split("@", 1)[0]},
         )
 
     def assign(
@@ -506,7 +513,7 @@ class TicketService:
             self._outbox.put(
                 f"chase:{number}:{event_id}",
                 "notice",
-                f"email:{ticket.assignee}",
+                Recipient.by_email(ticket.assignee),
                 {"ticket": number, "text": tell, "choices": []},
             )
 
@@ -535,17 +542,19 @@ class TicketService:
     def escalate(self, number: int, engineer: str, team: str, reason: str) -> Ticket:
         if team not in self.teams:
             raise TicketError("ticket.unknown_team", team=team, teams=", ".join(self.teams))
+        # The reason is for the resolver team: an internal event. The requester is told
+        # only that the ticket moved to the team (`tell`), not why.
         return self._act(
             number,
             "escalate",
             engineer,
             "escalation",
             _stored(reason),
-            public=True,
             change=lambda c, t: {"state": ESCALATED, "team": team, "assignee": None},
             data={"team": team},
             notice="ticket.notice.escalated",
             params={"team": team},
+            tell=True,
         )
 
     def wait(self, number: int, engineer: str, reason: str) -> Ticket:
@@ -562,7 +571,9 @@ class TicketService:
             params={"reason": reason},
         )
 
-    def resolve(self, number: int, engineer: str, resolution: str) -> Ticket:
+    def resolve(self, number: int, engineer: str, resolution: str, *, tell: bool = True) -> Ticket:
+        """`tell=False`: the requester is told otherwise (an incident's resolution tells each
+        person once, `bot.incidents.notices`), so no notice and no rating ask from here."""
         now = iso(self._clock())
         resolution = _stored(resolution)
         return self._act(
@@ -576,6 +587,7 @@ class TicketService:
             notice="ticket.notice.resolved",
             params={"resolution": resolution},
             csat=True,
+            tell=None if tell else False,
         )
 
     # -- time ---------------------------------------------------------------------------------
@@ -591,10 +603,14 @@ class TicketService:
             (iso(now), limit),
         ).fetchall()
         # One transaction for the batch: one commit (one fsync) instead of one per ticket.
+        fired: list[tuple[str, str]] = []
         with transaction(self._conn) as conn:
             for (number,) in due:
-                for kind in self._sla_alerts(conn, number, now):
+                for kind, clock in self._sla_alerts(conn, number, now):
                     counts[kind] += 1
+                    fired.append((kind, clock))
+        for kind, clock in fired:  # counted once committed
+            metrics.SLA_ALERTS.inc(kind, clock)
         cutoff = iso(now - timedelta(days=self._settings.tickets.reopen_days))
         stale = self._conn.execute(
             "SELECT id FROM tickets WHERE state = ? AND resolved_at <= ? LIMIT ?",
@@ -612,7 +628,10 @@ class TicketService:
             counts["closed"] += 1
         return counts
 
-    def _sla_alerts(self, conn: sqlite3.Connection, number: int, now: datetime) -> list[str]:
+    def _sla_alerts(
+        self, conn: sqlite3.Connection, number: int, now: datetime
+    ) -> list[tuple[str, str]]:
+        """The alerts due on this ticket, raised: (kind, clock) each."""
         ticket = self._load(conn, number)
         if ticket.state not in OPEN or ticket.state == WAITING:
             conn.execute("UPDATE tickets SET sla_next_at = NULL WHERE id = ?", (number,))
@@ -629,13 +648,13 @@ class TicketService:
             if moment is None or moment > now or flags & bit:
                 continue
             flags |= bit
-            fired.append(kind)
+            fired.append((kind, clock))
             event_kind = "sla_at_risk" if kind == "at_risk" else "sla_breach"
             self._event(conn, number, event_kind, "helpdesk", "", data={"clock": clock})
             self._outbox.put(
                 f"sla:{number}:{bit}:{ticket.reopen_count}",
                 "sla",
-                "channel:" + self._settings.tickets.triage_channel,
+                Recipient.channel(self._settings.tickets.triage_channel),
                 {"ticket": number, "kind": kind, "clock": clock, "due": iso(moment)},
             )
         conn.execute("UPDATE tickets SET sla_flags = ? WHERE id = ?", (flags, number))
@@ -694,10 +713,14 @@ class TicketService:
         csat: bool = False,
         thread: bool = False,
         also: Callable[[Ticket, int, str], None] | None = None,
+        tell: bool | None = None,
     ) -> Ticket:
         """Apply one action: check, update, log, re-clock and queue its notifications, all
         in one transaction. `thread` mirrors the event's text into the triage thread; `also`
         (ticket after, event id, text) queues what else the action must say, in it too.
+        `tell` (default: `public`) sends the requester `notice`; an internal event may still
+        tell them something (an escalation: the team, never the reason). The notice's
+        words come only from `notice` and `params`, never from an internal event's body.
 
         A request that already made this kind of change to this ticket (a message the
         inbox runs again after a crash, `bot.store.request_scope`) changes nothing more."""
@@ -735,9 +758,11 @@ class TicketService:
             conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", (*updates.values(), number))
             event_data = dict(data or {})
             if new_state != before.state:
-                event_data.update({"from": before.state, "to": new_state})
-                if kind != "state":
-                    self._event(conn, number, "state", actor, "", public=True, data=event_data)
+                moved = {"from": before.state, "to": new_state}
+                if kind == "state":
+                    event_data.update(moved)
+                else:  # its own state event: an assignment is logged as an assignment
+                    self._event(conn, number, "state", actor, "", public=True, data=moved)
             event_id = self._event(
                 conn, number, kind, actor, body, public=public, data=event_data, request=request
             )
@@ -750,7 +775,8 @@ class TicketService:
                 also(after, event_id, body)
             if after.priority == "P1" and before.priority != "P1":
                 self._page(after, "P1")
-            if public and notice is not None and actor != after.requester_email:
+            told = public if tell is None else tell
+            if told and notice is not None and actor != after.requester_email:
                 self._notify_requester(after, event_id, notice, params or {}, csat=csat)
         return after
 
@@ -821,7 +847,7 @@ class TicketService:
         self._outbox.put(
             f"triage:{ticket.number}:{ticket.version}",
             "triage",
-            "channel:" + self._settings.tickets.triage_channel,
+            Recipient.channel(self._settings.tickets.triage_channel),
             {"ticket": ticket.number, "version": ticket.version},
         )
 
@@ -830,17 +856,19 @@ class TicketService:
         self._outbox.put(
             f"thread:{ticket.number}:{event_id}",
             "thread",
-            "channel:" + self._settings.tickets.triage_channel,
+            Recipient.channel(self._settings.tickets.triage_channel),
             {"ticket": ticket.number, "actor": actor, "kind": kind, "text": text},
         )
 
-    def oncall_recipient(self, team: str | None = None) -> str:
+    def oncall_recipient(self, team: str | None = None) -> Recipient:
         """Who is paged now: the on-call engineer of the team's current shift (by email),
         else `tickets.oncall_recipient` (a channel)."""
         rotation = self._settings.rotation
         name = team if team in rotation.teams else rotation.teams[0]
         person = rotation.oncall(rotation.shift_at(name, self._clock()))
-        return f"email:{person}" if person else self._settings.tickets.oncall_recipient
+        if person:
+            return Recipient.by_email(person)
+        return Recipient.parse(self._settings.tickets.oncall_recipient)
 
     def _page(self, ticket: Ticket, why: str) -> None:
         self._outbox.put(
@@ -869,7 +897,7 @@ class TicketService:
         self._outbox.put(
             f"notice:{ticket.number}:{event_id}",
             "notice",
-            f"user:{ticket.requester_platform}:{ticket.requester_user_id}",
+            Recipient.person(ticket.requester_platform, ticket.requester_user_id),
             {
                 "ticket": ticket.number,
                 "conversation": ticket.requester_conversation,
@@ -881,7 +909,7 @@ class TicketService:
             self._outbox.put(
                 f"notice:{ticket.number}:{event_id}:{watcher}",
                 "notice",
-                f"email:{watcher}",
+                Recipient.by_email(watcher),
                 {"ticket": ticket.number, "text": text, "choices": []},
             )
 

@@ -21,6 +21,12 @@ def _when(text: str | None) -> str:
     return parse_iso(text).strftime("%Y-%m-%d %H:%MZ") if text else "—"
 
 
+def engineer_state(t: Translator, state: str) -> str:
+    """A state as engineers read it: `waiting_on_user` is "waiting on the requester" (the
+    requester's own word for it, "waiting for you", would speak to the wrong person)."""
+    return t(f"triage.state.{state}")
+
+
 def triage_view(
     ticket: Ticket, t: Translator, events: Sequence[TicketEvent] = (), *, history: int = 0
 ) -> Reply:
@@ -30,7 +36,7 @@ def triage_view(
         flags.append(t("triage.breached"))
     elif ticket.sla_flags & 1 or ticket.sla_flags & 4:
         flags.append(t("triage.at_risk"))
-    head = f"{ticket.ref} · {ticket.priority} · {t('ticket.state.' + ticket.state)}"
+    head = f"{ticket.ref} · {ticket.priority} · {engineer_state(t, ticket.state)}"
     if flags:
         head += " · " + " ".join(flags)
     lines = [head, ticket.summary]

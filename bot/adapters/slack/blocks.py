@@ -15,6 +15,8 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from bot.markup import escape as escape
+from bot.markup import to_mrkdwn, to_plain
 from bot.messages import ArticleCard, Choice, Form, Reply
 
 SECTION_CHARS = 3000
@@ -31,11 +33,6 @@ FORM_CALLBACK = "hd_form"
 
 _MENTION = re.compile(r"<([@#!])([^|>]+)(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
-
-
-def escape(text: str) -> str:
-    """Slack's control characters as entities: `& < >` (in that order)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(text: str, names: dict[str, str] | None = None) -> str:
@@ -78,8 +75,8 @@ def _plain_text(text: str, limit: int = LABEL_CHARS) -> dict[str, Any]:
 
 
 def _sections(text: str) -> list[dict[str, Any]]:
-    """Long text as several sections (Slack caps one at 3,000 characters)."""
-    escaped = escape(text)
+    """Long text (in `bot.markup`) as mrkdwn sections (Slack caps one at 3,000 characters)."""
+    escaped = to_mrkdwn(text)
     chunks = []
     while escaped:
         if len(escaped) <= SECTION_CHARS:
@@ -153,7 +150,9 @@ def reply_blocks(reply: Reply, form_token: str | None = None) -> tuple[str, list
     blocks += rows
     if len(blocks) > MAX_BLOCKS:
         blocks = blocks[: MAX_BLOCKS - len(rows)] + rows
-    fallback = escape(reply.text) or escape(" · ".join(c.title for c in reply.cards)) or " "
+    fallback = (
+        escape(to_plain(reply.text)) or escape(" · ".join(c.title for c in reply.cards)) or " "
+    )
     return _cut(fallback, FALLBACK_CHARS), blocks
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from bot.adapters.slack import COMMAND, SHORTCUT
+from bot.adapters.slack.inbound import COMMAND, SHORTCUT
 
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
@@ -42,8 +42,12 @@ EVENT_SCOPES: dict[str, tuple[str, ...]] = {
 COMMAND_SCOPES = ("commands",)
 
 
-def manifest(name: str = "IT Helpdesk", url: str | None = None) -> dict[str, Any]:
-    """The manifest: Socket Mode by default; with `url` (https://host), HTTP request URLs."""
+def manifest(
+    name: str = "IT Helpdesk", url: str | None = None, usage_hint: str = ""
+) -> dict[str, Any]:
+    """The manifest: Socket Mode by default; with `url` (https://host), HTTP request URLs.
+    `usage_hint` is the slash command's hint, which the CLI takes from the one command
+    registry (`bot.handlers.commands`; an adapter does not import handlers)."""
     scopes = sorted(
         {s for group in (*METHOD_SCOPES.values(), *EVENT_SCOPES.values()) for s in group}
         | set(COMMAND_SCOPES)
@@ -52,7 +56,7 @@ def manifest(name: str = "IT Helpdesk", url: str | None = None) -> dict[str, Any
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "IT helpdesk: tickets, help articles, account self-service",
-        "usage_hint": "help | new <what you need> | my | kb <question> | queue | claim HD-1001",
+        "usage_hint": usage_hint,
         "should_escape": True,
     }
     if endpoint:
@@ -96,5 +100,5 @@ def manifest(name: str = "IT Helpdesk", url: str | None = None) -> dict[str, Any
     }
 
 
-def manifest_yaml(name: str = "IT Helpdesk", url: str | None = None) -> str:
-    return yaml.safe_dump(manifest(name, url), sort_keys=False, allow_unicode=True)
+def manifest_yaml(name: str = "IT Helpdesk", url: str | None = None, usage_hint: str = "") -> str:
+    return yaml.safe_dump(manifest(name, url, usage_hint), sort_keys=False, allow_unicode=True)

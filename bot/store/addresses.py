@@ -1,0 +1,56 @@
+"""How to reach a person on their platform when they did not just write: the conversation
+reference their platform gave with their last message (Slack: the DM channel; Teams: the
+service URL, conversation id and tenant a proactive message needs). The inbox stores it
+with each message that carries one (`Incoming.address`), in the same commit; the outbox's
+renderer gives it to the transport with a message for that person (`Delivery.address`),
+found by their platform user id or by email."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping
+
+
+def remember_in(
+    conn: sqlite3.Connection,
+    platform: str,
+    user_id: str,
+    email: str | None,
+    reference: Mapping[str, str],
+    at: str,
+) -> None:
+    """Store (or refresh) a person's address inside the caller's transaction."""
+    conn.execute(
+        "INSERT INTO addresses (platform, user_id, email, reference_json, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, user_id) DO UPDATE SET"
+        " email = excluded.email, reference_json = excluded.reference_json,"
+        " updated_at = excluded.updated_at",
+        (platform, user_id, email, json.dumps(dict(reference), sort_keys=True), at),
+    )
+
+
+class Addresses:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def of_user(self, platform: str, user_id: str) -> dict[str, str] | None:
+        row = self._conn.execute(
+            "SELECT reference_json FROM addresses WHERE platform = ? AND user_id = ?",
+            (platform, user_id),
+        ).fetchone()
+        return _reference(row[0]) if row else None
+
+    def of_email(self, platform: str, email: str) -> tuple[str, dict[str, str]] | None:
+        """The user id and address of the person with this email on `platform` (the one
+        who wrote last, should two accounts share it)."""
+        row = self._conn.execute(
+            "SELECT user_id, reference_json FROM addresses WHERE platform = ? AND email = ?"
+            " ORDER BY updated_at DESC LIMIT 1",
+            (platform, email.lower()),
+        ).fetchone()
+        return (str(row[0]), _reference(row[1])) if row else None
+
+
+def _reference(text: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in json.loads(text).items()}
