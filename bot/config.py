@@ -112,6 +112,8 @@ class GraphSettings:
     """Reads answered 429/503/504 are retried this many times, after their Retry-After."""
     max_wait_seconds: int = 30
     """A longer Retry-After is not waited for in chat: the user is told to try again later."""
+    sign_in_log_size: int = 50
+    """How many of a person's latest sign-ins are read to say what is locking them out."""
     cloud_recovery: str = "tap"
     """How a cloud-only account gets back in: "tap" (a one-time Temporary Access Pass,
     preferred) or "password" (a temporary password that must be changed at sign-in)."""
@@ -186,6 +188,8 @@ class SelfServiceSettings:
     """Unlocks and resets one engineer may do for others in 24 hours (then refused, alerted)."""
     security_channel: str = "it-security"
     """Where refusals on protected accounts and lockout bursts are alerted (a channel)."""
+    security_team: str = "Security"
+    """The resolver team phishing reports and incidents are assigned to (one of `tickets.teams`)."""
 
 
 @dataclass(frozen=True)
@@ -504,6 +508,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "reports.late_after_minutes": (1, 24 * 60),
     "graph.timeout_seconds": (1, 120),
     "graph.max_retries": (0, 10),
+    "graph.sign_in_log_size": (1, 999),
     "graph.max_wait_seconds": (0, 300),
     "graph.tap_minutes": (10, 480),
     "tickets.reopen_days": (0, 365),

@@ -18,7 +18,9 @@ remembered for what comes next, `bot/handlers/context.py`); when the two best in
 close it asks which one with two buttons (`bot/handlers/clarify.py`) and runs the one
 picked on the original message. A bare number or no with no question waiting is no
 request (the bot says it asked nothing); a bare "ok" / 「好」 is ended politely. Around
-(4) and (5) sits the error boundary: a `UserFacingError` becomes its catalogue message;
+(4) and (5) sits the error boundary: an integration that is down (`Unavailable`) in any
+handler gives a plain answer, a ticket and an audit record (rule 7, `Engine._run`); another
+`UserFacingError` becomes its catalogue message;
 anything else is logged with a short reference id and the user sees a polite message with that
 id, never the exception. Before (4), a `/helpdesk` command (`Incoming.command`, set by the
 adapter), and an engineer's subcommand typed without the prefix (`claim HD-1003`,
@@ -33,8 +35,10 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import overload
 
 from bot.errors import UserFacingError
+from bot.handlers.account_facts import about_the_account, facts_first
 from bot.handlers.base import (
     INTENT_CHOICE_PREFIX,
     Handler,
@@ -51,11 +55,13 @@ from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
 from bot.handlers.outage import URGENT_INTENT, urgent_intent
+from bot.handlers.outcomes import said
 from bot.handlers.roles import is_engineer
 from bot.handlers.ticket_requests import RATE_INTENT
 from bot.handlers.tickets import asks_for_a_person
 from bot.handlers.typed_approval import TYPED_APPROVAL
 from bot.i18n import Translator
+from bot.integrations.directory import Account, Unavailable
 from bot.intents import (
     INTENTS,
     IntentResult,
@@ -68,6 +74,7 @@ from bot.intents import (
 from bot.language import asked_language, reply_language, written_in
 from bot.messages import Command, Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
+from bot.selfservice.recovery import integration_down
 from bot.services import Services
 from bot.store.conversations import PendingFlow, conversation_key
 from bot.tickets.outage import outage_words
@@ -94,7 +101,7 @@ def understood(
     a typed rating or an approver's answer, which are read before any model): the model's
     intent, unless the words report an outage (`urgent_intent`) or open with, or end in, an
     ask for a person with the problem beside it (`asks_for_a_person`). When the model's two
-    best are close and neither rule changed its answer, the engine asks which one
+    best are close and neither rule changed or confirmed its answer, the engine asks which one
     (`result.close`). The conversation suite measures this intent, not the model's alone."""
     if rating(text) is not None:
         return RATE_INTENT, None
@@ -102,6 +109,10 @@ def understood(
         return TYPED_APPROVAL, None
     result = classify(text)
     intent = urgent_intent(result.intent, text)
+    if intent == "human" and result.close and asks_for_a_person(classify, text):
+        # The words ask for a person with the problem beside them: the rule answers, as it
+        # does when the model reads the problem first, so there is nothing to ask.
+        return intent, replace(result, close=False)
     if intent != "human" and asks_for_a_person(classify, text):
         intent = "human"
     return intent, result
@@ -268,9 +279,33 @@ class Engine:
         if result is not None:
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
             if result.close and intent == result.intent and not _outage_said(intent, turn):
-                return ask(turn, result)
+                question = ask(turn, result)
+                if about_the_account(turn.msg.text):  # rule: the account's fact comes first
+                    return await facts_first(turn, "account_facts", question)
+                return question
             remember(turn, intent)
-        return await self._by_intent[intent].handle(turn)
+        return await self._run(intent, turn)
+
+    @overload
+    async def _run(self, intent: str, turn: Turn) -> list[Reply]: ...
+
+    @overload
+    async def _run(self, intent: str, turn: Turn, pending: PendingFlow) -> list[Reply] | None: ...
+
+    async def _run(
+        self, intent: str, turn: Turn, pending: PendingFlow | None = None
+    ) -> list[Reply] | None:
+        """Call `intent`'s handler (`resume` when `pending` waits for it) inside rule 7's
+        boundary: an integration that is down (`Unavailable`) gives the user a plain answer, a
+        ticket with the context and one audit record under the intent's name, whatever the
+        handler (`bot.selfservice.recovery.integration_down`)."""
+        handler = self._by_intent[intent]
+        try:
+            if pending is not None:
+                return await handler.resume(turn, pending)
+            return await handler.handle(turn)
+        except Unavailable as exc:
+            return _integration_down(turn, intent, exc)
 
     async def _answer(self, turn: Turn, pending: PendingFlow | None) -> list[Reply]:
         msg, t = turn.msg, turn.t
@@ -298,23 +333,23 @@ class Engine:
                 verb = "reply" if thread_ticket else "comment"
                 words = (str(thread_ticket or own_ticket), *msg.text.split())
                 inner = replace(turn, msg=replace(msg, command=Command(verb, words)))
-                return await self._by_intent["command"].handle(inner)
+                return await self._run("command", inner)
             if msg.command is not None and "command" in self._by_intent:
                 turn.services.conversations.clear(turn.key)
-                return await self._by_intent["command"].handle(turn)
+                return await self._run("command", turn)
             if await self._engineer_typed_command(turn):
                 turn.services.conversations.clear(turn.key)
                 typed = replace(turn, msg=replace(msg, command=Command.parse(msg.text)))
-                return await self._by_intent["command"].handle(typed)
+                return await self._run("command", typed)
             if msg.choice and msg.choice.startswith(ACTION_CHOICE_PREFIX):
                 intent = msg.choice[1:].split(":", 1)[0]
                 if intent in self._by_intent:
-                    return await self._by_intent[intent].handle(turn)
+                    return await self._run(intent, turn)
             if msg.choice and msg.choice.startswith(INTENT_CHOICE_PREFIX):
                 intent = msg.choice.removeprefix(INTENT_CHOICE_PREFIX)
                 if intent in self._by_intent:
                     turn.services.conversations.clear(turn.key)
-                    return await self._by_intent[intent].handle(turn)
+                    return await self._run(intent, turn)
             if pending is not None and pending.flow == CLARIFY_FLOW:
                 picked = chosen(turn, pending)
                 if picked is None and bare_answer(msg.text):
@@ -323,22 +358,22 @@ class Engine:
                 if picked is not None:
                     intent, text = picked
                     original = replace(turn, msg=replace(msg, text=text, choice=None))
-                    return await self._by_intent[intent].handle(original)
+                    return await self._run(intent, original)
                 pending = None
             if pending is not None and thanks_or_bye(msg.text):
-                return await self._by_intent["thanks_bye"].handle(turn)
+                return await self._run("thanks_bye", turn)
             if pending is not None and self._starts_a_new_request(turn, pending):
                 turn.services.conversations.clear(turn.key)
                 park(turn, pending)  # a new problem typed instead of a comment: both kept
                 return offer_back(turn, await self._understand(turn))
             if pending is not None:
-                handler = self._by_intent.get(pending.flow.split(".", 1)[0])
-                if handler is not None:
+                flow_intent = pending.flow.split(".", 1)[0]
+                if flow_intent in self._by_intent:
                     try:
-                        answer = await handler.resume(turn, pending)
+                        answer = await self._run(flow_intent, turn, pending)
                     except IntentPicked as picked:  # "talk to a person" typed: its button
                         turn.services.conversations.clear(turn.key)
-                        return await self._by_intent[picked.intent].handle(turn)
+                        return await self._run(picked.intent, turn)
                     if answer is not None:
                         return answer
                 if bare_answer(msg.text) and worth_keeping(pending):
@@ -353,9 +388,11 @@ class Engine:
                 # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
                 # a question that has ended
                 if yes_or_no(msg.text):
-                    return await self._by_intent["thanks_bye"].handle(turn)
+                    return await self._run("thanks_bye", turn)
                 return [Reply(t("engine.nothing_asked"), choices=menu(t))]
             return await self._understand(turn)
+        except Unavailable as exc:  # outside any handler (an engineer's role check)
+            return _integration_down(turn, "message", exc)
         except UserFacingError as exc:
             turn.services.conversations.clear(turn.key)
             return [Reply(t(exc.key, **exc.params), choices=menu(t))]
@@ -364,3 +401,13 @@ class Engine:
             log.exception("error %s while answering request %s", ref, turn.request_id)
             turn.services.conversations.clear(turn.key)
             return [Reply(t("engine.error", ref=ref), choices=(human_choice(t),))]
+
+
+def _integration_down(turn: Turn, action: str, exc: Unavailable) -> list[Reply]:
+    """Rule 7 for whatever was being answered: clear the waiting question, open a ticket,
+    audit, and say so plainly."""
+    turn.services.conversations.clear(turn.key)
+    known = turn.known.get("account")
+    actor = known if isinstance(known, Account) else None
+    log.warning("integration down during %s (request %s): %s", action, turn.request_id, exc)
+    return said(turn, integration_down(turn, action, exc, actor))
