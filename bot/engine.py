@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import overload
 
 from bot.errors import UserFacingError
-from bot.handlers.account_facts import about_the_account, facts_first
+from bot.handlers.account_facts import about_the_account, fact_before_question
 from bot.handlers.base import (
     INTENT_CHOICE_PREFIX,
     Handler,
@@ -281,7 +281,9 @@ class Engine:
             if result.close and intent == result.intent and not _outage_said(intent, turn):
                 question = ask(turn, result)
                 if about_the_account(turn.msg.text):  # rule: the account's fact comes first
-                    return await facts_first(turn, "account_facts", question)
+                    offered = (result.intent, result.runner_up)
+                    fact = await fact_before_question(turn, offered)
+                    return [fact, *question] if fact else question
                 return question
             remember(turn, intent)
         return await self._run(intent, turn)
