@@ -28,7 +28,7 @@ from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError, Unavailable
 from bot.messages import Choice, Reply
-from bot.request_catalogue import CatalogueItem
+from bot.request_catalogue import REQUEST_CONFIRM_FLOW, CatalogueItem
 from bot.selfservice.approval_ask import ask_approver
 from bot.selfservice.approvals import approver_for, request_group_access, tell_requester
 from bot.store.approvals import Approval
@@ -37,7 +37,7 @@ from bot.tickets.model import OPEN
 
 CATALOGUE_REQUEST = "catalogue_request"
 """The approval action of a catalogue request; its subject is the ticket number."""
-CONFIRM_FLOW = "request.confirm"
+CONFIRM_FLOW = REQUEST_CONFIRM_FLOW
 GROUP_FLOW = "request.group"
 _SEND = "request:send"
 _GROUP = "request:group:"

@@ -68,6 +68,11 @@ def offer_back(turn: Turn, replies: list[Reply]) -> list[Reply]:
     ]
 
 
+def parked(turn: Turn) -> PendingFlow | None:
+    """The question kept aside in this conversation, if any."""
+    return turn.services.conversations.get(_parked_key(turn))
+
+
 def back(turn: Turn) -> list[Reply]:
     """Ask the kept question again and wait for its answer; say so when nothing is kept."""
     t, store = turn.t, turn.services.conversations

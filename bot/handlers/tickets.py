@@ -22,11 +22,13 @@ from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.chase import chase, said_before
 from bot.handlers.context import Topic, forget, topic
+from bot.handlers.interrupted import parked
 from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import IntentResult, bare_answer, find_entities, rating
 from bot.messages import TICKET_FROM_MESSAGE, Choice, Form, FormField, Reply
+from bot.request_catalogue import REQUEST_CONFIRM_FLOW
 from bot.store.conversations import PendingFlow
 from bot.tickets.floor import raised
 from bot.tickets.model import (
@@ -412,6 +414,18 @@ class TicketStatus:
             return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
+            waiting = parked(turn)
+            if waiting is not None and waiting.flow == REQUEST_CONFIRM_FLOW:
+                # "has it been approved?" before "Send the request": nothing was sent yet
+                return [
+                    Reply(
+                        t(
+                            "ticket.request_not_sent",
+                            item=waiting.state.get("item", ""),
+                            send=t("request.send"),
+                        )
+                    )
+                ]
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
         still_open = [ticket for ticket in tickets if ticket.state in OPEN]
         if len(still_open) == 1:
