@@ -44,17 +44,17 @@ class Evidence:
 FEATURES = tuple(Evidence.__dataclass_fields__)
 
 # Written by tools/train_confidence.py (`--write`); see the module docstring.
-INTERCEPT = -10.4521
+INTERCEPT = -9.88047
 COEFFICIENTS: dict[str, float] = {
-    "blend": 3.53309,
-    "share": 2.09736,
-    "cosine": 4.804,
-    "nearest": 4.74526,
-    "stand_out": 3.68209,
-    "unknown": -0.691843,
-    "agree": 0.483155,
-    "chinese": 0.495156,
-    "words": 1.77822,
+    "blend": 3.65484,
+    "share": 2.77504,
+    "cosine": 4.62947,
+    "nearest": 4.60373,
+    "stand_out": 4.12557,
+    "unknown": -0.711574,
+    "agree": 0.291543,
+    "chinese": 0.43947,
+    "words": 1.41804,
 }
 
 
