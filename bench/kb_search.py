@@ -2,11 +2,13 @@
 
 Run: .venv/bin/python bench/kb_search.py [--corpus DIR] [--queries FILE] [--smoke]
                                           [--no-semantic | --vectors FILE] [--no-encoder]
+                                          [--no-scale] [--misses]
 Defaults to ../shared/corpora/ms-support-articles (3,431 Microsoft support articles
 with 151 labelled dev queries). Prints hit@1, hit@3, MRR@10, hit@3 on the Chinese
 queries, abstention precision/recall on the no-answer queries, p50/p95 latency per
 query (single thread), index build time and memory; then build time and latency at
-10k and 100k articles made by perturbing copies of the corpus (--smoke: 10k only).
+10k and 100k articles made by perturbing copies of the corpus (--smoke: 10k only;
+--no-scale: none).
 A query is a hit@k when any relevant id is among the first k results, answered or not.
 --queries FILE measures on another set: bench/data/queries_holdout.jsonl and
 queries_unseen.jsonl (160 each, written blind, since used for tuning: see README,
@@ -200,7 +202,7 @@ def main() -> None:
     )
     if "--misses" in sys.argv:
         print("\n".join(misses))
-    sizes = (10_000,) if smoke else (10_000, 100_000)
+    sizes = () if "--no-scale" in sys.argv else (10_000,) if smoke else (10_000, 100_000)
     for size in sizes:
         big, source = perturbed(articles, size)
         copied: SentenceEncoder | None = None
