@@ -5,14 +5,15 @@ With the sentence encoder, a search describes its question and first hits by a f
 
     confidence = sigmoid(INTERCEPT + sum(COEFFICIENTS[k] * evidence[k]))
 
-The coefficients were learnt by `tools/train_confidence.py` on the four labelled query
-sets over the public corpus (dev, held-out, unseen, final) and on the questions of
+The coefficients were learnt by `tools/train_confidence.py` on the five labelled query
+sets over the public corpus (dev, held-out, unseen, final, blind2), with the questions of
 `bench/data/kb_confidence_train.jsonl` (written for this model; no-answer brokerage, HR,
-facilities and other-vendor questions and answerable ones, English and Chinese). The
-label is "the knowledge base holds an answer". The operating point was chosen by
-cross-validation (choose on three sets, check on the fourth) and folded into the
-intercept, so `kb.min_score` 0.5 is that point: the search abstains below it. See README,
-"Knowledge search".
+facilities, hardware and other-vendor questions and answerable ones, English and Chinese)
+offered at a weight the cross-validation chooses. The label is "the knowledge base holds
+an answer". The penalty, that weight and the operating point were chosen by nested
+leave-one-set-out cross-validation and the threshold folded into the intercept, so
+`kb.min_score` 0.5 is that point: the search abstains below it. The evidence is gathered
+in `evidence.py`. See README, "Knowledge search".
 
 The model does not change the ranking: it only reads the hits the ranking chose.
 """
