@@ -33,10 +33,9 @@ class Evidence:
     cosine: float  # best encoder cosine of the question with a first hit
     nearest: float  # encoder cosine of the nearest article of all (hit or not)
     stand_out: float  # nearest cosine minus the fifth nearest's: how much the best stands out
-    unknown: float  # share of the question's weight in words the KB has nowhere
-    agree: float  # 1 when the lexical and the encoder's top articles are the same
     chinese: float  # 1 for a question with Chinese characters
     words: float  # log(1 + the question's words the KB knows), Chinese bigrams aside
+    like_no_answer: float  # best cosine with a question known to have no answer
 
     def as_row(self) -> tuple[float, ...]:
         return astuple(self)
@@ -45,17 +44,16 @@ class Evidence:
 FEATURES = tuple(Evidence.__dataclass_fields__)
 
 # Written by tools/train_confidence.py (`--write`); see the module docstring.
-INTERCEPT = -9.88047
+INTERCEPT = -8.63284
 COEFFICIENTS: dict[str, float] = {
-    "blend": 3.65484,
-    "share": 2.77504,
-    "cosine": 4.62947,
-    "nearest": 4.60373,
-    "stand_out": 4.12557,
-    "unknown": -0.711574,
-    "agree": 0.291543,
-    "chinese": 0.43947,
-    "words": 1.41804,
+    "blend": 4.46682,
+    "share": 3.52751,
+    "cosine": 5.42489,
+    "nearest": 5.19035,
+    "stand_out": 4.36854,
+    "chinese": 1.7261,
+    "words": 2.00219,
+    "like_no_answer": -7.47691,
 }
 
 

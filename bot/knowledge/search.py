@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +48,13 @@ from bot.knowledge.confidence import Evidence
 from bot.knowledge.confidence import confidence as model_confidence
 from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
 from bot.knowledge.encoder import EncoderUnavailable, SentenceEncoder, default_encoder
-from bot.knowledge.evidence import CONFIDENCE_HITS, blend, concept_share, gather
+from bot.knowledge.evidence import (
+    CONFIDENCE_HITS,
+    blend,
+    concept_share,
+    gather,
+    no_answer_examples,
+)
 from bot.knowledge.lexical import LexicalIndex, within_budget
 from bot.knowledge.question import (
     MAX_QUERY_CHARS,
@@ -109,11 +116,14 @@ class KnowledgeBase:
         embedder: StaticEmbedder | Literal["default"] | None = "default",
         encoder: SentenceEncoder | EncoderUnavailable | Literal["default"] | None = "default",
         vector_cache: Path | None = None,
+        no_answer: Sequence[str] | Literal["default"] = "default",
     ) -> None:
         """`embedder`: the shipped static vectors by default; `encoder`: the shipped sentence
         encoder by default, its article vectors cached in the file `vector_cache`. None
         searches without that signal; so does an encoder that could not be loaded
-        (`EncoderUnavailable`) or failed on the articles (`encoder_problem` says why)."""
+        (`EncoderUnavailable`) or failed on the articles (`encoder_problem` says why).
+        `no_answer`: questions known to have no answer, read by the confidence (the shipped
+        `no_answer.toml` by default); their vectors are cached with the articles'."""
         self.min_score = min_score
         self.encoder_problem: str | None = None
         if encoder == "default":
@@ -123,6 +133,8 @@ class KnowledgeBase:
             encoder = None
         self.encoder: SentenceEncoder | None = encoder
         self._enc_vecs: Matrix | None = None
+        self._no_answer = list(no_answer_examples() if no_answer == "default" else no_answer)
+        self._no_answer_vecs: Matrix | None = None
         self.articles = articles
         self._by_id = {a.article_id: a for a in articles}
         self._translations: dict[tuple[str, str], Article] = {
@@ -189,7 +201,9 @@ class KnowledgeBase:
     def _encode_articles(self, encoder: SentenceEncoder, cache: Path | None) -> None:
         texts = [self.encoder_text(a) for a in self.articles]
         try:
-            self._enc_vecs = article_vectors(encoder, texts, cache)
+            vectors = article_vectors(encoder, texts + self._no_answer, cache)
+            self._enc_vecs = vectors[: len(texts)]
+            self._no_answer_vecs = vectors[len(texts) :] if self._no_answer else None
         except Exception as exc:  # the search works without the signal; never fail the build
             log.exception("kb search: encoding the articles failed; no sentence encoder")
             self.encoder_problem = f"encoding the articles failed ({exc})"
@@ -228,7 +242,7 @@ class KnowledgeBase:
 
     def search(self, query: str, lang: str = "en", limit: int = 3) -> SearchResult:
         parsed = self.parse(query)
-        views = self._encoder_views(query, parsed)
+        views, vectors = self._encoder_views(query, parsed)
         if not parsed.concepts and not views:
             return SearchResult(query, False, (), 0.0)
         head_terms = list({t for c in parsed.concepts for t in c.head})
@@ -302,7 +316,8 @@ class KnowledgeBase:
         )
         evidence: Evidence | None = None
         if meanings:
-            evidence = self._evidence(query, parsed, total, shown, views, meanings, head_rank)
+            like = self.like_no_answer(vectors)
+            evidence = self._evidence(query, parsed, total, shown, views, meanings, like)
             confidence = model_confidence(evidence)
         else:
             confidence = self._confidence(ranked[0], parsed, total)
@@ -319,46 +334,55 @@ class KnowledgeBase:
         shown: list[int],
         views: list[tuple[float, Matrix]],
         meanings: list[tuple[float, dict[int, float]]],
-        head_rank: list[int],
+        like_no_answer: float,
     ) -> Evidence:
         """What the confidence model reads (`evidence.py`)."""
         first = shown[:CONFIDENCE_HITS]
         shares = [self._confidence(i, parsed, total) for i in first]
         cosines = [max(m[i] for _, m in meanings) for i in first]
         sims = views[0][1] if len(views) == 1 else np.maximum(views[0][1], views[1][1])
-        # the nearest article by the ranked readings (not a reading for the confidence only)
-        ranked_sims = sims if len(views) == 1 or views[1][0] else views[0][1]
-        agree = bool(head_rank) and (
-            self._docs[head_rank[0]].article.group_id
-            == self._docs[int(np.argmax(ranked_sims))].article.group_id
-        )
-        return gather(query, parsed, total, shares, cosines, sims, agree)
+        return gather(query, parsed, shares, cosines, sims, like_no_answer)
 
-    def _encoder_views(self, query: str, parsed: Query) -> list[tuple[float, Matrix]]:
+    def _encoder_views(
+        self, query: str, parsed: Query
+    ) -> tuple[list[tuple[float, Matrix]], Matrix | None]:
         """The encoder's cosine of the question with every article, per reading of the
-        question, with the RRF weight of its list; none without the encoder.
+        question, with the RRF weight of its list; and the readings' vectors. None without
+        the encoder.
 
         An English question is read as typed. A Chinese or Kongish one is read as typed
         (MiniLM knows the characters, though it learnt on English) and as the English words
         the glossary found in it, which weigh more.
         """
         if self.encoder is None or self._enc_vecs is None:
-            return []
+            return [], None
         text = query[:MAX_QUERY_CHARS].strip()
         if not text:
-            return []
+            return [], None
         native = HAN.search(text) is not None and bool(parsed.clean)
         typed = set(words(fold(text)))
         corrected = not native and any(w not in typed for w in parsed.clean.split())
         texts = [text, parsed.clean] if native or corrected else [text]
         # einsum, not `@`: a BLAS matrix-vector product wakes OpenBLAS's threads, whose
         # spinning afterwards slowed the next encoding ×3 on two cores (measured)
-        sims: Matrix = np.einsum("ij,kj->ki", self._enc_vecs, self.encoder.encode(texts))
+        vectors = self.encoder.encode(texts)
+        sims: Matrix = np.einsum("ij,kj->ki", self._enc_vecs, vectors)
         if native:
-            return [(ENC_NATIVE_WEIGHT, sims[0]), (ENC_WEIGHT, sims[1])]
+            return [(ENC_NATIVE_WEIGHT, sims[0]), (ENC_WEIGHT, sims[1])], vectors
         if corrected:  # the corrected reading is read by the confidence only, not ranked
-            return [(ENC_WEIGHT, sims[0]), (0.0, sims[1])]
-        return [(ENC_WEIGHT, sims[0])]
+            return [(ENC_WEIGHT, sims[0]), (0.0, sims[1])], vectors
+        return [(ENC_WEIGHT, sims[0])], vectors
+
+    def question_vectors(self, query: str) -> Matrix | None:
+        """The encoder's vectors of a question's readings (None without the encoder)."""
+        return self._encoder_views(query, self.parse(query))[1]
+
+    def like_no_answer(self, vectors: Matrix | None) -> float:
+        """The best cosine of a question's readings with a question known to have no answer
+        (0 without such questions)."""
+        if self._no_answer_vecs is None or vectors is None:
+            return 0.0
+        return float(np.einsum("ij,kj->ki", self._no_answer_vecs, vectors).max())
 
     def _confidence(self, rowid: int, parsed: Query, total: float) -> float:
         return concept_share(
