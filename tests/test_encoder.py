@@ -24,6 +24,7 @@ from bot.knowledge.encoder import (
     default_encoder,
     load_encoder,
 )
+from bot.knowledge.evidence import no_answer_examples
 from bot.knowledge.library import Library
 from bot.knowledge.vector_cache import article_vectors
 from bot.store import open_store
@@ -149,7 +150,9 @@ def test_articles_are_encoded_once_per_content_and_cached_in_a_file(
 
     def build() -> KnowledgeBase:
         monkeypatch.setattr(vector_cache, "_memory", {})  # as a fresh process starts
-        return KnowledgeBase(load_articles(folder), encoder=counting, vector_cache=cache)
+        return KnowledgeBase(
+            load_articles(folder), encoder=counting, vector_cache=cache, no_answer=()
+        )
 
     build()
     assert len(counting.encoded) == 2 and cache.is_file()
@@ -230,7 +233,7 @@ def test_the_library_answers_in_its_worker_thread_and_reloads_only_what_changed(
     signals.bump("kb")
     assert library.refresh()
     with np.load(folder / ".vectors.npz") as data:
-        assert len(data["keys"]) == 2
+        assert len(data["keys"]) == 2 + len(no_answer_examples()), "articles and examples"
     assert library.search("vpn keeps disconnecting").hits[0].article.article_id == "vpn-drops"
 
 

@@ -204,7 +204,7 @@ def test_chinese_the_glossary_cannot_read_counts_against_the_confidence(
     # "where can I download my payslip": the glossary knows only 下載 (download)
     payslip = kb.parse("邊度可以下載返我啲糧單")
     assert payslip.clean == "download"
-    assert payslip.untranslated == 3, "返, 糧 and 單; 邊度, 可以, 我 and 啲 say no topic"
+    assert payslip.untranslated == 2, "糧 and 單; 邊度, 可以, 返, 我 and 啲 say no topic"
     assert kb.parse("下載").untranslated == 0
     assert kb.search("邊度可以下載返我啲糧單").confidence < kb.search("下載").confidence
     assert not kb.search("邊度可以下載返我啲糧單").answered

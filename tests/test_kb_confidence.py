@@ -15,6 +15,7 @@ import pytest
 from bot.knowledge import KnowledgeBase, load_articles
 from bot.knowledge import confidence as model
 from bot.knowledge.confidence import FEATURES, Evidence, confidence
+from bot.knowledge.evidence import no_answer_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,10 +42,9 @@ MIDDLING = Evidence(
     cosine=0.45,
     nearest=0.45,
     stand_out=0.08,
-    unknown=0.2,
-    agree=0.0,
     chinese=0.0,
     words=1.4,
+    like_no_answer=0.45,
 )
 
 
@@ -59,8 +59,12 @@ def test_more_evidence_of_an_answer_raises_the_confidence(feature: str) -> None:
     assert confidence(more) > confidence(MIDDLING)
 
 
-def test_words_the_kb_does_not_know_lower_the_confidence() -> None:
-    assert confidence(dataclasses.replace(MIDDLING, unknown=0.8)) < confidence(MIDDLING)
+def test_words_the_kb_does_not_know_lower_the_confidence(kb: KnowledgeBase) -> None:
+    known = kb.search("vpn keeps disconnecting")
+    odd = kb.search("vpn keeps disconnecting zorblaxic quuvenfod")
+    assert odd.evidence is not None and known.evidence is not None
+    assert odd.evidence.share < known.evidence.share, "unknown words count in the share"
+    assert odd.confidence < known.confidence
     assert 0.0 <= confidence(dataclasses.replace(MIDDLING, cosine=1e6)) <= 1.0
 
 
@@ -68,7 +72,7 @@ def test_a_search_reports_the_evidence_its_confidence_read(kb: KnowledgeBase) ->
     result = kb.search("outlook keeps asking for my password")
     assert result.evidence is not None
     assert result.confidence == pytest.approx(confidence(result.evidence), abs=1e-4)
-    assert result.evidence.agree == 1.0 and result.evidence.unknown == 0.0
+    assert result.evidence.share == 1.0 and result.evidence.like_no_answer < 0.6
 
 
 def test_a_corrected_reading_is_read_by_the_confidence_but_does_not_rank(
@@ -79,6 +83,35 @@ def test_a_corrected_reading_is_read_by_the_confidence_but_does_not_rank(
     assert typed.evidence is not None and typed.evidence.cosine > 0.5
     plain = KnowledgeBase(load_articles(ROOT / "kb"), encoder=None)
     assert plain.search("vpn").evidence is None
+
+
+def test_a_question_like_one_with_no_answer_lowers_the_confidence() -> None:
+    assert confidence(dataclasses.replace(MIDDLING, like_no_answer=0.9)) < confidence(
+        dataclasses.replace(MIDDLING, like_no_answer=0.3)
+    )
+
+
+def test_the_search_compares_a_question_with_the_no_answer_examples() -> None:
+    articles = load_articles(ROOT / "kb")
+    examples = ("how many days of annual leave do i have left", "the lift is stuck again")
+    kb = KnowledgeBase(articles, no_answer=examples)
+    leave = kb.search("how many days of annual leave have i got left")
+    vpn = kb.search("vpn keeps disconnecting")
+    assert leave.evidence is not None and vpn.evidence is not None
+    assert leave.evidence.like_no_answer > 0.9 > vpn.evidence.like_no_answer
+    assert not leave.answered
+    without = KnowledgeBase(articles, no_answer=())
+    assert without.search("how many days of annual leave have i got left").evidence is not None
+    assert without.search("how many days of annual leave").evidence.like_no_answer == 0.0  # type: ignore[union-attr]
+
+
+def test_the_shipped_no_answer_examples_are_read(kb: KnowledgeBase) -> None:
+    examples = no_answer_examples()
+    assert len(examples) > 300 and len(set(examples)) == len(examples)
+    result = kb.search(examples[0])
+    assert result.evidence is not None
+    assert result.evidence.like_no_answer == pytest.approx(1.0, abs=1e-3)
+    assert not result.answered
 
 
 def test_logistic_fit_recovers_a_known_model() -> None:
@@ -108,3 +141,15 @@ def test_write_model_replaces_only_the_numbers(tmp_path: Path) -> None:
     assert "INTERCEPT = -1.5\n" in text
     assert text.count(": 0.25,") == len(FEATURES)
     assert "def confidence(" in text
+
+
+def test_the_examples_file_holds_every_source_no_answer_questions(tmp_path: Path) -> None:
+    script = training_script()
+    path = tmp_path / "no_answer.toml"
+    script.write_examples(path)
+    import tomllib
+
+    groups = tomllib.loads(path.read_text("utf-8"))
+    assert set(groups) == {*script.SETS, "written"}
+    shipped = (ROOT / "bot" / "knowledge" / "no_answer.toml").read_text("utf-8")
+    assert path.read_text("utf-8") == shipped, "run tools/train_confidence.py --write"

@@ -34,6 +34,10 @@ FUNCTION_CHARACTERS = frozenset(
     "我你佢他她它哋們们嘅的咗了啲個个部隻张張架係是唔不冇沒没有嗰呢這这那乜咩點点邊边度"
     "就都又好咁啦呀嘞喎吖囉嘛吗呢吧啊喇咯噉咁在和同及或與与要想會会可以能到去來来做用得着"
     "著過过一幾几多少之其些嚟未仲再先後后而但如果因為为所即便上下中入出開开"
+    # Cantonese that says how, when or who, not what: 話 (says), 喺 (at), 入面 (inside),
+    # 自己 (by itself), 完 (after), 叫 (asks), 全部/完全 (all), 嗰陣 (when), 俾 (to, by),
+    # 晒 (all of it), 返 (back), 明明 (clearly), 緊 (-ing), 嘢 (thing)
+    "話话喺面自己完叫全陣阵俾晒返明緊紧嘢"
 )
 
 
