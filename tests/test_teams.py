@@ -40,8 +40,11 @@ TRIAGE = "19:triage@thread.tacv2"
 
 
 class ServedTeams:
-    def __init__(self, tmp: Path, *, slack: bool = True) -> None:
-        """`slack=False`: a Teams-only deployment (no SLACK_BOT_TOKEN)."""
+    def __init__(
+        self, tmp: Path, *, slack: bool = True, triage: str = TRIAGE, more_config: str = ""
+    ) -> None:
+        """`slack=False`: a Teams-only deployment (no SLACK_BOT_TOKEN); `triage=""`: the
+        triage channel stays in Slack; `more_config`: TOML appended to the settings."""
         members = {"chan": CHAN, "lee": LEE, "ho": HO}
         self.teams = TeamsStandIn(tmp / "teams", members).start()
         config = (
@@ -54,7 +57,7 @@ class ServedTeams:
             f'token_url = "{self.teams.token_url}"\n'
             f'allowed_service_urls = ["{self.teams.service_url}"]\n'
             f'ca_file = "{self.teams.ca_file.as_posix()}"\n'
-            f'triage_channel = "{TRIAGE}"\n'
+            f'triage_channel = "{triage}"\n' + more_config
         )
         env = {"TEAMS_APP_PASSWORD": APP_SECRET}
         if not slack:
@@ -62,7 +65,8 @@ class ServedTeams:
         self.served = Served(tmp, config_text=config, extra_env=env)
         self.url = self.served.url.replace("/slack/events", "/api/messages")
         # the app added to the helpdesk team: the bot can post in its triage channel
-        assert self.send(self.teams.team_install(HO, TRIAGE)) == 200
+        if triage:
+            assert self.send(self.teams.team_install(HO, triage)) == 200
 
     def send(self, activity: dict[str, Any], token: str | None = "") -> int:
         return post_activity(self.url, activity, self.teams.mint() if token == "" else token)[0]

@@ -9,8 +9,10 @@ a 400, never a 5xx. Then:
   mention's text is stripped; answered in the channel thread);
 - an Adaptive Card submission (`Action.Submit` arrives as a message with `value`,
   `Action.Execute` as an `adaptiveCard/action` invoke) → `Incoming.choice` / `form`;
-- `conversationUpdate` adding the bot to a personal chat → the welcome card (the home
-  screen, in the user's language), drawn after the ack like Slack's App Home;
+- `conversationUpdate` adding the bot to a personal chat → the person's conversation
+  reference stored (a notice or a page reaches them before they ever wrote) and the
+  welcome card (the home screen, in the user's language), drawn after the ack like
+  Slack's App Home;
 - the bot's own activities and anything else: 200, ignored.
 
 In the 1:1 chat a typing indicator goes out once the activity is stored.
@@ -272,8 +274,11 @@ class TeamsInbound:
         member = await self._member(activity, service_url)
         lang = lang_of(activity.get("locale"))
         event = f"welcome:{activity.get('id') or chat}"
-        msg = Incoming(member.actor, chat, "", lang=lang, forms=True, event_id=event)
-        reply = await self.core.home(msg)
+        address = self._address(member, service_url, chat)
+        msg = Incoming(
+            member.actor, chat, "", lang=lang, forms=True, event_id=event, address=address
+        )
+        reply = await self.core.home(msg)  # stores the address with the install's claim
         if reply is None:
             return  # a redelivered install
         try:
