@@ -21,9 +21,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.adapters.teams.auth import Refused, TokenCheck
+from bot.adapters.teams.checks import Refused, TokenCheck
 from bot.adapters.teams.config import TeamsConfig
-from bot.adapters.teams.transport import Route, ServiceUrl, TeamsTransport
+from bot.adapters.teams.outbound import Route, ServiceUrl
+from bot.adapters.teams.transport import TeamsTransport
 from bot.config import parse_settings
 from bot.errors import ConfigError
 from bot.messages import Choice, MessageRef, Recipient, Reply
@@ -176,7 +177,7 @@ def test_a_notice_to_an_address_reaches_the_persons_stored_chat(
 
 
 def test_echoed_markdown_links_are_broken_in_cards() -> None:
-    from bot.adapters.teams.cards import message
+    from bot.adapters.teams.blocks import message
 
     shown = message(Reply("You said: [SSO](https://evil.example)", choices=(Choice("Ok", "ok"),)))
     text = shown["attachments"][0]["content"]["body"][0]["text"]

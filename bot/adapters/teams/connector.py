@@ -1,6 +1,6 @@
 """The Bot Connector REST API (v3), on our shared aiohttp session, with the bot's token.
 
-Decision (issue 19): no Agents SDK. Its token check is not used (see `auth`), its MSAL
+Decision (issue 19): no Agents SDK. Its token check is not used (see `checks`), its MSAL
 wrapper needs overrides to reach any authority but Microsoft's, its service-URL check
 refuses loopback, its error handler posts exception text into the chat, and its turn runs
 inside the HTTP request, which our inbox replaces. What would be left is its activity

@@ -4,7 +4,7 @@ is rendered already (`bot.outbox.render`); this only says where it goes in Teams
 - **A reply** goes to the conversation its route (`Route`) names (the 1:1 chat, or the
   channel thread: the conversation id with `;messageid=`); never as a reply to an old
   activity. After a click in the 1:1 chat, the clicked card is first replaced in place
-  (`cards.chosen`).
+  (`blocks.chosen`).
 - **Private** (`Reply.private`, or a route `aside`: Teams has no ephemeral message): only
   in the 1:1 chat (created through the connector if needed), with a note in the channel
   that it went there. **A secret** (`delete_after_s`) goes to the 1:1 chat only; the
@@ -22,7 +22,7 @@ is rendered already (`bot.outbox.render`); this only says where it goes in Teams
   <root activity id>)`: a message in that thread arrives with `<channel>;messageid=<root>`
   and is named the same way (`inbound`), so an engineer's reply there reaches the requester.
 - **A chart** (`Delivery.attachment`, a handoff summary's): decision, an inline image (a
-  PNG as a base64 data URI, `cards.picture`) posted as its own message in the summary's
+  PNG as a base64 data URI, `blocks.picture`) posted as its own message in the summary's
   thread, as Slack uploads it into the thread; not an `Image` in the summary's card: the
   chart is ~40 KB (~55 KB in base64) and an Adaptive Card in Teams is kept under ~28 KB,
   while a message may have 100 KB. Nothing to host, no Graph permission. A chart that does
@@ -46,16 +46,16 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import aiohttp
 
-from bot.adapters.teams import cards
+from bot.adapters.teams import blocks
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
+from bot.adapters.teams.outbound import CHANNEL_ID, Route, ServiceUrl, in_thread, thread_ref
 from bot.i18n import Translator
 from bot.messages import Lang, MessageRef, Reply
 from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed
@@ -64,50 +64,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "teams"
 _CARDS_KEPT = 2000
-THREAD = ";messageid="
-CHANNEL_ID = re.compile(r"19:[^\s;/]+@thread\.[a-z0-9]+")
-"""A Teams channel's id, as Teams names it (`19:…@thread.tacv2`, `…@thread.skype`)."""
 MAX_ACTIVITY_BYTES = 100_000
 """The largest message a bot may post (Microsoft, "Format your bot messages": 100 KB,
 raised from 40 KB; the connector answers 413 above it)."""
-
-
-@dataclass(frozen=True)
-class Route:
-    """Where a reply to an activity goes (stored with the message in the inbox)."""
-
-    service_url: str
-    conversation: str
-    """The conversation the activity came in (a channel thread keeps its `;messageid=`)."""
-    member: str
-    tenant: str
-    personal: bool = True
-    aside: bool = False
-    """For the sender alone (a click in a channel, a message in a channel thread): their
-    1:1 chat."""
-    lang: str = "en"
-    card: str = ""
-    """The clicked card's activity id in the 1:1 chat, redrawn with the choice."""
-    label: str = ""
-
-
-class ServiceUrl:
-    """The connector URL Teams last named in a verified activity (shared by the listener
-    and the transport); before any, the configured default. Proactive channel posts and
-    deletions use it."""
-
-    def __init__(self, default: str) -> None:
-        self.current = default
-
-
-def thread_ref(conversation: str) -> MessageRef | None:
-    """A channel thread's conversation id as the reference of its root post."""
-    channel, marker, root = conversation.partition(THREAD)
-    return MessageRef(channel, root) if marker and root else None
-
-
-def in_thread(ref: MessageRef) -> str:
-    return f"{ref.conversation}{THREAD}{ref.message}"
 
 
 class TeamsTransport:
@@ -161,7 +120,7 @@ class TeamsTransport:
         if delivery.update is not None:
             update = delivery.update
             await self._connector.update(
-                url, in_thread(update), update.message, cards.message(reply)
+                url, in_thread(update), update.message, blocks.message(reply)
             )
             return str(update), in_thread(update)
         if delivery.thread is not None:
@@ -169,7 +128,7 @@ class TeamsTransport:
             return await self._post(thread, url, reply), thread
         channel = self.channel_for(delivery.recipient.address)
         thread = await self._connector.channel_thread(
-            url, channel, self._config.tenant_id, cards.message(reply)
+            url, channel, self._config.tenant_id, blocks.message(reply)
         )
         root = thread_ref(thread)
         if root is None:
@@ -180,7 +139,7 @@ class TeamsTransport:
         """A chart under the message it belongs to (in its channel thread, or next in the
         chat). The message went already: a picture that fails or is too big for Teams is
         logged, never a reason to send the message again."""
-        activity = cards.picture(attachment.data, attachment.filename, attachment.title)
+        activity = blocks.picture(attachment.data, attachment.filename, attachment.title)
         size = len(json.dumps(activity))
         if size > MAX_ACTIVITY_BYTES:
             log.warning("chart not posted: %d bytes, Teams takes %d", size, MAX_ACTIVITY_BYTES)
@@ -202,7 +161,7 @@ class TeamsTransport:
         return await self._connector.personal_chat(route.service_url, route.member, route.tenant)
 
     async def _post(self, conversation: str, service_url: str, reply: Reply) -> str:
-        activity = cards.message(reply)
+        activity = blocks.message(reply)
         activity_id = await self._connector.send(service_url, conversation, activity)
         if reply.choices:
             self._card_texts[activity_id] = reply.text
@@ -219,7 +178,7 @@ class TeamsTransport:
                     route.service_url,
                     route.conversation,
                     route.card,
-                    cards.chosen(text, route.label),
+                    blocks.chosen(text, route.label),
                 )
             except DeliveryFailed as failed:  # the answer matters more than the old card
                 log.warning("clicked card not updated: %s", failed.reason)
