@@ -47,6 +47,8 @@ APP_ID = "00000000-0000-4000-8000-00000000b07a"
 APP_SECRET = "teams-test-secret"
 TENANT_ID = "11111111-1111-4111-8111-111111111111"
 OTHER_TENANT = "22222222-2222-4222-8222-222222222222"
+MAX_MESSAGE_BYTES = 100_000
+"""A bot's message may be 100 KB (Microsoft, "Format your bot messages"); above, 413."""
 ISSUER = "https://api.botframework.com"
 BOT_ID = f"28:{APP_ID}"
 
@@ -375,7 +377,10 @@ class TeamsStandIn:
         method = {"POST": "reply" if aid else "send", "PUT": "update", "DELETE": "delete"}[
             request.method
         ]
-        body = json.loads(await request.read() or b"{}")
+        raw = await request.read()
+        if len(raw) > MAX_MESSAGE_BYTES:
+            return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
+        body = json.loads(raw or b"{}")
         if method == "send" and body.get("type") == "typing":
             method = "typing"
         checked = self._check(request, method)

@@ -28,7 +28,7 @@ from bot.adapters.teams.transport import TeamsTransport
 from bot.config import parse_settings
 from bot.errors import ConfigError
 from bot.messages import Choice, MessageRef, Recipient, Reply
-from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound
+from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed, Outbound
 from bot.server import delete_secrets
 from bot.store import open_store
 from bot.store.addresses import Addresses, remember_in
@@ -265,3 +265,45 @@ def test_a_key_not_endorsed_for_teams_is_not_used(teams: TeamsStandIn) -> None:
             await check.verify("Bearer " + teams.mint(), teams.service_url)
 
     asyncio.run(work())
+
+
+def test_channel_messages_go_to_a_named_teams_channel_and_a_chart_goes_under_its_summary(
+    teams: TeamsStandIn,
+) -> None:
+    """A channel message named by a Teams channel id goes there, any other name to
+    `teams.triage_channel`; a chart is an inline image in the post's thread, and one too
+    big for a Teams message is left out (logged) while its summary still goes."""
+    triage, supervisors = "19:triage@thread.tacv2", "19:supervisors@thread.tacv2"
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+    def summary(key: str, channel: str, data: bytes) -> Delivery:
+        recipient = Recipient.channel(channel)
+        chart = Attachment("handoff.png", "Shift handoff chart", data)
+        return Delivery(
+            Outbound(key, "handoff", recipient, {}),
+            Reply("Shift handoff"),
+            recipient,
+            attachment=chart,
+        )
+
+    async def work(transport: TeamsTransport) -> None:
+        ref = MessageRef.parse(await transport.deliver(summary("handoff:1", supervisors, png)))
+        assert ref.conversation == supervisors
+        picture = teams.called("send")[-1]
+        assert picture.conversation == f"{supervisors};messageid={ref.message}"
+        url = picture.body["attachments"][0]["contentUrl"]
+        assert url.startswith("data:image/png;base64,iVBORw0KGgo")
+        before = len(teams.called("send"))
+        big = png * 10  # ~100 KB of PNG, ~135 KB in base64
+        ref = MessageRef.parse(
+            await transport.deliver(summary("handoff:2", "helpdesk-supervisors", big))
+        )
+        assert ref.conversation == triage  # a name that is no Teams id: the desk's channel
+        assert len(teams.called("send")) == before  # the chart left out, the summary went
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session:
+            config = _config(teams, triage_channel=triage)
+            await work(TeamsTransport(config, session, ServiceUrl(teams.service_url)))
+
+    asyncio.run(run())
