@@ -13,7 +13,8 @@ thread. It plays three parts:
 - **the OpenID authority** that signs Teams' inbound requests: `/.well-known/openid-configuration`
   and the JWKS of its own RSA keys (`rotate_key` adds a new one the bot has not cached).
 - **the token endpoint** (`token_url`) where the bot gets its outgoing token with the
-  client-credentials grant (`app_id` / `APP_SECRET`).
+  client-credentials grant (`app_id` and `APP_SECRET`, or an assertion signed with a
+  certificate `app_certificate` made and registered).
 
 Drivers for the other direction: `mint` makes an inbound JWT, good or forged (wrong key,
 wrong audience, wrong issuer, expired, `alg: none`, another service URL); `message`,
@@ -34,12 +35,16 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from tests.samba_dc import make_ca, make_server_cert
 
@@ -86,6 +91,8 @@ class TeamsStandIn:
     _kid: str = ""
     _endorsements: dict[str, list[str]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
+    _app_certificates: dict[str, Any] = field(default_factory=dict)
+    """The app registration's certificate credentials: SHA-256 thumbprint → public key."""
     _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -200,6 +207,39 @@ class TeamsStandIn:
         if forged == "wrong_key":
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self._kid})
+
+    def app_certificate(self, name: str = "helpdesk-bot", registered: bool = True) -> Path:
+        """A certificate credential for the app (a PEM with the certificate and its key),
+        registered with the token endpoint as Entra holds one uploaded to the app
+        registration (`registered=False`: one it does not know)."""
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+        now = datetime.now(UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=30))
+            .sign(key, hashes.SHA256())
+        )
+        thumbprint = _b64(cert.fingerprint(hashes.SHA256()))
+        if registered:
+            with self._lock:
+                self._app_certificates[thumbprint] = cert.public_key()
+        path = self.tmp / f"{name}-{thumbprint[:8]}.pem"
+        path.write_bytes(
+            cert.public_bytes(serialization.Encoding.PEM)
+            + key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        path.chmod(0o600)
+        return path
 
     # -- activities ----------------------------------------------------------------------
 
@@ -348,8 +388,8 @@ class TeamsStandIn:
         if (
             form.get("grant_type") != "client_credentials"
             or form.get("client_id") != self.app_id
-            or form.get("client_secret") != APP_SECRET
             or form.get("scope") != "https://api.botframework.com/.default"
+            or not self._client_proven(form)
         ):
             return web.json_response({"error": "invalid_client"}, status=401)
         token = "bf-" + secrets.token_urlsafe(16)
@@ -359,6 +399,34 @@ class TeamsStandIn:
         return web.json_response(
             {"token_type": "Bearer", "access_token": token, "expires_in": 3600}
         )
+
+    def _client_proven(self, form: Any) -> bool:
+        """The client secret, or an assertion as Entra checks it: signed (PS256 or RS256)
+        by a registered certificate named by `x5t#S256`, for this token URL, from and about
+        the app, not expired, with a `jti`."""
+        if "client_assertion" not in form:
+            return form.get("client_secret") == APP_SECRET
+        if form.get("client_assertion_type") != (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
+            return False
+        assertion = str(form["client_assertion"])
+        try:
+            header = jwt.get_unverified_header(assertion)
+            key = self._app_certificates.get(str(header.get("x5t#S256")))
+            if key is None:
+                return False
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=["PS256", "RS256"],
+                audience=self.token_url,
+                issuer=self.app_id,
+                options={"require": ["exp", "nbf", "jti", "sub"]},
+            )
+        except jwt.InvalidTokenError:
+            return False
+        return bool(claims["sub"] == self.app_id)
 
     def _check(self, request: web.Request, method: str) -> web.Response | str:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")

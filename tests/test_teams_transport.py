@@ -22,7 +22,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from bot.adapters.teams.checks import Refused, TokenCheck
-from bot.adapters.teams.config import TeamsConfig
+from bot.adapters.teams.config import Certificate, TeamsConfig
+from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.outbound import Route, ServiceUrl
 from bot.adapters.teams.transport import TeamsTransport
 from bot.config import parse_settings
@@ -307,3 +308,42 @@ def test_channel_messages_go_to_a_named_teams_channel_and_a_chart_goes_under_its
             await work(TeamsTransport(config, session, ServiceUrl(teams.service_url)))
 
     asyncio.run(run())
+
+
+def test_a_certificate_credential_gets_the_bots_token_without_a_secret(
+    teams: TeamsStandIn, tmp_path: Path
+) -> None:
+    """`teams.certificate_file`: the token endpoint gets an assertion signed with the
+    certificate's key (PS256, `x5t#S256`) and no secret; a certificate the app registration
+    does not hold is refused for good; a file without its key is refused at start."""
+    guid = APP_ID
+    good = teams.app_certificate()
+    settings = parse_settings(
+        f'[teams]\napp_id = "{guid}"\ntenant_id = "{TENANT_ID}"\n'
+        f'certificate_file = "{good.as_posix()}"\n',
+        "t",
+        {},
+    )
+    from_settings = TeamsConfig.from_settings(settings.teams, "ldap", {})
+    assert from_settings is not None and from_settings.secret == ""
+    assert from_settings.certificate is not None
+    assert "PRIVATE" not in repr(from_settings.certificate)
+
+    async def token(config: TeamsConfig) -> str:
+        async with aiohttp.ClientSession() as session:
+            return await Connector(config, session).token()
+
+    before = len(teams.called("token"))
+    with_certificate = _config(teams, secret="", certificate=from_settings.certificate)
+    assert asyncio.run(token(with_certificate)).startswith("bf-")
+    assert len(teams.called("token")) == before + 1
+    stranger = Certificate.load(str(teams.app_certificate("stranger", registered=False)))
+    with pytest.raises(DeliveryFailed) as refused:
+        asyncio.run(token(_config(teams, secret="", certificate=stranger)))
+    assert refused.value.permanent
+    only_the_certificate = tmp_path / "cert-only.pem"
+    only_the_certificate.write_text(good.read_text().split("-----BEGIN RSA PRIVATE KEY")[0])
+    with pytest.raises(ConfigError, match=r"teams\.certificate_file.*private key"):
+        Certificate.load(str(only_the_certificate))
+    with pytest.raises(ConfigError, match=r"teams\.certificate_file.*cannot read"):
+        Certificate.load(str(tmp_path / "missing.pem"))

@@ -56,7 +56,10 @@ class TeamsAdapter:
         try:
             await self.connector.token()
         except DeliveryFailed as failed:
-            where = "TEAMS_APP_PASSWORD" if failed.permanent else "teams.token_url"
+            credential = (
+                "teams.certificate_file" if self.config.certificate else "TEAMS_APP_PASSWORD"
+            )
+            where = credential if failed.permanent else "teams.token_url"
             raise ConfigError(where, f"the bot's token was refused ({failed.reason})") from None
 
     async def start(self, core: Core) -> None:
