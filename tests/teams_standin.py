@@ -16,7 +16,9 @@ thread. It plays three parts:
   client-credentials grant (`app_id` and `APP_SECRET`, or an assertion signed with a
   certificate `app_certificate` made and registered).
 
-Drivers for the other direction: `mint` makes an inbound JWT, good or forged (wrong key,
+Its parts live beside it: `teams_people` (the app, tenants, members), `teams_activities`
+(the activities it builds), `teams_credentials` (the secret and certificates its token
+endpoint accepts). Drivers for the other direction: `mint` makes an inbound JWT, good or forged (wrong key,
 wrong audience, wrong issuer, expired, `alg: none`, another service URL); `message`,
 `mention`, `submit`, `install` build activities; `post_activity` sends one to the bot.
 """
@@ -24,7 +26,6 @@ wrong audience, wrong issuer, expired, `alg: none`, another service URL); `messa
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import secrets
@@ -35,27 +36,23 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import jwt
 from aiohttp import web
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 from tests.samba_dc import make_ca, make_server_cert
+from tests.teams_activities import Activities
+from tests.teams_credentials import Credentials, _b64
+from tests.teams_people import APP_ID, APP_SECRET, BOT_ID, OTHER_TENANT, TENANT_ID, Member
 
-APP_ID = "00000000-0000-4000-8000-00000000b07a"
-APP_SECRET = "teams-test-secret"
-TENANT_ID = "11111111-1111-4111-8111-111111111111"
-OTHER_TENANT = "22222222-2222-4222-8222-222222222222"
+__all__ = ["APP_ID", "APP_SECRET", "BOT_ID", "OTHER_TENANT", "TENANT_ID", "Member", "_b64"]
+
 MAX_MESSAGE_BYTES = 100_000
 """A bot's message may be 100 KB (Microsoft, "Format your bot messages"); above, 413."""
 ISSUER = "https://api.botframework.com"
-BOT_ID = f"28:{APP_ID}"
 
 
 @dataclass
@@ -69,18 +66,7 @@ class Call:
 
 
 @dataclass
-class Member:
-    """A Teams user as the connector knows them."""
-
-    id: str  # "29:…"
-    aad: str  # aadObjectId
-    upn: str
-    name: str = ""
-    locale: str = "en-US"
-
-
-@dataclass
-class TeamsStandIn:
+class TeamsStandIn(Activities, Credentials):
     tmp: Path
     members: dict[str, Member] = field(default_factory=dict)
     app_id: str = APP_ID
@@ -208,134 +194,6 @@ class TeamsStandIn:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self._kid})
 
-    def app_certificate(self, name: str = "helpdesk-bot", registered: bool = True) -> Path:
-        """A certificate credential for the app (a PEM with the certificate and its key),
-        registered with the token endpoint as Entra holds one uploaded to the app
-        registration (`registered=False`: one it does not know)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-        now = datetime.now(UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=30))
-            .sign(key, hashes.SHA256())
-        )
-        thumbprint = _b64(cert.fingerprint(hashes.SHA256()))
-        if registered:
-            with self._lock:
-                self._app_certificates[thumbprint] = cert.public_key()
-        path = self.tmp / f"{name}-{thumbprint[:8]}.pem"
-        path.write_bytes(
-            cert.public_bytes(serialization.Encoding.PEM)
-            + key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.TraditionalOpenSSL,
-                serialization.NoEncryption(),
-            )
-        )
-        path.chmod(0o600)
-        return path
-
-    # -- activities ----------------------------------------------------------------------
-
-    def _base(self, member: Member, conversation: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {
-            "id": "act-" + secrets.token_hex(6),
-            "channelId": "msteams",
-            "serviceUrl": self.service_url,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "from": {"id": member.id, "name": member.name, "aadObjectId": member.aad},
-            "recipient": {"id": BOT_ID, "name": "Helpdesk"},
-            "conversation": conversation,
-            "channelData": {"tenant": {"id": TENANT_ID}},
-            "locale": member.locale,
-            **extra,
-        }
-
-    def personal(self, member: Member, tenant: str = TENANT_ID) -> dict[str, Any]:
-        return {"id": "a:1:" + member.id, "conversationType": "personal", "tenantId": tenant}
-
-    def message(self, member: Member, text: str, **extra: Any) -> dict[str, Any]:
-        """A message in the member's 1:1 chat with the bot."""
-        return self._base(member, self.personal(member), type="message", text=text, **extra)
-
-    def mention(
-        self,
-        member: Member,
-        text: str,
-        channel: str = "19:general@thread.tacv2",
-        thread: str | None = None,
-    ) -> dict[str, Any]:
-        """A channel message @mentioning the bot (as Teams sends it: `<at>` markup), in a
-        new thread or in `thread` (a conversation id `<channel>;messageid=<id>`). A new
-        thread's first post names itself: its `messageid` is its own activity id."""
-        root = str(next(self._ids) + 1700000000000)
-        conversation = {
-            "id": thread or f"{channel};messageid={root}",
-            "conversationType": "channel",
-            "tenantId": TENANT_ID,
-        }
-        entity = {
-            "type": "mention",
-            "mentioned": {"id": BOT_ID, "name": "Helpdesk"},
-            "text": "<at>Helpdesk</at>",
-        }
-        activity = self._base(
-            member,
-            conversation,
-            type="message",
-            text=f"<at>Helpdesk</at> {text}",
-            entities=[entity],
-        )
-        if thread is None:
-            activity["id"] = root
-        activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
-        return activity
-
-    def execute(self, member: Member, data: dict[str, Any]) -> dict[str, Any]:
-        """An `Action.Execute` click: an `adaptiveCard/action` invoke."""
-        value = {"action": {"type": "Action.Execute", "verb": "hd", "data": data}}
-        return self._base(
-            member, self.personal(member), type="invoke", name="adaptiveCard/action", value=value
-        )
-
-    def submit(
-        self, member: Member, data: dict[str, Any], reply_to: str, thread: str | None = None
-    ) -> dict[str, Any]:
-        """An `Action.Submit` click on a card the bot posted (`reply_to`: its activity id),
-        in the 1:1 chat or on a channel post (`thread`: its conversation id)."""
-        if thread is None:
-            conversation = self.personal(member)
-        else:
-            conversation = {"id": thread, "conversationType": "channel", "tenantId": TENANT_ID}
-        activity = self._base(member, conversation, type="message", value=data, replyToId=reply_to)
-        if thread is not None:
-            activity["channelData"]["channel"] = {"id": thread.partition(";")[0]}
-        return activity
-
-    def team_install(self, member: Member, channel: str) -> dict[str, Any]:
-        """`conversationUpdate`: the app was added to a team (seen from one of its channels)."""
-        conversation = {"id": channel, "conversationType": "channel", "tenantId": TENANT_ID}
-        activity = self._base(
-            member, conversation, type="conversationUpdate", membersAdded=[{"id": BOT_ID}]
-        )
-        activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
-        return activity
-
-    def install(self, member: Member) -> dict[str, Any]:
-        """`conversationUpdate`: the bot was added to the member's personal scope."""
-        return self._base(
-            member,
-            self.personal(member),
-            type="conversationUpdate",
-            membersAdded=[{"id": BOT_ID}],
-        )
-
     # -- what the bot did ----------------------------------------------------------------
 
     def fail_next(self, method: str, status: int, count: int = 1, retry_after: int = 0) -> None:
@@ -399,34 +257,6 @@ class TeamsStandIn:
         return web.json_response(
             {"token_type": "Bearer", "access_token": token, "expires_in": 3600}
         )
-
-    def _client_proven(self, form: Any) -> bool:
-        """The client secret, or an assertion as Entra checks it: signed (PS256 or RS256)
-        by a registered certificate named by `x5t#S256`, for this token URL, from and about
-        the app, not expired, with a `jti`."""
-        if "client_assertion" not in form:
-            return form.get("client_secret") == APP_SECRET
-        if form.get("client_assertion_type") != (
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-        ):
-            return False
-        assertion = str(form["client_assertion"])
-        try:
-            header = jwt.get_unverified_header(assertion)
-            key = self._app_certificates.get(str(header.get("x5t#S256")))
-            if key is None:
-                return False
-            claims = jwt.decode(
-                assertion,
-                key,
-                algorithms=["PS256", "RS256"],
-                audience=self.token_url,
-                issuer=self.app_id,
-                options={"require": ["exp", "nbf", "jti", "sub"]},
-            )
-        except jwt.InvalidTokenError:
-            return False
-        return bool(claims["sub"] == self.app_id)
 
     def _check(self, request: web.Request, method: str) -> web.Response | str:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -496,10 +326,6 @@ class TeamsStandIn:
                 "userRole": "user",
             }
         )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def post_activity(url: str, activity: dict[str, Any], token: str | None) -> tuple[int, str]:
