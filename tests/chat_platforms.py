@@ -270,13 +270,20 @@ class TeamsChat:
         return self._send(self.teams.submit(member, data, reply_to=call.activity_id, thread=thread))
 
     def command(self, who: str, words: str) -> Posted:
+        """Typed in a channel as an @mention (`@Helpdesk helpdesk queue`, as Slack's slash
+        command comes from a channel): the answer is for that person alone, so it goes to
+        their 1:1 chat and the channel thread gets only a note saying so."""
         since = self.mark()
-        self._send(self.teams.message(self._members[who], f"helpdesk {words}"))
-        chat = self._chat(who)
+        activity = self.teams.mention(self._members[who], f"helpdesk {words}")
+        self._send(activity)
+        chat, thread = self._chat(who), str(activity["conversation"]["id"])
         answer = self.teams.wait_for(
             "send", where=lambda c: c in self.teams.calls[since:] and c.conversation == chat
-        )
-        return self._posted(answer[-1])
+        )[-1]
+        in_channel = self.teams.wait_for("send", where=lambda c: c.conversation == thread)
+        said = [json.dumps(c.body, ensure_ascii=False) for c in in_channel]
+        assert all("in our one-to-one chat" in text for text in said), said
+        return self._posted(answer)
 
     def home(self, who: str) -> Posted:
         since = self.mark()

@@ -18,9 +18,10 @@ thread. It plays three parts:
 
 Its parts live beside it: `teams_people` (the app, tenants, members), `teams_activities`
 (the activities it builds), `teams_credentials` (the secret and certificates its token
-endpoint accepts). Drivers for the other direction: `mint` makes an inbound JWT, good or forged (wrong key,
-wrong audience, wrong issuer, expired, `alg: none`, another service URL); `message`,
-`mention`, `submit`, `install` build activities; `post_activity` sends one to the bot.
+endpoint accepts). Drivers for the other direction: `mint` makes an inbound JWT, good or
+forged (wrong key, wrong audience, wrong issuer, expired, `alg: none`, another service
+URL); `message`, `mention`, `submit`, `install` build activities; `post_activity` sends
+one to the bot.
 """
 
 from __future__ import annotations
