@@ -38,7 +38,7 @@ from aiohttp import web
 
 from bot import metrics
 from bot.adapters.base import Adapter
-from bot.clock import Clock, iso
+from bot.clock import Clock
 from bot.engine import Engine
 from bot.errors import ConfigError
 from bot.inbox import HeldSecrets, Inbox, InboxWorker, Stored
@@ -51,7 +51,6 @@ from bot.outbox.worker import OutboxWorker
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import Services, on_connection
 from bot.store import open_store
-from bot.store.addresses import Addresses
 from bot.store.deletions import Deletions
 
 log = logging.getLogger(__name__)
@@ -118,11 +117,6 @@ class BotCore:
         events = self._engine.services.events
         if msg.event_id and not events.claim(msg.platform, msg.event_id):
             return None
-        if msg.address:  # a Teams install: the person can be reached before they write
-            services = self._engine.services
-            Addresses(services.db.conn).remember(
-                msg.platform, msg.actor.user_id, msg.actor.email, msg.address, iso(services.clock())
-            )
         return await self._engine.home(msg)
 
 

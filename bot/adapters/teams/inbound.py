@@ -278,7 +278,7 @@ class TeamsInbound:
         msg = Incoming(
             member.actor, chat, "", lang=lang, forms=True, event_id=event, address=address
         )
-        reply = await self.core.home(msg)  # stores the address with the install's claim
+        reply = await self.core.home(msg)  # the engine stores the address first
         if reply is None:
             return  # a redelivered install
         try:
