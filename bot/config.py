@@ -52,6 +52,7 @@ _MAY_BE_EMPTY = frozenset(
         "teams.token_url",
         "teams.ca_file",
         "teams.triage_channel",
+        "teams.certificate_file",
     }
 )
 """String settings where "" is meaningful (nobody)."""
@@ -229,6 +230,10 @@ class TeamsSettings:
     ca_file: str = ""
     """A PEM CA bundle trusted for the authority, token endpoint and connector ("" = the
     system's)."""
+    certificate_file: str = ""
+    """A PEM file with the app registration's certificate and its private key: the bot
+    proves itself with a signed assertion instead of a client secret ("" = the secret in
+    TEAMS_APP_PASSWORD). The file is the secret: readable by the bot's user only."""
     user_cache_minutes: int = 60
     """How long a member's UPN from the connector is trusted before asking again."""
     triage_channel: str = ""

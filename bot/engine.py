@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import overload
 
+from bot.clock import iso
 from bot.errors import UserFacingError
 from bot.handlers.account_facts import about_the_account, fact_before_question
 from bot.handlers.base import (
@@ -76,6 +77,7 @@ from bot.messages import Command, Incoming, Lang, Reply
 from bot.redact import SecretContext, redact_incoming
 from bot.selfservice.recovery import integration_down
 from bot.services import Services
+from bot.store.addresses import Addresses
 from bot.store.conversations import PendingFlow, conversation_key
 from bot.tickets.outage import outage_words
 
@@ -233,8 +235,14 @@ class Engine:
         )
 
     async def home(self, msg: Incoming) -> Reply:
-        """The actor's home screen (open tickets, quick actions, an engineer's queue)."""
+        """The actor's home screen (open tickets, quick actions, an engineer's queue). An
+        address it carries (a Teams install: the person's 1:1 chat) is stored first, so
+        notices and pages reach them before they ever wrote."""
         services = self.services
+        if msg.address:
+            Addresses(services.db.conn).remember(
+                msg.platform, msg.actor.user_id, msg.actor.email, msg.address, iso(services.clock())
+            )
         t = Translator(msg.lang)
         turn = Turn(
             msg=msg, t=t, services=services, key=conversation_key(msg), request_id=uuid.uuid4().hex

@@ -13,17 +13,20 @@ thread. It plays three parts:
 - **the OpenID authority** that signs Teams' inbound requests: `/.well-known/openid-configuration`
   and the JWKS of its own RSA keys (`rotate_key` adds a new one the bot has not cached).
 - **the token endpoint** (`token_url`) where the bot gets its outgoing token with the
-  client-credentials grant (`app_id` / `APP_SECRET`).
+  client-credentials grant (`app_id` and `APP_SECRET`, or an assertion signed with a
+  certificate `app_certificate` made and registered).
 
-Drivers for the other direction: `mint` makes an inbound JWT, good or forged (wrong key,
-wrong audience, wrong issuer, expired, `alg: none`, another service URL); `message`,
-`mention`, `submit`, `install` build activities; `post_activity` sends one to the bot.
+Its parts live beside it: `teams_people` (the app, tenants, members), `teams_activities`
+(the activities it builds), `teams_credentials` (the secret and certificates its token
+endpoint accepts). Drivers for the other direction: `mint` makes an inbound JWT, good or
+forged (wrong key, wrong audience, wrong issuer, expired, `alg: none`, another service
+URL); `message`, `mention`, `submit`, `install` build activities; `post_activity` sends
+one to the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import itertools
 import json
 import secrets
@@ -42,13 +45,15 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.samba_dc import make_ca, make_server_cert
+from tests.teams_activities import Activities
+from tests.teams_credentials import Credentials, _b64
+from tests.teams_people import APP_ID, APP_SECRET, BOT_ID, OTHER_TENANT, TENANT_ID, Member
 
-APP_ID = "00000000-0000-4000-8000-00000000b07a"
-APP_SECRET = "teams-test-secret"
-TENANT_ID = "11111111-1111-4111-8111-111111111111"
-OTHER_TENANT = "22222222-2222-4222-8222-222222222222"
+__all__ = ["APP_ID", "APP_SECRET", "BOT_ID", "OTHER_TENANT", "TENANT_ID", "Member", "_b64"]
+
+MAX_MESSAGE_BYTES = 100_000
+"""A bot's message may be 100 KB (Microsoft, "Format your bot messages"); above, 413."""
 ISSUER = "https://api.botframework.com"
-BOT_ID = f"28:{APP_ID}"
 
 
 @dataclass
@@ -62,18 +67,7 @@ class Call:
 
 
 @dataclass
-class Member:
-    """A Teams user as the connector knows them."""
-
-    id: str  # "29:…"
-    aad: str  # aadObjectId
-    upn: str
-    name: str = ""
-    locale: str = "en-US"
-
-
-@dataclass
-class TeamsStandIn:
+class TeamsStandIn(Activities, Credentials):
     tmp: Path
     members: dict[str, Member] = field(default_factory=dict)
     app_id: str = APP_ID
@@ -84,6 +78,8 @@ class TeamsStandIn:
     _kid: str = ""
     _endorsements: dict[str, list[str]] = field(default_factory=dict)
     _tokens: set[str] = field(default_factory=set)
+    _app_certificates: dict[str, Any] = field(default_factory=dict)
+    """The app registration's certificate credentials: SHA-256 thumbprint → public key."""
     _failures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -199,101 +195,6 @@ class TeamsStandIn:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": self._kid})
 
-    # -- activities ----------------------------------------------------------------------
-
-    def _base(self, member: Member, conversation: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {
-            "id": "act-" + secrets.token_hex(6),
-            "channelId": "msteams",
-            "serviceUrl": self.service_url,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "from": {"id": member.id, "name": member.name, "aadObjectId": member.aad},
-            "recipient": {"id": BOT_ID, "name": "Helpdesk"},
-            "conversation": conversation,
-            "channelData": {"tenant": {"id": TENANT_ID}},
-            "locale": member.locale,
-            **extra,
-        }
-
-    def personal(self, member: Member, tenant: str = TENANT_ID) -> dict[str, Any]:
-        return {"id": "a:1:" + member.id, "conversationType": "personal", "tenantId": tenant}
-
-    def message(self, member: Member, text: str, **extra: Any) -> dict[str, Any]:
-        """A message in the member's 1:1 chat with the bot."""
-        return self._base(member, self.personal(member), type="message", text=text, **extra)
-
-    def mention(
-        self,
-        member: Member,
-        text: str,
-        channel: str = "19:general@thread.tacv2",
-        thread: str | None = None,
-    ) -> dict[str, Any]:
-        """A channel message @mentioning the bot (as Teams sends it: `<at>` markup), in a
-        new thread or in `thread` (a conversation id `<channel>;messageid=<id>`). A new
-        thread's first post names itself: its `messageid` is its own activity id."""
-        root = str(next(self._ids) + 1700000000000)
-        conversation = {
-            "id": thread or f"{channel};messageid={root}",
-            "conversationType": "channel",
-            "tenantId": TENANT_ID,
-        }
-        entity = {
-            "type": "mention",
-            "mentioned": {"id": BOT_ID, "name": "Helpdesk"},
-            "text": "<at>Helpdesk</at>",
-        }
-        activity = self._base(
-            member,
-            conversation,
-            type="message",
-            text=f"<at>Helpdesk</at> {text}",
-            entities=[entity],
-        )
-        if thread is None:
-            activity["id"] = root
-        activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
-        return activity
-
-    def execute(self, member: Member, data: dict[str, Any]) -> dict[str, Any]:
-        """An `Action.Execute` click: an `adaptiveCard/action` invoke."""
-        value = {"action": {"type": "Action.Execute", "verb": "hd", "data": data}}
-        return self._base(
-            member, self.personal(member), type="invoke", name="adaptiveCard/action", value=value
-        )
-
-    def submit(
-        self, member: Member, data: dict[str, Any], reply_to: str, thread: str | None = None
-    ) -> dict[str, Any]:
-        """An `Action.Submit` click on a card the bot posted (`reply_to`: its activity id),
-        in the 1:1 chat or on a channel post (`thread`: its conversation id)."""
-        if thread is None:
-            conversation = self.personal(member)
-        else:
-            conversation = {"id": thread, "conversationType": "channel", "tenantId": TENANT_ID}
-        activity = self._base(member, conversation, type="message", value=data, replyToId=reply_to)
-        if thread is not None:
-            activity["channelData"]["channel"] = {"id": thread.partition(";")[0]}
-        return activity
-
-    def team_install(self, member: Member, channel: str) -> dict[str, Any]:
-        """`conversationUpdate`: the app was added to a team (seen from one of its channels)."""
-        conversation = {"id": channel, "conversationType": "channel", "tenantId": TENANT_ID}
-        activity = self._base(
-            member, conversation, type="conversationUpdate", membersAdded=[{"id": BOT_ID}]
-        )
-        activity["channelData"] |= {"channel": {"id": channel}, "team": {"id": "19:team"}}
-        return activity
-
-    def install(self, member: Member) -> dict[str, Any]:
-        """`conversationUpdate`: the bot was added to the member's personal scope."""
-        return self._base(
-            member,
-            self.personal(member),
-            type="conversationUpdate",
-            membersAdded=[{"id": BOT_ID}],
-        )
-
     # -- what the bot did ----------------------------------------------------------------
 
     def fail_next(self, method: str, status: int, count: int = 1, retry_after: int = 0) -> None:
@@ -346,8 +247,8 @@ class TeamsStandIn:
         if (
             form.get("grant_type") != "client_credentials"
             or form.get("client_id") != self.app_id
-            or form.get("client_secret") != APP_SECRET
             or form.get("scope") != "https://api.botframework.com/.default"
+            or not self._client_proven(form)
         ):
             return web.json_response({"error": "invalid_client"}, status=401)
         token = "bf-" + secrets.token_urlsafe(16)
@@ -375,7 +276,10 @@ class TeamsStandIn:
         method = {"POST": "reply" if aid else "send", "PUT": "update", "DELETE": "delete"}[
             request.method
         ]
-        body = json.loads(await request.read() or b"{}")
+        raw = await request.read()
+        if len(raw) > MAX_MESSAGE_BYTES:
+            return web.json_response({"error": {"code": "MessageSizeTooBig"}}, status=413)
+        body = json.loads(raw or b"{}")
         if method == "send" and body.get("type") == "typing":
             method = "typing"
         checked = self._check(request, method)
@@ -423,10 +327,6 @@ class TeamsStandIn:
                 "userRole": "user",
             }
         )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 def post_activity(url: str, activity: dict[str, Any], token: str | None) -> tuple[int, str]:

@@ -34,6 +34,26 @@ def _tests_in(path: Path) -> set[str]:
     }
 
 
+OWN_MODULES = {"teams": {"connector.py"}}
+"""What an adapter has beyond Slack's files, and why: Teams' Bot Connector calls and token
+(`bot/adapters/teams/connector.py`), which Slack's adapter gets from slack-sdk."""
+
+
+def test_every_platform_adapter_mirrors_slacks_files_one_for_one() -> None:
+    adapters = ROOT / "bot" / "adapters"
+
+    def files(package: Path) -> set[str]:
+        return {p.name for p in package.iterdir() if p.suffix in (".py", ".md")}
+
+    slack = files(adapters / "slack")
+    others = [p.parent for p in adapters.glob("*/__init__.py") if p.parent.name != "slack"]
+    assert others, "another platform adapter is found"
+    for package in others:
+        own = OWN_MODULES.get(package.name, set())
+        assert files(package) - own == slack, package.name
+        assert own <= files(package), package.name
+
+
 def _checklists() -> list[Path]:
     return sorted((ROOT / "bot" / "adapters").glob("*/CHECKLIST.md"))
 

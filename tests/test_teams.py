@@ -14,7 +14,6 @@ import sqlite3
 import time
 import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +39,11 @@ TRIAGE = "19:triage@thread.tacv2"
 
 
 class ServedTeams:
-    def __init__(self, tmp: Path, *, slack: bool = True) -> None:
-        """`slack=False`: a Teams-only deployment (no SLACK_BOT_TOKEN)."""
+    def __init__(
+        self, tmp: Path, *, slack: bool = True, triage: str = TRIAGE, more_config: str = ""
+    ) -> None:
+        """`slack=False`: a Teams-only deployment (no SLACK_BOT_TOKEN); `triage=""`: the
+        triage channel stays in Slack; `more_config`: TOML appended to the settings."""
         members = {"chan": CHAN, "lee": LEE, "ho": HO}
         self.teams = TeamsStandIn(tmp / "teams", members).start()
         config = (
@@ -54,7 +56,7 @@ class ServedTeams:
             f'token_url = "{self.teams.token_url}"\n'
             f'allowed_service_urls = ["{self.teams.service_url}"]\n'
             f'ca_file = "{self.teams.ca_file.as_posix()}"\n'
-            f'triage_channel = "{TRIAGE}"\n'
+            f'triage_channel = "{triage}"\n' + more_config
         )
         env = {"TEAMS_APP_PASSWORD": APP_SECRET}
         if not slack:
@@ -62,7 +64,8 @@ class ServedTeams:
         self.served = Served(tmp, config_text=config, extra_env=env)
         self.url = self.served.url.replace("/slack/events", "/api/messages")
         # the app added to the helpdesk team: the bot can post in its triage channel
-        assert self.send(self.teams.team_install(HO, TRIAGE)) == 200
+        if triage:
+            assert self.send(self.teams.team_install(HO, triage)) == 200
 
     def send(self, activity: dict[str, Any], token: str | None = "") -> int:
         return post_activity(self.url, activity, self.teams.mint() if token == "" else token)[0]
@@ -199,37 +202,6 @@ def test_a_body_that_is_no_activity_is_a_400(served: ServedTeams) -> None:
         raise AssertionError("accepted a body that is no activity")
 
 
-def test_a_redelivered_activity_gets_one_reply(served: ServedTeams) -> None:
-    activity = served.teams.message(CHAN, "vpn keeps disconnecting at home")
-    before = len(served.teams.called("send"))
-    with ThreadPoolExecutor(4) as pool:
-        statuses = list(pool.map(lambda _: served.send(activity), range(4)))
-    assert statuses == [202] * 4
-    served.teams.wait_for("send", count=before + 1)
-    time.sleep(1.0)
-    db = sqlite3.connect(served.served.data_dir / "helpdesk.db")
-    (replies,) = db.execute(
-        "SELECT count(*) FROM outbox WHERE dedupe_key LIKE ?", (f"reply:teams:{activity['id']}:%",)
-    ).fetchone()
-    assert replies >= 1
-    served.teams.wait_for("send", count=before + replies)
-    time.sleep(0.5)
-    new = served.teams.called("send")[before:]
-    assert len(new) == replies  # what one delivery gets, not four times that
-    assert sum("These articles should help" in _text(c) for c in new) == 1
-
-
-def test_a_channel_mention_is_answered_in_its_thread_without_the_mention(
-    served: ServedTeams,
-) -> None:
-    activity = served.teams.mention(CHAN, "how do i add a printr on 25F")
-    assert served.send(activity) == 202
-    thread = activity["conversation"]["id"]
-    sent = served.teams.wait_for("send", where=lambda c: c.conversation == thread)[-1]
-    assert "printer" in _text(sent).lower()
-    assert "<at>" not in _text(sent)
-
-
 def test_installing_the_bot_sends_a_welcome_in_the_users_language(served: ServedTeams) -> None:
     assert served.send(served.teams.install(LEE)) == 200
     welcome = served.teams.wait_for("send", where=_in_chat(LEE, "IT helpdesk"))[-1]
@@ -261,16 +233,6 @@ def test_a_form_on_a_card_is_submitted_as_its_fields(served: ServedTeams) -> Non
     assert served.send(teams.submit(CHAN, data, reply_to=welcome.activity_id)) == 202
     answer = teams.wait_for("send", count=before + 1)[-1]
     assert "This solved it" in _text(answer)
-
-
-def test_a_429_from_the_connector_is_retried_after_its_retry_after(served: ServedTeams) -> None:
-    teams = served.teams
-    before = len(teams.called("send"))
-    teams.fail_next("send", 429, retry_after=1)
-    started = time.monotonic()
-    assert served.send(teams.message(CHAN, "wifi not working")) == 202
-    teams.wait_for("send", count=before + 1)
-    assert time.monotonic() - started >= 1.0
 
 
 def _open_ticket(served: ServedTeams, member: Member, summary: str) -> int:
@@ -313,14 +275,16 @@ def test_a_triage_post_in_a_teams_channel_is_claimed_and_its_thread_reaches_the_
     assert not [c for c in in_thread if "done" in _text(c)]
 
 
-def test_engineer_commands_typed_or_from_the_menu_work_for_engineers_only(
+def test_a_command_picked_from_the_menu_is_that_command_for_engineers_only(
     served: ServedTeams,
 ) -> None:
+    """The command menu sends the bare title (`queue`); typed `helpdesk queue` is a shared
+    scenario (`tests/test_chat_scenarios.py`)."""
     teams = served.teams
-    served.send(teams.message(CHAN, "queue"))  # the command menu sends the bare title
+    served.send(teams.message(CHAN, "queue"))
     teams.wait_for("send", where=_in_chat(CHAN, "that command is for the IT service desk"))
     seen = {c.activity_id for c in teams.called("send")}
-    served.send(teams.message(HO, "helpdesk queue"))
+    served.send(teams.message(HO, "queue"))
     answer = teams.wait_for(
         "send", where=lambda c: c.conversation == "a:1:" + HO.id and c.activity_id not in seen
     )[-1]

@@ -21,13 +21,15 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from bot.adapters.teams.auth import Refused, TokenCheck
-from bot.adapters.teams.config import TeamsConfig
-from bot.adapters.teams.transport import Route, ServiceUrl, TeamsTransport
+from bot.adapters.teams.checks import Refused, TokenCheck
+from bot.adapters.teams.config import Certificate, TeamsConfig
+from bot.adapters.teams.connector import Connector
+from bot.adapters.teams.outbound import Route, ServiceUrl
+from bot.adapters.teams.transport import TeamsTransport
 from bot.config import parse_settings
 from bot.errors import ConfigError
 from bot.messages import Choice, MessageRef, Recipient, Reply
-from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound
+from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed, Outbound
 from bot.server import delete_secrets
 from bot.store import open_store
 from bot.store.addresses import Addresses, remember_in
@@ -176,7 +178,7 @@ def test_a_notice_to_an_address_reaches_the_persons_stored_chat(
 
 
 def test_echoed_markdown_links_are_broken_in_cards() -> None:
-    from bot.adapters.teams.cards import message
+    from bot.adapters.teams.blocks import message
 
     shown = message(Reply("You said: [SSO](https://evil.example)", choices=(Choice("Ok", "ok"),)))
     text = shown["attachments"][0]["content"]["body"][0]["text"]
@@ -264,3 +266,84 @@ def test_a_key_not_endorsed_for_teams_is_not_used(teams: TeamsStandIn) -> None:
             await check.verify("Bearer " + teams.mint(), teams.service_url)
 
     asyncio.run(work())
+
+
+def test_channel_messages_go_to_a_named_teams_channel_and_a_chart_goes_under_its_summary(
+    teams: TeamsStandIn,
+) -> None:
+    """A channel message named by a Teams channel id goes there, any other name to
+    `teams.triage_channel`; a chart is an inline image in the post's thread, and one too
+    big for a Teams message is left out (logged) while its summary still goes."""
+    triage, supervisors = "19:triage@thread.tacv2", "19:supervisors@thread.tacv2"
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+    def summary(key: str, channel: str, data: bytes) -> Delivery:
+        recipient = Recipient.channel(channel)
+        chart = Attachment("handoff.png", "Shift handoff chart", data)
+        return Delivery(
+            Outbound(key, "handoff", recipient, {}),
+            Reply("Shift handoff"),
+            recipient,
+            attachment=chart,
+        )
+
+    async def work(transport: TeamsTransport) -> None:
+        ref = MessageRef.parse(await transport.deliver(summary("handoff:1", supervisors, png)))
+        assert ref.conversation == supervisors
+        picture = teams.called("send")[-1]
+        assert picture.conversation == f"{supervisors};messageid={ref.message}"
+        url = picture.body["attachments"][0]["contentUrl"]
+        assert url.startswith("data:image/png;base64,iVBORw0KGgo")
+        before = len(teams.called("send"))
+        big = png * 10  # ~100 KB of PNG, ~135 KB in base64
+        ref = MessageRef.parse(
+            await transport.deliver(summary("handoff:2", "helpdesk-supervisors", big))
+        )
+        assert ref.conversation == triage  # a name that is no Teams id: the desk's channel
+        assert len(teams.called("send")) == before  # the chart left out, the summary went
+
+    async def run() -> None:
+        async with aiohttp.ClientSession() as session:
+            config = _config(teams, triage_channel=triage)
+            await work(TeamsTransport(config, session, ServiceUrl(teams.service_url)))
+
+    asyncio.run(run())
+
+
+def test_a_certificate_credential_gets_the_bots_token_without_a_secret(
+    teams: TeamsStandIn, tmp_path: Path
+) -> None:
+    """`teams.certificate_file`: the token endpoint gets an assertion signed with the
+    certificate's key (PS256, `x5t#S256`) and no secret; a certificate the app registration
+    does not hold is refused for good; a file without its key is refused at start."""
+    guid = APP_ID
+    good = teams.app_certificate()
+    settings = parse_settings(
+        f'[teams]\napp_id = "{guid}"\ntenant_id = "{TENANT_ID}"\n'
+        f'certificate_file = "{good.as_posix()}"\n',
+        "t",
+        {},
+    )
+    from_settings = TeamsConfig.from_settings(settings.teams, "ldap", {})
+    assert from_settings is not None and from_settings.secret == ""
+    assert from_settings.certificate is not None
+    assert "PRIVATE" not in repr(from_settings.certificate)
+
+    async def token(config: TeamsConfig) -> str:
+        async with aiohttp.ClientSession() as session:
+            return await Connector(config, session).token()
+
+    before = len(teams.called("token"))
+    with_certificate = _config(teams, secret="", certificate=from_settings.certificate)
+    assert asyncio.run(token(with_certificate)).startswith("bf-")
+    assert len(teams.called("token")) == before + 1
+    stranger = Certificate.load(str(teams.app_certificate("stranger", registered=False)))
+    with pytest.raises(DeliveryFailed) as refused:
+        asyncio.run(token(_config(teams, secret="", certificate=stranger)))
+    assert refused.value.permanent
+    only_the_certificate = tmp_path / "cert-only.pem"
+    only_the_certificate.write_text(good.read_text().split("-----BEGIN RSA PRIVATE KEY")[0])
+    with pytest.raises(ConfigError, match=r"teams\.certificate_file.*private key"):
+        Certificate.load(str(only_the_certificate))
+    with pytest.raises(ConfigError, match=r"teams\.certificate_file.*cannot read"):
+        Certificate.load(str(tmp_path / "missing.pem"))

@@ -34,7 +34,9 @@ class Core(Protocol):
         ...
 
     async def home(self, msg: Incoming) -> Reply | None:
-        """The actor's home screen (a Slack App Home tab); None for a redelivered event."""
+        """The actor's home screen (a Slack App Home tab, Teams' welcome card); None for a
+        redelivered event. The `msg.address` it may carry (a Teams install) is stored, so
+        the person can be reached before they ever wrote."""
         ...
 
 

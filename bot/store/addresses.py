@@ -3,13 +3,16 @@ reference their platform gave with their last message (Slack: the DM channel; Te
 service URL, conversation id and tenant a proactive message needs). The inbox stores it
 with each message that carries one (`Incoming.address`), in the same commit; the outbox's
 renderer gives it to the transport with a message for that person (`Delivery.address`),
-found by their platform user id or by email."""
+found by their platform user id or by email. A Teams install (the bot added to a person's
+1:1 chat) stores it too, so a notice or a page reaches them before they ever wrote."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Mapping
+
+from bot.store.database import bookkeeping
 
 
 def remember_in(
@@ -33,6 +36,14 @@ def remember_in(
 class Addresses:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
+
+    def remember(
+        self, platform: str, user_id: str, email: str | None, reference: Mapping[str, str], at: str
+    ) -> None:
+        """Store (or refresh) a person's address in a transaction of its own: the address
+        a Teams install (`conversationUpdate`) gives, which is no message for the inbox."""
+        with bookkeeping(self._conn) as conn:
+            remember_in(conn, platform, user_id, email, reference, at)
 
     def of_user(self, platform: str, user_id: str) -> dict[str, str] | None:
         row = self._conn.execute(

@@ -6,14 +6,15 @@ activity; bearer token checked by us). One connector on the server's shared aioh
 session for the listener's own calls (member lookups, the typing indicator, the welcome);
 the outbox's transport has its own on the outbox's session.
 
-Modules, as in every adapter (Slack's names where the concept is the same): `config`
-([teams] + TEAMS_APP_PASSWORD), `identity` (the member API's verified object id and UPN),
-`auth` (the checks at the door: our own JWT check, as the Agents SDK's let forged tokens
-through, issue 19; Slack's is `checks`), `inbound` (activity → `Incoming`), `cards`
-(`Reply` → Adaptive Card 1.5; Slack's `blocks`), `transport` (the outbox's deliveries and
-the reply's `Route`; Slack's `outbound` + `transport`), `manifest` (the app package),
-`connector` (the Bot Connector REST calls and the bot's token; why no SDK is in its
-docstring), `CHECKLIST.md` (what an adapter must do, each item tested).
+Modules, as in every adapter, file for file with Slack's (`tests/test_adapter_checklists.py`
+checks the names): `config` ([teams] + TEAMS_APP_PASSWORD), `identity` (the member API's
+verified object id and UPN), `checks` (every request verified at the door: our own JWT
+check, as the Agents SDK's let forged tokens through, issue 19), `inbound` (activity →
+`Incoming`), `outbound` (the reply's `Route`, the connector URL, channel thread names),
+`blocks` (`Reply` → Adaptive Card 1.5, Teams' counterpart of Block Kit), `transport` (the
+outbox's deliveries), `manifest` (the app package), `CHECKLIST.md` (what an adapter must
+do, each item tested); and one more, `connector` (the Bot Connector REST calls and the
+bot's token, which Slack gets from slack-sdk; why no SDK here is in its docstring).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from bot.adapters.base import Core
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.inbound import TeamsInbound
-from bot.adapters.teams.transport import ServiceUrl, TeamsTransport
+from bot.adapters.teams.outbound import ServiceUrl
+from bot.adapters.teams.transport import TeamsTransport
 from bot.errors import ConfigError
 from bot.outbox.transport import DeliveryFailed
 
@@ -54,7 +56,10 @@ class TeamsAdapter:
         try:
             await self.connector.token()
         except DeliveryFailed as failed:
-            where = "TEAMS_APP_PASSWORD" if failed.permanent else "teams.token_url"
+            credential = (
+                "teams.certificate_file" if self.config.certificate else "TEAMS_APP_PASSWORD"
+            )
+            where = credential if failed.permanent else "teams.token_url"
             raise ConfigError(where, f"the bot's token was refused ({failed.reason})") from None
 
     async def start(self, core: Core) -> None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bot.errors import ConfigError
@@ -33,6 +35,8 @@ class TeamsSettings(Protocol):
     @property
     def ca_file(self) -> str: ...
     @property
+    def certificate_file(self) -> str: ...
+    @property
     def user_cache_minutes(self) -> int: ...
     @property
     def triage_channel(self) -> str: ...
@@ -52,6 +56,8 @@ class TeamsConfig:
     user_cache_s: float
     anonymous: bool
     triage_channel: str = ""
+    certificate: Certificate | None = None
+    """The app's certificate credential (`teams.certificate_file`), used instead of `secret`."""
 
     @classmethod
     def from_settings(
@@ -64,8 +70,12 @@ class TeamsConfig:
         if not teams.tenant_id:
             raise ConfigError("teams.tenant_id", "is not set: the bot serves one tenant")
         secret = env.get(SECRET_ENV, "").strip()
-        if not secret and not teams.anonymous:
-            raise ConfigError(SECRET_ENV, "is not set: the Azure Bot's client secret")
+        certificate = Certificate.load(teams.certificate_file) if teams.certificate_file else None
+        if not secret and certificate is None and not teams.anonymous:
+            raise ConfigError(
+                SECRET_ENV,
+                "is not set: the Azure Bot's client secret (or set teams.certificate_file)",
+            )
         if teams.anonymous:
             host = env.get("HELPDESK_HTTP_HOST", "").strip() or "127.0.0.1"
             if directory_backend != "demo" or not _loopback(host):
@@ -89,6 +99,7 @@ class TeamsConfig:
             teams.user_cache_minutes * 60.0,
             teams.anonymous,
             teams.triage_channel,
+            certificate,
         )
 
     def tls(self) -> ssl.SSLContext:
@@ -107,6 +118,50 @@ class TeamsConfig:
         allowed: Microsoft's global `https://smba.trafficmanager.net/teams/` in production)."""
         first = self.allowed_service_urls[0] if self.allowed_service_urls else ""
         return GLOBAL_SERVICE_URL if first == "https://smba.trafficmanager.net/" else first
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A certificate credential: the private key (PEM) and the SHA-256 thumbprint of the
+    certificate Entra holds for the app (`x5t#S256` in each assertion's header)."""
+
+    key_pem: bytes
+    thumbprint: str
+
+    def __repr__(self) -> str:
+        return f"Certificate(thumbprint={self.thumbprint!r})"
+
+    @classmethod
+    def load(cls, path: str) -> Certificate:
+        """Read the PEM file (certificate and unencrypted private key); `ConfigError`."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        where = "teams.certificate_file"
+        try:
+            pem = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(where, f"cannot read {path} ({exc.strerror})") from None
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+            key = serialization.load_pem_private_key(pem, password=None)
+        except (ValueError, TypeError):
+            raise ConfigError(
+                where, "needs the certificate and its unencrypted private key, in PEM"
+            ) from None
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ConfigError(where, "the private key must be RSA")
+        if key.public_key().public_numbers() != cert.public_key().public_numbers():  # type: ignore[union-attr]
+            raise ConfigError(where, "the private key is not the certificate's")
+        digest = cert.fingerprint(hashes.SHA256())
+        thumbprint = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        key_pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return cls(key_pem, thumbprint)
 
 
 def _normal(url: str) -> str:

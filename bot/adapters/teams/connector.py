@@ -1,6 +1,6 @@
 """The Bot Connector REST API (v3), on our shared aiohttp session, with the bot's token.
 
-Decision (issue 19): no Agents SDK. Its token check is not used (see `auth`), its MSAL
+Decision (issue 19): no Agents SDK. Its token check is not used (see `checks`), its MSAL
 wrapper needs overrides to reach any authority but Microsoft's, its service-URL check
 refuses loopback, its error handler posts exception text into the chat, and its turn runs
 inside the HTTP request, which our inbox replaces. What would be left is its activity
@@ -8,7 +8,9 @@ models and connector client: the few fields we read and the five calls we make f
 every request built and parsed by our code and tested against the stand-in.
 
 The bot's token: the client-credentials grant at `teams.token_url` (scope
-`https://api.botframework.com/.default`), cached until 5 minutes before it expires.
+`https://api.botframework.com/.default`), cached until 5 minutes before it expires. The
+bot proves itself with the client secret (TEAMS_APP_PASSWORD) or, with
+`teams.certificate_file`, with an assertion signed by the certificate's key.
 Every failed call raises `DeliveryFailed` as the outbox wants it: a 429 with its
 Retry-After, a 5xx or a network error to try again, any other status for good.
 """
@@ -18,15 +20,19 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import jwt
 
 from bot.adapters.teams.config import SCOPE, TeamsConfig
 from bot.outbox.transport import DeliveryFailed
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_S = 600
 
 
 class Connector:
@@ -49,8 +55,8 @@ class Connector:
             form = {
                 "grant_type": "client_credentials",
                 "client_id": self._config.app_id,
-                "client_secret": self._config.secret,
                 "scope": SCOPE,
+                **self._credential(),
             }
             try:
                 async with self._session.post(
@@ -67,6 +73,26 @@ class Connector:
             self._token = str(body["access_token"])
             self._expires = time.monotonic() + float(body.get("expires_in", 3600)) - 300
             return self._token
+
+    def _credential(self) -> dict[str, str]:
+        """The client secret, or with a certificate a signed assertion (private_key_jwt as
+        Entra wants it: PS256, `x5t#S256`, audience the token URL, 10 minutes)."""
+        certificate = self._config.certificate
+        if certificate is None:
+            return {"client_secret": self._config.secret}
+        now = int(time.time())
+        claims = {
+            "aud": self._config.token_url,
+            "iss": self._config.app_id,
+            "sub": self._config.app_id,
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ASSERTION_S,
+        }
+        headers = {"typ": "JWT", "x5t#S256": certificate.thumbprint}
+        assertion = jwt.encode(claims, certificate.key_pem, algorithm="PS256", headers=headers)
+        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
 
     async def call(
         self, method: str, service_url: str, path: str, body: dict[str, Any] | None = None

@@ -1,6 +1,6 @@
 """`POST /api/messages`: an activity from Teams, checked, translated, stored, then 202.
 
-At the door (401 and nothing runs otherwise): the bearer token (`auth`), the tenant pinned
+At the door (401 and nothing runs otherwise): the bearer token (`checks`), the tenant pinned
 (`channelData.tenant.id` and `conversation.tenantId` must name `teams.tenant_id`: Bot
 Framework tokens carry no tenant), the service URL allowed. A body that is no activity is
 a 400, never a 5xx. Then:
@@ -9,8 +9,10 @@ a 400, never a 5xx. Then:
   mention's text is stripped; answered in the channel thread);
 - an Adaptive Card submission (`Action.Submit` arrives as a message with `value`,
   `Action.Execute` as an `adaptiveCard/action` invoke) → `Incoming.choice` / `form`;
-- `conversationUpdate` adding the bot to a personal chat → the welcome card (the home
-  screen, in the user's language), drawn after the ack like Slack's App Home;
+- `conversationUpdate` adding the bot to a personal chat → the person's conversation
+  reference stored (a notice or a page reaches them before they ever wrote) and the
+  welcome card (the home screen, in the user's language), drawn after the ack like
+  Slack's App Home;
 - the bot's own activities and anything else: 200, ignored.
 
 In the 1:1 chat a typing indicator goes out once the activity is stored.
@@ -42,13 +44,13 @@ import aiohttp
 from aiohttp import web
 
 from bot.adapters.base import Core
-from bot.adapters.teams import cards
-from bot.adapters.teams.auth import Refused, TokenCheck
+from bot.adapters.teams import blocks
+from bot.adapters.teams.checks import Refused, TokenCheck
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.identity import Member, People, lang_of
 from bot.adapters.teams.manifest import IN_CHANNELS, PERSONAL
-from bot.adapters.teams.transport import Route, ServiceUrl, thread_ref
+from bot.adapters.teams.outbound import Route, ServiceUrl, thread_ref
 from bot.messages import TEXT_FORM, Command, Incoming, MessageRef
 from bot.outbox.transport import DeliveryFailed
 
@@ -148,7 +150,7 @@ class TeamsInbound:
         invoke = kind == "invoke" and activity.get("name") == "adaptiveCard/action"
         if kind != "message" and not invoke:
             return web.Response(status=200)
-        choice, form, label = cards.submitted(activity.get("value"))
+        choice, form, label = blocks.submitted(activity.get("value"))
         text = str(activity.get("text") or "")
         personal = conversation.get("conversationType") in (None, "personal")
         if not personal and choice is None:
@@ -272,11 +274,14 @@ class TeamsInbound:
         member = await self._member(activity, service_url)
         lang = lang_of(activity.get("locale"))
         event = f"welcome:{activity.get('id') or chat}"
-        msg = Incoming(member.actor, chat, "", lang=lang, forms=True, event_id=event)
-        reply = await self.core.home(msg)
+        address = self._address(member, service_url, chat)
+        msg = Incoming(
+            member.actor, chat, "", lang=lang, forms=True, event_id=event, address=address
+        )
+        reply = await self.core.home(msg)  # the engine stores the address first
         if reply is None:
             return  # a redelivered install
         try:
-            await self.connector.send(service_url, chat, cards.message(reply))
+            await self.connector.send(service_url, chat, blocks.message(reply))
         except DeliveryFailed as failed:
             log.warning("Teams welcome not sent: %s", failed.reason)

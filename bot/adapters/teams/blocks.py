@@ -6,12 +6,14 @@ Adaptive Cards render no HTML, and a Markdown link is shown as `label (address)`
 articles a container each (the title opens the article), choices `Action.Submit` buttons
 whose data is `{"hd": "choice", "value": …}`, and a `Form` inputs in the card itself with
 one submit (`{"hd": "form", "form": id}`): Teams has no modal for a bot message, and a card
-form needs no second click. After a click the card is replaced by `chosen` (its text and the
+form needs no second click. A chart (`picture`) is an inline image: a message of its own with
+the PNG as a data URI. After a click the card is replaced by `chosen` (its text and the
 choice, no buttons), so nothing is clicked twice.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -63,11 +65,8 @@ def _inputs(form: Form) -> list[dict[str, Any]]:
     return body
 
 
-def card(reply: Reply, image: str = "") -> dict[str, Any]:
-    """`image`: a picture under the text (a handoff summary's chart, as a data URI)."""
+def card(reply: Reply) -> dict[str, Any]:
     body: list[dict[str, Any]] = [_text(reply.text)] if reply.text else []
-    if image:
-        body.append({"type": "Image", "url": image, "size": "Stretch"})
     if reply.fields:
         facts = [{"title": k, "value": v} for k, v in reply.fields]
         body.append({"type": "FactSet", "facts": facts})
@@ -110,12 +109,27 @@ def card(reply: Reply, image: str = "") -> dict[str, Any]:
     return content
 
 
-def message(reply: Reply, image: str = "") -> dict[str, Any]:
-    """The activity to post for `reply` (with `image` under its text)."""
-    if not (reply.fields or reply.cards or reply.choices or reply.form or image):
+def message(reply: Reply) -> dict[str, Any]:
+    """The activity to post for `reply`."""
+    if not (reply.fields or reply.cards or reply.choices or reply.form):
         return {"type": "message", "textFormat": "markdown", "text": markdown(reply.text)}
-    content = card(reply, image)
+    content = card(reply)
     return {"type": "message", "attachments": [{"contentType": CARD, "content": content}]}
+
+
+def picture(data: bytes, name: str, title: str) -> dict[str, Any]:
+    """A PNG as an inline image (an attachment whose `contentUrl` is a base64 data URI: the
+    way Teams shows a picture that exists only in our process, such as a chart just drawn;
+    no file upload, no Graph permission). Posted as a message of its own, under the
+    message it belongs to, so the card stays small."""
+    encoded = base64.b64encode(data).decode("ascii")
+    attachment = {"contentType": "image/png", "contentUrl": f"data:image/png;base64,{encoded}"}
+    return {
+        "type": "message",
+        "textFormat": "markdown",
+        "text": markdown(title),
+        "attachments": [attachment | {"name": name}],
+    }
 
 
 def chosen(text: str, label: str) -> dict[str, Any]:
