@@ -70,7 +70,6 @@ Without them every query still answers correctly, by scanning.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +80,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import iso, parse_iso
 from bot.i18n import LANGUAGES, section
 from bot.reports.incidents import IncidentLine, incident_section, incidents_in
+from bot.store.connection import Connection
 from bot.tickets.model import ESCALATED, OPEN, PRIORITIES, WAITING, ref
 
 AT_RISK_WINDOW = timedelta(hours=2)
@@ -251,9 +251,7 @@ def _team(team: str | None, column: str) -> tuple[str, list[str]]:
     return (f" AND +{column} = ?", [team]) if team else ("", [])
 
 
-def _category_counts(
-    conn: sqlite3.Connection, start: str, end: str, team: str | None
-) -> Counter[str]:
+def _category_counts(conn: Connection, start: str, end: str, team: str | None) -> Counter[str]:
     sql, params = _team(team, "team")
     rows = conn.execute(
         "SELECT category, count(*) FROM tickets WHERE created_at >= ? AND created_at < ?"
@@ -264,7 +262,7 @@ def _category_counts(
 
 
 def _events(
-    conn: sqlite3.Connection, kind: str, start: str, end: str, team: str | None
+    conn: Connection, kind: str, start: str, end: str, team: str | None
 ) -> list[tuple[Any, ...]]:
     """Events of one kind in [start, end) with their ticket's priority, owner and team."""
     sql, params = _team(team, "t.team")
@@ -286,7 +284,7 @@ def _clock_of(data_json: str) -> str:
 
 
 def handoff(
-    conn: sqlite3.Connection,
+    conn: Connection,
     start: datetime,
     end: datetime,
     *,
@@ -443,8 +441,9 @@ def handoff(
 
     # Self-service (desk-wide).
     kb = conn.execute(
-        "SELECT count(*), coalesce(sum(feedback = 'solved'), 0),"
-        " coalesce(sum(feedback IS NULL), 0), coalesce(sum(feedback = 'not_quite'), 0)"
+        "SELECT count(*), count(*) FILTER (WHERE feedback = 'solved'),"
+        " count(*) FILTER (WHERE feedback IS NULL),"
+        " count(*) FILTER (WHERE feedback = 'not_quite')"
         " FROM kb_searches WHERE at >= ? AND at < ?",
         (s, e),
     ).fetchone()

@@ -8,12 +8,13 @@ found by their platform user id or by email."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
+
+from bot.store.connection import Connection
 
 
 def remember_in(
-    conn: sqlite3.Connection,
+    conn: Connection,
     platform: str,
     user_id: str,
     email: str | None,
@@ -31,7 +32,7 @@ def remember_in(
 
 
 class Addresses:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def of_user(self, platform: str, user_id: str) -> dict[str, str] | None:
