@@ -139,7 +139,7 @@ def test_a_bookkeeping_commit_that_fails_is_rolled_back_and_reported(
         " DEFERRABLE INITIALLY DEFERRED)"
     )
     # a deferred foreign key is checked at COMMIT, so the COMMIT itself fails
-    with pytest.raises(integrity_errors(), match="(?i)FOREIGN KEY"), bookkeeping(conn):
+    with pytest.raises(integrity_errors(), match=r"(?i)FOREIGN KEY"), bookkeeping(conn):
         conn.execute("INSERT INTO child (parent_id) VALUES (99)")
     assert not conn.in_transaction
     if not is_store_url(store_target):

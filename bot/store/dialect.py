@@ -38,6 +38,17 @@ class Dialect:
         """SQL after a table's name in FROM that makes SQLite use `index` (empty elsewhere)."""
         return f" INDEXED BY {index}" if self.indexed_by_hint else ""
 
+    @property
+    def join_in_order(self) -> str:
+        """A join that SQLite's planner must take in the order written (`CROSS JOIN`, which
+        PostgreSQL refuses with an `ON`); PostgreSQL plans a plain `JOIN` itself."""
+        return "CROSS JOIN" if self.indexed_by_hint else "JOIN"
+
+    def unindexed(self, column: str) -> str:
+        """`column` in a WHERE term that the planner must not drive by its index: SQLite's
+        unary `+`; PostgreSQL's planner needs no such hint (and has no `+` for text)."""
+        return f"+{column}" if self.indexed_by_hint else column
+
     def json_text(self, column: str, key: str) -> str:
         """SQL for the text of the top-level `key` of the JSON object in `column`."""
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", column) or not key.isidentifier():

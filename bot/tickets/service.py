@@ -152,7 +152,8 @@ class TicketService:
         elif view == "breaching":
             soon = iso(self._clock() + timedelta(hours=2))
             where = (
-                f"state IN ({marks}) AND ((sla_flags & {RESPONSE_BREACHED | RESOLUTION_BREACHED}) != 0"
+                f"state IN ({marks}) AND"
+                f" ((sla_flags & {RESPONSE_BREACHED | RESOLUTION_BREACHED}) != 0"
                 " OR sla_next_at <= ?)"
             )
             params = [*open_states, soon]
