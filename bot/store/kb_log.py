@@ -190,7 +190,7 @@ class Signals:
     def bump(self, name: str) -> int:
         self._conn.execute(
             "INSERT INTO signals (name, generation, at) VALUES (?, 1, ?) ON CONFLICT (name)"
-            " DO UPDATE SET generation = generation + 1, at = excluded.at",
+            " DO UPDATE SET generation = signals.generation + 1, at = excluded.at",
             (name, iso(self._clock())),
         )
         return self.generation(name)

@@ -71,6 +71,10 @@ def pool_for(url: str) -> ConnectionPool[Any]:
                 SETTING,
                 "PostgreSQL needs the postgres extra: pip install 'helpdesk-bot[postgres]'",
             ) from None
+        try:  # once directly first: a wrong URL fails at once, with the server's reason
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise ConfigError(SETTING, f"cannot reach the PostgreSQL store ({exc})") from None
         pool = ConnectionPool(
             url,
             min_size=1,
