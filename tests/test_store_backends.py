@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from bot.store.dialect import POSTGRES, SQLITE, postgres_ddl, to_format_placehol
 from bot.store.kb_log import Signals
 from bot.store.migrations import MIGRATIONS, Paired, for_postgres, for_sqlite
 from bot.tickets.service import TicketService
+
+if TYPE_CHECKING:
+    from tests.postgres_cluster import Cluster
 
 WRITERS = 6
 EACH = 8
@@ -175,3 +179,62 @@ def test_a_failed_transaction_leaves_the_connection_usable(store_target: Path | 
             "INSERT INTO signals (name, generation, at) VALUES (?, ?, ?)", ("x", True, "now")
         )
     assert db.conn.execute("SELECT generation FROM signals").fetchall() == [(1,)]
+
+
+def test_on_postgresql_the_anchor_is_kept_by_the_scheduled_anchor_command(
+    tmp_path: Path, pg_cluster: Cluster
+) -> None:
+    """Replicas keep no anchor; `helpdesk audit anchor` (a scheduled job) writes it in
+    HELPDESK_DATA_DIR; `verify` then catches a cut-off trail; backup points to pg_dump."""
+    import psycopg
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    url = pg_cluster.new_database()
+    env = {"HELPDESK_DATA_DIR": str(tmp_path), "HELPDESK_STORE_URL": url}
+    log = AuditLog(open_store(url))
+    assert log.anchor_path is None  # a serving replica writes none
+    for n in range(5):
+        log.append(AuditEntry("slack", f"U{n}", f"d{n}", f"t{n}", "unlock", "none", "done"))
+    assert not list(tmp_path.iterdir())
+
+    anchored = CliRunner().invoke(main, ["audit", "anchor"], env=env)
+    assert anchored.exit_code == 0, anchored.output
+    anchor = tmp_path / "helpdesk.db.audit-head"
+    assert '"seq": 5' in anchor.read_text("utf-8")
+    log.append(AuditEntry("slack", "U9", "d9", "t9", "unlock", "none", "done"))
+    verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0 and "6 records; anchored at record 5" in verified.output
+
+    with psycopg.connect(url, autocommit=True) as conn:  # someone with the database's keys
+        conn.execute("DROP TRIGGER audit_log_no_change ON audit_log")
+        conn.execute("DELETE FROM audit_log WHERE seq >= 4")
+    cut = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert cut.exit_code == 1 and "truncated: records 4..5 are missing" in cut.output
+
+    backup = CliRunner().invoke(main, ["store", "backup", str(tmp_path / "b.db")], env=env)
+    assert backup.exit_code == 1 and "pg_dump" in backup.output
+    assert "postgresql://" in backup.output and "helpdesk@" not in backup.output
+    from bot.store.postgres import close_pool
+
+    close_pool(url)
+    pg_cluster.drop_database(url)
+
+
+def test_doctor_writes_and_reads_back_on_either_store(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    import asyncio
+
+    from bot.doctor import OK, check_store
+
+    env = {"HELPDESK_DATA_DIR": str(tmp_path)}
+    if isinstance(store_target, str):
+        env["HELPDESK_STORE_URL"] = store_target
+    settings = parse_settings("", "t", env)
+    for _ in range(2):  # the second time bumps the row the first wrote
+        finding = asyncio.run(check_store(settings, env))
+        assert finding.state == OK, finding.line()
+    assert "wrote and read back" in finding.detail
+    assert ("postgresql://" in finding.detail) == isinstance(store_target, str)
