@@ -48,8 +48,9 @@ def postgres_available() -> str | None:
 
 
 class Cluster:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, fsync: bool = False) -> None:
         self.root = root
+        self.fsync = fsync
         self.data = root / "data"
         self.bin = binaries()
         self._names = itertools.count(1)
@@ -68,7 +69,8 @@ class Cluster:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", USER, "-E", "UTF8",
                   "--no-sync", "--locale=C")  # fmt: skip
-        options = f"-k {self.root} -c listen_addresses='' -c fsync=off -c max_connections=200"
+        fsync = "on" if self.fsync else "off"
+        options = f"-k {self.root} -c listen_addresses='' -c fsync={fsync} -c max_connections=200"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"),
                   "-w", "-t", "60", "start")  # fmt: skip
 
@@ -97,9 +99,10 @@ class Cluster:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster:
+def start_cluster(fsync: bool = False) -> Cluster:
+    """A started cluster; `fsync=False` (the tests) skips waiting for the disk."""
     # Not under pytest's tmp_path: its parents are root's alone, where `nobody` cannot go.
-    cluster = Cluster(Path(tempfile.mkdtemp(prefix="helpdesk-pg-")))
+    cluster = Cluster(Path(tempfile.mkdtemp(prefix="helpdesk-pg-")), fsync)
     try:
         cluster.start()
     except BaseException:
