@@ -238,3 +238,32 @@ def test_doctor_writes_and_reads_back_on_either_store(
         assert finding.state == OK, finding.line()
     assert "wrote and read back" in finding.detail
     assert ("postgresql://" in finding.detail) == isinstance(store_target, str)
+
+
+def test_a_connection_the_server_cut_is_replaced_between_transactions(
+    pg_cluster: Cluster,
+) -> None:
+    import psycopg
+
+    from bot.store.database import store_errors
+    from bot.store.postgres import close_pool
+
+    url = pg_cluster.new_database()
+    db = open_store(url)
+
+    def cut() -> None:
+        (pid,) = db.conn.execute("SELECT pg_backend_pid()").fetchone()
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    cut()  # a read outside a transaction is tried again on a fresh connection
+    assert db.conn.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
+    cut()  # so is the BEGIN of a write
+    with transaction(db.conn) as conn:
+        conn.execute("INSERT INTO signals (name, generation, at) VALUES ('x', 1, 'now')")
+    assert db.conn.execute("SELECT generation FROM signals WHERE name = 'x'").fetchone() == (1,)
+    db.close()
+    with pytest.raises(store_errors()):  # a closed store says so; /readyz reports it
+        db.schema_version()
+    close_pool(url)
+    pg_cluster.drop_database(url)

@@ -15,6 +15,7 @@ one at a time under an advisory lock; each migration commits with its version bu
 from __future__ import annotations
 
 import atexit
+import contextlib
 import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -113,10 +114,17 @@ def close_pool(url: str) -> None:
 
 
 class PostgresConnection:
-    """One pooled psycopg connection behind the store's `Connection` interface."""
+    """One pooled psycopg connection behind the store's `Connection` interface.
+
+    A connection found broken between transactions (the server restarted, an idle session
+    was cut) is swapped for a fresh one from the pool, and a `BEGIN` or a `SELECT` outside a
+    transaction that fails on a broken connection is tried once more on the fresh one; a
+    write outside a transaction is not (it may have been applied), nor anything inside one.
+    """
 
     def __init__(self, pool: ConnectionPool[Any]) -> None:
         self._pool = pool
+        self._closed = False
         self.raw: psycopg.Connection[Any] = pool.getconn()
 
     @property
@@ -127,46 +135,76 @@ class PostgresConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self._closed or self.raw.closed:
+            return False
         return self.raw.info.transaction_status != TransactionStatus.IDLE
 
     def _ready(self) -> psycopg.Connection[Any]:
         """The connection, replaced by a fresh one from the pool if the old one broke
-        between transactions (a restarted server); inside a transaction the error stands."""
+        between transactions; inside a transaction the error stands."""
+        import psycopg
+
+        if self._closed:
+            raise psycopg.OperationalError("the store connection is closed")
         if self.raw.broken and not self.in_transaction:
             self._pool.putconn(self.raw)
             self.raw = self._pool.getconn()
         return self.raw
 
-    def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
+    def _run(
+        self, sql: str, params: tuple[object, ...] | dict[str, object] | None, retry: bool
+    ) -> psycopg.Cursor[Any]:
+        import psycopg
+
         raw = self._ready()
-        if not params:
-            return raw.execute(sql.replace("%", "%%") if "?" in sql else sql)
-        return raw.execute(_sql(sql), _params(params))
+        try:
+            return raw.execute(sql, params)
+        except psycopg.OperationalError:
+            if not (retry and raw.broken):
+                raise
+            return self._ready().execute(sql, params)
+
+    def execute(self, sql: str, params: Params = ()) -> psycopg.Cursor[Any]:
+        retry = not self.in_transaction and sql.lstrip()[:6].upper() == "SELECT"
+        if not params:  # sent as written: no placeholders, no % to escape
+            return self._run(sql, None, retry)
+        return self._run(_sql(sql), _params(params), retry)
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         with self._ready().cursor() as cursor:
             cursor.executemany(_sql(sql), [_params(r) for r in rows])
 
     def begin(self, durable: bool) -> None:
-        raw = self._ready()
-        raw.execute("BEGIN")
+        self._run("BEGIN", None, retry=True)
         if not durable:
-            raw.execute("SET LOCAL synchronous_commit = off")
+            self.raw.execute("SET LOCAL synchronous_commit = off")
 
     def commit(self) -> None:
-        self.raw.execute("COMMIT")
+        self._ready().execute("COMMIT")
 
     def rollback(self) -> None:
-        if self.in_transaction and not self.raw.closed:
+        if self.in_transaction and not self.raw.broken:
             self.raw.execute("ROLLBACK")
 
     def lock(self, name: str) -> None:
-        self.raw.execute(_sql(POSTGRES.statement("lock")), (name,))
+        self._ready().execute(_sql(POSTGRES.statement("lock")), (name,))
 
     def close(self) -> None:
-        if not self.raw.closed:
-            self.rollback()
+        if self._closed:
+            return
+        self._closed = True
+        if not self.raw.closed and not self.raw.broken:
+            self.rollback_quietly()
         self._pool.putconn(self.raw)
+
+    def rollback_quietly(self) -> None:
+        """Leave no transaction open on a connection going back to the pool."""
+        import psycopg
+        from psycopg.pq import TransactionStatus
+
+        with contextlib.suppress(psycopg.Error):
+            if self.raw.info.transaction_status != TransactionStatus.IDLE:
+                self.raw.execute("ROLLBACK")
 
 
 def migrate(conn: psycopg.Connection[Any]) -> int:
