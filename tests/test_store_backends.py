@@ -267,3 +267,41 @@ def test_a_connection_the_server_cut_is_replaced_between_transactions(
         db.schema_version()
     close_pool(url)
     pg_cluster.drop_database(url)
+
+
+def test_the_inbox_stores_a_message_once_and_finishes_it(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    import asyncio
+
+    from bot.inbox.held import HeldSecrets
+    from bot.inbox.store import Inbox, Stored
+    from bot.messages import Command, Incoming, Reply
+    from tests.harness import BotHarness
+
+    bot = BotHarness(tmp_path, store_url=store_target if isinstance(store_target, str) else None)
+    services = bot.services
+    seen: list[Stored] = []
+    inbox = Inbox(services.db, services.conversations, services.tickets, HeldSecrets(), seen.append)
+    msg = Incoming(
+        actor=bot.actor(),
+        conversation_id="D1",
+        text="my printer jams",
+        event_id="Ev-1",
+        command=Command.typed("my printer jams"),
+    )
+
+    async def arrive() -> list[bool]:
+        inbox.start()
+        accepted = [await inbox.accept(msg, {"channel": "D1"}) for _ in range(2)]
+        await inbox.close()
+        return accepted
+
+    assert asyncio.run(arrive()) == [True, False]  # the redelivery is not stored again
+    (waiting,) = inbox.unfinished()
+    assert (waiting.msg.text, waiting.route) == ("my printer jams", {"channel": "D1"})
+    assert [s.row_id for s in seen] == [waiting.row_id]
+    inbox.finish(waiting, [Reply("Sorry to hear that")])
+    assert inbox.unfinished() == []
+    (queued,) = services.outbox.pending()
+    assert queued["payload"]["reply"]["text"] == "Sorry to hear that"
