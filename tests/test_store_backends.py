@@ -308,3 +308,26 @@ def test_the_inbox_stores_a_message_once_and_finishes_it(
     assert inbox.unfinished() == []
     (queued,) = services.outbox.pending()
     assert queued["payload"]["reply"]["text"] == "Sorry to hear that"
+
+
+def test_a_claim_with_skip_locked_passes_over_rows_another_writer_holds(
+    store_target: Path | str,
+) -> None:
+    """`dialect.skip_locked` for claim queries: on PostgreSQL a second replica skips the
+    row the first is working on; on SQLite the suffix is empty (one writer at a time)."""
+    from bot.messages import Recipient
+    from bot.store.outbox import Outbox
+
+    first, second = open_store(store_target), open_store(store_target)
+    for key in ("a", "b"):
+        Outbox(first).put(key, "notice", Recipient.person("slack", "U1"), {"text": key})
+    claim = (
+        "SELECT dedupe_key FROM outbox WHERE delivered_at IS NULL ORDER BY id LIMIT 1"
+        + first.dialect.skip_locked
+    )
+    with transaction(first.conn) as conn:
+        (mine,) = conn.execute(claim).fetchone()
+        assert mine == "a"
+        if is_store_url(store_target):
+            with transaction(second.conn) as other:
+                assert other.execute(claim).fetchone() == ("b",)
