@@ -14,6 +14,8 @@ from bot.errors import ConfigError
 from bot.store.connection import (
     BUSY_TIMEOUT_MS,
     Connection,
+    Cursor,
+    Params,
     SqliteConnection,
     bookkeeping,
     integrity_errors,
@@ -109,7 +111,7 @@ class Database:
     def dialect(self) -> Dialect:
         return self.conn.dialect
 
-    def execute(self, sql: str, params: tuple[object, ...] = ()) -> object:
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.conn.execute(sql, params)
 
     def table_names(self) -> list[str]:
