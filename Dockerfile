@@ -1,6 +1,7 @@
 # helpdesk-bot: `helpdesk serve` in a slim, non-root image.
 #   docker build -t helpdesk-bot .                        # without matplotlib: text handoff chart
 #   docker build --build-arg EXTRAS=charts -t helpdesk-bot .   # with the PNG handoff chart
+#   docker build --build-arg EXTRAS=postgres -t helpdesk-bot .  # the PostgreSQL store too
 # Not built on the machines this project is developed on (no container engine there); hadolint
 # checks this file in tests/test_packaging.py. See README, "Operations".
 

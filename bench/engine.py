@@ -51,7 +51,7 @@ async def run(n: int) -> None:
         ]
         wall: list[float] = []
         cpu: list[float] = []
-        conn = services.db.conn
+        conn = services.db.conn.raw  # type: ignore[attr-defined]  # the SQLite store
         before = conn.total_changes
         for i in range(n):
             msg = Incoming(

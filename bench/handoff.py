@@ -32,6 +32,7 @@ from bench.tickets import CATEGORIES, NOW, arg, cached_store
 from bot.clock import iso, parse_iso
 from bot.reports.handoff import handoff, same_shift
 from bot.store import open_store
+from bot.store.connection import SqliteConnection
 
 BUDGET_MS = 1000.0
 INDEXES = (
@@ -142,7 +143,7 @@ def main() -> None:
         for name, team in (("all teams", None), ("one team (Network)", "Network")):
             t0 = time.perf_counter()
             h = handoff(
-                conn,
+                SqliteConnection(conn),
                 start,
                 end,
                 trend_windows=same_shift(start, end),

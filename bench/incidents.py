@@ -139,7 +139,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         db = open_store(Path(folder) / "helpdesk.db")
         conn = db.conn
-        with transaction(conn, "NORMAL"):
+        with transaction(conn, durable=False):
             conn.executemany(
                 "INSERT INTO tickets (id, requester_email, requester_platform, requester_user_id,"
                 " requester_lang, summary, description, category, priority, impact, urgency,"
@@ -161,7 +161,7 @@ def main() -> None:
         began = time.perf_counter()
         for ticket, (at, _) in zip(tickets, rows, strict=True):
             t0 = time.perf_counter()
-            with transaction(conn, "NORMAL"):
+            with transaction(conn, durable=False):
                 group_report(conn, settings, outbox, ticket, at)
             each.append(time.perf_counter() - t0)
         total = time.perf_counter() - began

@@ -33,6 +33,7 @@ import tickets as ticket_bench  # bench/tickets.py
 from bot.clock import iso, parse_iso
 from bot.reports.weekly import INDEX_SQL, to_csv, to_markdown, weekly
 from bot.store import open_store
+from bot.store.connection import Connection, SqliteConnection
 
 LIMIT_S = 3.0
 NOW = ticket_bench.NOW
@@ -104,7 +105,7 @@ def prepare(base: Path, path: Path, n: int) -> None:
     tmp.rename(path)
 
 
-def run(conn: sqlite3.Connection, weeks: int) -> tuple[float, int]:
+def run(conn: Connection, weeks: int) -> tuple[float, int]:
     start = NOW - timedelta(days=NOW.weekday() + 7 * weeks, hours=NOW.hour, minutes=NOW.minute)
     t0 = time.perf_counter()
     report = weekly(conn, start, start + timedelta(days=7))
@@ -143,7 +144,7 @@ def main() -> None:
     )
     if not smoke:
         plain = sqlite3.connect(f"file:{base}?mode=ro", uri=True)
-        took, _ = run(plain, 1)
+        took, _ = run(SqliteConnection(plain), 1)
         plain.close()
         print(f"without the report's indexes (the plain ticket bench store): {took:.1f} s")
 

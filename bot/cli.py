@@ -273,7 +273,7 @@ def config_check() -> None:
     elif backend == "graph":
         directory += " (configured, not contacted: `helpdesk doctor` calls it)"
     click.echo(f"configuration OK ({settings.source})")
-    click.echo(f"store: {settings.db_path}")
+    click.echo(f"store: {settings.store_shown}")
     click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
     encoder = services.kb.encoder
     if encoder is None:
@@ -350,7 +350,7 @@ def audit_verify() -> None:
     from bot.store.audit import AnchorError, AuditLog
 
     settings = load()
-    log = AuditLog(open_store(settings.db_path))
+    log = AuditLog(open_store(settings.store), anchor_path=settings.audit_anchor_path)
     checked, problem = log.verify()
     if problem:
         click.echo(f"audit trail BROKEN after {checked} good records: {problem}", err=True)
@@ -413,7 +413,7 @@ def audit_export(since: str | None, fmt: str, output: str | None) -> None:
             ) from None
         start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
     settings = load()
-    log = AuditLog(open_store(settings.db_path))
+    log = AuditLog(open_store(settings.store), anchor_path=settings.audit_anchor_path)
     count = 0
     with contextlib.ExitStack() as stack:
         out = sys.stdout
@@ -447,7 +447,7 @@ def audit_anchor() -> None:
     from bot.store.audit import AnchorError, AuditLog, AuditProblem
 
     settings = load()
-    log = AuditLog(open_store(settings.db_path))
+    log = AuditLog(open_store(settings.store), anchor_path=settings.audit_anchor_path)
     try:
         was = "there was none" if log.anchor() is None else ""
     except AnchorError as exc:

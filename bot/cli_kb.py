@@ -120,7 +120,7 @@ def kb_reload() -> None:
     for problem in problems:
         click.echo(f"warning: {problem} (this article will be skipped)", err=True)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    generation = Signals(open_store(settings.db_path)).bump(SIGNAL)
+    generation = Signals(open_store(settings.store)).bump(SIGNAL)
     click.echo(
         f"reload requested (generation {generation}); bots pick it up before their next message"
     )
@@ -147,7 +147,7 @@ def kb_gaps(since: str, limit: int) -> None:
     from bot.store.kb_log import SearchLog
 
     settings = load()
-    db = open_store(settings.db_path)
+    db = open_store(settings.store)
     gaps = SearchLog(db).gaps(since, limit)
     if not gaps:
         click.echo("no unanswered or 'not quite' questions" + (f" since {since}" if since else ""))
@@ -176,7 +176,7 @@ def kb_stats(since: str) -> None:
     from bot.store.kb_log import SearchLog
 
     settings = load()
-    rows = SearchLog(open_store(settings.db_path)).stats(since)
+    rows = SearchLog(open_store(settings.store)).stats(since)
     if not rows:
         click.echo("no article has been shown yet")
         return

@@ -129,7 +129,7 @@ def report_weekly(week: str | None, team: str | None, fmt: str, lang: str | None
     monday = day - timedelta(days=day.weekday())
     start = datetime.combine(monday, time(), zone)
     end = datetime.combine(monday + timedelta(days=7), time(), zone)
-    db = open_store(settings.db_path)
+    db = open_store(settings.store)
     result = weekly(db.conn, start, end, team=team)
     if fmt == "csv":
         sys.stdout.write(to_csv(result))

@@ -1,4 +1,5 @@
-"""`helpdesk store`: create, back up, restore and prune the SQLite store."""
+"""`helpdesk store`: create, back up, restore and prune the store (backup and restore: the
+SQLite file; on PostgreSQL the database's own tools)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from pathlib import Path
 import click
 
 from bot.cli_common import config_errors, load
+from bot.config import Settings
 
 
 @click.group()
 def store() -> None:
-    """The SQLite store: migrate, back up, restore, prune."""
+    """The store: migrate, back up, restore (SQLite), prune."""
 
 
 @store.command("migrate")
@@ -23,8 +25,8 @@ def store_migrate() -> None:
 
     settings = load()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    open_store(settings.db_path)
-    click.echo(f"{settings.db_path}: schema version {SCHEMA_VERSION}")
+    open_store(settings.store)
+    click.echo(f"{settings.store_shown}: schema version {SCHEMA_VERSION}")
 
 
 @store.command("backup")
@@ -37,8 +39,9 @@ def store_backup(file: Path) -> None:
     from bot.store.backup import BackupError, backup
 
     settings = load()
+    _refuse_on_postgres(settings, "backup")
     try:
-        done = backup(open_store(settings.db_path), file)
+        done = backup(open_store(settings.store), file)
     except BackupError as exc:
         click.echo(f"helpdesk: backup failed: {exc}", err=True)
         sys.exit(1)
@@ -59,6 +62,7 @@ def store_restore(file: Path, yes: bool) -> None:
     from bot.store.backup import BackupError, restore
 
     settings = load()
+    _refuse_on_postgres(settings, "restore")
     if not yes:
         click.confirm(
             f"Replace {settings.db_path} with {file}? Stop every running bot first", abort=True
@@ -73,6 +77,24 @@ def store_restore(file: Path, yes: bool) -> None:
     click.echo(f"restored {done.database} from {file}: {done.audit_records} audit records verified")
 
 
+def _refuse_on_postgres(settings: Settings, what: str) -> None:
+    """Backup and restore are for the SQLite file. On PostgreSQL they are the database's
+    own tools -- decided so because pg_dump (consistent while the bot runs, one
+    transaction's snapshot) and point-in-time recovery (a base backup plus archived WAL)
+    already do it better than the bot could, and shipping pg_dump inside the bot would
+    tie it to the server's major version. README, "Operations"."""
+    if settings.store_url is None:
+        return
+    click.echo(
+        f"helpdesk: store {what} is for the SQLite store; on PostgreSQL"
+        f" ({settings.store_shown}) use pg_dump --format=custom / pg_restore, or the"
+        " server's point-in-time recovery, and keep the audit anchor"
+        " (`helpdesk audit anchor`) with it: see README, Operations",
+        err=True,
+    )
+    sys.exit(1)
+
+
 @store.command("prune")
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
 @config_errors
@@ -85,7 +107,7 @@ def store_prune(dry_run: bool) -> None:
     from bot.store.prune import prune
 
     settings = load()
-    counts = prune(open_store(settings.db_path), settings.retention, utcnow(), dry_run)
+    counts = prune(open_store(settings.store), settings.retention, utcnow(), dry_run)
     verb = "would delete" if dry_run else "deleted"
     for table, count in counts.items():
         click.echo(f"{table}: {verb} {count}")

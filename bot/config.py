@@ -11,6 +11,7 @@ Environment variables:
 
 - `HELPDESK_CONFIG`   path of the TOML file (default `helpdesk.toml`)
 - `HELPDESK_DATA_DIR` where the SQLite store lives (default `data/`)
+- `HELPDESK_STORE_URL` a PostgreSQL database as the store instead (`postgresql://...`)
 - `HELPDESK_LOG_LEVEL` DEBUG, INFO, WARNING (default), ERROR
 - `HELPDESK_LOG_FORMAT` text (default) or json (one object a line, `bot.logs`)
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from bot.clock import check_timezone
 from bot.errors import ConfigError
@@ -462,9 +464,35 @@ class Settings:
     log_format: str = "text"
     source: str = "embedded defaults"
 
+    store_url: str | None = None
+    """`HELPDESK_STORE_URL`: a PostgreSQL database (`postgresql://...`) as the store, for
+    more than one replica; None (unset): the SQLite file in `data_dir`."""
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "helpdesk.db"
+
+    @property
+    def store(self) -> Path | str:
+        """What `open_store` opens: the PostgreSQL URL if set, else the SQLite file."""
+        return self.store_url or self.db_path
+
+    @property
+    def store_shown(self) -> str:
+        """The store, fit for a log or a chat: a URL without its user and password."""
+        if self.store_url is None:
+            return str(self.db_path)
+        parts = urlsplit(self.store_url)
+        host = parts.hostname or dict(parse_qsl(parts.query)).get("host", "")
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}{parts.path}"
+
+    @property
+    def audit_anchor_path(self) -> Path | None:
+        """Where `helpdesk audit anchor`/`verify` keep the audit anchor: None for SQLite (the
+        file beside the store, `bot.store.audit`); on PostgreSQL `helpdesk.db.audit-head` in
+        `data_dir` of the machine that runs them (README, "Operations")."""
+        return None if self.store_url is None else self.data_dir / "helpdesk.db.audit-head"
 
 
 SECTIONS: dict[str, type] = {
@@ -693,6 +721,13 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
     if log_format not in LOG_FORMATS:
         raise ConfigError("HELPDESK_LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}")
     data_dir = env.get("HELPDESK_DATA_DIR", "").strip() or "data"
+    store_url = env.get("HELPDESK_STORE_URL", "").strip() or None
+    if store_url is not None and not store_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "HELPDESK_STORE_URL",
+            "must be a PostgreSQL URL (postgresql://user@host/database); unset it for the"
+            " SQLite file in HELPDESK_DATA_DIR",
+        )
     rotation = raw.get("rotation", {})
     if not isinstance(rotation, dict):
         raise ConfigError("rotation", "must be a table ([rotation])")
@@ -710,6 +745,7 @@ def parse_settings(text: str, source: str, env: typing.Mapping[str, str]) -> Set
         catalogue=catalogue,
         calendars=calendars,
         data_dir=Path(data_dir),
+        store_url=store_url,
         log_level=level,
         log_format=log_format,
         source=source,

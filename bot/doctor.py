@@ -57,11 +57,16 @@ async def check_store(settings: Settings, env: Mapping[str, str]) -> Finding:
     from bot.store import SCHEMA_VERSION, open_store
     from bot.store.database import transaction
 
-    where = str(settings.db_path)
-    fix = f"HELPDESK_DATA_DIR must be a writable folder with space; the store is {where}"
+    where = settings.store_shown
+    fix = (
+        f"HELPDESK_DATA_DIR must be a writable folder with space; the store is {where}"
+        if settings.store_url is None
+        else f"HELPDESK_STORE_URL must name a reachable PostgreSQL database ({where}) whose"
+        " user may create tables"
+    )
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        db = open_store(settings.db_path)
+        db = open_store(settings.store)
     except (ConfigError, OSError) as exc:
         return Finding("store", FAIL, f"cannot open {where} ({_why(exc)})", fix)
     try:
@@ -69,13 +74,14 @@ async def check_store(settings: Settings, env: Mapping[str, str]) -> Finding:
         with transaction(db.conn) as conn:
             conn.execute(
                 "INSERT INTO signals (name, generation, at) VALUES ('doctor', 1, ?)"
-                " ON CONFLICT (name) DO UPDATE SET generation = generation + 1, at = excluded.at",
+                " ON CONFLICT (name) DO UPDATE SET generation = signals.generation + 1,"
+                " at = excluded.at",
                 (stamp,),
             )
         row = db.conn.execute("SELECT at FROM signals WHERE name = 'doctor'").fetchone()
         if row is None or row[0] != stamp:
             return Finding("store", FAIL, f"{where}: a write did not read back", fix)
-        version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+        version = db.schema_version()
     except Exception as exc:  # noqa: BLE001 - any failure of the store is this line's answer
         return Finding("store", FAIL, f"{where}: {type(exc).__name__}", fix)
     finally:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -31,14 +30,15 @@ from aiohttp import web
 from bot import metrics
 from bot.clock import parse_iso
 from bot.outbox.worker import MAX_ATTEMPTS
-from bot.store.database import SCHEMA_VERSION, Database
+from bot.store.connection import Connection
+from bot.store.database import SCHEMA_VERSION, Database, store_errors
 
 PLATFORM_GRACE_S = 300.0
 """A platform unreachable (its latest contact failed) for longer than this makes the bot
 not ready."""
 
 
-def store_gauges(conn: sqlite3.Connection) -> metrics.Collector:
+def store_gauges(conn: Connection) -> metrics.Collector:
     """Inbox and outbox depth and age, read from the store at each scrape."""
 
     def collect() -> Iterable[metrics.Family]:
@@ -118,12 +118,12 @@ def ops_routes(db: Database, env: Mapping[str, str] | None = None) -> list[web.R
         problems: list[str] = []
         store: dict[str, object] = {"ok": False}
         try:
-            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            version = db.schema_version()
             (depth,) = conn.execute("SELECT count(*) FROM inbox").fetchone()
             store = {"ok": version == SCHEMA_VERSION, "schema": version, "inbox": depth}
             if version != SCHEMA_VERSION:
                 problems.append(f"store: schema {version}, this bot needs {SCHEMA_VERSION}")
-        except sqlite3.Error as exc:
+        except store_errors() as exc:
             problems.append(f"store: {type(exc).__name__}")
         platforms = platform_states(time.time())
         for name, state in platforms.items():

@@ -190,7 +190,7 @@ class Server:
         self.adapters = tuple(adapters)
         self.held = HeldSecrets()
         self.thread = EngineThread()
-        self.loop_services = on_connection(services, open_store(services.settings.db_path))
+        self.loop_services = on_connection(services, open_store(services.settings.store))
         self.inbox: Inbox | None = None
         self.workers: InboxWorker | None = None
         self.outbox: OutboxWorker | None = None

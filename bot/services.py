@@ -79,7 +79,7 @@ def build_services(
     """Open the store, load the directory, the KB and the classifier. Raises `ConfigError`."""
     check_paths(settings)
     directory = build_directory(settings, env)
-    db = open_store(settings.db_path)
+    db = open_store(settings.store)
     return Services(
         settings=settings,
         db=db,

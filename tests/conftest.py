@@ -12,6 +12,7 @@ import pytest
 from tests.harness import BotHarness
 
 if TYPE_CHECKING:
+    from tests.postgres_cluster import Cluster
     from tests.samba_dc import DomainController
 
 
@@ -39,6 +40,45 @@ def dc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DomainController]:
         yield controller
     finally:
         controller.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster on a unix socket, one per session
+    (tests/postgres_cluster.py); each test that uses it gets a database of its own."""
+    from tests import postgres_cluster
+
+    reason = postgres_cluster.postgres_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = postgres_cluster.start_cluster()
+    try:
+        yield cluster
+    finally:
+        from bot.store.postgres import close_pools
+
+        close_pools()
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a store test's store lives, once per backend: an SQLite file, then a new
+    PostgreSQL database (`open_store` takes either)."""
+    if request.param == "sqlite":
+        yield tmp_path / "helpdesk.db"
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    url = cluster.new_database()
+    try:
+        yield url
+    finally:
+        from bot.store.postgres import close_pool
+
+        close_pool(url)
+        cluster.drop_database(url)
 
 
 _LEFT_OPEN: list[str] = []

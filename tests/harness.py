@@ -45,6 +45,7 @@ def make_settings(
     kb_path: Path | None = None,
     backend: str = "demo",
     demo_file: Path | None = None,
+    store_url: str | None = None,
 ) -> Settings:
     demo = demo_file or ROOT / "data" / "demo-directory.json"
     text = (
@@ -53,7 +54,10 @@ def make_settings(
         f'[kb]\npath = "{(kb_path or ROOT / "kb").as_posix()}"\n'
         f'drafts_path = "{(data_dir / "kb-drafts").as_posix()}"\n' + extra_toml
     )
-    return parse_settings(text, "test", {"HELPDESK_DATA_DIR": str(data_dir)})
+    env = {"HELPDESK_DATA_DIR": str(data_dir)}
+    if store_url:
+        env["HELPDESK_STORE_URL"] = store_url
+    return parse_settings(text, "test", env)
 
 
 class RecordingTransport:
@@ -107,8 +111,10 @@ class BotHarness:
         backend: str = "demo",
         env: Mapping[str, str] | None = None,
         demo_file: Path | None = None,
+        store_url: str | None = None,
     ) -> None:
         self.kb_path = kb_path
+        self.store_url = store_url
         self.demo_file = demo_file
         self.backend = backend
         self.env = env
@@ -130,7 +136,12 @@ class BotHarness:
         """(Re)start the bot on the same store: what a process restart does."""
         self.services = build_services(
             make_settings(
-                self.data_dir, self.extra_toml, self.kb_path, self.backend, self.demo_file
+                self.data_dir,
+                self.extra_toml,
+                self.kb_path,
+                self.backend,
+                self.demo_file,
+                self.store_url,
             ),
             self.clock,
             self.env,

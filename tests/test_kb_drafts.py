@@ -36,7 +36,6 @@ def ticket_from_unanswered_question(bot: BotHarness, question: str = QUESTION) -
 
 
 def cli(bot: BotHarness, *args: str) -> tuple[int, str]:
-    bot.services.db.conn.commit()
     env = {"HELPDESK_DATA_DIR": str(bot.data_dir), "HELPDESK_CONFIG": str(bot.data_dir / "c.toml")}
     (bot.data_dir / "c.toml").write_text(
         f'[kb]\npath = "{bot.kb_path}"\ndrafts_path = "{bot.data_dir / "kb-drafts"}"\n', "utf-8"

@@ -25,8 +25,12 @@ from tests.test_slack import DM, Served
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    bot = Served(tmp_path, extra_env={"HELPDESK_LOG_FORMAT": "json", "HELPDESK_LOG_LEVEL": "INFO"})
+def served(tmp_path: Path, store_target: Path | str) -> Iterator[Served]:
+    """The real `helpdesk serve`, on each store backend (`/readyz` queries it)."""
+    env = {"HELPDESK_LOG_FORMAT": "json", "HELPDESK_LOG_LEVEL": "INFO"}
+    if isinstance(store_target, str):
+        env["HELPDESK_STORE_URL"] = store_target
+    bot = Served(tmp_path, extra_env=env)
     try:
         yield bot
     finally:

@@ -19,6 +19,7 @@ from bot.messages import Recipient
 from bot.outbox.render import Renderer
 from bot.outbox.worker import OutboxWorker
 from bot.services import Services, build_services
+from bot.store.database import transaction
 from bot.store.outbox import Outbox
 from tests.harness import FakeClock, make_settings
 from tests.slack_standin import SlackStandIn
@@ -56,7 +57,7 @@ class Outboxed:
 
     def crashed_after_sending(self, key: str) -> None:
         """What a crash between the send and its bookkeeping leaves: a row still sending."""
-        with self.services.db.conn as conn:
+        with transaction(self.services.db.conn) as conn:
             conn.execute(
                 "UPDATE outbox SET delivered_at = NULL, sending_at = ? WHERE dedupe_key = ?",
                 (iso(self.clock()), key),

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from bot.store.database import transaction
 from tests.harness import ROOT
 from tests.slack_standin import (
     APP_ID,
@@ -633,7 +634,7 @@ def test_a_secret_goes_only_to_the_dm_and_is_deleted_when_its_time_is_up(tmp_pat
                 held.hold("reply:1", secret)  # the secret's outbox row holds only its route
                 route = {"route": asdict(Where("CGENERAL", REQUESTER)), "secret": True}
                 to = Recipient.conversation("slack", "CGENERAL", REQUESTER)
-                with services.db.conn:
+                with transaction(services.db.conn):
                     services.outbox.put("reply:1", REPLY, to, route, str(to))
                 renderer = Renderer(services, held, ("slack",))
                 worker = OutboxWorker(services.db, transport, renderer, clock)

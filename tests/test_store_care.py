@@ -20,7 +20,7 @@ from tests.harness import ROOT
 
 
 def _helpdesk(
-    tmp: Path, *args: str, config: str = "", stdin: str = ""
+    tmp: Path, *args: str, config: str = "", stdin: str = "", store_url: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     (tmp / "helpdesk.toml").write_text(
         f'[directory]\ndemo_file = "{(ROOT / "data" / "demo-directory.json").as_posix()}"\n'
@@ -29,6 +29,8 @@ def _helpdesk(
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env |= {"HELPDESK_CONFIG": str(tmp / "helpdesk.toml"), "HELPDESK_DATA_DIR": str(tmp / "data")}
+    if store_url:
+        env["HELPDESK_STORE_URL"] = store_url
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
@@ -119,10 +121,15 @@ def test_a_backup_whose_audit_trail_was_edited_is_refused(tmp_path: Path) -> Non
     assert done.returncode == 1 and "Traceback" not in done.stderr
 
 
-def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(tmp_path: Path) -> None:
+def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    """On both backends (PostgreSQL: batches by `ctid`, the anchor by `audit anchor`)."""
     data = tmp_path / "data"
     data.mkdir()
-    db = open_store(data / "helpdesk.db")
+    url = store_target if isinstance(store_target, str) else None
+    store = url or data / "helpdesk.db"
+    db = open_store(store)
     now = datetime.now(UTC)
 
     def ago(days: float) -> str:
@@ -141,12 +148,12 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(tmp_path
         )
         cursor = conn.execute(
             "INSERT INTO kb_searches (at, platform, lang, query, answered, confidence,"
-            " results_json) VALUES (?, 'slack', 'en', 'q', 1, 0.9, '[]')",
+            " results_json) VALUES (?, 'slack', 'en', 'q', 1, 0.9, '[]') RETURNING id",
             (ago(days * 10),),  # 10, 100, 400 days
         )
         conn.execute(
             "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, 'a', 'shown')",
-            (cursor.lastrowid, ago(days * 10)),
+            (cursor.fetchone()[0], ago(days * 10)),
         )
         conn.execute(
             "INSERT INTO outbox (dedupe_key, kind, recipient, payload_json, created_at,"
@@ -182,13 +189,15 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(tmp_path
     )
     _append(AuditLog(db), 2)
     db.close()
+    if url:  # on PostgreSQL the scheduled anchor command keeps the anchor
+        assert _helpdesk(tmp_path, "audit", "anchor", store_url=url).returncode == 0
     retention = "[retention]\ndedupe_days = 7\ntranscripts_days = 60\nkb_searches_days = 365\n"
 
-    dry = _helpdesk(tmp_path, "store", "prune", "--dry-run", config=retention)
+    dry = _helpdesk(tmp_path, "store", "prune", "--dry-run", config=retention, store_url=url)
     assert dry.returncode == 0, dry.stderr
     assert "processed_events: would delete 2" in dry.stdout
 
-    done = _helpdesk(tmp_path, "store", "prune", config=retention)
+    done = _helpdesk(tmp_path, "store", "prune", config=retention, store_url=url)
     assert done.returncode == 0, done.stderr
     said = dict(line.split(": deleted ") for line in done.stdout.splitlines())
     assert said == {
@@ -199,7 +208,7 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(tmp_path
         "outbox": "1",  # delivered 40 days ago (outbox_days 30)
         "conversations": "1",
     }
-    check = sqlite3.connect(data / "helpdesk.db")
+    check = open_store(store).conn
     assert {r[0] for r in check.execute("SELECT event_id FROM processed_events")} == {"Ev0", "EvIn"}
     assert {r[0] for r in check.execute("SELECT dedupe_key FROM outbox")} == {
         "n0",
@@ -211,6 +220,6 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(tmp_path
     assert [r[0] for r in check.execute("SELECT conversation_key FROM conversations")] == ["live"]
     check.close()
     keep_all = "[retention]\ntranscripts_days = 0\nkb_searches_days = 0\noutbox_days = 0\n"
-    again = _helpdesk(tmp_path, "store", "prune", config=keep_all)
+    again = _helpdesk(tmp_path, "store", "prune", config=keep_all, store_url=url)
     assert "transcripts" not in again.stdout and "processed_events: deleted 0" in again.stdout
-    assert _helpdesk(tmp_path, "audit", "verify").returncode == 0
+    assert _helpdesk(tmp_path, "audit", "verify", store_url=url).returncode == 0

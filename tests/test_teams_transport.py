@@ -33,6 +33,7 @@ from bot.outbox.transport import REPLY, Attachment, Delivery, DeliveryFailed, Ou
 from bot.server import delete_secrets
 from bot.store import open_store
 from bot.store.addresses import Addresses, remember_in
+from bot.store.database import transaction
 from bot.store.deletions import Deletions
 from tests.harness import FakeClock
 from tests.teams_standin import APP_ID, APP_SECRET, TENANT_ID, Member, TeamsStandIn, _b64
@@ -147,7 +148,7 @@ def test_a_notice_to_an_address_reaches_the_persons_stored_chat(
         "tenant": TENANT_ID,
         "conversation": "",
     }
-    with db.conn:
+    with transaction(db.conn):
         remember_in(db.conn, "teams", CHAN.aad, CHAN.upn.lower(), reference, "2026-01-05T01:00:00Z")
     found = addresses.of_email("teams", "Chan.TaiMan@corp.example.com")
     assert found is not None and found[0] == CHAN.aad

@@ -18,8 +18,9 @@ OTHER = "wong.siuling@corp.example.com"
 
 
 @pytest.fixture
-def bot(tmp_path: Path) -> BotHarness:
-    return BotHarness(tmp_path)
+def bot(tmp_path: Path, store_target: Path | str) -> BotHarness:
+    """The bot on each store backend (SQLite, then PostgreSQL)."""
+    return BotHarness(tmp_path, store_url=store_target if isinstance(store_target, str) else None)
 
 
 def open_ticket(
@@ -109,15 +110,19 @@ def test_same_event_delivered_four_times_opens_one_ticket_and_confirms_once(
     assert bot.rows("SELECT count(*) FROM tickets") == [(1,)]
 
 
-def test_concurrent_creates_with_one_key_make_one_ticket(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
-    open_store(settings.db_path).conn.close()
+def test_concurrent_creates_with_one_key_make_one_ticket(
+    tmp_path: Path, store_target: Path | str
+) -> None:
+    settings = make_settings(
+        tmp_path, store_url=store_target if isinstance(store_target, str) else None
+    )
+    open_store(settings.store).close()
     results: list[tuple[str, bool]] = []
     errors: list[BaseException] = []
 
     def create() -> None:
         try:
-            service = TicketService(open_store(settings.db_path), settings)
+            service = TicketService(open_store(settings.store), settings)
             ticket, new = service.open(
                 requester_email=REQUESTER,
                 requester_platform="slack",
@@ -137,7 +142,7 @@ def test_concurrent_creates_with_one_key_make_one_ticket(tmp_path: Path) -> None
         thread.join()
     assert errors == []
     assert sorted(results) == [("HD-1001", False)] * 3 + [("HD-1001", True)]
-    db = open_store(settings.db_path)
+    db = open_store(settings.store)
     assert db.conn.execute("SELECT count(*) FROM tickets").fetchone() == (1,)
     assert db.conn.execute("SELECT count(*) FROM outbox WHERE kind = 'triage'").fetchone() == (1,)
 

@@ -108,8 +108,10 @@ class Builder:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    store = open_store(tmp_path / "x.db")
+def db(store_target: Path | str) -> Database:
+    """A store with a known week, on each backend (the report's JSON and planner pieces
+    differ: bot.store.dialect)."""
+    store = open_store(store_target)
     b = Builder(store)
     # alice (Service Desk): 3 resolved. First responses 30m, 10m, 90m; resolutions 2h,
     # 6h, 72h; only T1 met SLA (T2 breached resolution, T3 answered after its due time).
@@ -278,9 +280,9 @@ def test_team_filter(db: Database) -> None:
     assert weekly(db.conn, W, END, team="Nobody").engineers == ()
 
 
-def test_through_the_ticket_service(tmp_path: Path) -> None:
+def test_through_the_ticket_service(store_target: Path | str) -> None:
     """The events the service writes (resolve, reopen, the breach scan) are read right."""
-    store = open_store(tmp_path / "x.db")
+    store = open_store(store_target)
     now = [W + H]
     service = TicketService(store, parse_settings("", "defaults", {}), lambda: now[0])
 

@@ -87,7 +87,6 @@ def test_triage_card_speaks_to_engineers(bot: BotHarness) -> None:
 def test_tickets_show_logs_an_assignment_as_an_assignment(bot: BotHarness, tmp_path: Path) -> None:
     number = open_ticket(bot)
     bot.command(f"/helpdesk assign HD-{number} Network", user=ENGINEER)
-    bot.services.db.conn.commit()
     result = CliRunner().invoke(
         main, ["tickets", "show", str(number)], env={"HELPDESK_DATA_DIR": str(tmp_path)}
     )

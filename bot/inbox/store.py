@@ -168,7 +168,7 @@ class Inbox:
                     )
                 cursor = conn.execute(
                     "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
-                    " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         msg.platform,
                         msg.event_id,
@@ -178,7 +178,7 @@ class Inbox:
                         now,
                     ),
                 )
-                row = Stored(int(cursor.lastrowid or 0), conversation, msg, arrival.route, moment)
+                row = Stored(int(cursor.fetchone()[0]), conversation, msg, arrival.route, moment)
                 stored.append(row)
         return stored
 

@@ -16,7 +16,6 @@ Nothing here runs when `incidents.enabled` is false, except storing the signatur
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta
 
 from bot.clock import iso
@@ -24,6 +23,7 @@ from bot.config import Settings
 from bot.incidents.model import AUTOMATIC, OPEN, Incident, load, open_incidents
 from bot.incidents.notices import status_post, tell_known
 from bot.incidents.signature import Signature, signature
+from bot.store.connection import Connection
 from bot.store.outbox import Outbox
 from bot.tickets.model import COLUMNS as TICKET_COLUMNS
 from bot.tickets.model import Ticket
@@ -37,7 +37,7 @@ def report_signature(settings: Settings, ticket: Ticket) -> Signature:
 
 
 def link(
-    conn: sqlite3.Connection, outbox: Outbox, incident: Incident, ticket: Ticket, by: str, now: str
+    conn: Connection, outbox: Outbox, incident: Incident, ticket: Ticket, by: str, now: str
 ) -> bool:
     """Link one ticket; tell its requester it is known. False when it was linked already."""
     cursor = conn.execute(
@@ -56,14 +56,14 @@ def link(
     return True
 
 
-def _ticket(conn: sqlite3.Connection, number: int) -> Ticket:
+def _ticket(conn: Connection, number: int) -> Ticket:
     return Ticket(
         *conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (number,)).fetchone()
     )
 
 
 def _candidates(
-    conn: sqlite3.Connection, ticket: Ticket, sig: Signature, since: str
+    conn: Connection, ticket: Ticket, sig: Signature, since: str
 ) -> list[tuple[int, str, Signature]]:
     """(ticket, requester, signature) of the unlinked reports in the window that may match."""
     if sig.service:
@@ -88,7 +88,7 @@ def _candidates(
 
 
 def group_report(
-    conn: sqlite3.Connection, settings: Settings, outbox: Outbox, ticket: Ticket, now: datetime
+    conn: Connection, settings: Settings, outbox: Outbox, ticket: Ticket, now: datetime
 ) -> int | None:
     """Record a new ticket's report and group it; the incident it joined or opened, if any."""
     config = settings.incidents
@@ -144,13 +144,13 @@ def group_report(
     return number
 
 
-def open_incident(conn: sqlite3.Connection, title: str, sig: Signature, by: str, at: str) -> int:
+def open_incident(conn: Connection, title: str, sig: Signature, by: str, at: str) -> int:
     cursor = conn.execute(
         "INSERT INTO incidents (title, service, site, words, state, declared_by, opened_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (title, sig.service, sig.site, " ".join(sorted(sig.words)), OPEN, by, at, at),
     )
-    number = int(cursor.lastrowid or 0)
+    number = int(cursor.fetchone()[0])
     conn.execute(
         "INSERT INTO incident_updates (incident_id, at, actor, kind, body) VALUES (?, ?, ?, ?, ?)",
         (number, at, by, "opened", title),

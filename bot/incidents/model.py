@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 
 from bot.errors import UserFacingError
 from bot.incidents.signature import Signature
+from bot.store.connection import Connection
 
 OPEN = "open"
 RESOLVED = "resolved"
@@ -58,21 +58,21 @@ def parse_incident_ref(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def load(conn: sqlite3.Connection, number: int) -> Incident:
+def load(conn: Connection, number: int) -> Incident:
     row = conn.execute(f"SELECT {COLUMNS} FROM incidents WHERE id = ?", (number,)).fetchone()
     if row is None:
         raise IncidentError("incident.unknown", ref=ref(number))
     return Incident(*row)
 
 
-def open_incidents(conn: sqlite3.Connection) -> list[Incident]:
+def open_incidents(conn: Connection) -> list[Incident]:
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM incidents WHERE state = ? ORDER BY id", (OPEN,)
     ).fetchall()
     return [Incident(*row) for row in rows]
 
 
-def linked_tickets(conn: sqlite3.Connection, number: int) -> list[int]:
+def linked_tickets(conn: Connection, number: int) -> list[int]:
     rows = conn.execute(
         "SELECT ticket_id FROM incident_tickets WHERE incident_id = ? ORDER BY ticket_id",
         (number,),

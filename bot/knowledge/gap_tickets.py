@@ -10,10 +10,10 @@ space). Tickets opened before `since` are not read.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 from bot.i18n import LANGUAGES, Translator
+from bot.store.connection import Connection
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, RESOLVED
 
@@ -34,7 +34,7 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def solved_by(conn: sqlite3.Connection, gaps: Sequence[Gap], since: str = "") -> list[list[str]]:
+def solved_by(conn: Connection, gaps: Sequence[Gap], since: str = "") -> list[list[str]]:
     """For each gap, the refs of the resolved tickets opened from its questions."""
     templates = _templates()
     by_question: dict[str, list[int]] = {}

@@ -43,7 +43,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -54,6 +53,7 @@ from bot.logs import working_on
 from bot.messages import MessageRef, Recipient
 from bot.outbox.render import Renderer
 from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound, Transport
+from bot.store.connection import Connection
 from bot.store.database import Database, transaction
 from bot.store.deletions import Deletions
 from bot.store.message_links import MessageLinks
@@ -191,14 +191,14 @@ class OutboxWorker:
             self._delivered(row_id, message, None)
             return 1
         if sent is None:
-            with self._conn:
+            with transaction(self._conn):
                 self._conn.execute(
                     "UPDATE outbox SET sending_at = ? WHERE id = ?", (iso(self._clock()), row_id)
                 )
         try:
             ref = await self._transport.deliver(delivery)
         except Exception:
-            with self._conn:  # not sent: the next try needs no was_delivered check
+            with transaction(self._conn):  # not sent: the next try needs no was_delivered check
                 self._conn.execute("UPDATE outbox SET sending_at = NULL WHERE id = ?", (row_id,))
             raise
         platform = delivery.recipient.platform or self.platform
@@ -228,7 +228,7 @@ class OutboxWorker:
             (f"triage:{ticket}:%", row_id),
         ).fetchone()
         if newer is not None:
-            with self._conn:
+            with transaction(self._conn):
                 self._conn.execute(
                     "UPDATE outbox SET delivered_at = ?, last_error = 'superseded' WHERE id = ?",
                     (iso(self._clock()), row_id),
@@ -241,9 +241,7 @@ class OutboxWorker:
         with transaction(self._conn) as conn:
             self._record(conn, row_id, message, ref)
 
-    def _record(
-        self, conn: sqlite3.Connection, row_id: int, message: Outbound, ref: str | None
-    ) -> None:
+    def _record(self, conn: Connection, row_id: int, message: Outbound, ref: str | None) -> None:
         """Mark one row delivered, inside the caller's transaction."""
         conn.execute(
             "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
@@ -294,7 +292,7 @@ class OutboxWorker:
             metrics.platform_contact(platform, ok=reason == "refused")
         metrics.DELIVERY_FAILURES.inc(platform, message.kind, reason)
         log.warning("outbox message %s failed (attempt %s): %s", row_id, attempts, error)
-        with self._conn:
+        with transaction(self._conn):
             self._conn.execute(
                 "UPDATE outbox SET attempts = ?, last_error = ?, available_at = ? WHERE id = ?",
                 (attempts, error, iso(self._clock() + delay), row_id),

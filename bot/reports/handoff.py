@@ -70,7 +70,6 @@ Without them every query still answers correctly, by scanning.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -81,6 +80,7 @@ from zoneinfo import ZoneInfo
 from bot.clock import iso, parse_iso
 from bot.i18n import LANGUAGES, section
 from bot.reports.incidents import IncidentLine, incident_section, incidents_in
+from bot.store.connection import Connection
 from bot.tickets.model import ESCALATED, OPEN, PRIORITIES, WAITING, ref
 
 AT_RISK_WINDOW = timedelta(hours=2)
@@ -246,15 +246,14 @@ class Handoff:
 # -- reading the store ---------------------------------------------------------------------
 
 
-def _team(team: str | None, column: str) -> tuple[str, list[str]]:
-    """A team filter. The unary + keeps SQLite from driving a range query by tickets_team."""
-    return (f" AND +{column} = ?", [team]) if team else ("", [])
+def _team(conn: Connection, team: str | None, column: str) -> tuple[str, list[str]]:
+    """A team filter. SQLite's unary + (`Dialect.unindexed`) keeps it from driving a range
+    query by tickets_team."""
+    return (f" AND {conn.dialect.unindexed(column)} = ?", [team]) if team else ("", [])
 
 
-def _category_counts(
-    conn: sqlite3.Connection, start: str, end: str, team: str | None
-) -> Counter[str]:
-    sql, params = _team(team, "team")
+def _category_counts(conn: Connection, start: str, end: str, team: str | None) -> Counter[str]:
+    sql, params = _team(conn, team, "team")
     rows = conn.execute(
         "SELECT category, count(*) FROM tickets WHERE created_at >= ? AND created_at < ?"
         f"{sql} GROUP BY category",
@@ -264,13 +263,13 @@ def _category_counts(
 
 
 def _events(
-    conn: sqlite3.Connection, kind: str, start: str, end: str, team: str | None
+    conn: Connection, kind: str, start: str, end: str, team: str | None
 ) -> list[tuple[Any, ...]]:
     """Events of one kind in [start, end) with their ticket's priority, owner and team."""
-    sql, params = _team(team, "t.team")
+    sql, params = _team(conn, team, "t.team")
     return conn.execute(
         "SELECT e.ticket_id, e.at, e.data_json, t.priority, t.assignee, t.team, t.state"
-        " FROM ticket_events e CROSS JOIN tickets t ON t.id = e.ticket_id"
+        f" FROM ticket_events e {conn.dialect.join_in_order} tickets t ON t.id = e.ticket_id"
         f" WHERE e.kind = ? AND e.at >= ? AND e.at < ?{sql} ORDER BY e.at, e.id",
         (kind, start, end, *params),
     ).fetchall()
@@ -286,7 +285,7 @@ def _clock_of(data_json: str) -> str:
 
 
 def handoff(
-    conn: sqlite3.Connection,
+    conn: Connection,
     start: datetime,
     end: datetime,
     *,
@@ -301,7 +300,7 @@ def handoff(
 ) -> Handoff:
     """The handoff of the shift [start, end) (definitions in the module docstring)."""
     s, e = iso(start), iso(end)
-    tsql, tparams = _team(team, "team")
+    tsql, tparams = _team(conn, team, "team")
 
     # Opened in the shift, by hour and priority, and by category.
     opened_rows = conn.execute(
@@ -341,15 +340,17 @@ def handoff(
     # The open snapshot: one pass over the open tickets. INDEXED BY: the planner's
     # statistics cannot tell that open tickets are a sliver of the table (no STAT4), and
     # would scan it, or walk tickets_created over all tickets created before `end`.
+    # (SQLite's hints come from the dialect; PostgreSQL's planner needs none.)
     marks = ", ".join("?" * len(_OPEN_STATES))
     team_open = " AND t.team = ?" if team else ""
+    dialect = conn.dialect
     open_rows = conn.execute(
         "SELECT t.id, t.priority, t.state, t.assignee, t.team, t.category, t.created_at,"
         " t.first_response_at, t.response_due_at, t.resolution_due_at,"
         " CASE WHEN t.state = ? THEN (SELECT max(x.at) FROM ticket_events x"
-        "  WHERE x.ticket_id = t.id AND +x.kind = 'escalation') END"
-        f" FROM tickets t INDEXED BY {'tickets_team' if team else 'tickets_state'}"
-        f" WHERE t.state IN ({marks}) AND +t.created_at < ?{team_open}",
+        f"  WHERE x.ticket_id = t.id AND {dialect.unindexed('x.kind')} = 'escalation') END"
+        f" FROM tickets t{dialect.indexed_by('tickets_team' if team else 'tickets_state')}"
+        f" WHERE t.state IN ({marks}) AND {dialect.unindexed('t.created_at')} < ?{team_open}",
         (ESCALATED, *_OPEN_STATES, e, *tparams),
     ).fetchall()
     cut_at = min(end, now)  # a due moment after `now` has not been breached yet
@@ -443,8 +444,9 @@ def handoff(
 
     # Self-service (desk-wide).
     kb = conn.execute(
-        "SELECT count(*), coalesce(sum(feedback = 'solved'), 0),"
-        " coalesce(sum(feedback IS NULL), 0), coalesce(sum(feedback = 'not_quite'), 0)"
+        "SELECT count(*), count(*) FILTER (WHERE feedback = 'solved'),"
+        " count(*) FILTER (WHERE feedback IS NULL),"
+        " count(*) FILTER (WHERE feedback = 'not_quite')"
         " FROM kb_searches WHERE at >= ? AND at < ?",
         (s, e),
     ).fetchone()

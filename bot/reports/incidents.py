@@ -8,12 +8,12 @@ apply (an outage belongs to everyone it hits).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.clock import iso, parse_iso
+from bot.store.connection import Connection
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,7 @@ class IncidentCounts:
     """Tickets linked to the incidents counted."""
 
 
-def incidents_in(
-    conn: sqlite3.Connection, start: datetime, end: datetime
-) -> tuple[IncidentLine, ...]:
+def incidents_in(conn: Connection, start: datetime, end: datetime) -> tuple[IncidentLine, ...]:
     s, e = iso(start), iso(end)
     rows = conn.execute(
         "SELECT i.id, i.title, i.state, i.opened_at, i.resolved_at,"

@@ -49,17 +49,19 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from bot.clock import iso, parse_iso
 from bot.i18n import LANGUAGES, section
 from bot.reports.incidents import IncidentLine, counts, incident_section, incidents_in
+from bot.store.connection import Connection
 from bot.store.database import Database
+from bot.store.dialect import Dialect
 from bot.store.kb_log import Gap
 from bot.tickets.model import CLOSED, OPEN, RESOLUTION_BREACHED, RESOLVED, RESPONSE_BREACHED
 
@@ -137,15 +139,21 @@ class WeeklyReport:
 
 _OPEN_STATES = ", ".join(f"'{state}'" for state in sorted(OPEN))
 
+
 # The week's resolutions (events, then the column), and per ticket whether a reopen
 # (resolved/closed → an open state) came at or after the first of them. The CASE
-# keeps the per-ticket event read to the tickets ever reopened.
-_RESOLVED_SQL = f"""
+# keeps the per-ticket event read to the tickets ever reopened. The JSON accessor and
+# SQLite's index hint come from the dialect.
+@lru_cache(maxsize=2)
+def _resolved_sql(dialect: Dialect) -> str:
+    to, came_from = dialect.json_text("data_json", "to"), dialect.json_text("e.data_json", "from")
+    e_to = dialect.json_text("e.data_json", "to")
+    return f"""
 WITH moves AS (
     SELECT ticket_id AS id, min(at) AS first_at, max(at) AS last_at
     FROM ticket_events
     WHERE kind = 'state' AND at >= :start AND at < :end
-      AND json_extract(data_json, '$.to') = '{RESOLVED}'
+      AND {to} = '{RESOLVED}'
     GROUP BY ticket_id
     UNION ALL
     SELECT id, resolved_at, resolved_at FROM tickets
@@ -156,19 +164,20 @@ week AS (
 )
 SELECT t.assignee, t.created_at, t.first_response_at, t.response_due_at,
     t.resolution_due_at, t.sla_flags, t.csat_score, w.first_at, w.last_at,
-    CASE WHEN t.reopen_count > 0 THEN EXISTS (
-        SELECT 1 FROM ticket_events AS e INDEXED BY ticket_events_ticket
+    CASE WHEN t.reopen_count > 0 THEN CASE WHEN EXISTS (
+        SELECT 1 FROM ticket_events AS e{dialect.indexed_by("ticket_events_ticket")}
         WHERE e.ticket_id = t.id AND e.kind = 'state' AND e.at >= w.first_at
-          AND json_extract(e.data_json, '$.from') IN ('{RESOLVED}', '{CLOSED}')
-          AND json_extract(e.data_json, '$.to') IN ({_OPEN_STATES})
-    ) ELSE 0 END
+          AND {came_from} IN ('{RESOLVED}', '{CLOSED}')
+          AND {e_to} IN ({_OPEN_STATES})
+    ) THEN 1 ELSE 0 END ELSE 0 END
 FROM week AS w JOIN tickets AS t ON t.id = w.id
-WHERE :team IS NULL OR t.team = :team
+WHERE CAST(:team AS TEXT) IS NULL OR t.team = :team
 """
+
 
 _OPENED_SQL = (
     "SELECT category, count(*) FROM tickets WHERE created_at >= ? AND created_at < ?"
-    " AND (? IS NULL OR team = ?) GROUP BY category"
+    " AND (CAST(? AS TEXT) IS NULL OR team = ?) GROUP BY category"
 )
 
 _GAPS_SQL = (
@@ -209,7 +218,7 @@ def _check(moment: datetime, name: str) -> str:
 
 
 def weekly(
-    conn: sqlite3.Connection | Database,
+    conn: Connection | Database,
     start: datetime,
     end: datetime,
     *,
@@ -228,7 +237,7 @@ def weekly(
 
     per: dict[str | None, _Acc] = {}
     total = _Acc([], [])
-    rows = conn.execute(_RESOLVED_SQL, {"start": lo, "end": hi, "team": team})
+    rows = conn.execute(_resolved_sql(conn.dialect), {"start": lo, "end": hi, "team": team})
     for (
         assignee,
         created_at,
@@ -295,7 +304,7 @@ class _Group:
     not_quite: int = 0
 
 
-def kb_gaps(conn: sqlite3.Connection, start: str, end: str, limit: int = TOP_GAPS) -> list[Gap]:
+def kb_gaps(conn: Connection, start: str, end: str, limit: int = TOP_GAPS) -> list[Gap]:
     """Unanswered or "not quite" searches in `[start, end)` (ISO text), grouped by their
     lower-cased, whitespace-collapsed text; most frequent first. `Gap.example` is the
     first spelling seen, `Gap.others` up to three more."""

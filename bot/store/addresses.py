@@ -9,14 +9,14 @@ found by their platform user id or by email. A Teams install (the bot added to a
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping
 
+from bot.store.connection import Connection
 from bot.store.database import bookkeeping
 
 
 def remember_in(
-    conn: sqlite3.Connection,
+    conn: Connection,
     platform: str,
     user_id: str,
     email: str | None,
@@ -34,7 +34,7 @@ def remember_in(
 
 
 class Addresses:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def remember(

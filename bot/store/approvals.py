@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import Clock, iso, parse_iso, utcnow
-from bot.store.database import Database
+from bot.store.database import Database, transaction
 
 _COLUMNS = (
     "id, action, requester_platform, requester_user_id, requester_email, requester_lang,"
@@ -75,12 +75,12 @@ class Approvals:
         """Store a pending request; return it and its nonce (which is not stored)."""
         nonce = secrets.token_urlsafe(18)
         now = self._clock()
-        with self._conn:
+        with transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO approvals (nonce_hash, action, requester_platform,"
                 " requester_user_id, requester_email, requester_lang, target, approver_email,"
                 " approver_id, approver_kind, created_at, expires_at, subject, subject_name)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     _digest(nonce),
                     action,
@@ -98,7 +98,8 @@ class Approvals:
                     subject_name,
                 ),
             )
-        approval = self.get(int(cursor.lastrowid or 0))
+            number = int(cursor.fetchone()[0])
+        approval = self.get(number)
         assert approval is not None
         return approval, nonce
 
@@ -125,7 +126,7 @@ class Approvals:
     def decide(self, approval_id: int, approve: bool, lifetime: timedelta) -> bool:
         """pending → approved (valid for `lifetime` more) or denied; False if already decided."""
         now = self._clock()
-        with self._conn:
+        with transaction(self._conn):
             cursor = self._conn.execute(
                 "UPDATE approvals SET state = ?, decided_at = ?, expires_at = ?"
                 " WHERE id = ? AND state = 'pending' AND expires_at > ?",
@@ -142,7 +143,7 @@ class Approvals:
     def use(self, approval_id: int) -> bool:
         """approved → used, once; False if not approved, already used or expired."""
         now = iso(self._clock())
-        with self._conn:
+        with transaction(self._conn):
             cursor = self._conn.execute(
                 "UPDATE approvals SET state = 'used', used_at = ?"
                 " WHERE id = ? AND state = 'approved' AND expires_at > ?",

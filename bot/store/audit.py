@@ -57,14 +57,17 @@ import json
 import logging
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from bot.clock import Clock, iso, utcnow
-from bot.store.database import Database, transaction
+from bot.store.connection import Connection
+from bot.store.database import Database, store_errors, transaction
+
+#: What moving the anchor may raise (logged, never raised: the record is committed).
+_ANCHOR_ERRORS: tuple[type[Exception], ...] = (OSError, *store_errors())
 
 log = logging.getLogger(__name__)
 
@@ -174,24 +177,35 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
         raise
 
 
-def _db_file(conn: sqlite3.Connection) -> Path | None:
-    for _, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return Path(file) if file else None
-    return None
+#: The named lock audit appends take on PostgreSQL (`Connection.lock`): replicas append
+#: one at a time, so each record chains to the one before and none is numbered twice.
+CHAIN_LOCK = "audit-chain"
 
 
 class AuditLog:
-    def __init__(self, db: Database, clock: Clock = utcnow) -> None:
-        self._conn: sqlite3.Connection = db.conn
+    """The audit trail of `db`, with its anchor file at `anchor_path`.
+
+    SQLite: the anchor is beside the store's file unless another path is given (None for
+    an in-memory store: no anchor is kept or checked). PostgreSQL: the serving replicas
+    keep none -- they share no disk, and a row in the same database would protect nothing
+    (whoever can cut the table can rewrite the row); `helpdesk audit anchor`, run on a
+    schedule, verifies the chain and writes the anchor file it is given, for the operator
+    to ship to write-once storage (README, "Operations").
+    """
+
+    def __init__(
+        self, db: Database, clock: Clock = utcnow, anchor_path: Path | None = None
+    ) -> None:
+        self._conn: Connection = db.conn
         self._clock = clock
-        db_file = _db_file(self._conn)
-        #: None for an in-memory store: no anchor is kept or checked.
-        self.anchor_path: Path | None = None if db_file is None else anchor_path_for(db_file)
+        if anchor_path is None and db.path is not None:
+            anchor_path = anchor_path_for(db.path)
+        self.anchor_path: Path | None = anchor_path
 
     def append(self, entry: AuditEntry) -> int:
         """Write one record, chained to the last, then move the anchor; return its seq."""
         with transaction(self._conn) as conn:
+            conn.lock(CHAIN_LOCK)
             last = conn.execute(
                 "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
             ).fetchone()
@@ -226,6 +240,7 @@ class AuditLog:
             return
         try:
             with transaction(self._conn) as conn:
+                conn.lock(CHAIN_LOCK)
                 try:
                     current = read_anchor(path)
                 except AnchorError as exc:
@@ -265,7 +280,7 @@ class AuditLog:
                         )
                         return
                 write_anchor(path, Anchor(int(seq), str(digest)))
-        except (OSError, sqlite3.Error) as exc:
+        except _ANCHOR_ERRORS as exc:
             log.error(
                 "audit: record %d is stored but the anchor %s was not moved: %s", written, path, exc
             )
@@ -358,7 +373,8 @@ class AuditLog:
         _, problem, head = self._walk(before)
         if problem:
             raise AuditProblem(problem)
-        with transaction(self._conn):
+        with transaction(self._conn) as conn:
+            conn.lock(CHAIN_LOCK)
             # Appends may have moved the anchor since the walk: never move it back.
             try:
                 now = read_anchor(path)

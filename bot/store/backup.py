@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.store.audit import AuditLog, anchor_path_for
+from bot.store.connection import SqliteConnection
 from bot.store.database import Database
 
 
@@ -64,7 +65,9 @@ def backup(store: Database, target: Path) -> BackupReport:
         tmp.unlink(missing_ok=True)
         copy = sqlite3.connect(str(tmp))
         try:
-            store.conn.backup(copy)
+            if not isinstance(store.conn, SqliteConnection):
+                raise BackupError("backup copies an SQLite store; PostgreSQL has pg_dump")
+            store.conn.raw.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")
         finally:
             copy.close()
@@ -123,7 +126,7 @@ def _check(path: Path) -> int:
             (result,) = conn.execute("PRAGMA quick_check").fetchone()
             if result != "ok":
                 raise BackupError(f"{path} is damaged: {result}")
-            checked, problem = AuditLog(Database(conn, path)).verify()
+            checked, problem = AuditLog(Database(SqliteConnection(conn), path)).verify()
         except sqlite3.Error as exc:
             raise BackupError(f"{path} is not a helpdesk store ({exc})") from None
         if problem:

@@ -1,39 +1,64 @@
-"""Opening the store: pragmas for durability and concurrency, then migrations."""
+"""Opening the store -- an SQLite file (the embedded default) or a PostgreSQL database
+(`HELPDESK_STORE_URL`, for more than one replica) -- then its migrations.
+
+Every store module writes to `Database.conn`, a `bot.store.connection.Connection`: the same
+SQL with `?` placeholders on both backends, what differs in `bot.store.dialect`.
+"""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
 
 from bot.errors import ConfigError
-from bot.store.migrations import MIGRATIONS
+from bot.store.connection import (
+    BUSY_TIMEOUT_MS,
+    Connection,
+    Cursor,
+    Params,
+    SqliteConnection,
+    bookkeeping,
+    integrity_errors,
+    store_errors,
+    transaction,
+)
+from bot.store.dialect import Dialect
+from bot.store.migrations import MIGRATIONS, for_sqlite
 
 SCHEMA_VERSION = len(MIGRATIONS)
-BUSY_TIMEOUT_MS = 5000
+
+__all__ = [
+    "BUSY_TIMEOUT_MS",
+    "SCHEMA_VERSION",
+    "Connection",
+    "Database",
+    "bookkeeping",
+    "connect",
+    "integrity_errors",
+    "is_store_url",
+    "open_store",
+    "store_errors",
+    "transaction",
+]
+
+
+def is_store_url(target: Path | str) -> bool:
+    """Whether `target` names a PostgreSQL database rather than an SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
-    """A connection with WAL, `synchronous=FULL`, a busy timeout and foreign keys on.
-
-    Autocommit mode (`isolation_level=None`): every write that must be atomic runs
-    inside an explicit `with transaction(conn)` block; the per-message bookkeeping
-    inside `with bookkeeping(conn)`.
-    """
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if str(path) != ":memory:":
-        conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+    """A raw SQLite connection with the store's settings (WAL, `synchronous=FULL`, a busy
+    timeout, foreign keys on), in autocommit mode."""
+    return SqliteConnection.open(str(path)).raw
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply every migration newer than the store's version; return the new version."""
-    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+def migrate(conn: SqliteConnection) -> int:
+    """Apply every migration newer than the store's version; return the new version.
+
+    The version is SQLite's `PRAGMA user_version`; each migration commits with its bump."""
+    raw = conn.raw
+    version: int = raw.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise ConfigError(
             "HELPDESK_DATA_DIR",
@@ -41,17 +66,17 @@ def migrate(conn: sqlite3.Connection) -> int:
             "upgrade the bot or point HELPDESK_DATA_DIR elsewhere",
         )
     for number in range(version + 1, SCHEMA_VERSION + 1):
-        script = MIGRATIONS[number - 1]
+        script = for_sqlite(MIGRATIONS[number - 1])
         statements = [s for s in _split(script) if s.strip()]
-        conn.execute("BEGIN IMMEDIATE")
+        raw.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+                raw.execute(statement)
+            raw.execute(f"PRAGMA user_version = {number}")
         except BaseException:
-            conn.execute("ROLLBACK")
+            raw.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        raw.execute("COMMIT")
     return SCHEMA_VERSION
 
 
@@ -70,92 +95,57 @@ def _split(script: str) -> list[str]:
 
 
 class Database:
-    """The open store: one SQLite connection (`conn`), shared by every store class.
+    """The open store: one connection (`conn`), shared by every store class of a thread.
 
     It replaces `sqlite_utils.Database`, of which the bot used only `.conn` (17 MiB
     installed with what it pulls in, and ~200 ms of every command's start; see README,
-    "Operations"). `path` is where the file is (None for `:memory:`)."""
+    "Operations"). `path` is where the SQLite file is (None for `:memory:` and for
+    PostgreSQL); `url` the PostgreSQL database's address (None for SQLite)."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None = None) -> None:
+    def __init__(self, conn: Connection, path: Path | None = None, url: str | None = None):
         self.conn = conn
         self.path = path
+        self.url = url
 
-    def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    @property
+    def dialect(self) -> Dialect:
+        return self.conn.dialect
+
+    def execute(self, sql: str, params: Params = ()) -> Cursor:
         return self.conn.execute(sql, params)
 
     def table_names(self) -> list[str]:
-        rows = self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        rows = self.conn.execute(self.dialect.statement("table_names"))
         return [r[0] for r in rows]
+
+    def schema_version(self) -> int:
+        """The version of the schema the store is at (the number of migrations applied)."""
+        if isinstance(self.conn, SqliteConnection):
+            return int(self.conn.raw.execute("PRAGMA user_version").fetchone()[0])
+        return int(self.conn.execute("SELECT version FROM schema_version").fetchone()[0])
 
     def close(self) -> None:
         self.conn.close()
 
 
-def open_store(path: Path | str) -> Database:
-    """Open (creating if need be) and migrate the store at `path`.
+def open_store(target: Path | str) -> Database:
+    """Open (creating if need be) and migrate the store: an SQLite file at `target`, or the
+    PostgreSQL database `target` names when it is a `postgresql://` URL.
 
     A file that is not an SQLite database is reported as a `ConfigError` naming
-    `HELPDESK_DATA_DIR`, not a traceback.
+    `HELPDESK_DATA_DIR`, not a traceback; an unreachable PostgreSQL as one naming
+    `HELPDESK_STORE_URL`.
     """
-    conn: sqlite3.Connection | None = None
+    if is_store_url(target):
+        from bot.store.postgres import open_postgres
+
+        return Database(open_postgres(str(target)), None, str(target))
+    conn: SqliteConnection | None = None
     try:
-        conn = connect(path)
+        conn = SqliteConnection.open(str(target))
         migrate(conn)
     except sqlite3.DatabaseError as exc:
         if conn is not None:
             conn.close()
-        raise ConfigError("HELPDESK_DATA_DIR", f"cannot use the store {path} ({exc})") from None
-    return Database(conn, None if str(path) == ":memory:" else Path(path))
-
-
-@contextmanager
-def transaction(
-    conn: sqlite3.Connection, synchronous: Literal["FULL", "NORMAL"] = "FULL"
-) -> Iterator[sqlite3.Connection]:
-    """`BEGIN IMMEDIATE` … `COMMIT` under `synchronous` (FULL unless said otherwise), rolled
-    back on any exception -- a failed `COMMIT` too, so no transaction is left open for a
-    later write to finish by accident. Setting the level each time means a ticket or an
-    audit record commits under FULL whatever ran on the connection before."""
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    try:
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-@contextmanager
-def bookkeeping(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """One transaction for per-message bookkeeping, committed without waiting for `fsync`.
-
-    The dedupe claim, the search log and its feedback, the transcript and the pending
-    conversation state are written for every message. Each such write is one transaction
-    (atomic, as any other) committed under `synchronous=NORMAL`: in WAL mode that is safe
-    against a crash of the bot process (the commit is in the OS's cache) and may lose the
-    last seconds of bookkeeping on a power cut or an OS crash -- never a ticket, an audit
-    record, an approval or a queued message, which commit under `FULL` as before, and each
-    `FULL` commit syncs the whole write-ahead log, so the bookkeeping before it too.
-    Decision and measurement: README, "Decisions" (the Slack throughput figures) --
-    waiting for `fsync` 4-9 times per chat message made the disk, not the bot, the limit.
-
-    Inside a caller's transaction it joins that transaction, whose commit decides. However
-    it ends, the connection is left out of any transaction and back at FULL, for the
-    writes that commit on their own.
-    """
-    if conn.in_transaction:
-        yield conn
-        return
-    try:
-        with transaction(conn, "NORMAL"):
-            yield conn
-    finally:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        conn.execute("PRAGMA synchronous = FULL")
+        raise ConfigError("HELPDESK_DATA_DIR", f"cannot use the store {target} ({exc})") from None
+    return Database(conn, None if str(target) == ":memory:" else Path(target))

@@ -5,21 +5,21 @@ due and then forgets it."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime
 
 from bot.clock import iso
 from bot.messages import MessageRef
+from bot.store.connection import Connection, transaction
 
 DUE_BATCH = 100
 
 
 class Deletions:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def schedule(self, platform: str, ref: MessageRef, at: datetime) -> None:
-        with self._conn:
+        with transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO scheduled_deletions (platform, message_ref, delete_at)"
                 " VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
@@ -35,7 +35,7 @@ class Deletions:
         return [MessageRef.parse(str(row[0])) for row in rows]
 
     def done(self, platform: str, ref: MessageRef) -> None:
-        with self._conn:
+        with transaction(self._conn):
             self._conn.execute(
                 "DELETE FROM scheduled_deletions WHERE platform = ? AND message_ref = ?",
                 (platform, str(ref)),

@@ -7,9 +7,8 @@ once, atomically (`INSERT` on a primary key), and ignores the repeats.
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.clock import Clock, iso, utcnow
+from bot.store.connection import Connection
 from bot.store.database import Database, bookkeeping
 
 
@@ -24,7 +23,7 @@ class ProcessedEvents:
             return claim_in(conn, platform, event_id, iso(self._clock()))
 
 
-def claim_in(conn: sqlite3.Connection, platform: str, event_id: str, at: str) -> bool:
+def claim_in(conn: Connection, platform: str, event_id: str, at: str) -> bool:
     """Claim `event_id` inside the caller's transaction (the inbox stores the message in
     the same one); True the first time, False for a repeat."""
     cursor = conn.execute(

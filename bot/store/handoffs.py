@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.clock import Clock, iso, utcnow
-from bot.store.database import Database
+from bot.store.database import Database, transaction
 
 
 class Handoffs:
@@ -16,7 +16,7 @@ class Handoffs:
         self._clock = clock
 
     def add_note(self, team: str, shift_key: str, author: str, text: str) -> None:
-        with self._conn:
+        with transaction(self._conn):
             self._conn.execute(
                 "INSERT INTO handoff_notes (team, shift_key, author, at, text)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -33,7 +33,7 @@ class Handoffs:
 
     def claim(self, shift_key: str, team: str, shift_end: datetime, late: bool) -> bool:
         """Record that this shift's summary is being queued; False if it already was."""
-        with self._conn:
+        with transaction(self._conn):
             cursor = self._conn.execute(
                 "INSERT INTO handoff_posts (shift_key, team, shift_end, queued_at, late)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (shift_key) DO NOTHING",

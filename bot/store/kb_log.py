@@ -85,7 +85,7 @@ class SearchLog:
         with bookkeeping(self._conn) as conn:
             cursor = conn.execute(
                 "INSERT INTO kb_searches (at, platform, lang, query, answered, confidence,"
-                " results_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " results_json) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     now,
                     platform,
@@ -96,7 +96,7 @@ class SearchLog:
                     json.dumps(results),
                 ),
             )
-            search_id = int(cursor.lastrowid or 0)
+            search_id = int(cursor.fetchone()[0])
             conn.executemany(
                 "INSERT INTO kb_events (search_id, at, article_id, kind) VALUES (?, ?, ?, 'shown')",
                 [(search_id, now, article_id) for article_id in shown],
@@ -171,9 +171,10 @@ class SearchLog:
         """Per article: shown, read, solved and not-quite counts, most shown first."""
         rows = self._conn.execute(
             "SELECT article_id,"
-            " sum(kind = 'shown'), sum(kind = 'read'), sum(kind = 'solved'),"
-            " sum(kind = 'not_quite') FROM kb_events WHERE at >= ?"
-            " GROUP BY article_id ORDER BY sum(kind = 'shown') DESC, article_id",
+            " count(*) FILTER (WHERE kind = 'shown'), count(*) FILTER (WHERE kind = 'read'),"
+            " count(*) FILTER (WHERE kind = 'solved'), count(*) FILTER (WHERE kind = 'not_quite')"
+            " FROM kb_events WHERE at >= ?"
+            " GROUP BY article_id ORDER BY count(*) FILTER (WHERE kind = 'shown') DESC, article_id",
             (since,),
         ).fetchall()
         return [ArticleStats(r[0], r[1], r[2], r[3], r[4]) for r in rows]
@@ -189,7 +190,7 @@ class Signals:
     def bump(self, name: str) -> int:
         self._conn.execute(
             "INSERT INTO signals (name, generation, at) VALUES (?, 1, ?) ON CONFLICT (name)"
-            " DO UPDATE SET generation = generation + 1, at = excluded.at",
+            " DO UPDATE SET generation = signals.generation + 1, at = excluded.at",
             (name, iso(self._clock())),
         )
         return self.generation(name)

@@ -6,13 +6,12 @@ outbox (where a thread line goes, which post a new view replaces) and the ticket
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.messages import MessageRef
+from bot.store.connection import Connection
 
 
 class MessageLinks:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     def triage_post(self, ticket: int) -> MessageRef | None:

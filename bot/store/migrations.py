@@ -1,17 +1,44 @@
 """Versioned schema migrations, applied in order at start.
 
-The schema version is SQLite's `PRAGMA user_version`. Each migration runs in one
-transaction together with the version bump, so a crash leaves the store at the
-old version or the new one, never in between. Append new migrations; never edit
-one that has shipped. SQL stays portable (no SQLite-only types) so a PostgreSQL
-store can follow.
+Each migration runs in one transaction together with the version bump, so a crash leaves
+the store at the old version or the new one, never in between. The version is SQLite's
+`PRAGMA user_version`, on PostgreSQL the one row of `schema_version`. Append new
+migrations; never edit one that has shipped.
+
+An entry is either portable SQL -- run as written on SQLite, and on PostgreSQL after
+`bot.store.dialect.postgres_ddl` (`INTEGER PRIMARY KEY` as an identity column, `REAL` as
+`DOUBLE PRECISION`) -- or a `Paired` migration with the text for each backend, where the DDL
+itself differs (triggers, sequences). Keep to TEXT, INTEGER and REAL columns, timestamps as
+ISO text, and indexes both understand (partial ones included).
 """
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[str, ...] = (
-    # 1: conversations, deduplication, outbox, tickets, audit trail
-    """
+from dataclasses import dataclass
+
+from bot.store.dialect import postgres_ddl
+
+
+@dataclass(frozen=True, slots=True)
+class Paired:
+    """A migration whose SQLite and PostgreSQL scripts differ (each as that backend's DDL)."""
+
+    sqlite: str
+    postgres: str
+
+
+Migration = str | Paired
+
+
+def for_sqlite(migration: Migration) -> str:
+    return migration.sqlite if isinstance(migration, Paired) else migration
+
+
+def for_postgres(migration: Migration) -> str:
+    return migration.postgres if isinstance(migration, Paired) else postgres_ddl(migration)
+
+
+_M1_TABLES = """
     CREATE TABLE conversations (
         conversation_key TEXT PRIMARY KEY,
         flow TEXT NOT NULL,
@@ -80,11 +107,29 @@ MIGRATIONS: tuple[str, ...] = (
         hash TEXT NOT NULL
     );
     CREATE INDEX audit_actor_action ON audit_log (actor_directory_id, action, at);
+"""
+_M1_SQLITE = """
     CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
-    """,
+"""
+# PostgreSQL: the same guard as a trigger function (TRUNCATE too, which SQLite lacks), and
+# the ticket numbers' sequence (bot.store.dialect, "next_ticket_number"): tickets start at
+# 1001 (bot.tickets.model.FIRST_TICKET_NUMBER).
+_M1_POSTGRES = """
+    CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+    CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+    CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    CREATE SEQUENCE ticket_numbers START WITH 1001;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    # 1: conversations, deduplication, outbox, tickets, audit trail
+    Paired(_M1_TABLES + _M1_SQLITE, postgres_ddl(_M1_TABLES) + _M1_POSTGRES),
     # 2: knowledge-base analytics (searches, what was shown, feedback) and control signals
     """
     CREATE TABLE kb_searches (

@@ -87,9 +87,10 @@ def prune(
         total = 0
         while True:
             with transaction(db.conn) as conn:
+                rowid = conn.dialect.rowid
                 cursor = conn.execute(
-                    f"DELETE FROM {rule.table} WHERE rowid IN"
-                    f" (SELECT rowid FROM {rule.table} WHERE {where} LIMIT {BATCH})",
+                    f"DELETE FROM {rule.table} WHERE {rowid} IN"
+                    f" (SELECT {rowid} FROM {rule.table} WHERE {where} LIMIT {BATCH})",
                     params,
                 )
             total += cursor.rowcount

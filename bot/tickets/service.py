@@ -17,7 +17,6 @@ the actor it is given.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from bot.i18n import Translator
 from bot.incidents.grouping import group_report
 from bot.messages import Recipient
 from bot.redact import MASK, redact
+from bot.store.connection import Connection
 from bot.store.database import Database, transaction
 from bot.store.message_links import MessageLinks
 from bot.store.outbox import Outbox
@@ -152,7 +152,8 @@ class TicketService:
         elif view == "breaching":
             soon = iso(self._clock() + timedelta(hours=2))
             where = (
-                f"state IN ({marks}) AND (sla_flags & {RESPONSE_BREACHED | RESOLUTION_BREACHED}"
+                f"state IN ({marks}) AND"
+                f" ((sla_flags & {RESPONSE_BREACHED | RESOLUTION_BREACHED}) != 0"
                 " OR sla_next_at <= ?)"
             )
             params = [*open_states, soon]
@@ -296,13 +297,15 @@ class TicketService:
         lines = [(who, _stored(text)) for who, text in transcript]
         with transaction(self._conn) as conn:
             if idempotency_key is not None:
+                # Replicas opening the same key wait for each other: one ticket results.
+                conn.lock(f"ticket-key:{idempotency_key}")
                 row = conn.execute(
                     f"SELECT {COLUMNS} FROM tickets WHERE idempotency_key = ?", (idempotency_key,)
                 ).fetchone()
                 if row is not None:
                     return Ticket(*row), False
-            top = conn.execute("SELECT max(id) FROM tickets").fetchone()[0]
-            number = max(FIRST_TICKET_NUMBER, (top or 0) + 1)
+            (following,) = conn.execute(conn.dialect.statement("next_ticket_number")).fetchone()
+            number = max(FIRST_TICKET_NUMBER, int(following))
             conn.execute(
                 "INSERT INTO tickets (id, idempotency_key, requester_email, requester_platform,"
                 " requester_user_id, requester_conversation, requester_lang, summary,"
@@ -359,7 +362,7 @@ class TicketService:
         """
         kind = "attachment" if attachment else "comment"
 
-        def change(conn: sqlite3.Connection, ticket: Ticket) -> dict[str, Any]:
+        def change(conn: Connection, ticket: Ticket) -> dict[str, Any]:
             return (
                 {"state": IN_PROGRESS if ticket.assignee else TRIAGED}
                 if ticket.state == WAITING
@@ -460,7 +463,7 @@ class TicketService:
         if team is not None and team not in self.teams:
             raise TicketError("ticket.unknown_team", team=team, teams=", ".join(self.teams))
 
-        def change(conn: sqlite3.Connection, t: Ticket) -> dict[str, Any]:
+        def change(conn: Connection, t: Ticket) -> dict[str, Any]:
             out: dict[str, Any] = {"state": TRIAGED if t.state == NEW else t.state}
             if user is not None:
                 out["assignee"] = user
@@ -628,9 +631,7 @@ class TicketService:
             counts["closed"] += 1
         return counts
 
-    def _sla_alerts(
-        self, conn: sqlite3.Connection, number: int, now: datetime
-    ) -> list[tuple[str, str]]:
+    def _sla_alerts(self, conn: Connection, number: int, now: datetime) -> list[tuple[str, str]]:
         """The alerts due on this ticket, raised: (kind, clock) each."""
         ticket = self._load(conn, number)
         if ticket.state not in OPEN or ticket.state == WAITING:
@@ -663,7 +664,7 @@ class TicketService:
 
     # -- machinery ------------------------------------------------------------------------------
 
-    def _load(self, conn: sqlite3.Connection, number: int) -> Ticket:
+    def _load(self, conn: Connection, number: int) -> Ticket:
         row = conn.execute(f"SELECT {COLUMNS} FROM tickets WHERE id = ?", (number,)).fetchone()
         if row is None:
             raise TicketError("ticket.unknown", ref=model.ref(number))
@@ -671,7 +672,7 @@ class TicketService:
 
     def _event(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         number: int,
         kind: str,
         actor: str,
@@ -683,7 +684,7 @@ class TicketService:
     ) -> int:
         cursor = conn.execute(
             "INSERT INTO ticket_events (ticket_id, at, kind, actor, body, public, data_json,"
-            " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 number,
                 iso(self._clock()),
@@ -695,7 +696,7 @@ class TicketService:
                 request,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        return int(cursor.fetchone()[0])
 
     def _act(
         self,
@@ -780,7 +781,7 @@ class TicketService:
                 self._notify_requester(after, event_id, notice, params or {}, csat=csat)
         return after
 
-    def _pauses(self, conn: sqlite3.Connection, number: int) -> list[Pause]:
+    def _pauses(self, conn: Connection, number: int) -> list[Pause]:
         """Intervals the clock was stopped: waiting on the user, or resolved until reopened."""
         rows = conn.execute(
             "SELECT at, data_json FROM ticket_events WHERE ticket_id = ? AND kind = 'state'"
@@ -801,7 +802,7 @@ class TicketService:
             pauses.append((started, None))
         return pauses
 
-    def _clocks(self, conn: sqlite3.Connection, ticket: Ticket) -> Clocks:
+    def _clocks(self, conn: Connection, ticket: Ticket) -> Clocks:
         return clocks(
             self.calendar,
             self.targets[ticket.priority],
@@ -811,7 +812,7 @@ class TicketService:
             pauses=self._pauses(conn, ticket.number),
         )
 
-    def _set_clocks(self, conn: sqlite3.Connection, number: int) -> None:
+    def _set_clocks(self, conn: Connection, number: int) -> None:
         ticket = self._load(conn, number)
         if ticket.state not in OPEN:
             conn.execute(
