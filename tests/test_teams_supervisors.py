@@ -16,6 +16,7 @@ import pytest
 from bot.clock import iso
 from bot.reports.chart import charts_installed
 from bot.store import open_store
+from bot.store.database import transaction
 from tests.teams_standin import Call
 from tests.test_teams import CHAN, HO, TRIAGE, ServedTeams, _actions, _in_chat, _text
 
@@ -45,8 +46,8 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedTeams]:
     began = _this_shift_began(datetime.now(UTC))
     (tmp / "data").mkdir()
     db = open_store(tmp / "data" / "helpdesk.db")
-    with db.conn:
-        db.conn.execute(
+    with transaction(db.conn) as conn:
+        conn.execute(
             "INSERT INTO handoff_posts (shift_key, team, shift_end, queued_at, late)"
             " VALUES (?, ?, ?, ?, 0)",
             ("before", TEAM, iso(began - timedelta(hours=12)), iso(began - timedelta(hours=12))),
