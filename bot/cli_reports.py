@@ -72,6 +72,11 @@ def report_handoff(
         raise click.BadParameter(
             f'{which!r}: use previous, current or "YYYY-MM-DD SHIFT"', param_hint="--shift"
         )
+    if shift.start > services.clock():
+        raise click.BadParameter(
+            f"the {shift.name} shift on {shift.local_date} has not started yet",
+            param_hint="--shift",
+        )
     summary = build_handoff(services, shift)
     language = lang or settings.reports.language
     if fmt == "json":
@@ -118,6 +123,9 @@ def report_weekly(week: str | None, team: str | None, fmt: str, lang: str | None
     from bot.store import open_store
 
     settings = load()
+    if team is not None and team not in settings.tickets.teams:
+        known = ", ".join(settings.tickets.teams)
+        raise click.BadParameter(f"no team {team!r} (teams: {known})", param_hint="--team")
     zone = ZoneInfo(settings.rotation.team(settings.rotation.teams[0]).timezone)
     if week:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,20 @@ def _line_of(text: str, key: str) -> int:
     return 2
 
 
+def read_article(path: Path) -> str:
+    """The file's text; an `ArticleError` naming the file when it is not UTF-8 or unreadable
+    (so every tool reports it as `file:1: problem`, never as a bare decoding error)."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise ArticleError(path, 1, "not UTF-8 text (save it as UTF-8)") from None
+    except OSError as exc:
+        raise ArticleError(path, 1, f"cannot read ({exc.strerror or exc})") from None
+
+
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
 def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.md") if p.name.lower() != "readme.md")
 
@@ -128,8 +143,8 @@ def load_articles(folder: Path) -> list[Article]:
     seen: set[str] = set()
     for path in article_files(folder):
         try:
-            article = parse_article(path, path.read_text("utf-8"))
-        except (ArticleError, OSError, UnicodeDecodeError) as exc:
+            article = parse_article(path, read_article(path))
+        except ArticleError as exc:
             log.warning("skipping article: %s", exc)
             continue
         if article.article_id in seen:
@@ -147,13 +162,10 @@ def check_articles(folder: Path, categories: tuple[str, ...] = CATEGORIES) -> li
     parsed: list[tuple[Article, str]] = []
     for path in article_files(folder):
         try:
-            text = path.read_text("utf-8")
+            text = read_article(path)
             article = parse_article(path, text)
         except ArticleError as exc:
             problems.append(str(exc))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}:1: cannot read ({exc})")
             continue
         for key, kind in SCHEMA.items():
             if key not in article.meta:
@@ -167,6 +179,9 @@ def check_articles(folder: Path, categories: tuple[str, ...] = CATEGORIES) -> li
             problems.append(
                 f"{path}:{_line_of(text, 'lang')}: lang must be one of {', '.join(LANGS)}"
             )
+        if article.lang == "zh-Hant" and not _CHINESE.search(article.body):
+            body_line = text.count("\n", 0, text.find(article.body)) + 1 if article.body else 2
+            problems.append(f"{path}:{body_line}: lang is zh-Hant but the body has no Chinese")
         if article.category and article.category not in categories:
             problems.append(
                 f"{path}:{_line_of(text, 'category')}: unknown category {article.category!r}"

@@ -30,7 +30,14 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from bot.knowledge.articles import article_files, check_articles, load_articles, parse_article
+from bot.knowledge.articles import (
+    ArticleError,
+    article_files,
+    check_articles,
+    load_articles,
+    parse_article,
+    read_article,
+)
 from bot.knowledge.glossary import glossary
 from bot.knowledge.text import STOPWORDS
 
@@ -165,7 +172,11 @@ def review_problems(folder: Path) -> list[str]:
     """Drafts still holding a `TODO-REVIEW` line, as `file:line: message`."""
     problems = []
     for path in article_files(folder):
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        try:
+            text = read_article(path)
+        except ArticleError:
+            continue  # check_articles reports it
+        for number, line in enumerate(text.splitlines(), start=1):
             if REVIEW_MARKER in line:
                 problems.append(f"{path}:{number}: awaits review ({REVIEW_MARKER} still there)")
                 break
