@@ -21,8 +21,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def load() -> Settings:
-    """The settings, with logging set up at their level (stderr)."""
+    """The settings, with logging set up at their level (stderr), and HELPDESK_DATA_DIR
+    created if missing (as the README promises, for every command alike)."""
     settings = load_settings()
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            "HELPDESK_DATA_DIR", f"cannot create {settings.data_dir} ({exc.strerror})"
+        ) from None
     logs.configure(settings.log_level, settings.log_format)
     quiet_libraries()
     log_redaction.install()
