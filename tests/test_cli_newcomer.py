@@ -201,7 +201,7 @@ def test_kb_check_flags_a_chinese_article_without_chinese(tmp_path: Path) -> Non
     done = run(["kb", "check", str(tmp_path)], tmp_path / "data")
     assert done.exit_code == 1
     assert done.stdout.splitlines() == [
-        f"{tmp_path / 'v.zh-Hant.md'}:13: lang is zh-Hant but the body has no Chinese"
+        f"{tmp_path / 'v.zh-Hant.md'}:13: lang is zh-Hant but most of the body is not Chinese"
     ]
     (tmp_path / "v.zh-Hant.md").write_text(chinese.replace("Install it", "喺 Company Portal 安裝"))
     assert run(["kb", "check", str(tmp_path)], tmp_path / "data").exit_code == 0
