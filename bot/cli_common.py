@@ -6,7 +6,7 @@ import errno
 import logging
 import sys
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -143,6 +143,17 @@ def parse_time(text: str, option: str) -> datetime:
             param_hint=option,
         ) from None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_day(text: str, option: str) -> date:
+    """A calendar date (2026-11-01) for options that name a day (`--week`, the date of
+    `--shift`), refused in the same words as `parse_time` when it is not one."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date (2026-11-01)", param_hint=option
+        ) from None
 
 
 def since_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -118,6 +118,23 @@ def test_every_since_option_refuses_nonsense_and_impossible_dates(
     assert "Traceback" not in done.output
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["report", "weekly", "--week", "2026-02-30"], "--week"),
+        (["report", "handoff", "--shift", "2026-02-30 Day"], "--shift"),
+        (["report", "handoff", "--shift", "yesterday Day"], "--shift"),
+    ],
+)
+def test_options_naming_a_day_refuse_impossible_dates_in_the_same_words(
+    tmp_path: Path, args: list[str], option: str
+) -> None:
+    done = run(args, tmp_path)
+    assert done.exit_code == 2
+    day = args[-1].split()[0]
+    assert f"Invalid value for {option}: {day!r} is not a date (2026-11-01)" in done.stderr
+
+
 def test_since_still_filters_and_accepts_an_offset(tmp_path: Path) -> None:
     bot = BotHarness(tmp_path)
     bot.say("talk to a human", user="chan.taiman@corp.example.com")
