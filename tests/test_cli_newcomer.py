@@ -326,3 +326,14 @@ def test_a_bad_argument_gets_an_error_not_a_traceback(tmp_path: Path, args: list
     assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
     assert "Traceback" not in done.output
     assert done.stderr.strip(), "an error says what was wrong"
+
+
+def test_the_weekly_kb_gaps_count_searches_not_people_asking(tmp_path: Path) -> None:
+    """Finding 29: "Times asked 2" for a question asked once and marked "not quite" twice;
+    the column counts searches that went unanswered or got "not quite", as `kb gaps` does."""
+    bot = BotHarness(tmp_path)
+    bot.say("how do I calibrate the frobnitz colour plotter", user="chan.taiman@corp.example.com")
+    done = run(["report", "weekly", "--week", "2026-11-21"], tmp_path)
+    assert done.exit_code == 0, done.output
+    assert "Searches (unanswered or “not quite”)" in done.stdout
+    assert "Times asked" not in done.stdout and "frobnitz" in done.stdout
