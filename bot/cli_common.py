@@ -97,8 +97,11 @@ class GuardedGroup(click.Group):
         except UnicodeDecodeError as exc:
             _fail(f"a file is not UTF-8 text ({exc.reason} at byte {exc.start})")
         except Exception as exc:  # the promise: one line, never a traceback
+            from bot.redact import redact
+
             logging.getLogger("bot.cli").debug("command failed", exc_info=True)
-            _fail(f"unexpected {type(exc).__name__}: {exc} (HELPDESK_LOG_LEVEL=DEBUG shows where)")
+            said = redact(str(exc)).text  # an error may quote a token or a password
+            _fail(f"unexpected {type(exc).__name__}: {said} (HELPDESK_LOG_LEVEL=DEBUG shows where)")
 
 
 def _fail(sentence: str) -> None:
