@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from bot import __version__
-from bot.cli_common import config_errors, input_lines, load
+from bot.cli_common import GuardedGroup, config_errors, count, input_lines, load, parse_time
 from bot.cli_kb import kb
 from bot.cli_reports import report
 from bot.cli_store import store
@@ -22,7 +22,7 @@ from bot.cli_tickets import tickets
 from bot.errors import ConfigError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GuardedGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="helpdesk")
 def main() -> None:
     """IT helpdesk bot: knowledge answers, safe self-service and tickets, in chat.
@@ -248,8 +248,9 @@ def config() -> None:
 @config_errors
 def config_check() -> None:
     """Check every setting, the KB folder, the directory (an LDAP directory is contacted once:
-    TLS, bind, password policy; Graph is not called) and the store; exit 2 on a problem.
-    `helpdesk doctor` contacts every part."""
+    TLS, bind, password policy; Graph is not called) and the store; exit 2 on a setting
+    problem, 1 on an empty knowledge base or articles the bot would skip. `helpdesk doctor`
+    contacts every part."""
     import asyncio
 
     from bot.integrations.directory import DirectoryError
@@ -272,9 +273,12 @@ def config_check() -> None:
         directory += "; Graph configured, not contacted)" if "graph" in backend else ")"
     elif backend == "graph":
         directory += " (configured, not contacted: `helpdesk doctor` calls it)"
+    _check_kb(settings.kb.path, len(services.kb.articles))
     click.echo(f"configuration OK ({settings.source})")
     click.echo(f"store: {settings.store_shown}")
-    click.echo(f"knowledge base: {len(services.kb.articles)} articles in {settings.kb.path}")
+    click.echo(
+        f"knowledge base: {count(len(services.kb.articles), 'article')} in {settings.kb.path}"
+    )
     encoder = services.kb.encoder
     if encoder is None:
         click.echo(
@@ -285,6 +289,28 @@ def config_check() -> None:
     else:
         click.echo(f"knowledge search: sentence encoder {encoder.model_id}")
     click.echo(directory)
+
+
+def _check_kb(folder: Path, loaded: int) -> None:
+    """Exit 1 with one line when the bot would answer from an empty KB or skip articles
+    (the skipped ones first, as `file:line: problem`): "configuration OK" must mean the
+    knowledge base is whole."""
+    from bot.knowledge.articles import article_files, check_articles
+
+    problems = check_articles(folder) if folder.is_dir() else []
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        files = count(len(article_files(folder)), "article")
+        click.echo(
+            f"helpdesk: knowledge base: {count(len(problems), 'problem')} in {files} in {folder}"
+            " (the bot skips them): fix them, `helpdesk kb check` lists them",
+            err=True,
+        )
+        sys.exit(1)
+    if loaded == 0:
+        click.echo(f"helpdesk: knowledge base: no article in {folder} (kb.path)", err=True)
+        sys.exit(1)
 
 
 @main.command()
@@ -397,21 +423,11 @@ def audit_export(since: str | None, fmt: str, output: str | None) -> None:
     """
     import contextlib
     import csv
-    from datetime import UTC, datetime
 
     from bot.store import open_store
     from bot.store.audit import EXPORT_FIELDS, AuditLog
 
-    start = None
-    if since is not None:
-        try:
-            start = datetime.fromisoformat(since.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise click.BadParameter(
-                f"{since!r} is not a date (2026-11-01) or an ISO time (2026-11-01T09:30:00Z)",
-                param_hint="--since",
-            ) from None
-        start = start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
+    start = None if since is None else parse_time(since, "--since")
     settings = load()
     log = AuditLog(open_store(settings.store), anchor_path=settings.audit_anchor_path)
     count = 0
@@ -469,11 +485,25 @@ def demo() -> None:
 @demo.command("users")
 @config_errors
 def demo_users() -> None:
-    """List the demo users (for `helpdesk chat --as EMAIL`) and what makes each interesting."""
+    """List the demo users (for `helpdesk chat --as EMAIL`): their role (supervisor, engineer,
+    from `roles.*_groups`; everyone else is a requester) and what makes each interesting."""
     from bot.integrations.demo import DemoDirectory
 
     settings = load()
-    for account in DemoDirectory(settings.directory.demo_file).accounts:
+    directory = DemoDirectory(settings.directory.demo_file)
+    supervisors, engineers = (
+        set(settings.roles.supervisor_groups),
+        set(settings.roles.engineer_groups),
+    )
+    for account in directory.accounts:
+        groups = set(asyncio.run(directory.groups(account)))
+        role = (
+            "supervisor"
+            if groups & supervisors
+            else "engineer"
+            if groups & engineers
+            else "requester"
+        )
         flags = [
             word
             for word, on in (
@@ -485,4 +515,4 @@ def demo_users() -> None:
             )
             if on
         ]
-        click.echo(f"{account.email:<36} {account.source:<7} {' '.join(flags)}")
+        click.echo(f"{account.email:<36} {account.source:<7} {role:<10} {' '.join(flags)}".rstrip())

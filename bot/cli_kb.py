@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_common import config_errors, input_lines, load
+from bot.cli_common import config_errors, count, input_lines, load, since_option
 
 
 @click.group()
@@ -29,18 +29,22 @@ def kb_check(folder: Path | None) -> None:
     from bot.knowledge.articles import article_files, check_articles
     from bot.knowledge.drafts import review_problems
 
-    folder = folder or load().kb.path
+    settings = load()
+    folder = folder or settings.kb.path
     if not folder.is_dir():
+        if folder.resolve() == settings.kb.drafts_path.resolve() and not folder.exists():
+            click.echo(f"{folder}: no drafts yet (/helpdesk kb draft HD-n writes them here)")
+            return
         click.echo(f"{folder}: not a folder", err=True)
         sys.exit(1)
     problems = check_articles(folder) + review_problems(folder)
     for problem in problems:
         click.echo(problem)
-    count = len(article_files(folder))
+    articles = count(len(article_files(folder)), "article")
     if problems:
-        click.echo(f"{len(problems)} problems in {count} articles", err=True)
+        click.echo(f"{count(len(problems), 'problem')} in {articles}", err=True)
         sys.exit(1)
-    click.echo(f"{count} articles OK")
+    click.echo(f"{articles} OK")
 
 
 @kb.command("search")
@@ -100,6 +104,9 @@ def kb_search(
             continue
         verdict = "answered" if result.answered else "no good answer (abstains)"
         click.echo(f"{line!r}: {verdict}, confidence {result.confidence:.2f}")
+        if result.hits:  # a hit's score is relative to the best hit, which is always 1.00
+            shown = "nearest, not offered" if not result.answered else "offered"
+            click.echo(f"  {shown} (score relative to the best match):")
         for rank, hit in enumerate(result.hits, start=1):
             click.echo(
                 f"  {rank}. {hit.article.article_id}  {hit.article.title}  ({hit.score:.2f})"
@@ -128,13 +135,16 @@ def kb_reload() -> None:
 
 @kb.command("gaps")
 @click.option(
-    "--since", default="", metavar="DATE", help="Only searches on or after this date (YYYY-MM-DD)."
+    "--since",
+    callback=since_option,
+    metavar="DATE",
+    help="Only searches on or after this date (2026-11-01, UTC) or ISO time.",
 )
 @click.option(
     "--limit", default=20, show_default=True, type=click.IntRange(1, 500), help="Clusters to show."
 )
 @config_errors
-def kb_gaps(since: str, limit: int) -> None:
+def kb_gaps(since: str | None, limit: int) -> None:
     """The most frequent questions with no answer or a "not quite", similar ones grouped.
 
     What to write next: each line is a cluster with its size, how many went
@@ -148,15 +158,15 @@ def kb_gaps(since: str, limit: int) -> None:
 
     settings = load()
     db = open_store(settings.store)
-    gaps = SearchLog(db).gaps(since, limit)
+    gaps = SearchLog(db).gaps(since or "", limit)
     if not gaps:
         click.echo("no unanswered or 'not quite' questions" + (f" since {since}" if since else ""))
         return
-    for gap, tickets in zip(gaps, solved_by(db.conn, gaps, since), strict=True):
+    click.echo(f"{'searches':>8}  {'unanswered':>10}  {'not quite':>9}  question")
+    for gap, tickets in zip(gaps, solved_by(db.conn, gaps, since or ""), strict=True):
         others = f"  (also: {'; '.join(gap.others)})" if gap.others else ""
         click.echo(
-            f"{gap.count:>4}  unanswered {gap.unanswered:>3}  not quite {gap.not_quite:>3}"
-            f"  {gap.example}{others}"
+            f"{gap.count:>8}  {gap.unanswered:>10}  {gap.not_quite:>9}  {gap.example}{others}"
         )
         if tickets:
             click.echo(f"      solved in {', '.join(tickets)}: /helpdesk kb draft {tickets[0]}")
@@ -164,19 +174,23 @@ def kb_gaps(since: str, limit: int) -> None:
 
 @kb.command("stats")
 @click.option(
-    "--since", default="", metavar="DATE", help="Only events on or after this date (YYYY-MM-DD)."
+    "--since",
+    callback=since_option,
+    metavar="DATE",
+    help="Only events on or after this date (2026-11-01, UTC) or ISO time.",
 )
 @config_errors
-def kb_stats(since: str) -> None:
+def kb_stats(since: str | None) -> None:
     """Per article: times shown, read, solved, not quite, and the solved rate.
 
     The solved rate counts only answers people gave: solved / (solved + not quite).
+    A "This solved it" under a card of several articles counts for each of them.
     """
     from bot.store import open_store
     from bot.store.kb_log import SearchLog
 
     settings = load()
-    rows = SearchLog(open_store(settings.store)).stats(since)
+    rows = SearchLog(open_store(settings.store)).stats(since or "")
     if not rows:
         click.echo("no article has been shown yet")
         return
@@ -208,7 +222,7 @@ def kb_publish(draft: Path, folder: Path | None) -> None:
     for problem in problems:
         click.echo(problem)
     if problems:
-        click.echo(f"not published: {len(problems)} problems", err=True)
+        click.echo(f"not published: {count(len(problems), 'problem')}", err=True)
         sys.exit(1)
     for path in moved:
         click.echo(f"published {path}")

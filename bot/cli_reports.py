@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 
-from bot.cli_common import config_errors, load
+from bot.cli_common import config_errors, load, parse_day
 
 
 @click.group()
@@ -67,10 +67,18 @@ def report_handoff(
     name = team or rotation.teams[0]
     if name not in rotation.teams:
         raise click.BadParameter(f"no team {name!r} (teams: {', '.join(rotation.teams)})")
-    shift = shift_asked(rotation, name, services.clock(), which.split())
+    words = which.split()
+    if words and words[0].lower() not in ("previous", "current"):
+        parse_day(words[0], "--shift")  # a misspelt or impossible date, said as such
+    shift = shift_asked(rotation, name, services.clock(), words)
     if shift is None:
         raise click.BadParameter(
             f'{which!r}: use previous, current or "YYYY-MM-DD SHIFT"', param_hint="--shift"
+        )
+    if shift.start > services.clock():
+        raise click.BadParameter(
+            f"the {shift.name} shift on {shift.local_date} has not started yet",
+            param_hint="--shift",
         )
     summary = build_handoff(services, shift)
     language = lang or settings.reports.language
@@ -118,14 +126,11 @@ def report_weekly(week: str | None, team: str | None, fmt: str, lang: str | None
     from bot.store import open_store
 
     settings = load()
+    if team is not None and team not in settings.tickets.teams:
+        known = ", ".join(settings.tickets.teams)
+        raise click.BadParameter(f"no team {team!r} (teams: {known})", param_hint="--team")
     zone = ZoneInfo(settings.rotation.team(settings.rotation.teams[0]).timezone)
-    if week:
-        try:
-            day = date.fromisoformat(week)
-        except ValueError:
-            raise click.BadParameter(f"{week!r} is not a date (YYYY-MM-DD)") from None
-    else:
-        day = datetime.now(zone).date() - timedelta(days=7)
+    day = parse_day(week, "--week") if week else datetime.now(zone).date() - timedelta(days=7)
     monday = day - timedelta(days=day.weekday())
     start = datetime.combine(monday, time(), zone)
     end = datetime.combine(monday + timedelta(days=7), time(), zone)

@@ -361,9 +361,8 @@ def run(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[list[
     healthy = all(f.state != FAIL for f in findings)
     failed = sum(f.state == FAIL for f in findings)
     took = time.monotonic() - started
-    lines.append(
-        f"{'all parts answered' if healthy else f'{failed} part(s) failed'} ({took:.1f} s)"
-    )
+    verdict = "all parts answered" if healthy else f"{failed} part{'s' * (failed != 1)} failed"
+    lines.append(f"{verdict} ({took:.1f} s)")
     return lines, healthy
 
 

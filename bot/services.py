@@ -49,12 +49,15 @@ class Services:
     timezone: ZoneInfo
 
 
-def build_directory(settings: Settings, env: Mapping[str, str] | None = None) -> Directory:
-    """The configured directory backend (`directory.backend`). Raises `ConfigError`."""
+def build_directory(
+    settings: Settings, env: Mapping[str, str] | None = None, clock: Clock = utcnow
+) -> Directory:
+    """The configured directory backend (`directory.backend`). Raises `ConfigError`.
+    The demo directory's stories are moved to `clock`'s day (`bot.integrations.demo`)."""
     env = os.environ if env is None else env
     backend = settings.directory.backend
     if backend == "demo":
-        return DemoDirectory(settings.directory.demo_file)
+        return DemoDirectory(settings.directory.demo_file, clock())
     ad: Directory | None = None
     if "ldap" in backend:
         from bot.integrations.ldap import LdapConfig, LdapDirectory
@@ -78,7 +81,7 @@ def build_services(
 ) -> Services:
     """Open the store, load the directory, the KB and the classifier. Raises `ConfigError`."""
     check_paths(settings)
-    directory = build_directory(settings, env)
+    directory = build_directory(settings, env, clock)
     db = open_store(settings.store)
     return Services(
         settings=settings,

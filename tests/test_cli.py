@@ -212,7 +212,7 @@ def test_tickets_from_the_console_to_list_show_and_export(tmp_path: Path) -> Non
     )
     assert "HD-1001: claim done." in engineer.stdout
     listed = _helpdesk_run(["tickets", "list", "--state", "in_progress"], tmp_path)
-    assert listed.stdout.startswith("HD-1001\tP3\tin_progress") and "1 tickets" in listed.stderr
+    assert listed.stdout.startswith("HD-1001\tP3\tin_progress") and "1 ticket\n" in listed.stderr
     assert _helpdesk_run(["tickets", "list", "--state", "closed"], tmp_path).stdout == ""
     shown = _helpdesk_run(["tickets", "show", "HD-1001"], tmp_path).stdout
     assert "note (internal) ho.kawai@corp.example.com: paper tray 2" in shown

@@ -124,7 +124,7 @@ def test_doctor_with_every_part_up_then_each_one_down(
     assert lines["slack"].startswith("FAIL") and "cannot reach" in lines["slack"]
     assert lines["graph"].startswith("FAIL") and "HELPDESK_GRAPH_AUTHORITY_URL" in lines["graph"]
     assert lines["store"].startswith("ok") and lines["kb"].startswith("ok")
-    assert said.rstrip().endswith("s)") and "2 part(s) failed" in said
+    assert said.rstrip().endswith("s)") and "2 parts failed" in said
     assert "Traceback" not in said
 
 

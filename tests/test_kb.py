@@ -279,7 +279,8 @@ def test_gaps_and_stats_cli(tmp_path: Path) -> None:
     env = {"HELPDESK_DATA_DIR": str(tmp_path)}
     gaps = CliRunner().invoke(main, ["kb", "gaps"], env=env)
     assert gaps.exit_code == 0
-    first = gaps.output.splitlines()[0]
+    header, first = gaps.output.splitlines()[:2]
+    assert header.split()[:3] == ["searches", "unanswered", "not"]
     assert first.split()[0] == "3" and "canteen" in first
     stats = CliRunner().invoke(main, ["kb", "stats"], env=env)
     assert "outlook-password-prompt" in stats.output and "100%" in stats.output

@@ -78,11 +78,19 @@ def test_draft_is_redacted_bilingual_and_held_until_reviewed_then_published(
     assert "'category' has the wrong type" in out
     code, out = cli(bot, "kb", "publish", str(english))
     assert code == 1 and english.exists() and not list((bot.kb_path or drafts).rglob("*hd*"))
-    # the reviewer's work: category chosen, translation written, markers deleted
+    # the reviewer's work: category chosen, markers deleted ...
     for path, text in ((english, en_text), (chinese, zh_text)):
         lines = [line for line in text.splitlines() if REVIEW_MARKER not in line]
         reviewed = "\n".join(lines).replace("category: null", "category: printing")
         path.write_text(reviewed + "\n", "utf-8")
+    code, out = cli(bot, "kb", "check", str(drafts))
+    assert code == 1 and "lang is zh-Hant but most of the body is not Chinese" in out
+    # ... and the Chinese steps translated
+    translated = chinese.read_text("utf-8")
+    translated = translated.replace(
+        "Open Plotter Setup and choose Calibrate.", "打開 Plotter Setup，揀 Calibrate。"
+    ).replace("Run the colour test page", "印一張彩色測試頁")
+    chinese.write_text(translated, "utf-8")
     code, out = cli(bot, "kb", "check", str(drafts))
     assert code == 0, out
     code, out = cli(bot, "kb", "publish", str(english))
@@ -111,3 +119,42 @@ def test_kb_gaps_names_the_tickets_that_solved_each_gap(bot: BotHarness) -> None
 def test_glossary_title_goes_both_ways() -> None:
     assert "密碼" in glossary_title("Reset password on the laptop", "zh-Hant")
     assert "password" in glossary_title("改咗密碼之後 Outlook 彈窗", "en")
+
+
+def test_the_resolutions_language_makes_the_original_not_the_requesters(
+    bot: BotHarness,
+) -> None:
+    """Newcomer finding 14: a Cantonese requester's ticket resolved in English gave an
+    `lang: en` draft titled in Chinese saying "the text below is the Chinese original", and a
+    `zh-Hant` draft of English steps that `kb check` passed once the markers were gone."""
+    assert "我冇相關嘅文章" in text_of(bot.say("部 frobnitz 彩色繪圖機點樣校色", user=REQUESTER))
+    bot.click("開單", user=REQUESTER)
+    assert "HD-" in text_of(bot.click("開單", user=REQUESTER))
+    number = int(bot.rows("SELECT max(id) FROM tickets")[0][0])  # type: ignore[arg-type]
+    assert bot.rows("SELECT requester_lang FROM tickets") == [("zh-Hant",)]
+    bot.command(
+        f"/helpdesk resolve HD-{number} Open Plotter Setup, choose Calibrate, print a test page",
+        user=ENGINEER,
+    )
+    bot.command(f"/helpdesk kb draft HD-{number}", user=ENGINEER)
+    drafts = bot.data_dir / "kb-drafts"
+    [english] = [p for p in drafts.glob("*.md") if not p.name.endswith(".zh-Hant.md")]
+    chinese = english.with_name(english.name.replace(".md", ".zh-Hant.md"))
+    en_text, zh_text = english.read_text("utf-8"), chinese.read_text("utf-8")
+    assert "lang: en" in en_text and "no machine translation" not in en_text
+    assert "id: frobnitz-" in en_text and "the title is the requester's words" in en_text
+    assert "lang: zh-Hant" in zh_text and "彩色繪圖機" in zh_text.split("title: ")[1]
+    assert "the text below is the English original" in zh_text
+    for path in (english, chinese):
+        lines = [line for line in path.read_text("utf-8").splitlines() if REVIEW_MARKER not in line]
+        path.write_text("\n".join(lines).replace("category: null", "category: printing"), "utf-8")
+    code, out = cli(bot, "kb", "check", str(drafts))
+    assert code == 1 and out.splitlines() == [
+        f"{chinese}:{line}: lang is zh-Hant but most of the body is not Chinese"
+        for line in [
+            1
+            + chinese.read_text("utf-8")
+            .splitlines()
+            .index("1. Open Plotter Setup, choose Calibrate, print a test page")
+        ]
+    ] + ["1 problem in 2 articles"]

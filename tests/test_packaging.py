@@ -126,3 +126,19 @@ def test_the_repository_ships_no_store_and_no_audit_anchor() -> None:
     assert tracked, "git ls-files lists the checkout"
     generated = re.compile(r"\.(db|db-wal|db-shm|audit-head)$|(^|/)backups/")
     assert [path for path in tracked if generated.search(path)] == []
+
+
+def test_the_copies_a_restore_keeps_aside_are_git_ignored() -> None:
+    """Newcomer finding 34: `store restore` keeps the replaced store and anchor beside it as
+    `*.replaced-<time>` (chat transcripts, tickets, the audit trail): never to be committed."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (an sdist or a copied tree)")
+    kept = [
+        "data/helpdesk.db.replaced-20261206T153836Z",
+        "data/helpdesk.db.audit-head.replaced-20261206T153836Z",
+        "data/helpdesk.db-wal.replaced-20261206T153836Z",
+    ]
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", *kept], cwd=ROOT, capture_output=True, text=True
+    ).stdout.splitlines()
+    assert ignored == kept

@@ -310,6 +310,28 @@ def test_sla_alerts_fire_once_and_waiting_pauses_the_clock(bot: BotHarness) -> N
     assert f"HD-{number}" in text_of(bot.command("/helpdesk queue breaching", user=ENGINEER))
 
 
+def test_the_sla_at_risk_alert_names_the_real_due_time_in_the_desks_time_zone(
+    bot: BotHarness,
+) -> None:
+    """Newcomer finding 12: the at-risk alert said `due <the at-risk moment>` in raw UTC with
+    microseconds and `at_risk`; it names the ticket's response due time, local, readable."""
+    from bot.clock import parse_iso
+
+    number = open_ticket(bot, "need excel add-in installed, no rush")  # P4: response 1 d
+    bot.deliver()
+    bot.clock.advance(hours=18, minutes=1)
+    assert bot.services.tickets.scan()["at_risk"] == 1
+    bot.deliver()
+    ticket = bot.services.tickets.require(number)
+    assert ticket.response_due_at is not None
+    due = parse_iso(ticket.response_due_at).astimezone(bot.services.timezone)
+    [alert] = [d for d in bot.transport.deliveries if d.message.kind == "sla"]
+    assert alert.message.payload["due"] == ticket.response_due_at
+    text = alert.reply.text
+    assert text == f"HD-{number} SLA response at risk (due {due:%Y-%m-%d %H:%M} {due:%Z})"
+    assert "at_risk" not in text and "." not in text.split("due ")[1]
+
+
 def test_a_reply_in_the_triage_thread_reaches_the_requester_and_watchers(
     bot: BotHarness,
 ) -> None:

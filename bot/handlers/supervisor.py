@@ -137,5 +137,8 @@ async def handoff_command(turn: Turn, words: list[str]) -> list[Reply]:
     shift = shift_asked(rotation, team, turn.services.clock(), words)
     if shift is None:
         return [Reply(t("rotation.bad_shift", teams=", ".join(rotation.teams)), private=True)]
+    if shift.start > turn.services.clock():
+        when = shift.local_date.isoformat()
+        return [Reply(t("rotation.not_started", shift=shift.name, date=when), private=True)]
     summary = build_handoff(turn.services, shift)
     return [Reply(render_text(summary, t.lang), private=True)]

@@ -8,13 +8,20 @@ Like AD and Entra, two users may share an email (a shared mailbox set as both us
 `mail`); each may also have a `upn`. A lookup by address is exact (case folded only) and
 finds a shared address `Ambiguous`, as the real backends do (`bot.integrations.identity`).
 Ids must be unique.
+
+Its stories are told as of one moment, the file's `as_of` (2026-11-21T02:00:00Z for the shipped
+file: a lock a minute ago, a password expiring in 9 days). Given `now` (the bot's clock), every
+time in the file moves forward by whole days so that `as_of` falls on the latest such day not
+after `now`: the demo reads the same any day (the README's transcript stays true), and a test's
+clock set to `as_of` sees the file as written. A file without `as_of` is used as written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +65,24 @@ def _when(value: Any, where: str) -> datetime | None:
         return parse_iso(value)
     except ValueError:
         raise ConfigError(SETTING, f"{where}: {value!r} is not an ISO-8601 time") from None
+
+
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+
+
+def _moved(raw: Any, by: timedelta) -> Any:
+    """`raw` with every ISO time in it (`2026-11-21T01:12:00Z`) moved `by` later."""
+    if isinstance(raw, dict):
+        return {key: _moved(value, by) for key, value in raw.items()}
+    if isinstance(raw, list):
+        return [_moved(value, by) for value in raw]
+    if isinstance(raw, str) and _TIME.match(raw):
+        try:
+            moved = parse_iso(raw) + by
+        except ValueError:
+            return raw  # _when names the bad value
+        return moved.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return raw
 
 
 def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str, ...]]:
@@ -172,13 +197,18 @@ class DemoDirectory:
 
     name = "demo"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, now: datetime | None = None) -> None:
         try:
             data = json.loads(path.read_text("utf-8"))
         except OSError as exc:
             raise ConfigError(SETTING, f"cannot read {path} ({exc.strerror})") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(SETTING, f"{path} is not valid JSON ({exc})") from None
+        if isinstance(data, dict) and data.get("as_of") is not None and now is not None:
+            as_of = _when(data["as_of"], "as_of")
+            assert as_of is not None
+            days = max(0, (now - as_of) // timedelta(days=1))
+            data = _moved(data, timedelta(days=days))
         users = data.get("users") if isinstance(data, dict) else None
         if not isinstance(users, list) or not users:
             raise ConfigError(

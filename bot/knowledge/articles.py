@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,39 @@ def _line_of(text: str, key: str) -> int:
     return 2
 
 
+def read_article(path: Path) -> str:
+    """The file's text; an `ArticleError` naming the file when it is not UTF-8 or unreadable
+    (so every tool reports it as `file:1: problem`, never as a bare decoding error)."""
+    try:
+        return path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise ArticleError(path, 1, "not UTF-8 text (save it as UTF-8)") from None
+    except OSError as exc:
+        raise ArticleError(path, 1, f"cannot read ({exc.strerror or exc})") from None
+
+
+_CHINESE = re.compile(r"[\u3400-\u9fff]")
+
+
+def _untranslated(article: Article) -> str | None:
+    """The first English line of a `zh-Hant` article at least half of whose prose lines are
+    English (a draft whose steps were never translated); None when it reads as Chinese.
+    Headings, comments and tables are left out; a line with Chinese in it counts as Chinese,
+    so `㩒 Ctrl+Alt+Del` is fine."""
+    prose = [
+        line
+        for line in article.body.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "<!--", "|", "```"))
+    ]
+    english = [
+        line for line in prose if not _CHINESE.search(line) and len(_LATIN_WORD.findall(line)) >= 3
+    ]
+    return english[0] if english and len(english) * 2 >= len(prose) else None
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
 def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.md") if p.name.lower() != "readme.md")
 
@@ -128,8 +162,8 @@ def load_articles(folder: Path) -> list[Article]:
     seen: set[str] = set()
     for path in article_files(folder):
         try:
-            article = parse_article(path, path.read_text("utf-8"))
-        except (ArticleError, OSError, UnicodeDecodeError) as exc:
+            article = parse_article(path, read_article(path))
+        except ArticleError as exc:
             log.warning("skipping article: %s", exc)
             continue
         if article.article_id in seen:
@@ -147,13 +181,10 @@ def check_articles(folder: Path, categories: tuple[str, ...] = CATEGORIES) -> li
     parsed: list[tuple[Article, str]] = []
     for path in article_files(folder):
         try:
-            text = path.read_text("utf-8")
+            text = read_article(path)
             article = parse_article(path, text)
         except ArticleError as exc:
             problems.append(str(exc))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}:1: cannot read ({exc})")
             continue
         for key, kind in SCHEMA.items():
             if key not in article.meta:
@@ -167,6 +198,10 @@ def check_articles(folder: Path, categories: tuple[str, ...] = CATEGORIES) -> li
             problems.append(
                 f"{path}:{_line_of(text, 'lang')}: lang must be one of {', '.join(LANGS)}"
             )
+        untranslated = _untranslated(article) if article.lang == "zh-Hant" else None
+        if untranslated is not None:
+            line = text.count("\n", 0, text.find(untranslated)) + 1
+            problems.append(f"{path}:{line}: lang is zh-Hant but most of the body is not Chinese")
         if article.category and article.category not in categories:
             problems.append(
                 f"{path}:{_line_of(text, 'category')}: unknown category {article.category!r}"

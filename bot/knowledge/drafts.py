@@ -30,9 +30,17 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from bot.knowledge.articles import article_files, check_articles, load_articles, parse_article
+from bot.knowledge.articles import (
+    ArticleError,
+    article_files,
+    check_articles,
+    load_articles,
+    parse_article,
+    read_article,
+)
 from bot.knowledge.glossary import glossary
 from bot.knowledge.text import STOPWORDS
+from bot.language import has_han
 
 REVIEW_MARKER = "TODO-REVIEW"
 KB_CATEGORY = {
@@ -85,7 +93,7 @@ def glossary_title(title: str, to_lang: str) -> str:
 
 
 def article_id(source: DraftSource) -> str:
-    english = source.title if source.lang == "en" else glossary_title(source.title, "en")
+    english = glossary_title(source.title, "en") if has_han(source.title) else source.title
     words = _ASCII_WORD.findall(english.lower())[:6]
     number = source.ticket.lower().replace("-", "")
     return "-".join([*words, number]) if words else f"resolution-{number}"
@@ -143,16 +151,27 @@ def write_drafts(folder: Path, source: DraftSource) -> list[Path]:
         f" {'English' if source.lang == 'en' else 'Chinese'} original. Translate the title,"
         " summary and steps, then delete this line. -->"
     )
+    retitle = (
+        f"<!-- {REVIEW_MARKER}: the title is the requester's words, translated word by word"
+        " through the IT glossary: write it in this article's language, then delete this"
+        " line. -->"
+    )
     after = {
         "en": "## If it still doesn't work\nAsk me to open a ticket.",
         "zh-Hant": "## 如果仲係唔得\n叫我幫你開單。",
     }
-    titles = {source.lang: source.title, other: glossary_title(source.title, other)}
+    # the title (the ticket's summary, the requester's words) may be in the other language
+    # than the notes: each file gets it as written or through the glossary, by its language
+    said = "zh-Hant" if has_han(source.title) else "en"
+    heard = "en" if said == "zh-Hant" else "zh-Hant"
+    titles = {said: source.title, heard: glossary_title(source.title, heard)}
     paths = []
     for lang in (source.lang, other):
         ident_lang = ident if lang == "en" else f"{ident}-zh-hant"
         original = None if lang == "en" else ident
         marker = review if lang == source.lang else review + "\n" + translate
+        if lang == source.lang and lang != said:
+            marker += "\n" + retitle
         text = _front(source, ident_lang, lang, titles[lang], summary, original)
         text += marker + "\n\n" + _body(titles[lang], source.notes, after[lang])
         path = folder / (f"{ident}.md" if lang == "en" else f"{ident}.zh-Hant.md")
@@ -165,7 +184,11 @@ def review_problems(folder: Path) -> list[str]:
     """Drafts still holding a `TODO-REVIEW` line, as `file:line: message`."""
     problems = []
     for path in article_files(folder):
-        for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
+        try:
+            text = read_article(path)
+        except ArticleError:
+            continue  # check_articles reports it
+        for number, line in enumerate(text.splitlines(), start=1):
             if REVIEW_MARKER in line:
                 problems.append(f"{path}:{number}: awaits review ({REVIEW_MARKER} still there)")
                 break

@@ -88,7 +88,8 @@ class Renderer:
             view = triage_view(ticket, self._desk())
             return Delivery(message, view, recipient, update=update, address=address)
         if message.kind in LINES:
-            line = Reply(self._desk()(f"delivery.{message.kind}", **payload))
+            fields = self._sla_fields(payload) if message.kind == "sla" else payload
+            line = Reply(self._desk()(f"delivery.{message.kind}", **fields))
             thread = None
             if message.kind != "page":
                 thread = self._links.triage_post(int(payload["ticket"]))
@@ -101,6 +102,18 @@ class Renderer:
         if message.kind == "handoff":
             attachment = await asyncio.to_thread(self._chart, payload)
         return Delivery(message, reply, recipient, attachment=attachment, address=address)
+
+    def _sla_fields(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """An SLA alert as engineers read it: `response at risk`, due `2026-12-06 23:49 HKT`
+        (the desk's time zone, as the handoff and the other engineer messages say it)."""
+        t = self._desk()
+        due = parse_iso(str(payload["due"])).astimezone(self._services.timezone)
+        return {
+            **payload,
+            "kind": t(f"delivery.sla_{payload['kind']}"),
+            "clock": t(f"delivery.sla_{payload['clock']}"),
+            "due": f"{due:%Y-%m-%d %H:%M} {due:%Z}",
+        }
 
     def delivered(self, message: Outbound) -> None:
         """After its delivery: a secret's text is no longer held."""

@@ -691,7 +691,11 @@ def _sections(h: Handoff, lang: str) -> list[tuple[str | None, list[str]]]:
             [
                 tr("csat_none")
                 if h.csat.average is None
-                else tr("csat_line", n=h.csat.count, avg=f"{h.csat.average:.1f}")
+                else tr(
+                    "csat_line_one" if h.csat.count == 1 else "csat_line",
+                    n=h.csat.count,
+                    avg=f"{h.csat.average:.1f}",
+                )
             ],
         )
     )

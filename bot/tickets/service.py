@@ -639,13 +639,13 @@ class TicketService:
             return []
         c = self._clocks(conn, ticket)
         flags, fired = ticket.sla_flags, []
-        checks = (
-            (c.response_risk, RESPONSE_AT_RISK, "at_risk", "response"),
-            (c.response_due, RESPONSE_BREACHED, "breached", "response"),
-            (c.resolution_risk, RESOLUTION_AT_RISK, "at_risk", "resolution"),
-            (c.resolution_due, RESOLUTION_BREACHED, "breached", "resolution"),
+        checks = (  # (when it fires, the due time the alert names, ...)
+            (c.response_risk, c.response_due, RESPONSE_AT_RISK, "at_risk", "response"),
+            (c.response_due, c.response_due, RESPONSE_BREACHED, "breached", "response"),
+            (c.resolution_risk, c.resolution_due, RESOLUTION_AT_RISK, "at_risk", "resolution"),
+            (c.resolution_due, c.resolution_due, RESOLUTION_BREACHED, "breached", "resolution"),
         )
-        for moment, bit, kind, clock in checks:
+        for moment, due, bit, kind, clock in checks:
             if moment is None or moment > now or flags & bit:
                 continue
             flags |= bit
@@ -656,7 +656,7 @@ class TicketService:
                 f"sla:{number}:{bit}:{ticket.reopen_count}",
                 "sla",
                 Recipient.channel(self._settings.tickets.triage_channel),
-                {"ticket": number, "kind": kind, "clock": clock, "due": iso(moment)},
+                {"ticket": number, "kind": kind, "clock": clock, "due": iso(due or moment)},
             )
         conn.execute("UPDATE tickets SET sla_flags = ? WHERE id = ?", (flags, number))
         self._set_clocks(conn, number)

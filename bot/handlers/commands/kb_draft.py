@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.handlers.commands.registry import Call, command
 from bot.handlers.roles import Role
 from bot.knowledge.drafts import DraftSource, write_drafts
+from bot.language import written_in
 from bot.messages import Reply
 from bot.redact import redact
 from bot.tickets.model import CLOSED, RESOLVED, TicketError, parse_ticket_ref
@@ -38,7 +39,11 @@ async def kb_draft(call: Call) -> list[Reply]:
     source = DraftSource(
         ticket=ticket.ref,
         title=redact(ticket.summary).text,
-        lang="zh-Hant" if ticket.requester_lang == "zh-Hant" else "en",
+        # the engineers' words are the article, so their language makes the original
+        # (a Cantonese requester's ticket resolved in English gives an English original)
+        lang=written_in(notes[-1])
+        or written_in(" ".join(notes))
+        or ("zh-Hant" if ticket.requester_lang == "zh-Hant" else "en"),
         category=ticket.category,
         notes=notes,
         day=services.clock().astimezone(services.timezone).date(),
