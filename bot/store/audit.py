@@ -181,6 +181,16 @@ def _db_file(conn: sqlite3.Connection) -> Path | None:
     return None
 
 
+def next_link(conn: sqlite3.Connection) -> tuple[int, str]:
+    """The next record's seq and the hash it chains to, inside the caller's write
+    transaction: the one place an append reads the chain's head. On SQLite the
+    transaction's `BEGIN IMMEDIATE` holds the write lock from this read until the insert
+    commits, so appends from two processes never fork the chain. (PostgreSQL: its dialect
+    takes an advisory lock here first.)"""
+    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+
+
 class AuditLog:
     def __init__(self, db: Database, clock: Clock = utcnow) -> None:
         self._conn: sqlite3.Connection = db.conn
@@ -192,10 +202,7 @@ class AuditLog:
     def append(self, entry: AuditEntry) -> int:
         """Write one record, chained to the last, then move the anchor; return its seq."""
         with transaction(self._conn) as conn:
-            last = conn.execute(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            seq, prev = next_link(conn)
             row: dict[str, object] = {
                 "seq": seq,
                 "at": iso(self._clock()),

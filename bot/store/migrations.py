@@ -339,4 +339,38 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
     """,
+    # 13: more than one `helpdesk serve` on one store (bot.replicas): named leases with an
+    # expiry (the scheduler's leader, each replica's heartbeat), each scheduled job's due
+    # run recorded once, outbox and inbox rows claimed by a replica until a lease runs
+    # out, a secret reply held in one replica's memory (`held_by`), and the forms shown
+    # behind a button (the replica that answers the click may not be the one that showed
+    # it). Portable DDL: no SQLite-only types or functions.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE scheduled_runs (
+        job TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        ran_by TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (job, due_at)
+    );
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    ALTER TABLE outbox ADD COLUMN held_by TEXT;
+    CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE delivered_at IS NULL;
+    ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE inbox ADD COLUMN lease_until TEXT;
+    CREATE TABLE stashed_forms (
+        token TEXT PRIMARY KEY,
+        form_json TEXT NOT NULL,
+        stashed_at TEXT NOT NULL
+    );
+    CREATE INDEX stashed_forms_at ON stashed_forms (stashed_at);
+    """,
 )

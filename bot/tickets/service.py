@@ -301,8 +301,7 @@ class TicketService:
                 ).fetchone()
                 if row is not None:
                     return Ticket(*row), False
-            top = conn.execute("SELECT max(id) FROM tickets").fetchone()[0]
-            number = max(FIRST_TICKET_NUMBER, (top or 0) + 1)
+            number = next_ticket_number(conn)
             conn.execute(
                 "INSERT INTO tickets (id, idempotency_key, requester_email, requester_platform,"
                 " requester_user_id, requester_conversation, requester_lang, summary,"
@@ -912,6 +911,15 @@ class TicketService:
                 Recipient.by_email(watcher),
                 {"ticket": ticket.number, "text": text, "choices": []},
             )
+
+
+def next_ticket_number(conn: sqlite3.Connection) -> int:
+    """The next ticket's number, inside the caller's write transaction: the one place
+    numbers are made. On SQLite the transaction's `BEGIN IMMEDIATE` holds the write lock
+    from before this read until the insert commits, so two processes never draw the same
+    number. (PostgreSQL: a sequence, in its dialect, replaces this read.)"""
+    top = conn.execute("SELECT max(id) FROM tickets").fetchone()[0]
+    return max(FIRST_TICKET_NUMBER, (top or 0) + 1)
 
 
 def transcript_was_redacted(lines: Sequence[tuple[str, str]]) -> bool:

@@ -7,7 +7,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -75,24 +75,47 @@ async def call(client: AsyncWebClient, method: str, **params: Any) -> dict[str, 
     return dict(response.data) if isinstance(response.data, dict) else None
 
 
-@dataclass
-class Forms:
-    """Forms shown behind a button (a modal needs a fresh trigger id): kept in memory by a
-    token the button carries; after a restart the button says the form expired."""
+class FormShelf(Protocol):
+    """Where forms wait behind their buttons, by token (`bot.store.forms.StashedForms` in
+    `helpdesk serve`: in the store, so any replica can open a form another one showed)."""
 
-    client: AsyncWebClient
-    _forms: OrderedDict[str, Form] = field(default_factory=OrderedDict)
+    def put(self, token: str, form: Form) -> None: ...
 
-    def stash(self, form: Form, token: str | None = None) -> str:
-        token = token or "form:" + secrets.token_hex(8)
+    def get(self, token: str) -> Form | None: ...
+
+
+class MemoryShelf:
+    """The newest `STASHED_FORMS` forms in this process's memory (one process alone, a
+    test): after a restart their buttons say the form expired."""
+
+    def __init__(self) -> None:
+        self._forms: OrderedDict[str, Form] = OrderedDict()
+
+    def put(self, token: str, form: Form) -> None:
         self._forms[token] = form
         self._forms.move_to_end(token)
         while len(self._forms) > STASHED_FORMS:
             self._forms.popitem(last=False)
-        return token
 
     def get(self, token: str) -> Form | None:
         return self._forms.get(token)
+
+
+@dataclass
+class Forms:
+    """Forms shown behind a button (a modal needs a fresh trigger id): kept on `shelf` by
+    a token the button carries; one no longer there makes the button say it expired."""
+
+    client: AsyncWebClient
+    shelf: FormShelf = field(default_factory=MemoryShelf)
+
+    def stash(self, form: Form, token: str | None = None) -> str:
+        token = token or "form:" + secrets.token_hex(8)
+        self.shelf.put(token, form)
+        return token
+
+    def get(self, token: str) -> Form | None:
+        return self.shelf.get(token)
 
     async def open(self, form: Form, where: Where, client: AsyncWebClient | None = None) -> bool:
         """Open `form` as a modal, if the click that asked for it can still open one (with

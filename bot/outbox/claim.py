@@ -1,0 +1,104 @@
+"""Claiming outbox rows with a lease, so two replicas never deliver one row twice.
+
+A replica's outbox worker claims the rows it is about to deliver in one statement: it
+sets `claimed_by` (its name) and `lease_until` on due rows that nobody holds (never
+claimed, released, or whose lease ran out: a replica that died) and gets them back
+(`RETURNING`). A row is then delivered only by its holder; delivered or failed, the claim
+is cleared. While a run lasts the worker renews its claims (`renew`), so a slow platform
+does not let another replica take a row that is being sent. A row taken over after its
+holder died may have been sent already: it has `sending_at`, and the worker asks the
+platform before sending it again (`bot.outbox.worker`).
+
+Which rows are due, besides the lease (as before: not delivered, `available_at` reached,
+attempts left):
+
+- a reply waits while an earlier reply of its conversation waits (a backoff) *or* is held
+  by another replica: one conversation's replies go out in order, from one replica;
+- every other kind (no conversation) waits while an earlier one is held by another
+  replica: they go out one after another, in order, as with one process (a triage view
+  and its update from two replicas at once would post twice);
+- a reply carrying a secret, whose text waits in one replica's memory (`held_by`: that
+  replica's `replica:` lease, `bot.replicas`), is claimed by that replica only, while
+  the lease says it is alive;
+  after it died, by anyone (the transport then says the secret could not be shown).
+
+SQLite: the statement runs inside `BEGIN IMMEDIATE` (`transaction`), which serialises the
+claims of every process on the file. PostgreSQL: the inner SELECT takes the rows
+`FOR UPDATE SKIP LOCKED` -- the dialect's suffix goes where `SKIP_LOCKED` is marked below
+(empty on SQLite). Under SKIP LOCKED two replicas could each claim one row of the same
+conversation in the same instant (neither sees the other's uncommitted claim); the
+PostgreSQL dialect serialises claims per conversation (an advisory lock) if that matters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+
+from bot.clock import iso
+from bot.replicas import alive_lease
+from bot.store.database import transaction
+
+MAX_ATTEMPTS = 10
+
+SKIP_LOCKED = ""
+"""The dialect's row-locking suffix of the inner SELECT: "" on SQLite (BEGIN IMMEDIATE
+already serialises); " FOR UPDATE SKIP LOCKED" on PostgreSQL (the `pg` dialect layer)."""
+
+ClaimedRow = tuple[int, str, str, str, str, int, "str | None", "str | None"]
+"""id, dedupe_key, kind, recipient, payload_json, attempts, sending_at, conversation."""
+
+_CLAIM = (
+    "UPDATE outbox SET claimed_by = ?, lease_until = ? WHERE id IN ("
+    "SELECT o.id FROM outbox o WHERE o.delivered_at IS NULL AND o.available_at <= ?"
+    " AND o.attempts < ?"
+    " AND (o.lease_until IS NULL OR o.lease_until < ? OR o.claimed_by = ?)"
+    " AND (o.held_by IS NULL OR o.held_by = ? OR NOT EXISTS (SELECT 1 FROM leases l"
+    "  WHERE l.name = o.held_by AND l.expires_at >= ?))"
+    " AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.id < o.id AND e.delivered_at IS NULL"
+    "  AND e.attempts < ? AND ("
+    "   (o.conversation IS NOT NULL AND e.conversation = o.conversation"
+    "    AND (e.available_at > ? OR (e.claimed_by <> ? AND e.lease_until >= ?)))"
+    "   OR (o.conversation IS NULL AND e.conversation IS NULL"
+    "    AND e.claimed_by <> ? AND e.lease_until >= ?)))"
+    " ORDER BY o.id LIMIT ?"
+    "{skip_locked})"  # the PostgreSQL dialect's FOR UPDATE SKIP LOCKED goes here
+    " RETURNING id, dedupe_key, kind, recipient, payload_json, attempts, sending_at,"
+    " conversation"
+)
+
+
+def claim_due(
+    conn: sqlite3.Connection, me: str, now: datetime, lease: timedelta, limit: int = 100
+) -> list[ClaimedRow]:
+    """Claim up to `limit` due rows for replica `me` until `now + lease`; oldest first."""
+    at, until, alive = iso(now), iso(now + lease), alive_lease(me)
+    params = (me, until, at, MAX_ATTEMPTS, at, me, alive, at, MAX_ATTEMPTS, at, me, at, me, at)
+    with transaction(conn) as c:
+        rows = c.execute(_CLAIM.format(skip_locked=SKIP_LOCKED), (*params, limit)).fetchall()
+    claimed: list[ClaimedRow] = [tuple(r) for r in rows]
+    return sorted(claimed, key=lambda r: r[0])
+
+
+def renew(conn: sqlite3.Connection, me: str, now: datetime, lease: timedelta) -> int:
+    """Extend every undelivered claim of `me`; return how many."""
+    with transaction(conn) as c:
+        cursor = c.execute(
+            "UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND delivered_at IS NULL"
+            " AND lease_until IS NOT NULL",
+            (iso(now + lease), me),
+        )
+        return cursor.rowcount
+
+
+def release(conn: sqlite3.Connection, me: str, ids: list[int]) -> None:
+    """End `me`'s claim on rows at the end of a run: one not delivered (not tried, or
+    failed: due again later) is anyone's again; a delivered one keeps who delivered it."""
+    if not ids:
+        return
+    with transaction(conn) as c:
+        c.executemany(
+            "UPDATE outbox SET lease_until = NULL, claimed_by = CASE WHEN delivered_at IS NULL"
+            " THEN NULL ELSE claimed_by END WHERE id = ? AND claimed_by = ?",
+            [(row_id, me) for row_id in ids],
+        )
