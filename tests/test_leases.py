@@ -229,3 +229,16 @@ def test_a_form_stashed_by_one_replica_opens_on_another(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == ["form:3"] and json.loads(rows[0][1])["title"] == "New ticket"
     one.close()
     other.close()
+
+
+def test_replicas_starting_at_once_migrate_a_new_store_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for n in range(5):
+        path = tmp_path / f"store{n}.db"
+        with ThreadPoolExecutor(3) as pool:
+            stores = list(pool.map(open_store, [path] * 3))
+        versions = {s.execute("PRAGMA user_version").fetchone()[0] for s in stores}
+        assert len(versions) == 1 and versions.pop() > 0
+        for store in stores:
+            store.close()

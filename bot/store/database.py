@@ -44,6 +44,9 @@ def migrate(conn: sqlite3.Connection) -> int:
         script = MIGRATIONS[number - 1]
         statements = [s for s in _split(script) if s.strip()]
         conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+            conn.execute("COMMIT")  # another replica starting at once applied it first
+            continue
         try:
             for statement in statements:
                 conn.execute(statement)
