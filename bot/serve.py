@@ -23,7 +23,7 @@ from bot.handlers import default_handlers
 from bot.replicas import Replica
 from bot.server import Listen, Server
 from bot.services import build_services
-from bot.store.forms import StashedForms
+from bot.store.shelf import StoreShelf
 
 
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
@@ -41,7 +41,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     listen = Listen.from_env(env)
     replica = Replica.from_env(env, listen.port)
     services = build_services(settings)
-    forms = StashedForms(settings.db_path, services.clock)  # any replica opens any form
+    shelf = StoreShelf(settings.db_path, services.clock)  # any replica sees what one kept
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -51,11 +51,11 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     async with aiohttp.ClientSession(connector=connector) as session:
         adapters: list[Adapter] = []
         if slack_config is not None:
-            adapters.append(SlackAdapter(slack_config, session, forms))
+            adapters.append(SlackAdapter(slack_config, session, shelf))
         if teams_config is not None:
             from bot.adapters.teams import TeamsAdapter
 
-            adapters.append(TeamsAdapter(teams_config, session))
+            adapters.append(TeamsAdapter(teams_config, session, shelf))
         teams_channels = teams_config is not None and (
             slack_config is None or bool(teams_config.triage_channel)
         )
@@ -75,7 +75,7 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             await stop.wait()
         finally:
             await server.stop()
-            forms.close()
+            shelf.close()
             services.db.conn.close()
 
 

@@ -342,9 +342,9 @@ MIGRATIONS: tuple[str, ...] = (
     # 13: more than one `helpdesk serve` on one store (bot.replicas): named leases with an
     # expiry (the scheduler's leader, each replica's heartbeat), each scheduled job's due
     # run recorded once, outbox and inbox rows claimed by a replica until a lease runs
-    # out, a secret reply held in one replica's memory (`held_by`), and the forms shown
-    # behind a button (the replica that answers the click may not be the one that showed
-    # it). Portable DDL: no SQLite-only types or functions.
+    # out, a secret reply held in one replica's memory (`held_by`), and what an adapter
+    # keeps between two requests (`shelf`: a form behind a button, a Teams card's text, the
+    # connector URL), since the next request may reach another replica. Portable DDL.
     """
     CREATE TABLE leases (
         name TEXT PRIMARY KEY,
@@ -366,11 +366,11 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE delivered_at IS NULL;
     ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
     ALTER TABLE inbox ADD COLUMN lease_until TEXT;
-    CREATE TABLE stashed_forms (
-        token TEXT PRIMARY KEY,
-        form_json TEXT NOT NULL,
-        stashed_at TEXT NOT NULL
+    CREATE TABLE shelf (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        kept_at TEXT NOT NULL
     );
-    CREATE INDEX stashed_forms_at ON stashed_forms (stashed_at);
+    CREATE INDEX shelf_kept_at ON shelf (kept_at);
     """,
 )

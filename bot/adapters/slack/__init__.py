@@ -23,12 +23,12 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.base import Core
+from bot.adapters.base import Core, Shelf
 from bot.adapters.slack.checks import CheckedSocketModeHandler, Dropped, checked
 from bot.adapters.slack.config import SlackConfig, slack_error
 from bot.adapters.slack.identity import People
 from bot.adapters.slack.inbound import COMMAND, SHORTCUT, SlackInbound
-from bot.adapters.slack.outbound import Forms, FormShelf, Where
+from bot.adapters.slack.outbound import Forms, Where
 from bot.adapters.slack.transport import SlackTransport
 from bot.errors import ConfigError
 
@@ -43,7 +43,7 @@ class SlackAdapter:
         self,
         config: SlackConfig,
         session: aiohttp.ClientSession,
-        shelf: FormShelf | None = None,
+        shelf: Shelf | None = None,
     ) -> None:
         """`shelf`: where forms wait behind their buttons (default: this process's memory)."""
         self.config = config

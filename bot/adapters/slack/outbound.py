@@ -3,20 +3,21 @@ which response URLs may be posted to, and the forms waiting behind a button (`Fo
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.base import MemoryShelf, Shelf
 from bot.adapters.slack.blocks import modal
 from bot.adapters.slack.config import slack_error
-from bot.messages import Form
+from bot.messages import Form, form_of
 
 log = logging.getLogger(__name__)
 
@@ -75,47 +76,22 @@ async def call(client: AsyncWebClient, method: str, **params: Any) -> dict[str, 
     return dict(response.data) if isinstance(response.data, dict) else None
 
 
-class FormShelf(Protocol):
-    """Where forms wait behind their buttons, by token (`bot.store.forms.StashedForms` in
-    `helpdesk serve`: in the store, so any replica can open a form another one showed)."""
-
-    def put(self, token: str, form: Form) -> None: ...
-
-    def get(self, token: str) -> Form | None: ...
-
-
-class MemoryShelf:
-    """The newest `STASHED_FORMS` forms in this process's memory (one process alone, a
-    test): after a restart their buttons say the form expired."""
-
-    def __init__(self) -> None:
-        self._forms: OrderedDict[str, Form] = OrderedDict()
-
-    def put(self, token: str, form: Form) -> None:
-        self._forms[token] = form
-        self._forms.move_to_end(token)
-        while len(self._forms) > STASHED_FORMS:
-            self._forms.popitem(last=False)
-
-    def get(self, token: str) -> Form | None:
-        return self._forms.get(token)
-
-
 @dataclass
 class Forms:
     """Forms shown behind a button (a modal needs a fresh trigger id): kept on `shelf` by
     a token the button carries; one no longer there makes the button say it expired."""
 
     client: AsyncWebClient
-    shelf: FormShelf = field(default_factory=MemoryShelf)
+    shelf: Shelf = field(default_factory=lambda: MemoryShelf(STASHED_FORMS))
 
     def stash(self, form: Form, token: str | None = None) -> str:
         token = token or "form:" + secrets.token_hex(8)
-        self.shelf.put(token, form)
+        self.shelf.put(f"slack:{token}", json.dumps(asdict(form)))
         return token
 
     def get(self, token: str) -> Form | None:
-        return self.shelf.get(token)
+        kept = self.shelf.get(f"slack:{token}")
+        return None if kept is None else form_of(json.loads(kept))
 
     async def open(self, form: Form, where: Where, client: AsyncWebClient | None = None) -> bool:
         """Open `form` as a modal, if the click that asked for it can still open one (with

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections import OrderedDict
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import aiohttp
 
+from bot.adapters.base import MemoryShelf, Shelf
 from bot.adapters.teams import cards
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
@@ -72,11 +73,27 @@ class Route:
 
 class ServiceUrl:
     """The connector URL Teams last named in a verified activity (shared by the listener
-    and the transport); before any, the configured default. Proactive channel posts and
-    deletions use it."""
+    and the transport, and by the replicas through the shelf); before any, the configured
+    default. Proactive channel posts and deletions use it."""
 
-    def __init__(self, default: str) -> None:
-        self.current = default
+    KEY = "teams:service_url"
+
+    def __init__(self, default: str, shelf: Shelf | None = None) -> None:
+        self._default = default
+        self._shelf: Shelf = shelf or MemoryShelf()
+        self._learnt = ""
+        self._learnt_at = 0.0
+
+    @property
+    def current(self) -> str:
+        return self._shelf.get(self.KEY) or self._default
+
+    def learn(self, url: str) -> None:
+        """The URL a verified activity named (written when it changed, and hourly so the
+        shelf, which forgets after a week, keeps it)."""
+        if url and (url != self._learnt or time.monotonic() - self._learnt_at > 3600):
+            self._shelf.put(self.KEY, url)
+            self._learnt, self._learnt_at = url, time.monotonic()
 
 
 def thread_ref(conversation: str) -> MessageRef | None:
@@ -93,13 +110,18 @@ class TeamsTransport:
     platform = PLATFORM
 
     def __init__(
-        self, config: TeamsConfig, session: aiohttp.ClientSession, service_url: ServiceUrl
+        self,
+        config: TeamsConfig,
+        session: aiohttp.ClientSession,
+        service_url: ServiceUrl,
+        shelf: Shelf | None = None,
     ) -> None:
-        """Its own connector on `session` (the outbox's, on the outbox's event loop)."""
+        """Its own connector on `session` (the outbox's, on the outbox's event loop);
+        a card's text waits on `shelf` until a click redraws it."""
         self._config = config
         self._connector = Connector(config, session)
         self._service_url = service_url
-        self._card_texts: OrderedDict[str, str] = OrderedDict()
+        self._card_texts: Shelf = shelf or MemoryShelf(_CARDS_KEPT)
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         return False
@@ -154,15 +176,13 @@ class TeamsTransport:
         activity = cards.message(reply, image)
         activity_id = await self._connector.send(service_url, conversation, activity)
         if reply.choices:
-            self._card_texts[activity_id] = reply.text
-            while len(self._card_texts) > _CARDS_KEPT:
-                self._card_texts.popitem(last=False)
+            self._card_texts.put(f"teams:card:{activity_id}", reply.text)
         return str(MessageRef(conversation, activity_id))
 
     async def _reply(self, delivery: Delivery) -> str:
         route = Route(**(delivery.route or {}))
         if route.card and delivery.key.endswith(":0"):
-            text = self._card_texts.pop(route.card, "")
+            text = self._card_texts.take(f"teams:card:{route.card}") or ""
             try:
                 await self._connector.update(
                     route.service_url,
