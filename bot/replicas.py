@@ -143,7 +143,7 @@ class Scheduler:
         now = self._clock()
         leading = self._leases.acquire(LEADER, me, now, self._replica.lease)
         if leading != self.leading:
-            log.warning(
+            log.info(
                 "replica %s %s the scheduler", me, "now leads" if leading else "no longer leads"
             )
             self.leading = leading
