@@ -27,8 +27,8 @@ Settings (environment, read by `helpdesk serve`):
 - `HELPDESK_REPLICA_ID`: this replica's name, unique among the replicas on one store and
   stable across its restarts (a restarted replica at once takes back the messages its
   previous run left, instead of waiting for their leases to run out). Default: the host
-  name and the HTTP port (`box1:3000`); with port 0 (an ephemeral port) the host name and
-  the process id.
+  name and the configured HTTP port (`box1:3000`), which differs between two replicas on
+  one machine unless both ask for port 0: then set it.
 - `HELPDESK_LEASE_S` (default 30): how long a claim on a message, an outbox row or the
   scheduler lasts without renewal, so how long a dead replica's work waits before another
   takes it over.
@@ -39,7 +39,6 @@ Settings (environment, read by `helpdesk serve`):
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,8 +92,7 @@ class Replica:
     def from_env(cls, env: Mapping[str, str], port: int) -> Replica:
         name = env.get("HELPDESK_REPLICA_ID", "").strip()
         if not name:
-            host = socket.gethostname()
-            name = f"{host}:{port}" if port else f"{host}:pid{os.getpid()}"
+            name = f"{socket.gethostname()}:{port}"
         if len(name) > 200 or not name.isprintable():
             raise ConfigError("HELPDESK_REPLICA_ID", "must be printable, at most 200 characters")
         lease = _seconds(env, "HELPDESK_LEASE_S", 30.0)
