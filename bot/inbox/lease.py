@@ -15,6 +15,11 @@ replica takes it over (at most `HELPDESK_LEASE_S`): rare (the same person's two 
 acknowledged by two replicas, the first replica dying before it answered) and preferred
 to answering them out of order.
 
+Claims, renewals and releases commit without waiting for `fsync` (`bookkeeping`): one
+lost with the operating system is a claim nobody holds, which the next claim takes; the
+next durable commit syncs it anyway. (Waiting for `fsync` on each halved the acks a
+loaded process could give.)
+
 Claims are single UPDATE ... WHERE id IN (SELECT ...) RETURNING statements inside
 `BEGIN IMMEDIATE` (SQLite serialises them); PostgreSQL adds its SKIP LOCKED suffix where
 marked.
@@ -26,7 +31,7 @@ import sqlite3
 from datetime import datetime, timedelta
 
 from bot.clock import iso
-from bot.store.database import transaction
+from bot.store.database import bookkeeping
 
 SKIP_LOCKED = ""
 """The dialect's row-locking suffix of the inner SELECT ("" on SQLite)."""
@@ -58,7 +63,7 @@ def take_over(
     if own_too:
         params += (me,)
     sql = _TAKE.format(mine=mine, skip_locked=SKIP_LOCKED)
-    with transaction(conn) as c:
+    with bookkeeping(conn) as c:
         rows = c.execute(sql, (*params, limit)).fetchall()
     taken: list[TakenRow] = [tuple(r) for r in rows]
     return sorted(taken, key=lambda r: r[0])
@@ -66,7 +71,7 @@ def take_over(
 
 def renew(conn: sqlite3.Connection, me: str, now: datetime, lease: timedelta) -> int:
     """Extend the lease of every row `me` holds; return how many."""
-    with transaction(conn) as c:
+    with bookkeeping(conn) as c:
         cursor = c.execute(
             "UPDATE inbox SET lease_until = ? WHERE claimed_by = ?", (iso(now + lease), me)
         )

@@ -22,6 +22,11 @@ attempts left):
   the lease says it is alive;
   after it died, by anyone (the transport then says the secret could not be shown).
 
+Claims, renewals and releases commit without waiting for `fsync` (`bookkeeping`): one
+lost with the operating system is a claim nobody holds, which the next claim takes; the
+next durable commit syncs it anyway. (Waiting for `fsync` on each halved the acks a
+loaded process could give.)
+
 SQLite: the statement runs inside `BEGIN IMMEDIATE` (`transaction`), which serialises the
 claims of every process on the file. PostgreSQL: the inner SELECT takes the rows
 `FOR UPDATE SKIP LOCKED` -- the dialect's suffix goes where `SKIP_LOCKED` is marked below
@@ -37,7 +42,7 @@ from datetime import datetime, timedelta
 
 from bot.clock import iso
 from bot.replicas import alive_lease
-from bot.store.database import transaction
+from bot.store.database import bookkeeping
 
 MAX_ATTEMPTS = 10
 
@@ -74,7 +79,7 @@ def claim_due(
     """Claim up to `limit` due rows for replica `me` until `now + lease`; oldest first."""
     at, until, alive = iso(now), iso(now + lease), alive_lease(me)
     params = (me, until, at, MAX_ATTEMPTS, at, me, alive, at, MAX_ATTEMPTS, at, me, at, me, at)
-    with transaction(conn) as c:
+    with bookkeeping(conn) as c:
         rows = c.execute(_CLAIM.format(skip_locked=SKIP_LOCKED), (*params, limit)).fetchall()
     claimed: list[ClaimedRow] = [tuple(r) for r in rows]
     return sorted(claimed, key=lambda r: r[0])
@@ -82,7 +87,7 @@ def claim_due(
 
 def renew(conn: sqlite3.Connection, me: str, now: datetime, lease: timedelta) -> int:
     """Extend every undelivered claim of `me`; return how many."""
-    with transaction(conn) as c:
+    with bookkeeping(conn) as c:
         cursor = c.execute(
             "UPDATE outbox SET lease_until = ? WHERE claimed_by = ? AND delivered_at IS NULL"
             " AND lease_until IS NOT NULL",
@@ -96,7 +101,7 @@ def release(conn: sqlite3.Connection, me: str, ids: list[int]) -> None:
     failed: due again later) is anyone's again; a delivered one keeps who delivered it."""
     if not ids:
         return
-    with transaction(conn) as c:
+    with bookkeeping(conn) as c:
         c.executemany(
             "UPDATE outbox SET lease_until = NULL, claimed_by = CASE WHEN delivered_at IS NULL"
             " THEN NULL ELSE claimed_by END WHERE id = ? AND claimed_by = ?",

@@ -9,6 +9,11 @@ row lock `ON CONFLICT` takes). A holder that dies simply stops renewing; once it
 has run out the next `acquire` by anyone takes it over. `release` gives it up at once
 (a clean stop), so a successor does not wait out the lease.
 
+Claims, renewals and releases commit without waiting for `fsync` (`bookkeeping`): one
+lost with the operating system is a claim nobody holds, which the next claim takes; the
+next durable commit syncs it anyway. (Waiting for `fsync` on each halved the acks a
+loaded process could give.)
+
 Times are computed here (`iso` text, fixed width, compared as text) rather than by the
 database, so the SQL is the same on every backend and a test clock decides.
 """
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.clock import iso, parse_iso
-from bot.store.database import transaction
+from bot.store.database import bookkeeping
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ class Leases:
         """Take `name` for `holder` until `now + length` (or renew it); False when another
         holder's lease has not run out."""
         at, until = iso(now), iso(now + length)
-        with transaction(self._conn) as conn:
+        with bookkeeping(self._conn) as conn:
             cursor = conn.execute(
                 "INSERT INTO leases (name, holder, acquired_at, renewed_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?)"
@@ -54,7 +59,7 @@ class Leases:
 
     def release(self, name: str, holder: str) -> bool:
         """Give `name` up now if `holder` holds it."""
-        with transaction(self._conn) as conn:
+        with bookkeeping(self._conn) as conn:
             cursor = conn.execute(
                 "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder)
             )
