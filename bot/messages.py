@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Lang = Literal["en", "zh-Hant"]
 
@@ -154,6 +154,27 @@ class Form:
     title: str
     fields: tuple[FormField, ...]
     submit_label: str
+
+
+def choice_of(data: dict[str, Any]) -> Choice:
+    """A `Choice` from its `asdict` form."""
+    return Choice(str(data["label"]), str(data["value"]), data.get("style", "default"))
+
+
+def form_of(data: dict[str, Any]) -> Form:
+    """A `Form` from its `asdict` form (already parsed from JSON)."""
+    fields = tuple(
+        FormField(
+            name=str(f["name"]),
+            label=str(f["label"]),
+            required=bool(f["required"]),
+            multiline=bool(f["multiline"]),
+            options=tuple(choice_of(o) for o in f["options"]),
+            initial=str(f["initial"]),
+        )
+        for f in data["fields"]
+    )
+    return Form(str(data["form_id"]), str(data["title"]), fields, str(data["submit_label"]))
 
 
 TEXT_FORM = "text"

@@ -20,8 +20,10 @@ from bot.adapters.slack import SlackAdapter, SlackConfig
 from bot.config import Settings
 from bot.engine import Engine
 from bot.handlers import default_handlers
+from bot.replicas import Replica
 from bot.server import Listen, Server
 from bot.services import build_services
+from bot.store.shelf import StoreShelf
 
 
 async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str], None]) -> None:
@@ -37,7 +39,9 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
             env, settings.slack.user_cache_minutes, settings.slack.app_id
         )
     listen = Listen.from_env(env)
+    replica = Replica.from_env(env, listen.port)
     services = build_services(settings)
+    shelf = StoreShelf(settings.store, services.clock)  # any replica sees what one kept
     engine = Engine(services, default_handlers())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -47,24 +51,31 @@ async def serve(settings: Settings, env: Mapping[str, str], ready: Callable[[str
     async with aiohttp.ClientSession(connector=connector) as session:
         adapters: list[Adapter] = []
         if slack_config is not None:
-            adapters.append(SlackAdapter(slack_config, session))
+            adapters.append(SlackAdapter(slack_config, session, shelf))
         if teams_config is not None:
             from bot.adapters.teams import TeamsAdapter
 
-            adapters.append(TeamsAdapter(teams_config, session))
+            adapters.append(TeamsAdapter(teams_config, session, shelf))
         teams_channels = teams_config is not None and (
             slack_config is None or bool(teams_config.triage_channel)
         )
-        server = Server(services, engine, adapters, channels="teams" if teams_channels else None)
+        server = Server(
+            services,
+            engine,
+            adapters,
+            channels="teams" if teams_channels else None,
+            replica=replica,
+        )
         try:
             port = await server.start(listen)
             ready(
                 f"helpdesk serve: listening on http://{listen.host}:{port} (GET /healthz);"
-                f" {server.describe()}"
+                f" {server.describe()}; replica {replica.id}"
             )
             await stop.wait()
         finally:
             await server.stop()
+            shelf.close()
             services.db.conn.close()
 
 

@@ -31,6 +31,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -48,15 +49,17 @@ from bot.ops_http import ops_routes
 from bot.outbox.render import Renderer
 from bot.outbox.transport import Delivery, DeliveryFailed, Transport
 from bot.outbox.worker import OutboxWorker
+from bot.replicas import Job, Replica, Scheduler, alive_lease
 from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
 from bot.services import Services, on_connection
 from bot.store import open_store
 from bot.store.deletions import Deletions
+from bot.store.leases import Leases
+from bot.store.scheduled_runs import ScheduledRuns
 
 log = logging.getLogger(__name__)
 
 OUTBOX_EVERY_S = 1.0
-SLA_SCAN_EVERY_S = 30.0
 DELETIONS_EVERY_S = 5.0
 DRAIN_S = 10.0
 """At shutdown, at most this long for the inbox workers, and as long again for the outbox."""
@@ -182,9 +185,13 @@ class Server:
         engine: Engine,
         adapters: Sequence[Adapter],
         channels: str | None = None,
+        replica: Replica | None = None,
     ) -> None:
-        """`channels`: the platform channel messages go to (None: the first adapter's)."""
+        """`channels`: the platform channel messages go to (None: the first adapter's);
+        `replica`: this process among those on the store (None: alone, `local`)."""
         self.services = services
+        self.replica = replica or Replica("local")
+        self.scheduler: Scheduler | None = None
         self.channels = channels
         self.engine = engine
         self.adapters = tuple(adapters)
@@ -226,7 +233,12 @@ class Server:
             self.held,
             lambda _: None,
             services.clock,
+            self.replica.id,
+            self.replica.lease,
         )
+        replica = self.replica
+        leases = Leases(services.db.conn)
+        leases.acquire(alive_lease(replica.id), replica.id, services.clock(), replica.lease)
         workers = InboxWorker(finisher, self.engine, wake.set)
         workers.start()
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
@@ -235,7 +247,15 @@ class Server:
         )
         self.transports = transports
         renderer = Renderer(services, self.held, transports.platforms)
-        outbox = OutboxWorker(services.db, transports, renderer, services.clock, finisher.given_up)
+        outbox = OutboxWorker(
+            services.db,
+            transports,
+            renderer,
+            services.clock,
+            finisher.given_up,
+            replica=replica.id,
+            lease=replica.lease,
+        )
         self.outbox = outbox
         deletions = Deletions(services.db.conn)
 
@@ -259,11 +279,31 @@ class Server:
             ):
                 wake.set()
 
+        async def heartbeat() -> None:
+            leases.acquire(alive_lease(replica.id), replica.id, services.clock(), replica.lease)
+            outbox.renew()
+            if workers.take_over():
+                wake.set()
+
+        every = replica.schedule_every
+        scheduler = Scheduler(
+            leases,
+            ScheduledRuns(services.db.conn),
+            replica,
+            [
+                Job("reports", every, reports),
+                Job("sla_scan", every, scan),
+                Job(
+                    "secret_deletions", min(every, timedelta(seconds=DELETIONS_EVERY_S)), delete_due
+                ),
+            ],
+            services.clock,
+        )
+        self.scheduler = scheduler
         self._jobs = [
-            asyncio.create_task(_every(SLA_SCAN_EVERY_S, reports)),
             asyncio.create_task(_every(OUTBOX_EVERY_S, outbox.run_once, wake)),
-            asyncio.create_task(_every(SLA_SCAN_EVERY_S, scan)),
-            asyncio.create_task(_every(DELETIONS_EVERY_S, delete_due)),
+            asyncio.create_task(_every(replica.tick_s, heartbeat)),
+            asyncio.create_task(_every(replica.tick_s, scheduler.tick)),
         ]
         return workers
 
@@ -280,7 +320,14 @@ class Server:
             self.thread.call_soon(workers.submit, message)
 
         inbox = Inbox(
-            services.db, services.conversations, services.tickets, self.held, stored, services.clock
+            services.db,
+            services.conversations,
+            services.tickets,
+            self.held,
+            stored,
+            services.clock,
+            self.replica.id,
+            self.replica.lease,
         )
         self.inbox = inbox
         core = BotCore(inbox, self.engine, self.thread)
@@ -306,6 +353,8 @@ class Server:
             job.cancel()
         if self.outbox is not None:
             await _deliver_due(self.outbox.run_once, DRAIN_S)
+        if self.scheduler is not None:
+            self.scheduler.release()  # another replica leads at once, not after the lease
         if self._session is not None:
             await self._session.close()
 

@@ -55,6 +55,9 @@ class SlackStandIn:
     """The tokens Slack knows (None: any); another is answered `invalid_auth`, as Slack does."""
     calls: list[Call] = field(default_factory=list)
     port: int = 0
+    post_latency_s: float = 0.0
+    """How long `chat.postMessage` takes, after the call is recorded and before the message
+    is in the channel's history (a slow Slack: what two senders of one message race in)."""
     _failures: dict[str, list[tuple[int, int, str | None]]] = field(default_factory=dict)
     _messages: list[dict[str, Any]] = field(default_factory=list)
     _ts: Any = field(default_factory=lambda: itertools.count(1))
@@ -211,6 +214,8 @@ class SlackStandIn:
             return web.json_response(body, status=status, headers=headers)
         if self.tokens is not None and auth not in self.tokens:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method == "chat.postMessage" and self.post_latency_s:
+            await asyncio.sleep(self.post_latency_s)
         answer = self._answer(method, params)
         if answer is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=501)

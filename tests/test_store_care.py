@@ -187,6 +187,11 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(
         " expires_at) VALUES ('old', 'f', '{}', 'en', ?, ?), ('live', 'f', '{}', 'en', ?, ?)",
         (ago(2), ago(1), ago(0), iso(now + timedelta(minutes=20))),
     )
+    db.execute(
+        "INSERT INTO scheduled_runs (job, due_at, ran_by, started_at)"
+        " VALUES ('sla_scan', ?, 'a', ?), ('sla_scan', ?, 'b', ?)",
+        (ago(10), ago(10), ago(1), ago(1)),
+    )
     _append(AuditLog(db), 2)
     db.close()
     if url:  # on PostgreSQL the scheduled anchor command keeps the anchor
@@ -202,6 +207,7 @@ def test_prune_deletes_per_table_by_retention_and_never_the_audit_trail(
     said = dict(line.split(": deleted ") for line in done.stdout.splitlines())
     assert said == {
         "processed_events": "2",  # 10 and 40 days; 1 day kept, the inbox's claim kept
+        "scheduled_runs": "1",  # due 10 days ago (dedupe_days 7)
         "transcripts": "1",  # 120 days
         "kb_events": "1",  # 400 days
         "kb_searches": "1",

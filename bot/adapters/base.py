@@ -13,6 +13,7 @@ at shutdown (then requests are answered 503 so the platform sends them again).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -21,6 +22,41 @@ from aiohttp import web
 
 from bot.messages import Incoming, Reply
 from bot.outbox.transport import Transport
+
+
+class Shelf(Protocol):
+    """Small values an adapter keeps from one request to a later one (a form waiting behind
+    a button, a card's text to redraw it with a choice, the connector URL), by key. In
+    `helpdesk serve` it is the store (`bot.store.shelf.StoreShelf`), so the later request
+    may reach any replica; alone in a test, `MemoryShelf`."""
+
+    def put(self, key: str, value: str) -> None: ...
+
+    def get(self, key: str) -> str | None: ...
+
+    def take(self, key: str) -> str | None:
+        """The value, gone from the shelf."""
+        ...
+
+
+class MemoryShelf:
+    """The newest `size` values in this process's memory (lost at a restart)."""
+
+    def __init__(self, size: int = 2000) -> None:
+        self._values: OrderedDict[str, str] = OrderedDict()
+        self._size = size
+
+    def put(self, key: str, value: str) -> None:
+        self._values[key] = value
+        self._values.move_to_end(key)
+        while len(self._values) > self._size:
+            self._values.popitem(last=False)
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def take(self, key: str) -> str | None:
+        return self._values.pop(key, None)
 
 
 class Core(Protocol):

@@ -10,13 +10,12 @@ from typing import Any, cast
 from bot.messages import (
     Actor,
     ArticleCard,
-    Choice,
     Command,
-    Form,
-    FormField,
     Incoming,
     Lang,
     Reply,
+    choice_of,
+    form_of,
 )
 
 
@@ -52,33 +51,14 @@ def incoming(text: str) -> Incoming:
     )
 
 
-def _choice(data: dict[str, Any]) -> Choice:
-    return Choice(str(data["label"]), str(data["value"]), data.get("style", "default"))
-
-
-def _form(data: dict[str, Any]) -> Form:
-    fields = tuple(
-        FormField(
-            name=str(f["name"]),
-            label=str(f["label"]),
-            required=bool(f["required"]),
-            multiline=bool(f["multiline"]),
-            options=tuple(_choice(o) for o in f["options"]),
-            initial=str(f["initial"]),
-        )
-        for f in data["fields"]
-    )
-    return Form(str(data["form_id"]), str(data["title"]), fields, str(data["submit_label"]))
-
-
 def reply(data: dict[str, Any]) -> Reply:
     """A `Reply` from its `asdict` form (already parsed from JSON)."""
     form = data.get("form")
     return Reply(
         text=str(data["text"]),
         cards=tuple(ArticleCard(**card) for card in data.get("cards", ())),
-        choices=tuple(_choice(c) for c in data.get("choices", ())),
-        form=_form(form) if form is not None else None,
+        choices=tuple(choice_of(c) for c in data.get("choices", ())),
+        form=form_of(form) if form is not None else None,
         private=bool(data.get("private")),
         delete_after_s=data.get("delete_after_s"),
         fields=tuple((str(k), str(v)) for k, v in data.get("fields", ())),

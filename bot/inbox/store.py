@@ -29,17 +29,18 @@ import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot import metrics
 from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.i18n import Translator
-from bot.inbox import codec
+from bot.inbox import codec, lease
 from bot.inbox.held import HeldSecrets
 from bot.messages import Incoming, Recipient, Reply
 from bot.outbox.transport import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
+from bot.replicas import alive_lease
 from bot.store.addresses import remember_in
 from bot.store.conversations import ConversationStore, conversation_key
 from bot.store.database import Database, bookkeeping, transaction
@@ -52,6 +53,15 @@ log = logging.getLogger(__name__)
 
 BOT_ACTOR = "helpdesk-bot"
 """Who a note the bot writes on a ticket is from."""
+
+LOCAL = "local"
+"""The replica name of a process that does not say (one process alone on its store)."""
+DEFAULT_LEASE = timedelta(seconds=30)
+
+
+class TakenOver(Exception):
+    """The message's lease ran out while it was processed and another replica took it:
+    nothing of this run is kept (the other replica's run writes the same replies)."""
 
 
 def request_of(msg: Incoming) -> str:
@@ -88,8 +98,14 @@ class Inbox:
         held: HeldSecrets,
         on_stored: Callable[[Stored], None],
         clock: Clock = utcnow,
+        replica: str = LOCAL,
+        lease_length: timedelta = DEFAULT_LEASE,
     ) -> None:
+        """`replica` names this process among those on the store (`bot.replicas`): the
+        messages it stores are its own for `lease_length`, renewed while it lives."""
         self._conn = db.conn
+        self.replica = replica
+        self.lease_length = lease_length
         self._conversations = conversations
         self._tickets = tickets
         self._outbox = Outbox(db, clock)
@@ -154,6 +170,7 @@ class Inbox:
         """One durable transaction for the whole batch."""
         moment = self._clock()
         now = iso(moment)
+        until = iso(moment + self.lease_length)
         stored: list[Stored | None] = []
         with transaction(self._conn) as conn:
             for arrival in batch:
@@ -168,7 +185,8 @@ class Inbox:
                     )
                 cursor = conn.execute(
                     "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
-                    " route_json, received_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                    " route_json, received_at, claimed_by, lease_until)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (
                         msg.platform,
                         msg.event_id,
@@ -176,6 +194,8 @@ class Inbox:
                         codec.dump(msg),
                         json.dumps(dict(arrival.route)),
                         now,
+                        self.replica,
+                        until,
                     ),
                 )
                 row = Stored(int(cursor.fetchone()[0]), conversation, msg, arrival.route, moment)
@@ -183,14 +203,33 @@ class Inbox:
         return stored
 
     def unfinished(self) -> list[Stored]:
-        """Messages acknowledged but not finished (the process stopped): oldest first."""
-        rows = self._conn.execute(
-            "SELECT id, conversation, incoming_json, route_json, received_at FROM inbox ORDER BY id"
-        ).fetchall()
+        """At start: the messages acknowledged but not finished by this replica's previous
+        run, or by a replica whose lease ran out, or by nobody (now this replica's); oldest
+        first."""
+        return self._taken(own_too=True)
+
+    def taken_over(self) -> list[Stored]:
+        """The messages of replicas whose lease ran out (they died), now this replica's."""
+        return self._taken(own_too=False)
+
+    def _taken(self, *, own_too: bool) -> list[Stored]:
+        rows = lease.take_over(
+            self._conn, self.replica, self._clock(), self.lease_length, own_too=own_too
+        )
         return [
             Stored(r[0], r[1], codec.incoming(r[2]), json.loads(r[3]), parse_iso(r[4]))
             for r in rows
         ]
+
+    def renew(self) -> int:
+        """Extend the leases of the messages this replica holds (its heartbeat)."""
+        return lease.renew(self._conn, self.replica, self._clock(), self.lease_length)
+
+    def held_elsewhere(self, stored: Stored) -> bool:
+        """Whether an earlier message of its conversation is another live replica's."""
+        return lease.held_elsewhere(
+            self._conn, stored.conversation, stored.row_id, self.replica, self._clock()
+        )
 
     def finish(self, stored: Stored, replies: Sequence[Reply]) -> None:
         """The replies into the outbox and the message out of the inbox, in one transaction."""
@@ -204,15 +243,22 @@ class Inbox:
                     "ticket": ticket,
                     "lang": msg.lang,
                 }
+                held_by = None
                 if reply.delete_after_s is not None:
                     self._held.hold(key, reply)
                     payload["secret"] = True
+                    held_by = alive_lease(self.replica)  # only this replica has its text
                 else:
                     payload["reply"] = asdict(reply)
                     payload["scrub"] = True  # buttons may carry one-time values
                 to = Recipient.conversation(msg.platform, msg.conversation_id, msg.actor.user_id)
-                self._outbox.put(key, REPLY, to, payload, stored.conversation)
-            self._conn.execute("DELETE FROM inbox WHERE id = ?", (stored.row_id,))
+                self._outbox.put(key, REPLY, to, payload, stored.conversation, held_by)
+            gone = self._conn.execute(
+                "DELETE FROM inbox WHERE id = ? AND (claimed_by = ? OR claimed_by IS NULL)",
+                (stored.row_id, self.replica),
+            )
+            if gone.rowcount != 1:
+                raise TakenOver(stored.row_id)
         if stored.received_at is not None:
             waited = (self._clock() - stored.received_at).total_seconds()
             metrics.REPLY_LATENCY.observe(waited, msg.platform)

@@ -10,6 +10,11 @@ While the engine handles a message, `current_request` names it, so a message run
 after a crash changes no ticket twice; its replies and the inbox row's end are then one
 transaction (`Inbox.finish`). A message whose processing fails outside the engine's own
 error boundary (which answers every user error) stays in the inbox for the next start.
+
+With more than one replica on the store (`bot.replicas`), a replica processes the
+messages it stored, and the heartbeat calls `take_over` to process those of a replica
+that died (their leases ran out, `bot.inbox.lease`); a message waits while an earlier one
+of its conversation is held by another live replica (polled every `ORDER_POLL_S`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from collections.abc import Callable
 
 from bot import metrics
 from bot.engine import Engine
-from bot.inbox.store import Inbox, Stored, request_of
+from bot.inbox.store import Inbox, Stored, TakenOver, request_of
 from bot.logs import working_on
 from bot.store.request_scope import current_request
 
@@ -30,6 +35,8 @@ log = logging.getLogger(__name__)
 
 LANES = 2
 """Engine work runs in this many ordered lanes."""
+ORDER_POLL_S = 0.05
+"""How often a message waiting behind another replica's earlier message looks again."""
 
 
 class InboxWorker:
@@ -39,6 +46,7 @@ class InboxWorker:
         self._replied = replied
         self._lanes: list[asyncio.Queue[Stored]] = [asyncio.Queue() for _ in range(LANES)]
         self._tasks: list[asyncio.Task[None]] = []
+        self._queued: set[int] = set()
 
     def start(self) -> int:
         """Queue the unfinished messages, start the lanes; return how many were unfinished."""
@@ -51,8 +59,22 @@ class InboxWorker:
         return len(left)
 
     def submit(self, stored: Stored) -> None:
+        if stored.row_id in self._queued:  # taken over from itself after a stall
+            return
+        self._queued.add(stored.row_id)
         lane = zlib.crc32(stored.conversation.encode()) % LANES
         self._lanes[lane].put_nowait(stored)
+
+    def take_over(self) -> int:
+        """Renew this replica's leases, then queue the messages of replicas that died;
+        return how many were taken over."""
+        self._inbox.renew()
+        taken = self._inbox.taken_over()
+        for stored in taken:
+            self.submit(stored)
+        if taken:
+            log.warning("took over %s messages from a replica that stopped", len(taken))
+        return len(taken)
 
     async def drain(self, timeout: float) -> None:
         """Finish what is queued (at shutdown, after the adapters stopped accepting), then
@@ -70,13 +92,18 @@ class InboxWorker:
                 try:
                     await self._process(stored)
                     metrics.EVENTS_PROCESSED.inc(platform, "ok")
+                except TakenOver:
+                    log.warning("message %s was taken over by another replica", stored.row_id)
                 except Exception:
                     metrics.EVENTS_PROCESSED.inc(platform, "failed")
                     log.exception("message %s left in the inbox", stored.row_id)
                 finally:
+                    self._queued.discard(stored.row_id)
                     queue.task_done()
 
     async def _process(self, stored: Stored) -> None:
+        while self._inbox.held_elsewhere(stored):
+            await asyncio.sleep(ORDER_POLL_S)
         token = current_request.set(request_of(stored.msg))
         try:
             replies = await self._engine.handle(stored.msg, claimed=True)

@@ -17,6 +17,13 @@ A failed send is retried with exponential backoff (`BASE_DELAY` doubling up to
 for `helpdesk outbox list`). A `DeliveryFailed` from the transport says more: a 429's
 `Retry-After` is the delay, and a permanent refusal is not tried again.
 
+With more than one replica on the store, each run first claims its due rows with a
+lease (`bot.outbox.claim`): a row is delivered by the one replica that claimed it, in
+the order above across replicas, and a replica that died mid-send leaves rows another
+takes over once their lease ran out (`sending_at` set: asked about first, as below). The
+claims are renewed by the replica's heartbeat (`renew`) and given up at the end of the
+run for what was not delivered.
+
 Replies to a user's message (kind `reply`, written by `bot.inbox`) carry their
 conversation: within one conversation they go out in order, one at a time, and a reply
 waiting (a 429's `Retry-After`, a backoff) holds back only the later replies of its own
@@ -51,6 +58,7 @@ from bot import metrics
 from bot.clock import Clock, iso, utcnow
 from bot.logs import working_on
 from bot.messages import MessageRef, Recipient
+from bot.outbox import claim
 from bot.outbox.render import Renderer
 from bot.outbox.transport import REPLY, Delivery, DeliveryFailed, Outbound, Transport
 from bot.store.connection import Connection
@@ -62,7 +70,7 @@ log = logging.getLogger(__name__)
 
 BASE_DELAY = timedelta(seconds=5)
 MAX_DELAY = timedelta(minutes=30)
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = claim.MAX_ATTEMPTS
 REPLY_BASE_DELAY = timedelta(seconds=1)
 REPLY_LANES = 16
 """Conversations whose replies are being delivered at the same time."""
@@ -82,10 +90,15 @@ class OutboxWorker:
         clock: Clock = utcnow,
         on_given_up: Callable[[Outbound, str], None] | None = None,
         platform: str = "",
+        replica: str = "local",
+        lease: timedelta = timedelta(seconds=30),
     ):
         """`platform` names the transport's platform in metrics and `/readyz` (default: the
-        transport's own `platform`)."""
+        transport's own `platform`); `replica` this process among those on the store, whose
+        claims last `lease` unless renewed (`bot.replicas`)."""
         self._conn = db.conn
+        self.replica = replica
+        self._lease = lease
         self._transport = transport
         self.platform = platform or transport.platform
         self._renderer = renderer
@@ -99,18 +112,22 @@ class OutboxWorker:
         """Deliver what is due; return how many messages were delivered.
 
         A reply is due only when no earlier reply of its conversation is still waiting."""
-        now = iso(self._clock())
-        rows = self._conn.execute(
-            "SELECT id, dedupe_key, kind, recipient, payload_json, attempts, sending_at,"
-            " conversation FROM outbox o WHERE delivered_at IS NULL AND available_at <= ?"
-            " AND attempts < ? AND (conversation IS NULL OR NOT EXISTS (SELECT 1 FROM outbox e"
-            " WHERE e.conversation = o.conversation AND e.id < o.id AND e.delivered_at IS NULL"
-            " AND e.attempts < ? AND e.available_at > ?)) ORDER BY id LIMIT ?",
-            (now, MAX_ATTEMPTS, MAX_ATTEMPTS, now, limit),
-        ).fetchall()
+        moment = self._clock()
+        now = iso(moment)
+        rows = claim.claim_due(self._conn, self.replica, moment, self._lease, limit)
+        try:
+            return await self._deliver(rows, now)
+        finally:
+            claim.release(self._conn, self.replica, [row[0] for row in rows])
+
+    def renew(self) -> int:
+        """Extend the claims of the rows this replica is delivering (its heartbeat)."""
+        return claim.renew(self._conn, self.replica, self._clock(), self._lease)
+
+    async def _deliver(self, rows: list[claim.ClaimedRow], now: str) -> int:
         groups: dict[str, list[_Row]] = {}
-        for *row, conversation in rows:
-            groups.setdefault(conversation or "", []).append(tuple(row))
+        for row in rows:
+            groups.setdefault(row[7] or "", []).append(row[:7])
         replies = [row[0] for c, g in groups.items() if c for row in g]
         if replies:  # one durable mark for every reply about to be sent
             with transaction(self._conn) as conn:

@@ -182,6 +182,18 @@ def write_anchor(path: Path, anchor: Anchor) -> None:
 CHAIN_LOCK = "audit-chain"
 
 
+def next_link(conn: Connection) -> tuple[int, str]:
+    """The next record's seq and the hash it chains to, inside the caller's write
+    transaction: the one place an append reads the chain's head. It first takes
+    `CHAIN_LOCK` (`Connection.lock`): on PostgreSQL an advisory lock held until the
+    transaction ends, so replicas append one at a time; on SQLite nothing, as the
+    transaction's `BEGIN IMMEDIATE` already holds the write lock from this read until the
+    insert commits. Either way two processes never fork the chain."""
+    conn.lock(CHAIN_LOCK)
+    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+
+
 class AuditLog:
     """The audit trail of `db`, with its anchor file at `anchor_path`.
 
@@ -205,11 +217,7 @@ class AuditLog:
     def append(self, entry: AuditEntry) -> int:
         """Write one record, chained to the last, then move the anchor; return its seq."""
         with transaction(self._conn) as conn:
-            conn.lock(CHAIN_LOCK)
-            last = conn.execute(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            seq, prev = next_link(conn)
             row: dict[str, object] = {
                 "seq": seq,
                 "at": iso(self._clock()),

@@ -11,6 +11,7 @@ PostgreSQL one. What differs in the SQL is in `bot.store.dialect`, reached as
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -77,7 +78,7 @@ class SqliteConnection:
         raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         if path != ":memory:":
-            raw.execute("PRAGMA journal_mode = WAL")
+            _wal(raw)
         raw.execute("PRAGMA synchronous = FULL")
         raw.execute("PRAGMA foreign_keys = ON")
         return cls(raw)
@@ -117,6 +118,20 @@ class SqliteConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def _wal(raw: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes opening a new file at once (replicas starting together)
+    can find it locked while the other switches, and SQLite then does not wait (no busy
+    handler for that lock): try again for up to the busy timeout."""
+    for attempt in range(BUSY_TIMEOUT_MS // 50):
+        try:
+            raw.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == BUSY_TIMEOUT_MS // 50 - 1:
+                raise
+            time.sleep(0.05)
 
 
 def store_errors() -> tuple[type[Exception], ...]:

@@ -56,7 +56,9 @@ def connect(path: Path | str) -> sqlite3.Connection:
 def migrate(conn: SqliteConnection) -> int:
     """Apply every migration newer than the store's version; return the new version.
 
-    The version is SQLite's `PRAGMA user_version`; each migration commits with its bump."""
+    The version is SQLite's `PRAGMA user_version`; each migration commits with its bump.
+    Replicas starting at once: each re-reads the version under `BEGIN IMMEDIATE`, so a
+    migration another one applied first is skipped, not applied twice."""
     raw = conn.raw
     version: int = raw.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
@@ -69,6 +71,9 @@ def migrate(conn: SqliteConnection) -> int:
         script = for_sqlite(MIGRATIONS[number - 1])
         statements = [s for s in _split(script) if s.strip()]
         raw.execute("BEGIN IMMEDIATE")
+        if raw.execute("PRAGMA user_version").fetchone()[0] >= number:
+            raw.execute("COMMIT")  # another replica starting at once applied it first
+            continue
         try:
             for statement in statements:
                 raw.execute(statement)

@@ -384,4 +384,38 @@ MIGRATIONS: tuple[Migration, ...] = (
     );
     CREATE INDEX addresses_email ON addresses (platform, email) WHERE email IS NOT NULL;
     """,
+    # 13: more than one `helpdesk serve` on one store (bot.replicas): named leases with an
+    # expiry (the scheduler's leader, each replica's heartbeat), each scheduled job's due
+    # run recorded once, outbox and inbox rows claimed by a replica until a lease runs
+    # out, a secret reply held in one replica's memory (`held_by`), and what an adapter
+    # keeps between two requests (`shelf`: a form behind a button, a Teams card's text, the
+    # connector URL), since the next request may reach another replica. Portable DDL.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+    CREATE TABLE scheduled_runs (
+        job TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        ran_by TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        PRIMARY KEY (job, due_at)
+    );
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+    ALTER TABLE outbox ADD COLUMN held_by TEXT;
+    CREATE INDEX outbox_claimed ON outbox (claimed_by) WHERE delivered_at IS NULL;
+    ALTER TABLE inbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE inbox ADD COLUMN lease_until TEXT;
+    CREATE TABLE shelf (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        kept_at TEXT NOT NULL
+    );
+    CREATE INDEX shelf_kept_at ON shelf (kept_at);
+    """,
 )

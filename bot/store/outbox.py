@@ -27,13 +27,16 @@ class Outbox:
         recipient: Recipient,
         payload: dict[str, Any],
         conversation: str | None = None,
+        held_by: str | None = None,
     ) -> bool:
         """Queue one message; False when a message with that key was already queued.
-        Messages of one `conversation` are delivered in order (`bot.outbox.worker`)."""
+        Messages of one `conversation` are delivered in order (`bot.outbox.worker`).
+        `held_by`: the lease of the replica whose memory holds the message's secret
+        (`bot.outbox.claim`)."""
         now = iso(self._clock())
         cursor = self._conn.execute(
             "INSERT INTO outbox (dedupe_key, kind, recipient, payload_json, created_at,"
-            " available_at, conversation) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " available_at, conversation, held_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (dedupe_key) DO NOTHING",
             (
                 dedupe_key,
@@ -43,6 +46,7 @@ class Outbox:
                 now,
                 now,
                 conversation,
+                held_by,
             ),
         )
         return cursor.rowcount == 1

@@ -5,6 +5,8 @@ What each `[retention]` setting covers (days; 0 keeps that kind for ever):
 - `dedupe_days`: processed event ids (`processed_events`), except the claim of a message
   still in the inbox; a platform redelivering an event older than this would have it
   processed again (Slack gives up retrying after minutes).
+  The same setting covers the record of the scheduler's runs (`scheduled_runs`, one row
+  per job and due time: a due time that old is never claimed again).
 - `transcripts_days`: recent chat lines (`transcripts`) kept to attach to a new ticket; a
   ticket keeps its own copy in its history.
 - `kb_searches_days`: knowledge searches and their feedback (`kb_searches`, `kb_events`),
@@ -51,6 +53,7 @@ def _rules(retention: RetentionSettings) -> list[_Rule]:
             " WHERE i.platform = processed_events.platform"
             " AND i.event_id = processed_events.event_id)",
         ),
+        _Rule("scheduled_runs", retention.dedupe_days, "due_at < ?"),
         _Rule("transcripts", retention.transcripts_days, "at < ?"),
         _Rule(
             "kb_events",

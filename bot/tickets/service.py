@@ -304,8 +304,7 @@ class TicketService:
                 ).fetchone()
                 if row is not None:
                     return Ticket(*row), False
-            (following,) = conn.execute(conn.dialect.statement("next_ticket_number")).fetchone()
-            number = max(FIRST_TICKET_NUMBER, int(following))
+            number = next_ticket_number(conn)
             conn.execute(
                 "INSERT INTO tickets (id, idempotency_key, requester_email, requester_platform,"
                 " requester_user_id, requester_conversation, requester_lang, summary,"
@@ -913,6 +912,17 @@ class TicketService:
                 Recipient.by_email(watcher),
                 {"ticket": ticket.number, "text": text, "choices": []},
             )
+
+
+def next_ticket_number(conn: Connection) -> int:
+    """The next ticket's number, inside the caller's write transaction: the one place
+    numbers are made (the dialect's `next_ticket_number`). On SQLite the highest number
+    plus one: the transaction's `BEGIN IMMEDIATE` holds the write lock from before this
+    read until the insert commits, so two processes never draw the same number. On
+    PostgreSQL the `ticket_numbers` sequence, safe for replicas opening tickets at once (a
+    rolled-back open leaves a gap)."""
+    (following,) = conn.execute(conn.dialect.statement("next_ticket_number")).fetchone()
+    return max(FIRST_TICKET_NUMBER, int(following))
 
 
 def transcript_was_redacted(lines: Sequence[tuple[str, str]]) -> bool:

@@ -23,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.adapters.base import Core
+from bot.adapters.base import Core, Shelf
 from bot.adapters.slack.checks import CheckedSocketModeHandler, Dropped, checked
 from bot.adapters.slack.config import SlackConfig, slack_error
 from bot.adapters.slack.identity import People
@@ -39,7 +39,13 @@ class SlackAdapter:
     platform = "slack"
     mount = "/slack"
 
-    def __init__(self, config: SlackConfig, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self,
+        config: SlackConfig,
+        session: aiohttp.ClientSession,
+        shelf: Shelf | None = None,
+    ) -> None:
+        """`shelf`: where forms wait behind their buttons (default: this process's memory)."""
         self.config = config
         self.session = session
         self.client = AsyncWebClient(
@@ -49,7 +55,7 @@ class SlackAdapter:
             AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)
         )
         self.people = People(self.client, config.user_cache_s)
-        self.forms = Forms(self.client)
+        self.forms = Forms(self.client) if shelf is None else Forms(self.client, shelf)
         self._verifier = SignatureVerifier(config.signing_secret)
         self.inbound: SlackInbound | None = None
         self.team_id = ""

@@ -3,10 +3,10 @@ which response URLs may be posted to, and the forms waiting behind a button (`Fo
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,9 +14,10 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.adapters.base import MemoryShelf, Shelf
 from bot.adapters.slack.blocks import modal
 from bot.adapters.slack.config import slack_error
-from bot.messages import Form
+from bot.messages import Form, form_of
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +78,20 @@ async def call(client: AsyncWebClient, method: str, **params: Any) -> dict[str, 
 
 @dataclass
 class Forms:
-    """Forms shown behind a button (a modal needs a fresh trigger id): kept in memory by a
-    token the button carries; after a restart the button says the form expired."""
+    """Forms shown behind a button (a modal needs a fresh trigger id): kept on `shelf` by
+    a token the button carries; one no longer there makes the button say it expired."""
 
     client: AsyncWebClient
-    _forms: OrderedDict[str, Form] = field(default_factory=OrderedDict)
+    shelf: Shelf = field(default_factory=lambda: MemoryShelf(STASHED_FORMS))
 
     def stash(self, form: Form, token: str | None = None) -> str:
         token = token or "form:" + secrets.token_hex(8)
-        self._forms[token] = form
-        self._forms.move_to_end(token)
-        while len(self._forms) > STASHED_FORMS:
-            self._forms.popitem(last=False)
+        self.shelf.put(f"slack:{token}", json.dumps(asdict(form)))
         return token
 
     def get(self, token: str) -> Form | None:
-        return self._forms.get(token)
+        kept = self.shelf.get(f"slack:{token}")
+        return None if kept is None else form_of(json.loads(kept))
 
     async def open(self, form: Form, where: Where, client: AsyncWebClient | None = None) -> bool:
         """Open `form` as a modal, if the click that asked for it can still open one (with

@@ -22,7 +22,7 @@ from __future__ import annotations
 import aiohttp
 from aiohttp import web
 
-from bot.adapters.base import Core
+from bot.adapters.base import Core, MemoryShelf, Shelf
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
 from bot.adapters.teams.inbound import TeamsInbound
@@ -36,17 +36,22 @@ class TeamsAdapter:
     platform = "teams"
     mount = "/api"
 
-    def __init__(self, config: TeamsConfig, session: aiohttp.ClientSession) -> None:
+    def __init__(
+        self, config: TeamsConfig, session: aiohttp.ClientSession, shelf: Shelf | None = None
+    ) -> None:
+        """`shelf`: where the connector URL and the cards' texts are kept between requests
+        (default: this process's memory)."""
         self.config = config
         self.session = session
         self.connector = Connector(config, session)
-        self.service_url = ServiceUrl(config.default_service_url)
+        self.shelf: Shelf = shelf or MemoryShelf()
+        self.service_url = ServiceUrl(config.default_service_url, self.shelf)
         self.inbound: TeamsInbound | None = None
         self.accepting = True
         """False once shutting down: a request is then refused (503) and Teams sends it again."""
 
     def make_transport(self, session: aiohttp.ClientSession) -> TeamsTransport:
-        return TeamsTransport(self.config, session, self.service_url)
+        return TeamsTransport(self.config, session, self.service_url, self.shelf)
 
     async def check_token(self) -> None:
         """Get the bot's own token from the authority (client credentials): the app id and

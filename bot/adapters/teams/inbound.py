@@ -124,7 +124,7 @@ class TeamsInbound:
                 await self.tokens.verify(request.headers.get("Authorization", ""), service_url)
             if tenant_of(activity) != self.config.tenant_id:
                 raise Refused("another tenant")
-            self.service_url.current = service_url
+            self.service_url.learn(service_url)
             return await self._activity(activity, service_url)
         except Refused as refused:
             log.warning("Teams request refused: %s", refused.reason)

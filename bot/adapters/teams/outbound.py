@@ -2,13 +2,17 @@
 connector URL a proactive post uses (`ServiceUrl`), and how a channel thread is named
 (`<channel>;messageid=<root>` ↔ `MessageRef(<channel>, <root>)`). Slack's `outbound`
 holds the same for Slack (its `Where`, response URLs and stashed forms); Teams needs no
-stash, as a form is inputs in the card itself (`blocks`)."""
+stash, as a form is inputs in the card itself (`blocks`). The connector URL is kept on the
+adapter's `Shelf` (the store in `helpdesk serve`), so every replica posts to the one Teams
+last named."""
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 
+from bot.adapters.base import MemoryShelf, Shelf
 from bot.messages import MessageRef
 
 THREAD = ";messageid="
@@ -37,11 +41,27 @@ class Route:
 
 class ServiceUrl:
     """The connector URL Teams last named in a verified activity (shared by the listener
-    and the transport); before any, the configured default. Proactive channel posts and
-    deletions use it."""
+    and the transport, and by the replicas through the shelf); before any, the configured
+    default. Proactive channel posts and deletions use it."""
 
-    def __init__(self, default: str) -> None:
-        self.current = default
+    KEY = "teams:service_url"
+
+    def __init__(self, default: str, shelf: Shelf | None = None) -> None:
+        self._default = default
+        self._shelf: Shelf = shelf or MemoryShelf()
+        self._learnt = ""
+        self._learnt_at = 0.0
+
+    @property
+    def current(self) -> str:
+        return self._shelf.get(self.KEY) or self._default
+
+    def learn(self, url: str) -> None:
+        """The URL a verified activity named (written when it changed, and hourly so the
+        shelf, which forgets after a week, keeps it)."""
+        if url and (url != self._learnt or time.monotonic() - self._learnt_at > 3600):
+            self._shelf.put(self.KEY, url)
+            self._learnt, self._learnt_at = url, time.monotonic()
 
 
 def thread_ref(conversation: str) -> MessageRef | None:

@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import replace
 
 import aiohttp
 
+from bot.adapters.base import MemoryShelf, Shelf
 from bot.adapters.teams import blocks
 from bot.adapters.teams.config import TeamsConfig
 from bot.adapters.teams.connector import Connector
@@ -73,13 +73,18 @@ class TeamsTransport:
     platform = PLATFORM
 
     def __init__(
-        self, config: TeamsConfig, session: aiohttp.ClientSession, service_url: ServiceUrl
+        self,
+        config: TeamsConfig,
+        session: aiohttp.ClientSession,
+        service_url: ServiceUrl,
+        shelf: Shelf | None = None,
     ) -> None:
-        """Its own connector on `session` (the outbox's, on the outbox's event loop)."""
+        """Its own connector on `session` (the outbox's, on the outbox's event loop);
+        a card's text waits on `shelf` until a click redraws it."""
         self._config = config
         self._connector = Connector(config, session)
         self._service_url = service_url
-        self._card_texts: OrderedDict[str, str] = OrderedDict()
+        self._card_texts: Shelf = shelf or MemoryShelf(_CARDS_KEPT)
 
     async def was_delivered(self, delivery: Delivery) -> bool:
         """False: Teams has no history to look in (the module's docstring)."""
@@ -164,15 +169,13 @@ class TeamsTransport:
         activity = blocks.message(reply)
         activity_id = await self._connector.send(service_url, conversation, activity)
         if reply.choices:
-            self._card_texts[activity_id] = reply.text
-            while len(self._card_texts) > _CARDS_KEPT:
-                self._card_texts.popitem(last=False)
+            self._card_texts.put(f"teams:card:{activity_id}", reply.text)
         return str(MessageRef(conversation, activity_id))
 
     async def _reply(self, delivery: Delivery) -> str:
         route = Route(**(delivery.route or {}))
         if route.card and delivery.key.endswith(":0"):
-            text = self._card_texts.pop(route.card, "")
+            text = self._card_texts.take(f"teams:card:{route.card}") or ""
             try:
                 await self._connector.update(
                     route.service_url,
