@@ -1,10 +1,14 @@
-"""Replicas on one store, piece by piece, on a real SQLite file opened twice (one connection
-per replica, as two processes have): leases, the leader-only scheduler and its due runs,
-outbox and inbox claims, forms any replica can open."""
+"""Replicas on one store, piece by piece, on each backend (a real SQLite file, a database of
+the throwaway PostgreSQL cluster) opened twice (one connection per replica, as two processes
+have): leases, the leader-only scheduler and its due runs, outbox and inbox claims (and, on
+PostgreSQL, claims racing from two threads), forms any replica can open."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,9 +31,12 @@ LEASE = timedelta(seconds=10)
 
 
 @pytest.fixture
-def two(tmp_path: Path) -> tuple[Database, Database]:
-    path = tmp_path / "helpdesk.db"
-    return open_store(path), open_store(path)
+def two(store_target: Path | str) -> Iterator[tuple[Database, Database]]:
+    """Two connections to one store, on each backend (`store_target`, tests/conftest.py)."""
+    a, b = open_store(store_target), open_store(store_target)
+    yield a, b
+    a.close()
+    b.close()
 
 
 def test_a_lease_has_one_holder_until_it_runs_out_then_anyone_takes_it(
@@ -173,6 +180,83 @@ def test_a_secret_reply_goes_from_the_replica_holding_it_while_that_one_lives(
     assert [r[1] for r in claim.claim_due(b.conn, "b", clock(), LEASE)] == ["secret"]
 
 
+def test_claims_racing_from_two_replicas_never_hold_one_conversation_at_once(
+    two: tuple[Database, Database],
+) -> None:
+    """Two replicas claiming and sending one row at a time, at the same instants (on
+    PostgreSQL each claim's SKIP LOCKED misses the other's uncommitted claim): a replica
+    never holds a row while an earlier one of its conversation (or, for rows without one,
+    an earlier such row) is held by the other (`claim.CLAIM_LOCK`)."""
+    clock = FakeClock()
+    conversations = ("c1", "c2", "c3", None)
+    for n in range(48):
+        _queue(two[0], f"k{n}", conversations[n % len(conversations)])
+    start = threading.Barrier(2)
+    sent: list[tuple[str, int]] = []
+    overtaken: list[tuple[str, int, int]] = []
+
+    def replica(db: Database, me: str) -> None:
+        start.wait()
+        idle = 0
+        while idle < 50:
+            rows = claim.claim_due(db.conn, me, clock(), LEASE, limit=1)
+            if not rows:
+                idle += 1
+                time.sleep(0.002)
+                continue
+            idle = 0
+            row_id, conversation = rows[0][0], rows[0][7]
+            earlier = db.execute(
+                "SELECT id FROM outbox WHERE id < ? AND delivered_at IS NULL"
+                " AND claimed_by IS NOT NULL AND claimed_by <> ?"
+                " AND (conversation = ? OR (conversation IS NULL AND CAST(? AS TEXT) IS NULL))",
+                (row_id, me, conversation, conversation),
+            ).fetchall()
+            overtaken.extend((me, row_id, e[0]) for e in earlier)
+            time.sleep(0.002)  # sending
+            with transaction(db.conn):
+                db.execute("UPDATE outbox SET delivered_at = 'x' WHERE id = ?", (row_id,))
+            claim.release(db.conn, me, [row_id])
+            sent.append((me, row_id))
+
+    threads = [
+        threading.Thread(target=replica, args=(db, me)) for db, me in zip(two, "ab", strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(row_id for _, row_id in sent) == sorted(
+        r[0] for r in two[0].execute("SELECT id FROM outbox").fetchall()
+    )  # every row sent, once
+    assert {me for me, _ in sent} == {"a", "b"}  # both replicas took part
+    assert overtaken == []
+
+
+def test_a_claim_waits_for_a_claim_in_flight_before_taking_the_same_conversation(
+    two: tuple[Database, Database],
+) -> None:
+    """Replica a's claim of c1's first reply is still uncommitted when b claims: b must not
+    take c1's second reply (on PostgreSQL SKIP LOCKED alone would skip the locked row and
+    see the second as free; `claim.CLAIM_LOCK` makes b wait for a's commit)."""
+    clock = FakeClock()
+    a, b = two
+    _queue(a, "c1-first", "c1")
+    _queue(a, "c1-second", "c1")
+    _queue(a, "c2", "c2")
+    got: list[str] = []
+    with transaction(a.conn):  # the claim below joins it: committed when this block ends
+        first = claim.claim_due(a.conn, "a", clock(), LEASE, limit=1)
+        other = threading.Thread(
+            target=lambda: got.extend(r[1] for r in claim.claim_due(b.conn, "b", clock(), LEASE))
+        )
+        other.start()
+        time.sleep(0.5)
+    other.join(30)
+    assert [r[1] for r in first] == ["c1-first"]
+    assert got == ["c2"]
+
+
 def _stored(db: Database, n: int, conversation: str, holder: str, until: str) -> None:
     db.execute(
         "INSERT INTO inbox (platform, event_id, conversation, incoming_json, route_json,"
@@ -204,10 +288,10 @@ def test_inbox_rows_of_a_dead_replica_are_taken_over_and_order_is_kept(
     assert not inbox_lease.held_elsewhere(b.conn, "c1", 2, "b", clock())
 
 
-def test_a_form_stashed_by_one_replica_opens_on_another(tmp_path: Path) -> None:
+def test_a_form_stashed_by_one_replica_opens_on_another(store_target: Path | str) -> None:
     from bot.adapters.slack.outbound import Forms
 
-    path = tmp_path / "helpdesk.db"
+    path = store_target
     open_store(path).close()
     clock = FakeClock()
     form = Form(
@@ -229,8 +313,9 @@ def test_a_form_stashed_by_one_replica_opens_on_another(tmp_path: Path) -> None:
     kept[0].put("teams:card:1", "Which one?")  # and the old row is gone from the table
     assert kept[1].take("teams:card:1") == "Which one?"
     assert kept[1].take("teams:card:1") is None
-    rows = open_store(path).execute("SELECT key FROM shelf").fetchall()
-    assert rows == []
+    check = open_store(path)
+    assert check.execute("SELECT key FROM shelf").fetchall() == []
+    check.close()
     for shelf in kept:
         shelf.close()
 
