@@ -70,13 +70,16 @@ class IncidentService:
         ).fetchall()
         return [Incident(*row) for row in rows]
 
-    def _update(self, number: int, actor: str, kind: str, body: str, at: str) -> None:
-        self._conn.execute(
+    def _update(self, number: int, actor: str, kind: str, body: str, at: str) -> int:
+        """Record an update on incident `number`; return its id (`RETURNING`: on PostgreSQL
+        another replica's update may commit between an insert and a `max(id)` read)."""
+        (update_id,) = self._conn.execute(
             "INSERT INTO incident_updates (incident_id, at, actor, kind, body)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (number, at, actor, kind, body),
-        )
+        ).fetchone()
         self._conn.execute("UPDATE incidents SET updated_at = ? WHERE id = ?", (at, number))
+        return int(update_id)
 
     def declare(
         self, engineer: str, title: str, tickets: list[int], shown_as: str = ""
@@ -130,10 +133,9 @@ class IncidentService:
 
     def update(self, number: int, engineer: str, text: str, shown_as: str = "") -> Incident:
         at = iso(self._clock())
-        with transaction(self._conn) as conn:
+        with transaction(self._conn):
             incident = self._open(number)
-            self._update(number, engineer, "update", text, at)
-            update_id = conn.execute("SELECT max(id) FROM incident_updates").fetchone()[0]
+            update_id = self._update(number, engineer, "update", text, at)
             status_post(
                 self._outbox,
                 self._settings,
