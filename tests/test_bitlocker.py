@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.integrations.bitlocker import key_id_text, typed_key_id
 from bot.integrations.demo import DemoDirectory
 from bot.integrations.directory import Account, Unavailable
+from bot.language import written_in
 from tests.harness import BotHarness, text_of
 
 CHAN = "chan.taiman@corp.example.com"  # owns LT-CHAN-01, LT-CHAN-02, SRV-FILE-01 (a server)
@@ -63,6 +64,8 @@ def test_key_ids_are_read_as_the_recovery_screen_shows_them() -> None:
     assert typed_key_id("my laptop asks for a BitLocker recovery key") is None
     raw = bytes.fromhex("4d3c2b1a6f5e0b4a9c1d2e3f4a5b6c7d")  # as AD stores the GUID
     assert key_id_text(raw) == "1A2B3C4D-5E6F-4A0B-9C1D-2E3F4A5B6C7D"
+    # a key id typed back says nothing about the language: the question's language stays
+    assert written_in("7E8F9A0B") is None and written_in("3F00AA11-1111") is None
 
 
 def test_own_laptop_key_after_the_manager_approves_shown_once_privately(bot: BotHarness) -> None:
