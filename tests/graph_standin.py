@@ -402,6 +402,7 @@ class GraphStandIn:
         self._entra_devices: dict[str, dict[str, Any]] = {}  # object id -> device
         self._recovery_keys: dict[str, dict[str, Any]] = {}  # key id -> key
         self.key_reads: list[str] = []  # key ids whose secret was read ($select=key)
+        self.bitlocker_app_only = True  # False: the key endpoints refuse the app (403)
         self._route_table: list[tuple[str, re.Pattern[str], Callable[..., _Answer]]] = []
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -1574,14 +1575,24 @@ class GraphStandIn:
         owners = [self._object_json(user_id) for user_id in device["owners"]]
         return self._collection(call, owners, ["id", "userPrincipalName", "displayName"])
 
+    def _check_bitlocker_grant(self) -> None:
+        if not self.bitlocker_app_only:
+            raise _graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+
     def _list_recovery_keys(self, call: Call) -> _Answer:
         """The keys' metadata; like Graph, never the `key` here (a 400 if selected)."""
+        self._check_bitlocker_grant()
         items = [{k: v for k, v in r.items() if k != "key"} for r in self._recovery_keys.values()]
         found = self._filtered(call, items, ["deviceId"])
         return self._collection(call, found, self._KEY_PROPS)
 
     def _get_recovery_key(self, call: Call, key_id: str) -> _Answer:
         """One key; its `key` only with `$select=key` (each such read is recorded)."""
+        self._check_bitlocker_grant()
         item = self._recovery_keys.get(key_id.lower())
         if item is None:
             raise _not_found(key_id)

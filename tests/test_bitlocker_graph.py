@@ -132,3 +132,22 @@ def test_throttled_lists_are_waited_out_and_a_503_on_the_key_opens_a_ticket(
     assert (action, outcome) == ("bitlocker_key", "failed") and "Unavailable" in str(reason)
     assert ticket and str(ticket) in said and LAPTOP_KEY[1] not in said
     _nothing_kept(bot)
+
+
+def test_without_the_app_only_grant_the_person_gets_a_ticket(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """A tenant that cannot grant BitlockerKey.Read.All to the app: Graph answers 403, the
+    bot opens a ticket for the service desk (who can read the key in the Entra admin
+    centre) and audits the failure; it is not mistaken for a protected account."""
+    bot = graph_bot(tmp_path, graph)
+    graph.bitlocker_app_only = False
+    try:
+        said = text_of(bot.say("BitLocker recovery key 7E8F9A0B", user=WONG))
+    finally:
+        graph.bitlocker_app_only = True
+    tickets = bot.rows("SELECT id FROM tickets")
+    action, outcome, _, reason, ticket = _audit(bot)[-1]
+    assert len(tickets) == 1 and ticket and str(ticket) in said
+    assert (action, outcome, reason) == ("bitlocker_key", "failed", "PolicyViolation")
+    assert "security_alert" not in str(bot.rows("SELECT kind FROM outbox"))

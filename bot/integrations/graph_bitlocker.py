@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.integrations.bitlocker import RecoveryKey, starts_with
-from bot.integrations.directory import Account, NotFound, ProtectedAccount
+from bot.integrations.directory import Account, NotFound, PolicyViolation, ProtectedAccount
 from bot.integrations.graph_gateway import GraphGateway, _quote
 
 _KEYS = "informationProtection/bitlocker/recoveryKeys"
@@ -35,10 +35,24 @@ def _server(system: str) -> bool:
     return "server" in system.lower()
 
 
+_NOT_GRANTED = (
+    "Graph refused the BitLocker key endpoints: BitlockerKey.Read.All (application) is not"
+    " granted, or not available app-only in this tenant"
+)
+
+
 class EntraRecoveryKeys:
     """Mixed into `GraphDirectory`, which provides `gateway`."""
 
     gateway: GraphGateway
+
+    async def _key_list(self, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Keys' metadata; a 403 here is a permission the tenant did not give the app, not a
+        protected account (the person gets a ticket, `bot.selfservice.bitlocker`)."""
+        try:
+            return await self.gateway.get_all(_KEYS, params)
+        except ProtectedAccount as exc:
+            raise PolicyViolation(f"{_NOT_GRANTED} ({exc.detail})") from None
 
     async def _own_devices(self, account: Account) -> dict[str, tuple[str, str]]:
         """deviceId -> (name, operating system) of the devices whose Intune primary user
@@ -94,9 +108,7 @@ class EntraRecoveryKeys:
         own = await self._own_devices(account)
         found = []
         for device_id, (name, system) in sorted(own.items()):
-            keys = await self.gateway.get_all(
-                _KEYS, {"$filter": f"deviceId eq {_quote(device_id)}"}
-            )
+            keys = await self._key_list({"$filter": f"deviceId eq {_quote(device_id)}"})
             found += [
                 RecoveryKey(
                     str(k["id"]).upper(),
@@ -112,11 +124,7 @@ class EntraRecoveryKeys:
             ]
         if found:
             return tuple(found)
-        others = [
-            k
-            for k in await self.gateway.get_all(_KEYS)
-            if starts_with(str(k.get("id", "")), key_id)
-        ]
+        others = [k for k in await self._key_list() if starts_with(str(k.get("id", "")), key_id)]
         return tuple([await self._other_key(account, k) for k in others])
 
     async def recovery_password(self, account: Account, key: RecoveryKey) -> str:
@@ -128,7 +136,10 @@ class EntraRecoveryKeys:
             raise NotFound("the recovery key is gone")
         if not same[0].owned or same[0].server:
             raise ProtectedAccount("not the account's device, or a server")
-        found = await self.gateway.get(f"{_KEYS}/{key.ref}", {"$select": "key"})
+        try:
+            found = await self.gateway.get(f"{_KEYS}/{key.ref}", {"$select": "key"})
+        except ProtectedAccount as exc:
+            raise PolicyViolation(f"{_NOT_GRANTED} ({exc.detail})") from None
         secret = found.get("key")
         if not isinstance(secret, str) or not secret:
             raise ProtectedAccount("Graph returned no key (BitlockerKey.Read.All not granted?)")
