@@ -5,15 +5,27 @@ registered owner of, someone else's device and a server refused, the secret read
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tests.graph_standin import GraphStandIn, seed_corp
-from tests.harness import BotHarness, text_of
-from tests.test_graph import HO, WONG, _close_clients, graph_bot  # noqa: F401 (its autouse fixture closes the clients)
+from tests.harness import BotHarness, FakeClock, text_of
+from tests.samba_dc import DomainController
+from tests.test_graph import (  # _close_clients: its autouse fixture closes the clients
+    _OPEN,
+    CHAN,
+    HO,
+    WONG,
+    _close_clients,  # noqa: F401
+    env_of,
+    graph_bot,
+)
+from tests.test_ldap import LDAP_TOML
 
 LAPTOP_KEY = (
     "7e8f9a0b-1c2d-4e3f-a405-162738495a6b",
@@ -151,3 +163,30 @@ def test_without_the_app_only_grant_the_person_gets_a_ticket(
     assert len(tickets) == 1 and ticket and str(ticket) in said
     assert (action, outcome, reason) == ("bitlocker_key", "failed", "PolicyViolation")
     assert "security_alert" not in str(bot.rows("SELECT kind FROM outbox"))
+
+
+def test_hybrid_directory_finds_ad_keys_even_when_entra_refuses_the_app(
+    tmp_path: Path, graph: GraphStandIn, dc: DomainController
+) -> None:
+    """backend = "ldap+graph": chan.taiman's laptop key is in AD; a tenant that refuses the
+    key endpoints to the app does not hide it, and someone else's AD key is still refused."""
+    bot = BotHarness(
+        tmp_path,
+        backend="ldap+graph",
+        env={**env_of(graph), **dc.settings()},
+        extra_toml=LDAP_TOML.replace("[roles]", "[graph]\n[roles]"),
+        clock=FakeClock(datetime.now(UTC)),
+    )
+    bot.loop = asyncio.new_event_loop()
+    _OPEN.append(bot)
+    graph.bitlocker_app_only = False
+    try:
+        sent = text_of(bot.say("BitLocker recovery key 1A2B3C4D", user=CHAN))
+        assert "LT-CHAN-01" in sent and _audit(bot)[-1][:2] == ("bitlocker_key", "requested")
+        refused = text_of(bot.say("BitLocker recovery key 7E8F9A0B", user=CHAN))
+        assert "LT-LEE-01" in refused and "isn't recorded as your device" in refused
+    finally:
+        graph.bitlocker_app_only = True
+        ad = getattr(bot.services.directory, "ad", None)
+        if ad is not None:
+            ad.close()

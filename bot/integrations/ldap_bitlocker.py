@@ -18,11 +18,14 @@ each computer object, read through the bot's LDAP connection (a mixin of `LdapDi
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ldap3 import BASE, LEVEL, SUBTREE, Connection
-from ldap3.utils.conv import escape_filter_chars
+with warnings.catch_warnings():  # ldap3 2.9.1 imports names newer pyasn1 deprecates
+    warnings.filterwarnings("ignore", r"(tagMap|typeMap) is deprecated", DeprecationWarning)
+    from ldap3 import BASE, LEVEL, SUBTREE, Connection
+    from ldap3.utils.conv import escape_filter_chars
 
 from bot.config import LdapSettings
 from bot.integrations.bitlocker import MIN_KEY_ID, RecoveryKey, key_id_text, starts_with

@@ -31,6 +31,7 @@ from bot.integrations.directory import (
     ManagedDevice,
     NotFound,
     PasswordPolicy,
+    PolicyViolation,
     SignInMethod,
     SignInTrouble,
 )
@@ -139,12 +140,20 @@ class CombinedDirectory:
         await self._for(account).require_password_change(account)
 
     async def recovery_keys(self, account: Account, key_id: str) -> tuple[RecoveryKey, ...]:
+        """AD's keys and Entra's: a tenant that refuses the key endpoints to the app
+        (PolicyViolation) still leaves the AD keys; with none, the refusal stands."""
         found = await self.ad.recovery_keys(account, key_id) if account.source == "onprem" else ()
         try:
-            twin = await self._cloud_twin(account)
+            return (
+                *found,
+                *await self.cloud.recovery_keys(await self._cloud_twin(account), key_id),
+            )
         except NotFound:
             return found
-        return (*found, *await self.cloud.recovery_keys(twin, key_id))
+        except PolicyViolation:
+            if found:
+                return found
+            raise
 
     async def recovery_password(self, account: Account, key: RecoveryKey) -> str:
         if key.store == "entra":
