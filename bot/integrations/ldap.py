@@ -277,6 +277,8 @@ class LdapDirectory(AdRecoveryKeys):
         self._protected_sids: dict[str, str] | None = None
         self._policy: tuple[float, PasswordPolicy, int] | None = None
 
+    _guid_filter = staticmethod(guid_filter)
+
     def _base_dn(self) -> str:
         return self._config.base_dn
 

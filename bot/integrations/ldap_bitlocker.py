@@ -53,8 +53,8 @@ def _parent(dn: str) -> str:
 
 
 class AdRecoveryKeys:
-    """Mixed into `LdapDirectory`, which provides `_call`, `_entries`, `_under_base`, the
-    settings and the base DN."""
+    """Mixed into `LdapDirectory`, which provides `_call`, `_entries`, `_under_base`,
+    `_guid_filter`, the settings and the base DN."""
 
     _settings: LdapSettings
 
@@ -71,12 +71,15 @@ class AdRecoveryKeys:
     def _base_dn(self) -> str:
         raise NotImplementedError
 
-    def _user_dn(self, conn: Connection, account: Account) -> str:
-        from bot.integrations.ldap import guid_filter
+    @staticmethod
+    def _guid_filter(directory_id: str) -> str:
+        raise NotImplementedError
 
+    def _user_dn(self, conn: Connection, account: Account) -> str:
+        by_id = self._guid_filter(account.directory_id)
         conn.search(
             self._base_dn(),
-            f"(&(objectCategory=person)(objectClass=user){guid_filter(account.directory_id)})",
+            f"(&(objectCategory=person)(objectClass=user){by_id})",
             SUBTREE,
             attributes=["cn"],
             size_limit=2,
