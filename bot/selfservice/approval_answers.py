@@ -25,9 +25,21 @@ RUN_RESET = "@password_reset:run:"
 """The requester's button after an approval: `@password_reset:run:<approval id>`."""
 RUN_PASS = "@new_phone:run:"  # noqa: S105 (a button value, not a secret)
 """The requester's button after their new-phone pass was approved: `@new_phone:run:<id>`."""
-RUN_BUTTONS = {"password_reset": RUN_RESET, "mfa_pass": RUN_PASS}
+RUN_KEY = "@bitlocker_key:run:"
+"""The requester's button after their BitLocker recovery key was approved."""
+RUN_BUTTONS = {"password_reset": RUN_RESET, "mfa_pass": RUN_PASS, "bitlocker_key": RUN_KEY}
 """Approved actions that carry a secret run in the requester's own conversation."""
-RUN_INTENT = {"password_reset": "password_reset", "mfa_pass": "new_phone"}
+RUN_INTENT = {
+    "password_reset": "password_reset",
+    "mfa_pass": "new_phone",
+    "bitlocker_key": "bitlocker_key",
+}
+_RUN_WORDS = {
+    "password_reset": ("approval.approved_reset", "approval.run"),
+    "mfa_pass": ("approval.approved_pass", "approval.run_pass"),
+    "bitlocker_key": ("approval.approved_key", "approval.run_key"),
+}
+"""What the requester reads when such an action is approved, and their button's label."""
 
 
 def check_answer(ctx: ActionContext, approval: Approval, clicker: Account) -> Outcome | None:
@@ -97,26 +109,17 @@ async def carry_out(
         verification="approval",
     )
     if approval.action in RUN_BUTTONS:
+        told, button = _RUN_WORDS[approval.action]
         tell_requester(
             ctx,
             approval,
             requester_t(
-                "approval.approved_reset"
-                if approval.action == "password_reset"
-                else "approval.approved_pass",
+                told,
                 approver=clicker.display_name,
                 minutes=services.settings.self_service.approval_minutes,
+                device=approval.subject_name,
             ),
-            [
-                [
-                    requester_t(
-                        "approval.run"
-                        if approval.action == "password_reset"
-                        else "approval.run_pass"
-                    ),
-                    f"{RUN_BUTTONS[approval.action]}{approval.id}",
-                ]
-            ],
+            [[requester_t(button), f"{RUN_BUTTONS[approval.action]}{approval.id}"]],
         )
         return Outcome("approval.approved_ok", {"email": approval.requester_email})
     if approval.action == "group_add":

@@ -63,16 +63,22 @@ async def request_approval(
     action: str,
     *,
     group: Group | None = None,
+    subject: tuple[str, str] | None = None,
+    reason: str = "",
 ) -> Outcome:
     """Ask the approver privately; the action runs only once they approve. For a group the
-    approver is one of its owners; otherwise the user's manager or the on-call approver."""
+    approver is one of its owners; otherwise the user's manager or the on-call approver.
+    `subject` is what the action is about other than a group (id, name: a device's key),
+    named to the approver; `reason` goes into the audit record of the request."""
     t = ctx.t
     services = ctx.services
     settings = services.settings.self_service
     if group is None and (why := limited(ctx, account, action)):
         return refuse_limited(ctx, account, action, why)
-    subject = group.group_id if group else ""
-    waiting = services.approvals.open_for(account.directory_id, action, subject)
+    if group is not None:
+        subject = (group.group_id, group.name)
+    subject_id, subject_name = subject or ("", "")
+    waiting = services.approvals.open_for(account.directory_id, action, subject_id)
     if waiting is not None and waiting.state == "pending":
         return Outcome("approval.already", {"approver": waiting.approver_email})
     try:
@@ -90,7 +96,7 @@ async def request_approval(
         )
         return refused("approval.nobody")
     approver, kind = found
-    what = t(f"approval.action.{action}", group=group.name if group else "")
+    what = t(f"approval.action.{action}", group=subject_name)
     ask_approver(
         ctx,
         account,
@@ -106,14 +112,15 @@ async def request_approval(
             minutes=settings.approval_minutes,
             role=t(f"approval.role.{kind}"),
         ),
-        subject=subject,
-        subject_name=group.name if group else "",
+        subject=subject_id,
+        subject_name=subject_name,
+        reason=reason,
     )
     return Outcome(
         "approval.sent",
         {
             "approver": approver.display_name,
-            "what": t(f"approval.you.{action}", group=group.name if group else ""),
+            "what": t(f"approval.you.{action}", group=subject_name),
             "minutes": settings.approval_minutes,
         },
     )
