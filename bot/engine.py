@@ -50,7 +50,7 @@ from bot.handlers.base import (
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
-from bot.handlers.context import remember
+from bot.handlers.context import remember, remember_asked
 from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
 from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
@@ -280,6 +280,7 @@ class Engine:
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
             if result.close and intent == result.intent and not _outage_said(intent, turn):
                 question = ask(turn, result)
+                remember_asked(turn, (result.intent, result.runner_up))
                 if about_the_account(turn.msg.text):  # rule: the account's fact comes first
                     offered = (result.intent, result.runner_up)
                     fact = await fact_before_question(turn, offered)

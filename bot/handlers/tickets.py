@@ -227,6 +227,13 @@ class Human:
         msg, t = turn.msg, turn.t
         if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
             return await self._open_submitted(turn, msg.choice, msg.form)
+        described = described_before(turn.services.classifier.classify, msg.text)
+        described = described or described_in(msg.text)
+        if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
+            forget(turn)  # this message's own problem, never an older one kept
+            return await propose_ticket(
+                turn, summary=described, description=msg.text, category="other"
+            )
         said = topic(turn)
         if said is not None:  # after a failed answer, a refusal or a check: what was asked
             forget(turn)
@@ -237,12 +244,6 @@ class Human:
                     description=t("ticket.context_description", question=said.text),
                     category=said.category,
                 )
-        described = described_before(turn.services.classifier.classify, msg.text)
-        described = described or described_in(msg.text)
-        if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
-            return await propose_ticket(
-                turn, summary=described, description=msg.text, category="other"
-            )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
         return [Reply(text, form=ticket_form(turn, said) if msg.forms else None)]

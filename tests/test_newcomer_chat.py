@@ -1,0 +1,68 @@
+"""A newcomer's chat session, replayed with their exact words: each test is one thing they
+found wrong (FINDINGS item in the name) and checks the answer they should have had."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.harness import BotHarness, text_of
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> BotHarness:
+    return BotHarness(tmp_path)
+
+
+def test_item1_pls_open_a_ticket_files_this_message_not_the_earlier_check(
+    bot: BotHarness,
+) -> None:
+    user = "mak.sukyee@corp.example.com"
+    bot.say("do I have Power BI?", user=user)
+    text = text_of(bot.say("my outlook crashes every time i open it, pls open a ticket", user=user))
+    assert "my outlook crashes every time i open it" in text
+    assert "Power BI" not in text
+    bot.click("Open ticket", user=user)
+    assert bot.rows("SELECT summary FROM tickets") == [("my outlook crashes every time i open it",)]
+
+
+def test_item2_talk_to_a_person_after_a_clarify_question_files_that_question(
+    bot: BotHarness,
+) -> None:
+    user = "tang.wailun@corp.example.com"
+    bot.say("order entry is down", user=user)
+    bot.click(1, user=user)
+    assert bot.rows("SELECT priority FROM tickets") == [("P1",)]
+    paged = len(bot.deliver())
+    assert paged
+    replies = bot.say("my password is Hunter2!! and it doesnt work on the vpn", user=user)
+    assert "Hunter2" not in text_of(replies)
+    text = text_of(bot.say("talk to a person", user=user))
+    assert "order entry" not in text and "doesnt work on the vpn" in text
+    bot.say("1", user=user)
+    rows = bot.rows("SELECT priority, summary FROM tickets ORDER BY id")
+    assert len(rows) == 2 and rows[1][0] != "P1"
+    assert "vpn" in str(rows[1][1]) and "Hunter2" not in str(rows[1][1])
+    assert not any("PAGE" in str(m.payload.get("text", "")) for m in bot.deliver())
+
+
+def test_item2_a_ticket_opened_ends_the_topic(bot: BotHarness) -> None:
+    user = "tang.wailun@corp.example.com"
+    bot.say("order entry is down", user=user)
+    bot.click(1, user=user)
+    text = text_of(bot.say("talk to a person", user=user))
+    assert "order entry" not in text
+
+
+def test_item3_ok_after_you_dont_have_visio_requests_nothing(bot: BotHarness) -> None:
+    user = "james.wilson@corp.example.com"
+    assert "don't have Visio" in text_of(bot.say("do i have visio", user=user))
+    text = text_of(bot.say("ok", user=user))
+    assert "haven't requested anything" in text
+    assert bot.rows("SELECT id FROM tickets") == []
+    assert bot.rows("SELECT id FROM approvals") == []
+    assert not any("Approve" in str(m.payload.get("text", "")) for m in bot.deliver())
+    assert "Request it" in bot.labels()
+    assert "I've asked" in text_of(bot.click("Request it", user=user))
+    assert len(bot.rows("SELECT id FROM tickets")) == 1
