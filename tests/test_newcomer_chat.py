@@ -66,3 +66,35 @@ def test_item3_ok_after_you_dont_have_visio_requests_nothing(bot: BotHarness) ->
     assert "Request it" in bot.labels()
     assert "I've asked" in text_of(bot.click("Request it", user=user))
     assert len(bot.rows("SELECT id FROM tickets")) == 1
+
+
+def test_item13_is_there_an_outage_counts_an_open_p1_outage_report(bot: BotHarness) -> None:
+    reporter = "tang.wailun@corp.example.com"
+    bot.say("order entry is down", user=reporter)
+    bot.click(1, user=reporter)
+    bot.deliver()
+    for question in ("係咪有outage呀？", "is there an outage?"):
+        text = text_of(bot.say(question, user="mak.sukyee@corp.example.com"))
+        assert "order entry is down" in text, text
+        assert "no outage" not in text and "未知有任何" not in text
+        assert "tang" not in text.lower() and "HD-" not in text
+
+
+def test_item13_a_later_report_of_a_known_problem_is_told_it_is_known(bot: BotHarness) -> None:
+    bot.say("order entry is down", user="tang.wailun@corp.example.com")
+    bot.click(1, user="tang.wailun@corp.example.com")
+    text = text_of(bot.say("order entry down again", user="leung.chiwai@corp.example.com"))
+    assert text.index("already knows of this problem") < text.index("P1")
+    assert "order entry is down" in text
+
+
+def test_item13_a_security_p1_is_never_listed_as_an_outage(bot: BotHarness) -> None:
+    user = "chan.taiman@corp.example.com"
+    bot.say("I clicked a link in a phishing email and typed my password", user=user)
+    for _ in range(3):
+        if not bot.last_choices:
+            break
+        bot.click(1, user=user)
+    assert bot.rows("SELECT priority FROM tickets WHERE category = 'security'") == [("P1",)]
+    text = text_of(bot.say("is there an outage?", user="mak.sukyee@corp.example.com"))
+    assert "knows of no outage" in text, text
