@@ -32,11 +32,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import overload
 
+from bot.chat_numbers import whole_number
 from bot.errors import UserFacingError
 from bot.handlers.account_facts import about_the_account, fact_before_question
 from bot.handlers.base import (
@@ -53,7 +55,17 @@ from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
 from bot.handlers.context import remember, remember_asked
 from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
-from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
+from bot.handlers.interrupted import (
+    BACK,
+    back,
+    not_a_choice,
+    note_shown,
+    offer_back,
+    park,
+    shown,
+    typed_number,
+    worth_keeping,
+)
 from bot.handlers.outage import URGENT_INTENT, urgent_intent
 from bot.handlers.outcomes import said
 from bot.handlers.roles import is_engineer
@@ -178,6 +190,7 @@ class Engine:
         request_id = msg.event_id or uuid.uuid4().hex
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)
         replies = await self._answer(turn, pending)
+        note_shown(turn, replies)
         prefix = [Reply(t(note, limit=f"{limit:,}"), private=True) for note in notes]
         said = msg.text or (f"[{msg.choice}]" if msg.choice else "")
         services.transcripts.record(
@@ -379,14 +392,21 @@ class Engine:
                         return await self._run(picked.intent, turn)
                     if answer is not None:
                         return answer
-                if bare_answer(msg.text) and worth_keeping(pending):
-                    return [Reply(t("engine.not_a_choice"))]  # "7" to a yes / no: still waiting
+                if bare_answer(msg.text) and (worth_keeping(pending) or typed_number(msg.text)):
+                    return not_a_choice(turn)  # "7" to a yes / no, "9" under articles: waits
                 turn.services.conversations.clear(turn.key)
                 if msg.text and worth_keeping(pending):
                     park(turn, pending)
                     return offer_back(turn, await self._understand(turn))
             if not msg.text:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
+            offered = shown(turn) if typed_number(msg.text) else ()
+            if offered:  # a number typed under buttons, no question waiting: it clicks one
+                number = whole_number(unicodedata.normalize("NFKC", msg.text).strip(" .!。！#"))
+                if number is None or number > len(offered):
+                    return not_a_choice(turn)  # "3" under one button
+                click = replace(msg, text="", choice=offered[number - 1].value)
+                return await self._answer(replace(turn, msg=click), None)
             if bare_answer(msg.text):
                 # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
                 # a question that has ended

@@ -98,3 +98,24 @@ def test_item13_a_security_p1_is_never_listed_as_an_outage(bot: BotHarness) -> N
     assert bot.rows("SELECT priority FROM tickets WHERE category = 'security'") == [("P1",)]
     text = text_of(bot.say("is there an outage?", user="mak.sukyee@corp.example.com"))
     assert "knows of no outage" in text, text
+
+
+def test_item4_an_out_of_range_number_under_articles_keeps_them(bot: BotHarness) -> None:
+    user = "mak.sukyee@corp.example.com"
+    bot.say("my teams camera not working", user=user)
+    article = bot.labels()[0]
+    assert article.startswith("Read:")
+    text = text_of(bot.say("9", user=user))
+    assert "isn't one of the choices" in text and "not waiting" not in text
+    assert bot.labels()[0] == article
+    assert "isn't locked" not in text_of(bot.click(1, user=user))
+
+
+def test_item4_an_out_of_range_number_after_a_check_is_not_a_choice(bot: BotHarness) -> None:
+    user = "ng.waikeung@corp.example.com"
+    bot.say("acc locked", user=user)
+    shown = bot.labels()
+    assert 0 < len(shown) < 3
+    text = text_of(bot.say("3", user=user))
+    assert "isn't one of the choices" in text and "not waiting" not in text
+    assert bot.labels() == shown

@@ -10,10 +10,17 @@ can still be typed (labels, yes / no).
 Only questions the person started something with are kept: an offer made after an answer
 ("Did this help?", "Shall I open a request for it?", "Anything to add to your rating?")
 is simply dropped when they go on to something else, as before.
+
+A number typed that fits none of the choices last shown ("9" under three articles, "3"
+under a check's one button) is told "That isn't one of the choices" and whatever waited
+still waits, whether a question, an offer or only buttons on an answer: the engine notes
+how many choices its last answer showed (`note_shown`, `shown_count`).
 """
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import replace
 
 from bot.handlers.base import Turn
@@ -29,6 +36,41 @@ _OFFERS = (
     "group_check.request",
     "ticket_status.csat_comment",
 )
+
+
+_SHOWN = "|shown"
+
+
+def note_shown(turn: Turn, replies: Sequence[Reply]) -> None:
+    """Note the choices the last answer showed (none: forget the note)."""
+    offered = [r.choices for r in replies if r.choices]
+    store, key = turn.services.conversations, turn.key + _SHOWN
+    if offered:
+        shown = [[c.label, c.value, c.style] for c in offered[-1]]
+        store.put(key, PendingFlow("shown", {"choices": shown}, turn.t.lang))
+    else:
+        store.clear(key)
+
+
+def shown(turn: Turn) -> tuple[Choice, ...]:
+    """The choices the last answer in this conversation showed (none: empty)."""
+    kept = turn.services.conversations.get(turn.key + _SHOWN)
+    rows = kept.state.get("choices", []) if kept else []
+    return tuple(
+        Choice(str(label), str(value), style)
+        for label, value, style in rows
+        if style in ("default", "primary", "danger")
+    )
+
+
+def not_a_choice(turn: Turn) -> list[Reply]:
+    """ "That isn't one of the choices", with the choices last shown again."""
+    return [Reply(turn.t("engine.not_a_choice"), choices=shown(turn))]
+
+
+def typed_number(text: str) -> bool:
+    """A bare number ("9", "#3", full-width "３"): it can only pick a choice."""
+    return unicodedata.normalize("NFKC", text).strip(" .!。！#").isdecimal()
 
 
 def _parked_key(turn: Turn) -> str:
