@@ -80,6 +80,7 @@ from bot.intents import (
     approval_answer,
     bare_answer,
     rating,
+    rating_with_words,
     thanks_or_bye,
     yes_or_no,
 )
@@ -115,8 +116,8 @@ def understood(
     ask for a person with the problem beside it (`asks_for_a_person`). When the model's two
     best are close and neither rule changed or confirmed its answer, the engine asks which one
     (`result.close`). The conversation suite measures this intent, not the model's alone."""
-    if rating(text) is not None:
-        return RATE_INTENT, None
+    if rating(text) is not None or rating_with_words(text) is not None:
+        return RATE_INTENT, None  # "5/5 好快手 多謝": the rating, not the thanks, answers
     if approval_answer(text) is not None:
         return TYPED_APPROVAL, None
     result = classify(text)

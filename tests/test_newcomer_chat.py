@@ -119,3 +119,20 @@ def test_item4_an_out_of_range_number_after_a_check_is_not_a_choice(bot: BotHarn
     text = text_of(bot.say("3", user=user))
     assert "isn't one of the choices" in text and "not waiting" not in text
     assert bot.labels() == shown
+
+
+def test_item5_a_rating_typed_with_thanks_rates_the_resolved_ticket(bot: BotHarness) -> None:
+    user = "cheung.wingyan@corp.example.com"
+    bot.say("talk to a human", user=user)
+    bot.say("my monitor flickers all day", user=user)
+    bot.click(1, user=user)
+    (number,) = bot.rows("SELECT id FROM tickets")[0]
+    bot.command(
+        f"/helpdesk resolve HD-{number} replaced the cable", user="ho.kawai@corp.example.com"
+    )
+    text = text_of(bot.say("5/5 好快手 多謝", user=user))
+    assert "唔使客氣" not in text and f"HD-{number}" in text
+    assert bot.rows("SELECT csat_score FROM tickets") == [(5,)]
+    comments = bot.rows("SELECT body FROM ticket_events WHERE kind = 'csat'")
+    assert comments == [("好快手 多謝",)]
+    assert "already rated" in text_of(bot.command(f"/helpdesk rate HD-{number} 4", user=user))

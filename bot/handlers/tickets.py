@@ -472,12 +472,17 @@ class TicketStatus:
             return [Reply(t("ticket.csat_ask"), choices=_rate_choices(ticket.number))]
         return [Reply(t("engine.choice_expired"), choices=menu(t))]
 
-    def rate(self, turn: Turn, number: int | None, score: int) -> list[Reply]:
+    def rate(self, turn: Turn, number: int | None, score: int, comment: str = "") -> list[Reply]:
+        """Rate the ticket; a `comment` typed with the rating is kept with it, and then no
+        comment is asked for."""
         t = turn.t
         ticket = own_ticket(turn, number, f"HD-{number}")
         actor = turn.msg.actor.email or ""
-        if not turn.services.tickets.csat(ticket.number, actor, score):
+        if not turn.services.tickets.csat(ticket.number, actor, score, comment):
             return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        if comment:
+            turn.done()
+            return [Reply(t("ticket.csat_noted", ref=ticket.ref))]
         # A comment is welcome but optional: no button to skip it, saying nothing skips it.
         turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
         return [Reply(t("ticket.csat_thanks", ref=ticket.ref))]
