@@ -136,3 +136,29 @@ def test_item5_a_rating_typed_with_thanks_rates_the_resolved_ticket(bot: BotHarn
     comments = bot.rows("SELECT body FROM ticket_events WHERE kind = 'csat'")
     assert comments == [("好快手 多謝",)]
     assert "already rated" in text_of(bot.command(f"/helpdesk rate HD-{number} 4", user=user))
+
+
+def test_item6_has_it_been_approved_shows_a_pending_reset_approval(bot: BotHarness) -> None:
+    user = "wong.siuling@corp.example.com"
+    bot.say("i forgot my pasword", user=user)
+    assert "I've asked Ng Wai Keung" in text_of(bot.click(1, user=user))
+    text = text_of(bot.say("has it been approved?", user=user))
+    assert "Waiting for Ng Wai Keung to approve" in text, text
+    assert "no tickets" not in text
+
+
+def test_item6_has_it_been_approved_with_several_tickets_names_the_request(
+    bot: BotHarness,
+) -> None:
+    user = "priya.sharma@corp.example.com"
+    for problem in ("my monitor flickers all day", "my keyboard sticks"):
+        bot.say("talk to a human", user=user)
+        bot.say(problem, user=user)
+        bot.click("Open ticket", user=user)
+    bot.say("can I get a second monitor?", user=user)
+    bot.click(1, user=user)
+    (request,) = bot.rows("SELECT max(id) FROM tickets")[0]
+    text = text_of(bot.say("has it been approved?", user=user))
+    assert f"HD-{request}" in text and "Request: Monitor" in text
+    assert "Waiting for approval from Cheung Wing Yan" in text
+    assert "keyboard" not in text

@@ -19,6 +19,11 @@ from typing import ClassVar
 
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
+from bot.handlers.approval_status import (
+    approval_lines,
+    asks_about_approval,
+    requests_waiting,
+)
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.chase import chase, said_before
 from bot.handlers.context import Topic, forget, topic
@@ -414,6 +419,14 @@ class TicketStatus:
         if refs:
             return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
+        if not tickets or asks_about_approval(msg.text):
+            # "has it been approved?": the approvals asked for, with or without a ticket
+            approvals = await approval_lines(turn)
+            replies = [Reply("\n".join(approvals))] if approvals else []
+            for number in requests_waiting(turn):
+                replies.append(await detail(turn, own_ticket(turn, number, f"HD-{number}")))
+            if replies:
+                return replies
         if not tickets:
             waiting = parked(turn)
             if waiting is not None and waiting.flow == REQUEST_CONFIRM_FLOW:
