@@ -162,3 +162,17 @@ def test_item6_has_it_been_approved_with_several_tickets_names_the_request(
     assert f"HD-{request}" in text and "Request: Monitor" in text
     assert "Waiting for approval from Cheung Wing Yan" in text
     assert "keyboard" not in text
+
+
+def test_item15_a_typed_urgency_answer_keeps_the_summary(bot: BotHarness) -> None:
+    user = "lee.kachun@corp.example.com"
+    for said in ("printer on 25F not working", "talk to a human", "4"):
+        bot.say(said, user=user)
+    text = text_of(bot.say("urgent, cant print client contracts", user=user))
+    assert "printer on 25F not working" in text and "Priority: P2" in text
+    bot.say("1", user=user)
+    summary, priority, description = bot.rows("SELECT summary, priority, description FROM tickets")[
+        0
+    ]
+    assert (summary, priority) == ("printer on 25F not working", "P2")
+    assert "cant print client contracts" in str(description)

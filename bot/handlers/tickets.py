@@ -223,6 +223,21 @@ def asks_for_a_person(classify: Callable[[str], IntentResult], text: str) -> boo
     return first.intent == "human" and first.confidence >= _PERSON_FIRST
 
 
+def _urgency_said(turn: Turn, state: dict[str, object]) -> str | None:
+    """The urgency a typed answer to "How much is this stopping your work?" gives in its
+    words ("urgent, cant print client contracts": critical), else None. The answer is
+    added to the description; the summary stays what the problem was ("printer on 25F not
+    working"), never the answer."""
+    text = turn.msg.text
+    if not text or bare_answer(text):
+        return None
+    urgency = propose(text, turn.services.tickets.categories).urgency
+    if urgency == "medium":  # the words say nothing of urgency: not an answer
+        return None
+    state["description"] = f"{state.get('description', '')}\n{text}".strip()
+    return urgency
+
+
 class Human:
     """Talk to a person: I open a ticket for the service desk: `talk to a human`, `開單`."""
 
@@ -307,6 +322,8 @@ class Human:
             part = pending.flow.removeprefix("human.")
             options = _category_choices(turn) if part == "category" else _urgency_choices(t)
             picked = turn.picked(options)
+            if picked is None and part == "urgency":
+                picked = _urgency_said(turn, state)
             if picked is None:
                 return None
             state[part] = picked
