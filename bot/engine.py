@@ -62,6 +62,7 @@ from bot.handlers.interrupted import (
     note_shown,
     offer_back,
     park,
+    pressed_on_a_notice,
     shown,
     typed_number,
     worth_keeping,
@@ -401,6 +402,10 @@ class Engine:
                     return offer_back(turn, await self._understand(turn))
             if not msg.text:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
+            pressed = None if bare_answer(msg.text) else pressed_on_a_notice(turn)
+            if pressed is not None:  # "Reset my password now" typed under that notice
+                click = replace(msg, text="", choice=pressed)
+                return await self._answer(replace(turn, msg=click), None)
             offered = shown(turn) if typed_number(msg.text) else ()
             if offered:  # a number typed under buttons, no question waiting: it clicks one
                 number = whole_number(unicodedata.normalize("NFKC", msg.text).strip(" .!。！#"))

@@ -176,3 +176,27 @@ def test_item15_a_typed_urgency_answer_keeps_the_summary(bot: BotHarness) -> Non
     ]
     assert (summary, priority) == ("printer on 25F not working", "P2")
     assert "cant print client contracts" in str(description)
+
+
+def test_item7_an_approved_reset_is_collected_by_typing_its_button(bot: BotHarness) -> None:
+    user = "wong.siuling@corp.example.com"
+    bot.say("i forgot my pasword", user=user)
+    bot.click(1, user=user)
+    bot.say("approve", user="ng.waikeung@corp.example.com")
+    notice = [m for m in bot.deliver() if m.kind == "notice"][-1]
+    assert notice.payload["choices"], notice.payload
+    label = str(notice.payload["choices"][0][0])
+    text = text_of(bot.say(label, user=user))
+    assert "not waiting" not in text and "one-time sign-in pass" in text, text
+
+
+def test_item7_and_item5_a_notice_button_is_pressed_by_its_number(bot: BotHarness) -> None:
+    user = "cheung.wingyan@corp.example.com"
+    bot.say("talk to a human", user=user)
+    bot.say("my monitor flickers all day", user=user)
+    bot.click(1, user=user)
+    (number,) = bot.rows("SELECT id FROM tickets")[0]
+    bot.say(f"/helpdesk resolve HD-{number} replaced the cable", user="ho.kawai@corp.example.com")
+    bot.deliver()
+    assert "not waiting" not in text_of(bot.say("5", user=user))
+    assert bot.rows("SELECT csat_score FROM tickets") == [(5,)]
