@@ -200,3 +200,24 @@ def test_item7_and_item5_a_notice_button_is_pressed_by_its_number(bot: BotHarnes
     bot.deliver()
     assert "not waiting" not in text_of(bot.say("5", user=user))
     assert bot.rows("SELECT csat_score FROM tickets") == [(5,)]
+
+
+def test_item8_a_cloud_users_approval_speaks_of_a_one_time_pass(bot: BotHarness) -> None:
+    user, manager = "wong.siuling@corp.example.com", "ng.waikeung@corp.example.com"
+    bot.say("i forgot my pasword", user=user)
+    asked = text_of(bot.click(1, user=user))
+    assert "one-time sign-in pass" in asked and "reset your password" not in asked
+    to_manager = [m for m in bot.deliver() if m.kind == "notice"][-1].payload["text"]
+    assert "one-time sign-in pass" in str(to_manager) and "reset their password" not in str(
+        to_manager
+    )
+    assert "one-time pass" in text_of(bot.say("approve", user=manager))
+    told = [m for m in bot.deliver() if m.kind == "notice"][-1].payload
+    assert "password reset" not in str(told["text"]) and "one-time sign-in pass" in str(
+        told["text"]
+    )
+    assert told["choices"][0][0] == "Show my one-time pass now"
+    bot.say("1", user=user)
+    notices = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"]
+    assert any("one-time sign-in pass was issued" in n for n in notices)
+    assert not any("Your password was reset" in n for n in notices)

@@ -16,6 +16,7 @@ from typing import Final
 
 from bot.handlers.base import Turn
 from bot.handlers.people import display_name
+from bot.selfservice.approvals import wording
 from bot.store.approvals import Approval
 
 _ASKS_ABOUT_APPROVAL: Final = re.compile(r"approv|批|授權", re.IGNORECASE)
@@ -52,7 +53,10 @@ async def approval_lines(turn: Turn) -> list[str]:
             turn.t(
                 f"approval.status.{approval.state}",
                 approver=await display_name(turn, approval.approver_email),
-                what=turn.t(f"approval.you.{approval.action}", group=approval.subject_name),
+                what=turn.t(
+                    f"approval.you.{wording(approval.action, approval.subject_name)}",
+                    group=approval.subject_name,
+                ),
                 until=turn.local_time(approval.expires_at),
             )
         )

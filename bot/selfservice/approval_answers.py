@@ -15,7 +15,7 @@ from bot.chat_numbers import whole_number
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError
 from bot.selfservice.actions import add_member, perform_reset, perform_unlock
-from bot.selfservice.approvals import tell_requester
+from bot.selfservice.approvals import tell_requester, wording
 from bot.selfservice.context import ActionContext, Outcome
 from bot.selfservice.guardrails import limited, refusal, refuse_limited
 from bot.selfservice.recovery import integration_down, own_account
@@ -68,6 +68,13 @@ def record_answer(
     return None
 
 
+_APPROVED = {
+    "password_reset": "approval.approved_reset",
+    "password_reset_tap": "approval.approved_tap",
+}
+"""What the requester is told of an approved reset or pass (else: a new phone's pass)."""
+
+
 async def carry_out(
     ctx: ActionContext, approval: Approval, clicker: Account, approve: bool
 ) -> Outcome:
@@ -75,7 +82,8 @@ async def carry_out(
     an unlock or a group's access act now."""
     services = ctx.services
     requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
-    what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
+    worded = wording(approval.action, approval.subject_name)
+    what = requester_t(f"approval.you.{worded}", group=approval.subject_name)
     if not approve:
         ctx.audit(
             action=approval.action,
@@ -101,24 +109,21 @@ async def carry_out(
             ctx,
             approval,
             requester_t(
-                "approval.approved_reset"
-                if approval.action == "password_reset"
-                else "approval.approved_pass",
+                _APPROVED.get(worded, "approval.approved_pass"),
                 approver=clicker.display_name,
                 minutes=services.settings.self_service.approval_minutes,
             ),
             [
                 [
                     requester_t(
-                        "approval.run"
-                        if approval.action == "password_reset"
-                        else "approval.run_pass"
+                        "approval.run" if worded == "password_reset" else "approval.run_pass"
                     ),
                     f"{RUN_BUTTONS[approval.action]}{approval.id}",
                 ]
             ],
         )
-        return Outcome("approval.approved_ok", {"email": approval.requester_email})
+        approved = "approval.approved_ok" if worded == "password_reset" else "approval.pass_ok"
+        return Outcome(approved, {"email": approval.requester_email})
     if approval.action == "group_add":
         added = await add_member(ctx, approval, clicker)
         group = approval.subject_name

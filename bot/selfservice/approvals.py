@@ -5,6 +5,11 @@ Verification is set per action (`self_service.unlock_verification`, `reset_verif
 "none" (unlock only) or "approval", with a one-time nonce that expires
 (`bot.store.approvals`). Denied approvals (`max_failed_verifications` in 24 h) lock the
 user's self-service for the day (`bot.selfservice.guardrails.limited`).
+
+A password reset of a cloud account under `graph.cloud_recovery = "tap"` issues a one-time
+sign-in pass, not a password: every message about that approval (to the manager, to the
+requester, "has it been approved?") says so. The approval row remembers it in its
+`subject_name` (`TAP`), so the wording stays right when it is answered later (`wording`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from bot.selfservice.context import ActionContext, Outcome, refused
 from bot.selfservice.guardrails import limited, refuse_limited
 from bot.selfservice.recovery import integration_down, own_account
 from bot.store.approvals import Approval
+
+TAP = "tap"
+"""`subject_name` of a password reset's approval that issues a Temporary Access Pass."""
+
+
+def wording(action: str, subject_name: str) -> str:
+    """The catalogue key's last part for an approval's action: `password_reset_tap` for a
+    reset that issues a one-time pass, else the action itself."""
+    return f"{action}_tap" if action == "password_reset" and subject_name == TAP else action
 
 
 async def approver_for(ctx: ActionContext, account: Account) -> tuple[Account, str] | None:
@@ -90,7 +104,14 @@ async def request_approval(
         )
         return refused("approval.nobody")
     approver, kind = found
-    what = t(f"approval.action.{action}", group=group.name if group else "")
+    tap = (
+        action == "password_reset"
+        and account.source == "cloud"
+        and services.settings.graph.cloud_recovery == "tap"
+    )
+    subject_name = group.name if group else (TAP if tap else "")
+    worded = wording(action, subject_name)
+    what = t(f"approval.action.{worded}", group=group.name if group else "")
     ask_approver(
         ctx,
         account,
@@ -107,13 +128,13 @@ async def request_approval(
             role=t(f"approval.role.{kind}"),
         ),
         subject=subject,
-        subject_name=group.name if group else "",
+        subject_name=subject_name,
     )
     return Outcome(
         "approval.sent",
         {
             "approver": approver.display_name,
-            "what": t(f"approval.you.{action}", group=group.name if group else ""),
+            "what": t(f"approval.you.{worded}", group=group.name if group else ""),
             "minutes": settings.approval_minutes,
         },
     )
