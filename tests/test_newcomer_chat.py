@@ -221,3 +221,28 @@ def test_item8_a_cloud_users_approval_speaks_of_a_one_time_pass(bot: BotHarness)
     notices = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"]
     assert any("one-time sign-in pass was issued" in n for n in notices)
     assert not any("Your password was reset" in n for n in notices)
+
+
+def test_item27_no_good_news_when_an_expired_password_stops_the_sign_in(bot: BotHarness) -> None:
+    text = text_of(bot.say("acc locked", user="mak.sukyee@corp.example.com"))
+    assert "Good news" not in text and "isn't locked, but your password" in text
+    assert "Good news" in text_of(bot.say("acc locked", user="ng.waikeung@corp.example.com"))
+
+
+@pytest.mark.parametrize(
+    ("user", "said"),
+    [
+        (
+            "tsang.hoiyan@corp.example.com",
+            "got a weird email from 'DHL' asking for customs fee, i didnt click anything",
+        ),
+        ("lam.chiming@corp.example.com", "有封email好似phishing，我冇撳"),
+    ],
+)
+def test_item28_a_phish_reported_as_not_clicked_is_not_asked_again(
+    bot: BotHarness, user: str, said: str
+) -> None:
+    text = text_of(bot.say(said, user=user))
+    assert "Did you click" not in text and "你有冇撳" not in text
+    assert "Report" in text
+    assert bot.rows("SELECT category FROM tickets") == [("security",)]

@@ -72,7 +72,7 @@ OTHER = re.compile(
     r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|approved_tap|pass_ok|"
     r"denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"
+    r"not_locked|not_locked_but_password|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"
 )
 
 
