@@ -246,3 +246,20 @@ def test_item28_a_phish_reported_as_not_clicked_is_not_asked_again(
     assert "Did you click" not in text and "你有冇撳" not in text
     assert "Report" in text
     assert bot.rows("SELECT category FROM tickets") == [("security",)]
+
+
+def test_item16_a_reply_that_starts_with_the_ticket_number_is_recorded(bot: BotHarness) -> None:
+    user = "lee.kachun@corp.example.com"
+    bot.say("talk to a human", user=user)
+    bot.say("printer on 25F not working", user=user)
+    bot.click("Open ticket", user=user)
+    (number,) = bot.rows("SELECT id FROM tickets")[0]
+    bot.say(
+        f"/helpdesk wait HD-{number} asked user for printer asset tag",
+        user="ho.kawai@corp.example.com",
+    )
+    assert bot.rows("SELECT state FROM tickets") == [("waiting_on_user",)]
+    text = text_of(bot.say(f"HD-{number} the asset tag is PRN-25F-03", user=user))
+    assert "HD-" in text and bot.rows("SELECT state FROM tickets") != [("waiting_on_user",)]
+    bodies = bot.rows("SELECT body FROM ticket_events WHERE kind = 'comment'")
+    assert any("PRN-25F-03" in str(body) for (body,) in bodies)

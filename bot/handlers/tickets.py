@@ -26,7 +26,7 @@ from bot.handlers.approval_status import (
 )
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.chase import chase, said_before
-from bot.handlers.context import Topic, forget, topic
+from bot.handlers.context import Topic, forget, gives_reason, topic
 from bot.handlers.interrupted import parked
 from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
@@ -39,6 +39,7 @@ from bot.tickets.floor import raised
 from bot.tickets.model import (
     OPEN,
     RESOLVED,
+    WAITING,
     Ticket,
     TicketError,
     csat_choice,
@@ -434,7 +435,12 @@ class TicketStatus:
         email = msg.actor.email or ""
         refs = find_entities(msg.text).tickets
         if refs:
-            return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
+            ticket = own_ticket(turn, refs[0].number, refs[0].text.upper())
+            if ticket.state == WAITING and gives_reason(msg.text):
+                # "HD-1011 the asset tag is PRN-25F-03" while IT waits on them: the answer
+                ticket = turn.services.tickets.comment(ticket.number, email, msg.text)
+                return [Reply(t("ticket.comment_added", ref=ticket.ref))]
+            return [await detail(turn, ticket)]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets or asks_about_approval(msg.text):
             # "has it been approved?": the approvals asked for, with or without a ticket
