@@ -107,6 +107,16 @@ _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
 
+_CHANGED_MIND = re.compile(
+    r"^\W*(?:(?:actually|oh|ok|okay|sorry|wait|哦|噢|咁)\W*)?"
+    r"(?:never\s*mind|nevermind|nvm|no need|forget it|dont worry|don't worry|"
+    r"唔使喇|唔使啦|唔洗喇|唔洗啦|唔駛喇|算啦|算數|搞掂咗|冇事喇|冇嘢喇)(?:\W|$)",
+    re.IGNORECASE,
+)
+"""A change of mind opening a message ("actually never mind, i remembered it", 「唔使喇，
+搞掂咗」): the waiting question is stopped; with none waiting and no open ticket to cancel,
+the chat ends politely. With an open ticket the words are understood (a cancel, maybe)."""
+
 
 def understood(
     classify: Callable[[str], IntentResult], text: str
@@ -200,6 +210,11 @@ class Engine:
             [("user", said)] + [("bot", r.text) for r in replies if not r.private],
         )
         return prefix + replies
+
+    def _has_open(self, turn: Turn) -> bool:
+        """Whether the person has an open ticket (a change of mind may be about it)."""
+        mine = self.services.tickets.for_requester(turn.msg.actor.email or "")
+        return any(ticket.is_open for ticket in mine)
 
     def _in_a_ticket_thread(self, msg: Incoming) -> bool:
         tickets = self.services.tickets
@@ -330,9 +345,12 @@ class Engine:
         try:
             if not msg.text and not msg.choice and not msg.form:
                 return [Reply(t("engine.empty"), choices=menu(t))]
-            if msg.text.lower() in _CANCEL_WORDS:
+            if msg.text.lower() in _CANCEL_WORDS or (pending and _CHANGED_MIND.match(msg.text)):
+                # "actually never mind, i remembered it" to "Unlock it now?": stopped
                 turn.services.conversations.clear(turn.key)
                 return [Reply(t("engine.cancelled"), choices=menu(t))]
+            if pending is None and _CHANGED_MIND.match(msg.text) and not self._has_open(turn):
+                return await self._run("thanks_bye", turn)  # 「唔使喇，搞掂咗」: nothing to do
             if asked_language(msg.text) is not None:
                 return [Reply(t("language.switched"))]
             if msg.choice == BACK:

@@ -263,3 +263,16 @@ def test_item16_a_reply_that_starts_with_the_ticket_number_is_recorded(bot: BotH
     assert "HD-" in text and bot.rows("SELECT state FROM tickets") != [("waiting_on_user",)]
     bodies = bot.rows("SELECT body FROM ticket_events WHERE kind = 'comment'")
     assert any("PRN-25F-03" in str(body) for (body,) in bodies)
+
+
+def test_item17_never_mind_stops_the_waiting_question(bot: BotHarness) -> None:
+    user = "james.wilson@corp.example.com"
+    bot.say("acc locked", user=user)
+    text = text_of(bot.say("actually never mind, i remembered it", user=user))
+    assert "stopped" in text and "Chase a ticket" not in text
+    assert "stopped" not in text_of(bot.say("acc locked", user=user))
+
+
+def test_item17_no_need_its_fixed_with_no_ticket_ends_politely(bot: BotHarness) -> None:
+    text = text_of(bot.say("唔使喇，搞掂咗", user="james.wilson@corp.example.com"))
+    assert "冇 IT 單" not in text and "拜拜" in text
