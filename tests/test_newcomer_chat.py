@@ -3,10 +3,12 @@ found wrong (FINDINGS item in the name) and checks the answer they should have h
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
+from bot.integrations.demo import DemoDirectory
 from tests.harness import BotHarness, text_of
 
 
@@ -276,3 +278,26 @@ def test_item17_never_mind_stops_the_waiting_question(bot: BotHarness) -> None:
 def test_item17_no_need_its_fixed_with_no_ticket_ends_politely(bot: BotHarness) -> None:
     text = text_of(bot.say("唔使喇，搞掂咗", user="james.wilson@corp.example.com"))
     assert "冇 IT 單" not in text and "拜拜" in text
+
+
+def test_item20_an_engineers_cooldown_names_the_account_and_the_time(bot: BotHarness) -> None:
+    user, engineer = "chan.taiman@corp.example.com", "ho.kawai@corp.example.com"
+    bot.say("acc locked", user=user)
+    bot.click(1, user=user)
+    bot.say("cannot login to my pc since morning, pls open a ticket", user=user)
+    bot.click("Open ticket", user=user)
+    (number,) = bot.rows("SELECT max(id) FROM tickets")[0]
+    directory = bot.services.directory
+    assert isinstance(directory, DemoDirectory)
+    account = next(a for a in directory.accounts if a.email == user)
+    directory._accounts[account.directory_id] = dataclasses.replace(account, locked=True)
+    text = text_of(bot.say(f"/helpdesk unlock chan.taiman HD-{number}", user=engineer))
+    assert "for your account" not in text, text
+    assert "Chan Tai Man's account" in text and "again from" in text
+
+
+def test_item20_an_engineer_is_told_a_command_is_for_supervisors(bot: BotHarness) -> None:
+    text = text_of(bot.say("/helpdesk weekly", user="ho.kawai@corp.example.com"))
+    assert "supervisors only" in text and "IT service desk" not in text
+    text = text_of(bot.say("/helpdesk lookup nobody.here", user="ho.kawai@corp.example.com"))
+    assert "NotFound" not in text and "not in the directory" in text

@@ -44,6 +44,7 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "limits.cooldown_for": "test_item20_an_engineers_cooldown_names_the_account_and_the_time",
     "phone.no_entra": "test_new_phone_without_entra_is_refused_plainly_and_audited",
     "phone.no_new_yet": "test_removing_the_only_phone_is_refused_and_audited",
     "phone.pass_failed": "test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it",
