@@ -301,3 +301,11 @@ def test_item20_an_engineer_is_told_a_command_is_for_supervisors(bot: BotHarness
     assert "supervisors only" in text and "IT service desk" not in text
     text = text_of(bot.say("/helpdesk lookup nobody.here", user="ho.kawai@corp.example.com"))
     assert "NotFound" not in text and "not in the directory" in text
+
+
+def test_item18_a_cantonese_access_request_finds_the_group(tmp_path: Path) -> None:
+    bot = BotHarness(
+        tmp_path, extra_toml='[graph]\nrequestable_groups = ["VPN Users", "Finance Share RW"]\n'
+    )
+    text = text_of(bot.say("我想入VPN group", user="fung.tszching@corp.example.com"))
+    assert "VPN Users" in text or any("VPN Users" in label for label in bot.labels()), text

@@ -16,6 +16,7 @@ user's words), and the pick goes to the group owner's approval (`request_group_a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from rapidfuzz import fuzz, process
@@ -44,6 +45,7 @@ _GROUP = "request:group:"
 _TICKET = "request:ticket"
 _MAX_GROUPS = 3
 _MIN_SCORE = 50
+_HAN = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]+")
 _NEAR_BEST = 15
 _NAMED = 80
 
@@ -86,8 +88,11 @@ def closest_groups(turn: Turn, *, strong: bool = False) -> list[str]:
     """The requestable groups closest to the message, best first (at most three); `strong`:
     only those the message names outright."""
     requestable = list(turn.services.settings.graph.requestable_groups)
+    # The Chinese around an English name is no part of it: 「我想入VPN group」 is read as
+    # "VPN group" (the names are English; joined to 入, "VPN" was no word of its own).
+    latin = _HAN.sub(" ", turn.msg.text)
     scored = process.extract(
-        turn.msg.text,
+        latin if latin.strip() else turn.msg.text,
         requestable,
         scorer=fuzz.token_set_ratio,
         processor=default_process,
