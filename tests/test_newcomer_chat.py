@@ -309,3 +309,11 @@ def test_item18_a_cantonese_access_request_finds_the_group(tmp_path: Path) -> No
     )
     text = text_of(bot.say("我想入VPN group", user="fung.tszching@corp.example.com"))
     assert "VPN Users" in text or any("VPN Users" in label for label in bot.labels()), text
+
+
+def test_item30_product_names_and_refs_are_written_as_people_write_them(bot: BotHarness) -> None:
+    user = "mak.sukyee@corp.example.com"
+    assert "Power BI through" in text_of(bot.say("do I have Power BI?", user=user))
+    text = text_of(bot.say("/helpdesk show HD-1003", user=user))
+    assert "ticket HD-1003 among yours" in text
+    assert "I can request Monitor" not in text_of(bot.say("can I get a second monitor?", user=user))

@@ -36,6 +36,12 @@ def _request(t: Translator) -> tuple[Choice, ...]:
     return (Choice(t("request.open"), _REQUEST, "primary"), human_choice(t))
 
 
+def _shown(product: str) -> str:
+    """A product's name as written: "Power BI", not "Power Bi" (a word of two letters is an
+    acronym)."""
+    return " ".join(w.upper() if len(w) <= 2 else w[:1].upper() + w[1:] for w in product.split())
+
+
 def _only_acknowledged(turn: Turn, choices: tuple[Choice, ...]) -> list[Reply] | None:
     """The answer to a bare yes / "ok" typed after a check's offer to request something: it
     asked no question, so the yes acknowledges the answer; nothing is requested and the
@@ -72,7 +78,7 @@ class LicenceCheck:
                     Reply(
                         t(
                             "licence.disabled",
-                            product=product.title(),
+                            product=_shown(product),
                             licence=licence.name,
                             plan=plan,
                         ),
@@ -80,17 +86,17 @@ class LicenceCheck:
                     )
                 ]
             if has:
-                return [Reply(t("licence.yes", product=product.title(), licence=licence.name))]
+                return [Reply(t("licence.yes", product=_shown(product), licence=licence.name))]
         providers = providers_of(product)[:3]
         turn.expect(
             "licence_check.request",
             {
-                "product": product.title(),
+                "product": _shown(product),
                 "providers": ", ".join(providers),
                 "text": turn.msg.text,
             },
         )
-        text = t("licence.no", product=product.title(), licences=names)
+        text = t("licence.no", product=_shown(product), licences=names)
         if providers:
             text += "\n" + t("licence.provided_by", licences=", ".join(providers))
         return [Reply(text, choices=_request(t))]

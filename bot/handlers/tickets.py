@@ -45,6 +45,7 @@ from bot.tickets.model import (
     csat_choice,
     parse_ticket_ref,
 )
+from bot.tickets.model import ref as ticket_ref
 from bot.tickets.proposal import URGENCIES, priority_of, propose
 from bot.tickets.service import transcript_was_redacted
 
@@ -376,7 +377,8 @@ def own_ticket(turn: Turn, number: int | None, shown: str) -> Ticket:
     """The actor's own ticket `number`; someone else's looks the same as none."""
     ticket = turn.services.tickets.get(number) if number else None
     if ticket is None or ticket.requester_email != (turn.msg.actor.email or ""):
-        raise TicketError("ticket.not_yours", ref=shown)
+        # named as the ticket's ref ("HD-1003"), whatever was typed ("1003", "#1003")
+        raise TicketError("ticket.not_yours", ref=ticket_ref(number) if number else shown)
     return ticket
 
 
