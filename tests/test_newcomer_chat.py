@@ -317,3 +317,10 @@ def test_item30_product_names_and_refs_are_written_as_people_write_them(bot: Bot
     text = text_of(bot.say("/helpdesk show HD-1003", user=user))
     assert "ticket HD-1003 among yours" in text
     assert "I can request Monitor" not in text_of(bot.say("can I get a second monitor?", user=user))
+
+
+def test_item30_an_article_read_shows_its_title_once(bot: BotHarness) -> None:
+    bot.say("my teams camera not working", user="mak.sukyee@corp.example.com")
+    title = bot.labels()[0].removeprefix("Read: ")
+    text = text_of(bot.click(1, user="mak.sukyee@corp.example.com"))
+    assert text.count(title) == 1, text[:300]
