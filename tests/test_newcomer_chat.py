@@ -324,3 +324,15 @@ def test_item30_an_article_read_shows_its_title_once(bot: BotHarness) -> None:
     title = bot.labels()[0].removeprefix("Read: ")
     text = text_of(bot.click(1, user="mak.sukyee@corp.example.com"))
     assert text.count(title) == 1, text[:300]
+
+
+def test_item19_an_access_approval_waits_days_and_is_worded_as_access(tmp_path: Path) -> None:
+    bot = BotHarness(
+        tmp_path, extra_toml='[graph]\nrequestable_groups = ["VPN Users", "Finance Share RW"]\n'
+    )
+    user = "fung.tszching@corp.example.com"
+    bot.say("I need access to the finance share", user=user)
+    assert "waits 5 days" in text_of(bot.click(1, user=user))
+    asked = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"][-1]
+    assert "waits 5 days" in asked and "15 minutes" not in asked
+    assert "really them" not in asked

@@ -70,7 +70,7 @@ PREFIXES_NOT_REPLIES = (
     "lockcause.",  # what is locking an account: a sentence within the unlock question
 )
 OTHER = re.compile(
-    r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|approved_tap|pass_ok|"
+    r"^(approval\.(approve|deny|ask|ask_access|run|sent|sent_access|approved_ok|approved_reset|approved_tap|pass_ok|"
     r"denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
     r"not_locked|not_locked_but_password|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"

@@ -112,30 +112,35 @@ async def request_approval(
     subject_name = group.name if group else (TAP if tap else "")
     worded = wording(action, subject_name)
     what = t(f"approval.action.{worded}", group=group.name if group else "")
+    # Access is a business decision, not a check that the person is who they say: it waits
+    # as long as a catalogue request (`tickets.request_approval_days`), worded as one.
+    days = services.settings.tickets.request_approval_days
     ask_approver(
         ctx,
         account,
         approver,
         kind,
         action=action,
-        lifetime=timedelta(minutes=settings.approval_minutes),
+        lifetime=timedelta(days=days) if group else timedelta(minutes=settings.approval_minutes),
         text=t(
-            "approval.ask",
+            "approval.ask_access" if group else "approval.ask",
             name=account.display_name,
             email=account.email,
             what=what,
             minutes=settings.approval_minutes,
+            days=days,
             role=t(f"approval.role.{kind}"),
         ),
         subject=subject,
         subject_name=subject_name,
     )
     return Outcome(
-        "approval.sent",
+        "approval.sent_access" if group else "approval.sent",
         {
             "approver": approver.display_name,
             "what": t(f"approval.you.{worded}", group=group.name if group else ""),
             "minutes": settings.approval_minutes,
+            "days": days,
         },
     )
 
