@@ -110,7 +110,7 @@ _CANCEL_WORDS = frozenset(
 _CHANGED_MIND = re.compile(
     r"^\W*(?:(?:actually|oh|ok|okay|sorry|wait|哦|噢|咁)\W*)?"
     r"(?:never\s*mind|nevermind|nvm|no need|forget it|dont worry|don't worry|"
-    r"唔使喇|唔使啦|唔洗喇|唔洗啦|唔駛喇|算啦|算數|搞掂咗|冇事喇|冇嘢喇)(?:\W|$)",
+    r"唔使喇|唔使啦|唔洗喇|唔洗啦|唔駛喇|算啦|算數)(?:\W|$)",
     re.IGNORECASE,
 )
 """A change of mind opening a message ("actually never mind, i remembered it", 「唔使喇，

@@ -184,6 +184,7 @@ def test_item7_an_approved_reset_is_collected_by_typing_its_button(bot: BotHarne
     user = "wong.siuling@corp.example.com"
     bot.say("i forgot my pasword", user=user)
     bot.click(1, user=user)
+    bot.clock.advance(minutes=1)  # the manager answers a minute later
     bot.say("approve", user="ng.waikeung@corp.example.com")
     notice = [m for m in bot.deliver() if m.kind == "notice"][-1]
     assert notice.payload["choices"], notice.payload
@@ -198,6 +199,7 @@ def test_item7_and_item5_a_notice_button_is_pressed_by_its_number(bot: BotHarnes
     bot.say("my monitor flickers all day", user=user)
     bot.click(1, user=user)
     (number,) = bot.rows("SELECT id FROM tickets")[0]
+    bot.clock.advance(hours=1)
     bot.say(f"/helpdesk resolve HD-{number} replaced the cable", user="ho.kawai@corp.example.com")
     bot.deliver()
     assert "not waiting" not in text_of(bot.say("5", user=user))
@@ -219,7 +221,7 @@ def test_item8_a_cloud_users_approval_speaks_of_a_one_time_pass(bot: BotHarness)
         told["text"]
     )
     assert told["choices"][0][0] == "Show my one-time pass now"
-    bot.say("1", user=user)
+    bot.click("@" + str(told["choices"][0][1]).lstrip("@"), user=user)
     notices = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"]
     assert any("one-time sign-in pass was issued" in n for n in notices)
     assert not any("Your password was reset" in n for n in notices)
@@ -336,3 +338,17 @@ def test_item19_an_access_approval_waits_days_and_is_worded_as_access(tmp_path: 
     asked = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"][-1]
     assert "waits 5 days" in asked and "15 minutes" not in asked
     assert "really them" not in asked
+
+
+def test_item7_a_used_notice_button_is_not_pressed_again_by_words(bot: BotHarness) -> None:
+    user = "lee.kachun@corp.example.com"
+    bot.say("I forgot my password", user=user)
+    bot.click("Reset it (manager approves)", user=user)
+    bot.clock.advance(minutes=1)
+    bot.say("approve", user="ho.kawai@corp.example.com")
+    bot.deliver()
+    bot.clock.advance(minutes=1)
+    assert "temporary password" in text_of(bot.say("Reset my password now", user=user))
+    bot.clock.advance(minutes=1)
+    text = text_of(bot.say("reset my password", user=user))
+    assert "expired or was already used" not in text

@@ -49,19 +49,18 @@ _SHOWN = "|shown"
 
 
 def note_shown(turn: Turn, replies: Sequence[Reply]) -> None:
-    """Note the choices the last answer showed, and when (none: forget the note)."""
+    """Note the choices the last answer showed (maybe none), and when: a notice's buttons
+    count only when the notice came after it."""
     offered = [r.choices for r in replies if r.choices]
-    store, key = turn.services.conversations, turn.key + _SHOWN
-    if offered:
-        shown = [[c.label, c.value, c.style] for c in offered[-1]]
-        at = iso(turn.services.clock())
-        store.put(key, PendingFlow("shown", {"choices": shown, "at": at}, turn.t.lang))
-    else:
-        store.clear(key)
+    shown = [[c.label, c.value, c.style] for c in offered[-1]] if offered else []
+    at = iso(turn.services.clock())
+    turn.services.conversations.put(
+        turn.key + _SHOWN, PendingFlow("shown", {"choices": shown, "at": at}, turn.t.lang)
+    )
 
 
 def _notice_choices(turn: Turn, after: str) -> tuple[Choice, ...]:
-    """The buttons of the newest notice sent to this person since `after` (within the
+    """The buttons of the newest notice sent to this person after `after` (within the
     conversation timeout): an approved reset's "Reset my password now", a resolved
     ticket's ratings. Where buttons cannot be pressed (the console), or when someone types
     instead, its number or its label presses it."""
@@ -71,7 +70,7 @@ def _notice_choices(turn: Turn, after: str) -> tuple[Choice, ...]:
     )
     msg = turn.msg
     found = services.outbox.latest_choices(
-        Recipient.person(msg.platform, msg.actor.user_id), max(after, oldest)
+        Recipient.person(msg.platform, msg.actor.user_id), oldest, after
     )
     if found is None:
         return ()

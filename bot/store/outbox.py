@@ -47,13 +47,17 @@ class Outbox:
         )
         return cursor.rowcount == 1
 
-    def latest_choices(self, recipient: Recipient, since: str) -> tuple[str, list[Any]] | None:
-        """The newest notice to `recipient` queued at or after `since` that carries buttons:
-        when it was queued, and its choices ([label, value] each); None if there is none."""
+    def latest_choices(
+        self, recipient: Recipient, since: str, after: str = ""
+    ) -> tuple[str, list[Any]] | None:
+        """The newest notice to `recipient` queued at or after `since`, and after `after`,
+        that carries buttons: when it was queued, and its choices ([label, value] each);
+        None if there is none."""
         rows = self._conn.execute(
             "SELECT created_at, payload_json FROM outbox WHERE kind = 'notice'"
-            " AND recipient = ? AND created_at >= ? ORDER BY id DESC LIMIT 20",
-            (str(recipient), since),
+            " AND recipient = ? AND created_at >= ? AND created_at > ?"
+            " ORDER BY id DESC LIMIT 20",
+            (str(recipient), since, after),
         ).fetchall()
         for created_at, payload in rows:
             choices = json.loads(payload).get("choices")
