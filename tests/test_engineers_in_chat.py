@@ -71,7 +71,7 @@ def test_an_engineer_reads_the_queue_and_looks_a_user_up_without_the_prefix(
 ) -> None:
     number = open_ticket(bot)
     queue = bot.say("queue unassigned", user=ENGINEER)
-    assert f"Queue (unassigned): 1 tickets\nHD-{number} P" in text_of(queue)
+    assert f"Queue (unassigned): 1 ticket\nHD-{number} P" in text_of(queue)
     looked_up = text_of(bot.say("lookup chan.taiman", user=ENGINEER))
     assert "Chan Tai Man" in looked_up and "LOCKED" in looked_up
     assert ("lookup", "done") in bot.rows("SELECT action, outcome FROM audit_log")

@@ -352,3 +352,12 @@ def test_item7_a_used_notice_button_is_not_pressed_again_by_words(bot: BotHarnes
     bot.clock.advance(minutes=1)
     text = text_of(bot.say("reset my password", user=user))
     assert "expired or was already used" not in text
+
+
+def test_item30_a_team_queue_names_its_team(bot: BotHarness) -> None:
+    user = "lee.kachun@corp.example.com"
+    bot.say("my docking station is broken, screens flicker, pls open a ticket", user=user)
+    bot.click("Open ticket", user=user)
+    (team,) = bot.rows("SELECT team FROM tickets")[0]
+    text = text_of(bot.say(f"/helpdesk queue team {team}", user="ho.kawai@corp.example.com"))
+    assert f"Queue (team {team}): 1 ticket\n" in text, text
