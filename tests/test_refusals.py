@@ -50,6 +50,7 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "limits.cooldown_for": "test_item20_an_engineers_cooldown_names_the_account_and_the_time",
     "phone.no_entra": "test_new_phone_without_entra_is_refused_plainly_and_audited",
     "phone.no_new_yet": "test_removing_the_only_phone_is_refused_and_audited",
     "phone.pass_failed": "test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it",
@@ -75,9 +76,10 @@ PREFIXES_NOT_REPLIES = (
     "lockcause.",  # what is locking an account: a sentence within the unlock question
 )
 OTHER = re.compile(
-    r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
+    r"^(approval\.(approve|deny|ask|ask_access|run|sent|sent_access|approved_ok|approved_reset|approved_tap|pass_ok|key_ok|"
+    r"denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$|bitlocker\.(key|notice|ask_id)$)"
+    r"not_locked|not_locked_but_password|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$|bitlocker\.(key|notice|ask_id)$)"
 )
 
 

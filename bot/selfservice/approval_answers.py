@@ -15,7 +15,7 @@ from bot.chat_numbers import whole_number
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError
 from bot.selfservice.actions import add_member, perform_reset, perform_unlock
-from bot.selfservice.approvals import tell_requester
+from bot.selfservice.approvals import tell_requester, wording
 from bot.selfservice.context import ActionContext, Outcome
 from bot.selfservice.guardrails import limited, refusal, refuse_limited
 from bot.selfservice.recovery import integration_down, own_account
@@ -35,11 +35,13 @@ RUN_INTENT = {
     "bitlocker_key": "bitlocker_key",
 }
 _RUN_WORDS = {
-    "password_reset": ("approval.approved_reset", "approval.run"),
-    "mfa_pass": ("approval.approved_pass", "approval.run_pass"),
-    "bitlocker_key": ("approval.approved_key", "approval.run_key"),
+    "password_reset": ("approval.approved_reset", "approval.run", "approval.approved_ok"),
+    "password_reset_tap": ("approval.approved_tap", "approval.run_pass", "approval.pass_ok"),
+    "mfa_pass": ("approval.approved_pass", "approval.run_pass", "approval.pass_ok"),
+    "bitlocker_key": ("approval.approved_key", "approval.run_key", "approval.key_ok"),
 }
-"""What the requester reads when such an action is approved, and their button's label."""
+"""By the approval's wording (`wording`): what the requester reads when it is approved,
+their button's label, and what the approver is told."""
 
 
 def check_answer(ctx: ActionContext, approval: Approval, clicker: Account) -> Outcome | None:
@@ -87,7 +89,8 @@ async def carry_out(
     an unlock or a group's access act now."""
     services = ctx.services
     requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
-    what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
+    worded = wording(approval.action, approval.subject_name)
+    what = requester_t(f"approval.you.{worded}", group=approval.subject_name)
     if not approve:
         ctx.audit(
             action=approval.action,
@@ -109,7 +112,7 @@ async def carry_out(
         verification="approval",
     )
     if approval.action in RUN_BUTTONS:
-        told, button = _RUN_WORDS[approval.action]
+        told, button, approved = _RUN_WORDS[worded]
         tell_requester(
             ctx,
             approval,
@@ -121,7 +124,7 @@ async def carry_out(
             ),
             [[requester_t(button), f"{RUN_BUTTONS[approval.action]}{approval.id}"]],
         )
-        return Outcome("approval.approved_ok", {"email": approval.requester_email})
+        return Outcome(approved, {"email": approval.requester_email})
     if approval.action == "group_add":
         added = await add_member(ctx, approval, clicker)
         group = approval.subject_name
