@@ -105,6 +105,12 @@ class LdapSettings:
     """Members of these groups, direct or nested (tokenGroups), are never unlocked or reset."""
     timeout_seconds: int = 5
     """Bound on connecting to the DC and on each LDAP operation; beyond it the DC is "down"."""
+    device_owner_attributes: tuple[str, ...] = ("managedBy",)
+    """DN-valued attributes of a computer object naming the person whose device it is; a
+    BitLocker recovery key is given only to that person."""
+    server_ous: tuple[str, ...] = ()
+    """OUs holding servers: their BitLocker keys are never given through chat (nor is any
+    computer's whose operatingSystem names a server)."""
 
 
 @dataclass(frozen=True)

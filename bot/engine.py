@@ -32,11 +32,13 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import overload
 
+from bot.chat_numbers import whole_number
 from bot.clock import iso
 from bot.errors import UserFacingError
 from bot.handlers.account_facts import about_the_account, fact_before_question
@@ -51,10 +53,21 @@ from bot.handlers.base import (
 from bot.handlers.clarify import CLARIFY_FLOW, ask, chosen
 from bot.handlers.command_words import engineer_only_words, engineer_words
 from bot.handlers.commands import BY_NAME, ENGINEER_SIDE
-from bot.handlers.context import remember
+from bot.handlers.context import remember, remember_asked
 from bot.handlers.free_text import awaits_free_text, new_request
 from bot.handlers.home import home
-from bot.handlers.interrupted import BACK, back, offer_back, park, worth_keeping
+from bot.handlers.interrupted import (
+    BACK,
+    back,
+    not_a_choice,
+    note_shown,
+    offer_back,
+    park,
+    pressed_on_a_notice,
+    shown,
+    typed_number,
+    worth_keeping,
+)
 from bot.handlers.outage import URGENT_INTENT, urgent_intent
 from bot.handlers.outcomes import said
 from bot.handlers.roles import is_engineer
@@ -69,6 +82,7 @@ from bot.intents import (
     approval_answer,
     bare_answer,
     rating,
+    rating_with_words,
     thanks_or_bye,
     yes_or_no,
 )
@@ -95,6 +109,16 @@ _CANCEL_WORDS = frozenset(
     {"cancel", "stop", "never mind", "nevermind", "取消", "唔使喇", "算啦", "唔要喇", "唔使喇唔該"}
 )
 
+_CHANGED_MIND = re.compile(
+    r"^\W*(?:(?:actually|oh|ok|okay|sorry|wait|哦|噢|咁)\W*)?"
+    r"(?:never\s*mind|nevermind|nvm|no need|forget it|dont worry|don't worry|"
+    r"唔使喇|唔使啦|唔洗喇|唔洗啦|唔駛喇|算啦|算數)(?:\W|$)",
+    re.IGNORECASE,
+)
+"""A change of mind opening a message ("actually never mind, i remembered it", 「唔使喇，
+搞掂咗」): the waiting question is stopped; with none waiting and no open ticket to cancel,
+the chat ends politely. With an open ticket the words are understood (a cancel, maybe)."""
+
 
 def understood(
     classify: Callable[[str], IntentResult], text: str
@@ -105,8 +129,8 @@ def understood(
     ask for a person with the problem beside it (`asks_for_a_person`). When the model's two
     best are close and neither rule changed or confirmed its answer, the engine asks which one
     (`result.close`). The conversation suite measures this intent, not the model's alone."""
-    if rating(text) is not None:
-        return RATE_INTENT, None
+    if rating(text) is not None or rating_with_words(text) is not None:
+        return RATE_INTENT, None  # "5/5 好快手 多謝": the rating, not the thanks, answers
     if approval_answer(text) is not None:
         return TYPED_APPROVAL, None
     result = classify(text)
@@ -180,6 +204,7 @@ class Engine:
         request_id = msg.event_id or uuid.uuid4().hex
         turn = Turn(msg=msg, t=t, services=services, key=key, request_id=request_id)
         replies = await self._answer(turn, pending)
+        note_shown(turn, replies)
         prefix = [Reply(t(note, limit=f"{limit:,}"), private=True) for note in notes]
         said = msg.text or (f"[{msg.choice}]" if msg.choice else "")
         services.transcripts.record(
@@ -187,6 +212,11 @@ class Engine:
             [("user", said)] + [("bot", r.text) for r in replies if not r.private],
         )
         return prefix + replies
+
+    def _has_open(self, turn: Turn) -> bool:
+        """Whether the person has an open ticket (a change of mind may be about it)."""
+        mine = self.services.tickets.for_requester(turn.msg.actor.email or "")
+        return any(ticket.is_open for ticket in mine)
 
     def _in_a_ticket_thread(self, msg: Incoming) -> bool:
         tickets = self.services.tickets
@@ -288,6 +318,7 @@ class Engine:
             log.debug("intent %s (%.2f)", result.intent, result.confidence)
             if result.close and intent == result.intent and not _outage_said(intent, turn):
                 question = ask(turn, result)
+                remember_asked(turn, (result.intent, result.runner_up))
                 if about_the_account(turn.msg.text):  # rule: the account's fact comes first
                     offered = (result.intent, result.runner_up)
                     fact = await fact_before_question(turn, offered)
@@ -322,9 +353,12 @@ class Engine:
         try:
             if not msg.text and not msg.choice and not msg.form:
                 return [Reply(t("engine.empty"), choices=menu(t))]
-            if msg.text.lower() in _CANCEL_WORDS:
+            if msg.text.lower() in _CANCEL_WORDS or (pending and _CHANGED_MIND.match(msg.text)):
+                # "actually never mind, i remembered it" to "Unlock it now?": stopped
                 turn.services.conversations.clear(turn.key)
                 return [Reply(t("engine.cancelled"), choices=menu(t))]
+            if pending is None and _CHANGED_MIND.match(msg.text) and not self._has_open(turn):
+                return await self._run("thanks_bye", turn)  # 「唔使喇，搞掂咗」: nothing to do
             if asked_language(msg.text) is not None:
                 return [Reply(t("language.switched"))]
             if msg.choice == BACK:
@@ -386,14 +420,25 @@ class Engine:
                         return await self._run(picked.intent, turn)
                     if answer is not None:
                         return answer
-                if bare_answer(msg.text) and worth_keeping(pending):
-                    return [Reply(t("engine.not_a_choice"))]  # "7" to a yes / no: still waiting
+                if bare_answer(msg.text) and (worth_keeping(pending) or typed_number(msg.text)):
+                    return not_a_choice(turn)  # "7" to a yes / no, "9" under articles: waits
                 turn.services.conversations.clear(turn.key)
                 if msg.text and worth_keeping(pending):
                     park(turn, pending)
                     return offer_back(turn, await self._understand(turn))
             if not msg.text:
                 return [Reply(t("engine.choice_expired"), choices=menu(t))]
+            pressed = None if bare_answer(msg.text) else pressed_on_a_notice(turn)
+            if pressed is not None:  # "Reset my password now" typed under that notice
+                click = replace(msg, text="", choice=pressed)
+                return await self._answer(replace(turn, msg=click), None)
+            offered = shown(turn) if typed_number(msg.text) else ()
+            if offered:  # a number typed under buttons, no question waiting: it clicks one
+                number = whole_number(unicodedata.normalize("NFKC", msg.text).strip(" .!。！#"))
+                if number is None or number > len(offered):
+                    return not_a_choice(turn)  # "3" under one button
+                click = replace(msg, text="", choice=offered[number - 1].value)
+                return await self._answer(replace(turn, msg=click), None)
             if bare_answer(msg.text):
                 # "ok" / 「好」 with nothing asked is an acknowledgement; "2" or "no" answers
                 # a question that has ended

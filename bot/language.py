@@ -19,6 +19,10 @@ from bot.messages import Lang
 
 _WORD = re.compile(r"[A-Za-z]+")
 _TICKET_REF = re.compile(r"(?<![A-Za-z0-9])#?hd[-_ ]?\d+", re.IGNORECASE)
+_HEX_ID = re.compile(
+    r"(?<![A-Za-z0-9])(?=[0-9A-Fa-f-]*\d)[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{1,12})*(?![A-Za-z0-9])"
+)
+"""A key id or GUID (a BitLocker "Recovery key ID" typed back): its letters are no words."""
 _ASK_ENGLISH = re.compile(
     r"^(?:(?:in|reply in|speak|use|answer in)\s+)?english(?:\s+(?:please|pls|plz))?"
     r"|^(?:請|唔該)?(?:講|用|要)?英文(?:啦|吖|呀|得唔得|唔該)?$",
@@ -53,10 +57,11 @@ def asked_language(text: str) -> Lang | None:
 
 def written_in(text: str) -> Lang | None:
     """The language a message is written in; None when it has no words to tell by (a ticket
-    ref, a number, a rating, a single English word such as "ok" or "thx")."""
+    ref, a key id, a number, a rating, a single English word such as "ok" or "thx")."""
     if has_han(text):
         return "zh-Hant"
-    return "en" if len(_WORD.findall(_TICKET_REF.sub(" ", text))) >= 2 else None
+    words = _WORD.findall(_HEX_ID.sub(" ", _TICKET_REF.sub(" ", text)))
+    return "en" if len(words) >= 2 else None
 
 
 def reply_language(text: str, remembered: Lang | None, chosen: bool, fallback: Lang) -> Lang:

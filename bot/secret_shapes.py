@@ -261,6 +261,13 @@ def _digits_from(keyword: str) -> int:
     return 4 if any(k in word for k in ("pin", "otp", "code", "碼", "码", "one")) else 6
 
 
+_RECOVERY_KEY_WORD = re.compile(r"(?i)(?:bitlocker[\s-]?)?recovery[\s-]?keys?|bitlocker[\s-]?key")
+_KEY_ID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{1,12}){0,4}[.,;!?]?")
+"""The "Recovery key ID" a BitLocker screen shows (its first 8 hex characters, or more of
+the GUID): after "recovery key" it names the key, it is not one. The key itself is 48
+digits in groups of six, which `_SHAPES` catches wherever it stands."""
+
+
 def keyword_values(text: str) -> Iterator[Span]:
     """A value after a keyword: "password is x", "pw's x", "P@ssword: x", "密碼係x", "OTP 1234"."""
     for key in _KEY.finditer(text):
@@ -292,6 +299,12 @@ def keyword_values(text: str) -> Iterator[Span]:
                 digits_from=digits_from,
                 phrase_key=bool(key.group("phrase")),
             )
+            if (
+                found
+                and _RECOVERY_KEY_WORD.fullmatch(key.group(0))
+                and _KEY_ID.fullmatch(text[found[0] : found[1]])
+            ):
+                break
             if found:
                 yield found[0], found[1], "token" if key.group("tok") else "password"
                 break

@@ -399,6 +399,10 @@ class GraphStandIn:
         self._failures: list[_Failure] = []
         self._sign_ins: list[dict[str, Any]] = []
         self._devices: dict[str, dict[str, Any]] = {}
+        self._entra_devices: dict[str, dict[str, Any]] = {}  # object id -> device
+        self._recovery_keys: dict[str, dict[str, Any]] = {}  # key id -> key
+        self.key_reads: list[str] = []  # key ids whose secret was read ($select=key)
+        self.bitlocker_app_only = True  # False: the key endpoints refuse the app (403)
         self._route_table: list[tuple[str, re.Pattern[str], Callable[..., _Answer]]] = []
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -665,9 +669,11 @@ class GraphStandIn:
         encrypted: bool = True,
         failing: Sequence[str] = (),
         owner_type: str = "company",
+        entra_device_id: str | None = None,
     ) -> str:
         """An Intune-managed device whose primary user is `upn`; `failing` names the
-        compliance settings it fails (its policy states say nonCompliant for them)."""
+        compliance settings it fails (its policy states say nonCompliant for them);
+        `entra_device_id` is its Entra `deviceId` (`azureADDeviceId`)."""
         with self._lock:
             user = self._user_ref(upn)
             device_id = str(uuid.uuid4())
@@ -681,9 +687,35 @@ class GraphStandIn:
                 "lastSyncDateTime": _iso(last_sync or self.clock()),
                 "isEncrypted": encrypted,
                 "managedDeviceOwnerType": owner_type,
+                "azureADDeviceId": entra_device_id or str(uuid.uuid4()),
                 "failing": list(failing),
             }
             return device_id
+
+    def add_entra_device(
+        self, name: str, *, owners: Iterable[str] = (), os: str = "Windows"
+    ) -> str:
+        """A device registered in Entra with registered `owners` (UPNs); its `deviceId`."""
+        with self._lock:
+            device_id = str(uuid.uuid4())
+            self._entra_devices[str(uuid.uuid4())] = {
+                "deviceId": device_id,
+                "displayName": name,
+                "operatingSystem": os,
+                "owners": [self._user_ref(upn).id for upn in owners],
+            }
+            return device_id
+
+    def add_recovery_key(self, device_id: str, key_id: str, key: str) -> None:
+        """A BitLocker recovery key backed up from the device with this `deviceId`."""
+        with self._lock:
+            self._recovery_keys[key_id.lower()] = {
+                "id": key_id.lower(),
+                "createdDateTime": _iso(self.clock()),
+                "deviceId": device_id,
+                "volumeType": "operatingSystemVolume",
+                "key": key,
+            }
 
     _METHOD_TYPES: ClassVar[dict[str, str]] = {
         "authenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
@@ -1119,6 +1151,10 @@ class GraphStandIn:
             ("GET", f"/domains/{seg}", self._get_domain),
             ("GET", "/auditLogs/signIns", self._list_sign_ins),
             ("GET", f"/users/{seg}/managedDevices", self._user_devices),
+            ("GET", "/devices", self._list_entra_devices),
+            ("GET", f"/devices/{seg}/registeredOwners", self._device_owners),
+            ("GET", "/informationProtection/bitlocker/recoveryKeys", self._list_recovery_keys),
+            ("GET", f"/informationProtection/bitlocker/recoveryKeys/{seg}", self._get_recovery_key),
             (
                 "GET",
                 f"/deviceManagement/managedDevices/{seg}/deviceCompliancePolicyStates",
@@ -1504,6 +1540,7 @@ class GraphStandIn:
         "isEncrypted",
         "managedDeviceOwnerType",
         "userId",
+        "azureADDeviceId",
     )
 
     def _user_devices(self, call: Call, key: str) -> _Answer:
@@ -1514,6 +1551,55 @@ class GraphStandIn:
             if d["userId"] == user.id
         ]
         return self._collection(call, mine, self._DEVICE_PROPS)
+
+    _ENTRA_DEVICE_PROPS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "deviceId",
+        "displayName",
+        "operatingSystem",
+    )
+    _KEY_PROPS: ClassVar[tuple[str, ...]] = ("id", "createdDateTime", "deviceId", "volumeType")
+
+    def _list_entra_devices(self, call: Call) -> _Answer:
+        items = [
+            {"id": object_id, **{k: v for k, v in d.items() if k != "owners"}}
+            for object_id, d in self._entra_devices.items()
+        ]
+        found = self._filtered(call, items, self._ENTRA_DEVICE_PROPS)
+        return self._collection(call, found, self._ENTRA_DEVICE_PROPS)
+
+    def _device_owners(self, call: Call, object_id: str) -> _Answer:
+        device = self._entra_devices.get(object_id)
+        if device is None:
+            raise _not_found(object_id)
+        owners = [self._object_json(user_id) for user_id in device["owners"]]
+        return self._collection(call, owners, ["id", "userPrincipalName", "displayName"])
+
+    def _check_bitlocker_grant(self) -> None:
+        if not self.bitlocker_app_only:
+            raise _graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+
+    def _list_recovery_keys(self, call: Call) -> _Answer:
+        """The keys' metadata; like Graph, never the `key` here (a 400 if selected)."""
+        self._check_bitlocker_grant()
+        items = [{k: v for k, v in r.items() if k != "key"} for r in self._recovery_keys.values()]
+        found = self._filtered(call, items, ["deviceId"])
+        return self._collection(call, found, self._KEY_PROPS)
+
+    def _get_recovery_key(self, call: Call, key_id: str) -> _Answer:
+        """One key; its `key` only with `$select=key` (each such read is recorded)."""
+        self._check_bitlocker_grant()
+        item = self._recovery_keys.get(key_id.lower())
+        if item is None:
+            raise _not_found(key_id)
+        body = self._select(call, dict(item), [*self._KEY_PROPS, "key"], self._KEY_PROPS)
+        if "key" in body:
+            self.key_reads.append(item["id"])
+        return _Answer(200, body)
 
     def _device_policy_states(self, call: Call, device_id: str) -> _Answer:
         device = self._devices.get(device_id)

@@ -24,6 +24,14 @@ The directory (a contract: tests are written against these names):
       OU=Service Accounts svc-helpdesk, the bot's bind account, delegated on OU=Staff
                           only: Reset Password, read/write lockoutTime and pwdLastSet
       OU=Groups           IT Ops Admins, IT Helpdesk Engineers
+      OU=Workstations     computers with BitLocker recovery information (msFVE-Recovery-
+                          Information objects under each, `COMPUTERS`): LT-CHAN-01 and
+                          LT-CHAN-02 (managedBy chan.taiman), LT-LEE-01 (managedBy
+                          lee.siuming; one of its keys shares its first 8 characters with
+                          LT-CHAN-02's), SRV-FILE-01 (a Windows Server, managedBy
+                          chan.taiman). svc-helpdesk may read the recovery objects here
+                          (read, list and control access, for the confidential
+                          msFVE-RecoveryPassword) and nowhere else.
 
 Password policy: complexity on, minimum length 10, no history, minimum age 0, maximum
 age 90 days, lockout after 3 bad passwords for 30 minutes (window 30 minutes).
@@ -46,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +91,8 @@ STAFF_SERVICE = f"OU=Service Accounts,{STAFF}"
 CONTRACTORS = f"OU=Contractors,{BASE_DN}"
 SERVICE_ACCOUNTS = f"OU=Service Accounts,{BASE_DN}"
 GROUPS = f"OU=Groups,{BASE_DN}"
-OUS = (STAFF, STAFF_SERVICE, CONTRACTORS, SERVICE_ACCOUNTS, GROUPS)
+WORKSTATIONS = f"OU=Workstations,{BASE_DN}"
+OUS = (STAFF, STAFF_SERVICE, CONTRACTORS, SERVICE_ACCOUNTS, GROUPS, WORKSTATIONS)
 
 OPS_ADMINS = f"CN=IT Ops Admins,{GROUPS}"
 ENGINEERS = f"CN=IT Helpdesk Engineers,{GROUPS}"
@@ -99,6 +109,8 @@ RESET_PASSWORD = "00299570-246d-11d0-a768-00aa006e0529"
 LOCKOUT_TIME = "28630ebf-41d5-11d1-a9c1-0000f80367c1"
 PWD_LAST_SET = "bf967a0a-0de6-11d0-a285-00aa003049e2"
 USER_CLASS = "bf967aba-0de6-11d0-a285-00aa003049e2"
+RECOVERY_INFORMATION_CLASS = "ea715d30-8f53-40d0-bd1e-6109186d782c"  # msFVE-RecoveryInformation
+WORKSTATION_TRUST_ACCOUNT = 0x1000
 
 _100NS_PER_SECOND = 10_000_000
 
@@ -159,6 +171,76 @@ def _users() -> list[_User]:
 
 
 USERS: dict[str, _User] = {u.sam: u for u in _users()}
+
+
+@dataclass(frozen=True)
+class Computer:
+    """A computer in OU=Workstations, the person it is managed by, and its BitLocker keys
+    as (key id, recovery password); the passwords are made up."""
+
+    name: str
+    managed_by: str
+    os: str
+    keys: tuple[tuple[str, str], ...]
+
+    @property
+    def dn(self) -> str:
+        return f"CN={self.name},{WORKSTATIONS}"
+
+
+COMPUTERS: dict[str, Computer] = {
+    c.name: c
+    for c in (
+        Computer(
+            "LT-CHAN-01",
+            "chan.taiman",
+            "Windows 11 Enterprise",
+            (
+                (
+                    "1A2B3C4D-5E6F-4A0B-9C1D-2E3F4A5B6C7D",
+                    "111111-222222-333333-444444-555555-666666-777777-888888",
+                ),
+            ),
+        ),
+        Computer(
+            "LT-CHAN-02",
+            "chan.taiman",
+            "Windows 11 Enterprise",
+            (
+                (
+                    "3F00AA11-1111-4A0B-9C1D-2E3F4A5B6C7D",
+                    "123456-234567-345678-456789-567890-678901-789012-890123",
+                ),
+            ),
+        ),
+        Computer(
+            "LT-LEE-01",
+            "lee.siuming",
+            "Windows 11 Enterprise",
+            (
+                (
+                    "7E8F9A0B-1C2D-4E3F-A405-162738495A6B",
+                    "101010-202020-303030-404040-505050-606060-707070-808080",
+                ),
+                (
+                    "3F00AA11-9999-4A0B-9C1D-2E3F4A5B6C7D",
+                    "010101-020202-030303-040404-050505-060606-070707-080808",
+                ),
+            ),
+        ),
+        Computer(
+            "SRV-FILE-01",
+            "chan.taiman",
+            "Windows Server 2022 Standard",
+            (
+                (
+                    "5C6D7E8F-0A1B-4C2D-8E3F-405162738495",
+                    "999999-888888-777777-666666-555555-444444-333333-222222",
+                ),
+            ),
+        ),
+    )
+}
 GROUP_MEMBERS: dict[str, list[str]] = {
     OPS_ADMINS: [USERS["wong.admin"].dn],
     ENGINEERS: [USERS["eng.lam"].dn],
@@ -763,6 +845,35 @@ def _populate(dc: DomainController) -> None:
                 },
             )
         conn.modify(DOMAIN_ADMINS, {"member": [(ldap3.MODIFY_ADD, [OPS_ADMINS])]})
+        for computer in COMPUTERS.values():
+            _add(
+                conn,
+                computer.dn,
+                "computer",
+                {
+                    "sAMAccountName": f"{computer.name}$",
+                    "userAccountControl": str(WORKSTATION_TRUST_ACCOUNT),
+                    "operatingSystem": computer.os,
+                    "managedBy": USERS[computer.managed_by].dn,
+                },
+            )
+            for key_id, password in computer.keys:
+                # Windows names each object "<backup time>{<key id>}".
+                _add(
+                    conn,
+                    f"CN=2026-11-01T09:00:00-00:00{{{key_id}}},{computer.dn}",
+                    "msFVE-RecoveryInformation",
+                    {
+                        "msFVE-RecoveryGuid": uuid.UUID(key_id).bytes_le,
+                        "msFVE-RecoveryPassword": password,
+                        "msFVE-VolumeGuid": uuid.uuid5(uuid.NAMESPACE_URL, key_id).bytes_le,
+                    },
+                )
+
+
+def _add(conn: ldap3.Connection, dn: str, object_class: str, attrs: dict[str, Any]) -> None:
+    if not conn.add(dn, object_class, attrs):
+        raise SambaError(f"cannot add {dn}: {conn.result}")
 
 
 def _delegate(dc: DomainController, samba_tool: str) -> None:
@@ -788,6 +899,22 @@ def _delegate(dc: DomainController, samba_tool: str) -> None:
             f"--sddl={sddl}",
         ],
         "samba-tool dsacl set",
+    )
+    # BitLocker recovery objects in OU=Workstations: read, list and control access (the
+    # confidential msFVE-RecoveryPassword needs it), inherited to those objects only.
+    _run(
+        [
+            samba_tool,
+            "dsacl",
+            "set",
+            "-s",
+            str(dc.conf),
+            "-H",
+            str(dc.sam_ldb),
+            f"--objectdn={WORKSTATIONS}",
+            f"--sddl=(OA;CIIO;RPLCLORCCR;;{RECOVERY_INFORMATION_CLASS};{sid_text})",
+        ],
+        "samba-tool dsacl set (BitLocker)",
     )
 
 

@@ -124,7 +124,7 @@ def test_an_unknown_subcommand_suggests_the_closest_by_spelling_and_by_help(
     assert typo.startswith('I don\'t know the command "clam". Did you mean:\n/helpdesk claim')
     assert "/helpdesk licences" not in typo  # not the whole list
     by_help = text_of(bot.command("/helpdesk take HD-1001", user=ENGINEER))
-    assert "/helpdesk claim <ID>  take a ticket yourself" in by_help
+    assert "/helpdesk claim <ID>\n    take a ticket yourself" in by_help
     by_chinese_help = text_of(bot.command("/helpdesk 認領 HD-1001", user=ENGINEER))
     assert "Did you mean:\n/helpdesk claim" in by_chinese_help
 
@@ -149,7 +149,7 @@ def test_a_requester_in_chinese_gets_chinese_suggestions(bot: BotHarness) -> Non
     replies = as_person(bot, "/helpdesk 取消 HD-1001", "zh-Hant", user=REQUESTER)
     assert (
         text_of(replies)
-        == "我唔識「取消」呢個指令。你係咪想用：\n/helpdesk cancel <ID>  取消你張單"
+        == "我唔識「取消」呢個指令。你係咪想用：\n/helpdesk cancel <ID>\n    取消你張單"
     )
 
 

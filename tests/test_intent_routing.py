@@ -122,7 +122,7 @@ def test_a_ticket_action_with_no_ticket_lists_the_persons_tickets(bot: BotHarnes
 
 
 def test_a_request_goes_through_the_catalogue_to_a_request_ticket(bot: BotHarness) -> None:
-    assert "I can request Monitor" in text_of(bot.say("can I get a second monitor"))
+    assert "I can send a request for you: Monitor" in text_of(bot.say("can I get a second monitor"))
     bot.click("Send the request")
     assert bot.rows("SELECT summary, category FROM tickets") == [("Request: Monitor", "hardware")]
 

@@ -84,10 +84,13 @@ def test_cantonese_click_asks_first_and_a_no_changes_nothing(bot: BotHarness) ->
     assert _audit(bot)[-1][:2] == ("phish_containment", "declined")
 
 
-def test_a_negated_click_is_asked_about_not_treated_as_an_incident(bot: BotHarness) -> None:
+def test_a_negated_click_gets_the_guidance_not_an_incident_nor_the_question(
+    bot: BotHarness,
+) -> None:
     said = text_of(bot.say("I got a phishing email but I didn't click the link"))
-    assert "Did you click" in said
-    assert bot.rows("SELECT count(*) FROM tickets") == [(0,)]
+    assert "Did you click" not in said and "Report" in said  # they said so already
+    assert bot.rows("SELECT category, priority FROM tickets") != [("security", "P1")]
+    assert all(priority != "P1" for (priority,) in bot.rows("SELECT priority FROM tickets"))
 
 
 def test_privileged_account_containment_is_refused_audited_and_alerted(

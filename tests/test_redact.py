@@ -132,3 +132,17 @@ def test_ordinary_speech_is_left_alone(text: str) -> None:
 def test_already_masked_text_is_not_found_again() -> None:
     once = redact("my password is Hunter2!").text
     assert redact(once).text == once and not redact(once).found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BitLocker recovery key 1A2B3C4D",
+        "my recovery key ID is 3F00AA11-1111-4A0B, what's the key",
+        "bitlocker key 7e8f9a0b please",
+    ],
+)
+def test_a_bitlocker_key_id_is_not_a_secret_but_the_key_is(text: str) -> None:
+    assert not redact(text).found
+    key = "recovery key 123456-234567-345678-456789-567890-678901-789012-890123"
+    assert redact(key).found

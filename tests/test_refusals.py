@@ -39,11 +39,18 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "approval.not_yours": "test_reset_with_manager_approval_changes_the_password_and_keeps_it_nowhere",  # noqa: E501
     "approval.run_expired": "test_reset_with_manager_approval_changes_the_password_and_keeps_it_nowhere",  # noqa: E501
     "approval.unlock_failed": "test_directory_outage_gives_a_clear_answer_and_opens_a_ticket",
+    "bitlocker.": "test_someone_elses_device_is_refused_audited_and_alerted",
+    "bitlocker.not_owner": "test_someone_elses_device_is_refused_audited_and_alerted",
+    "bitlocker.server": "test_a_server_is_refused_even_for_its_manager",
+    "bitlocker.unknown": "test_unknown_and_ambiguous_key_ids",
+    "bitlocker.ambiguous": "test_unknown_and_ambiguous_key_ids",
+    "bitlocker.failed": "test_throttled_lists_are_waited_out_and_a_503_on_the_key_opens_a_ticket",
     "commands.refused": "test_engineer_unlocks_and_resets_for_a_ticket_others_are_refused",
     "group.add_failed": "test_access_request_goes_to_the_owner_who_approves_and_the_bot_adds_the_member",  # noqa: E501
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "limits.cooldown_for": "test_item20_an_engineers_cooldown_names_the_account_and_the_time",
     "phone.no_entra": "test_new_phone_without_entra_is_refused_plainly_and_audited",
     "phone.no_new_yet": "test_removing_the_only_phone_is_refused_and_audited",
     "phone.pass_failed": "test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it",
@@ -69,9 +76,10 @@ PREFIXES_NOT_REPLIES = (
     "lockcause.",  # what is locking an account: a sentence within the unlock question
 )
 OTHER = re.compile(
-    r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
+    r"^(approval\.(approve|deny|ask|ask_access|run|sent|sent_access|approved_ok|approved_reset|approved_tap|pass_ok|key_ok|"
+    r"denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"
+    r"not_locked|not_locked_but_password|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$|bitlocker\.(key|notice|ask_id)$)"
 )
 
 

@@ -121,7 +121,9 @@ def test_a_licence_already_held_is_said_instead_of_requested(tmp_path: Path) -> 
 
 def test_power_bi_pro_without_it_is_offered_as_a_request(tmp_path: Path) -> None:
     bot = BotHarness(tmp_path)  # Microsoft 365 E3: no Power BI Pro
-    assert "I can request Power BI Pro" in text_of(bot.say("can I get Power BI Pro?"))
+    assert "I can send a request for you: Power BI Pro" in text_of(
+        bot.say("can I get Power BI Pro?")
+    )
     assert bot.labels() == ["Send the request", "Talk to a person"]
 
 

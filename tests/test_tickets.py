@@ -41,6 +41,9 @@ def open_ticket(
         ("outlook keeps crashing and I can't work", "email", "P3"),
         ("成層同事都上唔到網，好急", "network/VPN", "P1"),  # a whole floor offline: an outage
         ("something odd happened", "other", "P3"),
+        # a newcomer's words that fell to "other"
+        ("my docking station is broken, screens flicker", "hardware", "P3"),
+        ("onedrive not syncing", "software", "P3"),
         ("got a suspicious email asking for my password", "security", "P3"),
     ],
 )

@@ -95,9 +95,20 @@ def test_a_bare_number_or_no_with_no_question_waiting_is_no_request(
     bot: BotHarness, typed: str, said: str
 ) -> None:
     if said == "冇等緊你答":
-        bot.say("你好")
+        bot.say("講中文")  # Chinese from now on; the answer shows no buttons
     replies = bot.say(typed)
     assert said in text_of(replies)
+
+
+def test_a_number_typed_under_buttons_with_no_question_waiting_clicks_one(
+    bot: BotHarness,
+) -> None:
+    bot.say("你好")
+    menu = bot.labels()
+    assert len(menu) >= 2
+    assert "冇等緊你答" not in text_of(bot.say("２"))
+    assert "isn't one of the choices" not in text_of(bot.say("hello"))
+    assert "唔係其中一個選擇" in text_of(bot.say(str(len(bot.labels()) + 1)))
     assert bot.rows("SELECT count(*) FROM tickets") == [(0,)]
     assert bot.rows("SELECT count(*) FROM kb_searches") == [(0,)]
 

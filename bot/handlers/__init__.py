@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bot.handlers.account import ApprovalAnswer, PasswordReset, Unlock
 from bot.handlers.base import Handler, Turn
+from bot.handlers.bitlocker import BitLockerKey
 from bot.handlers.catalogue_requests import decide as decide_catalogue_request
 from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
@@ -45,6 +46,7 @@ def default_handlers() -> tuple[Handler, ...]:
         Phishing(),
         MyDevice(),
         NewPhone(),
+        BitLockerKey(),
     )
     approvals = ApprovalAnswer({"catalogue_request": decide_catalogue_request})
     return (

@@ -63,9 +63,15 @@ class Unlock:
                 if account.password_last_set and not account.must_change_password
                 else ""
             )
+            now = turn.services.clock()
+            blocked = account.must_change_password or (
+                account.password_expires is not None and account.password_expires <= now
+            )
+            # "Good news" only when nothing stops the sign-in: an expired password does
+            opening = t("unlock.not_locked_but_password" if blocked else "unlock.not_locked")
             return [
                 Reply(
-                    t("unlock.not_locked") + "\n" + password_status(turn, account) + last_set,
+                    opening + "\n" + password_status(turn, account) + last_set,
                     choices=(intent_choice(t, "password_reset"), human_choice(t)),
                     private=True,
                 )

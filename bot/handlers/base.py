@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Final, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rapidfuzz import fuzz
@@ -63,6 +63,9 @@ _ACTIONS = frozenset(
 )
 """Intents that act on the person's account or tickets: a yes that names one asks for it."""
 _SURE = 0.8
+TOPIC_SUFFIX: Final = "|topic"
+"""Added to a conversation's key: where the last problem described is kept
+(`bot/handlers/context.py`)."""
 
 
 class IntentPicked(Exception):
@@ -298,8 +301,12 @@ class Turn:
         `requester` is the actor's directory account when it is known: its immutable id is
         what an engineer's action for this ticket is checked against (never the email).
         `key` makes it idempotent: the same key never opens a second ticket.
+
+        The problem kept for this conversation (`bot/handlers/context.py`) is forgotten: a
+        ticket now stands for it, and a later "talk to a person" must not file it again.
         """
         msg = self.msg
+        self.services.conversations.clear(self.key + TOPIC_SUFFIX)
         return self.services.tickets.open(
             requester_email=msg.actor.email or "unknown",
             requester_directory_id=requester.directory_id if requester else None,

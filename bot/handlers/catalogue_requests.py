@@ -16,6 +16,7 @@ user's words), and the pick goes to the group owner's approval (`request_group_a
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from rapidfuzz import fuzz, process
@@ -44,6 +45,7 @@ _GROUP = "request:group:"
 _TICKET = "request:ticket"
 _MAX_GROUPS = 3
 _MIN_SCORE = 50
+_HAN_EDGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9])(?=[\u3400-\u9fff])")
 _NEAR_BEST = 15
 _NAMED = 80
 
@@ -86,8 +88,10 @@ def closest_groups(turn: Turn, *, strong: bool = False) -> list[str]:
     """The requestable groups closest to the message, best first (at most three); `strong`:
     only those the message names outright."""
     requestable = list(turn.services.settings.graph.requestable_groups)
+    # An English name written against Chinese is a word of its own: 「我想入VPN group」 is
+    # read as 「我想入 VPN group」 (joined to 入, "VPN" matched nothing).
     scored = process.extract(
-        turn.msg.text,
+        _HAN_EDGE.sub(" ", turn.msg.text),
         requestable,
         scorer=fuzz.token_set_ratio,
         processor=default_process,

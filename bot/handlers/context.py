@@ -13,7 +13,11 @@ conversation for `conversation.timeout_minutes`, under the conversation's key pl
   ("reopen HD-1042, the problem is back") uses itself (`gives_reason`).
 
 A short follow-up that names nothing new ("still slow", 「仲係唔得」) keeps the topic it
-follows (`follows_up`). A topic is forgotten once a ticket or a reopen has used it.
+follows (`follows_up`). A message the bot answered with "which did you mean?" is remembered
+too (`remember_asked`). A topic is forgotten once a ticket or a reopen has used it, and
+once any ticket is opened in the conversation (`Turn.open_ticket`): a later "pls open a
+ticket" never files the same problem twice. An ask for a person that says what is wrong
+itself ("outlook crashes, pls open a ticket") files those words, not the topic.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from bot.handlers.base import Turn
+from bot.handlers.base import TOPIC_SUFFIX, Turn
 from bot.handlers.things import names_a_thing
 from bot.intents import find_entities
 from bot.store.conversations import PendingFlow
@@ -39,7 +43,6 @@ TOPIC_INTENTS: Final = frozenset(
     }
 )
 _FAULT_INTENTS: Final = frozenset({"kb_question", "urgent_outage", "unlock", "password_reset"})
-_SUFFIX: Final = "|topic"
 _HAN_CHAR: Final = re.compile(r"[\u3400-\u9fff]")
 _FOLLOW_UP_WORDS: Final = 4
 _CATEGORIES: Final = {
@@ -87,20 +90,31 @@ def remember(turn: Turn, intent: str) -> None:
     if intent in TOPIC_INTENTS and turn.msg.text and not follows_up(turn):
         state = {"text": turn.msg.text, "intent": intent}
         turn.services.conversations.put(
-            turn.key + _SUFFIX, PendingFlow("topic", state, turn.t.lang)
+            turn.key + TOPIC_SUFFIX, PendingFlow("topic", state, turn.t.lang)
         )
+
+
+def remember_asked(turn: Turn, intents: tuple[str, str]) -> None:
+    """Keep a message the bot asked "which did you mean?" about as the topic, under the
+    first of the two intents offered that describes a problem: it is the latest problem
+    told, so a "talk to a person" typed instead of an answer files it, never an older one
+    ("my password doesn't work on the vpn" after "order entry is down" was ticketed)."""
+    for intent in intents:
+        if intent in TOPIC_INTENTS:
+            remember(turn, intent)
+            return
 
 
 def topic(turn: Turn) -> Topic | None:
     """The topic still remembered in this conversation, if any."""
-    kept = turn.services.conversations.get(turn.key + _SUFFIX)
+    kept = turn.services.conversations.get(turn.key + TOPIC_SUFFIX)
     if kept is None:
         return None
     return Topic(str(kept.state.get("text", "")), str(kept.state.get("intent", "")))
 
 
 def forget(turn: Turn) -> None:
-    turn.services.conversations.clear(turn.key + _SUFFIX)
+    turn.services.conversations.clear(turn.key + TOPIC_SUFFIX)
 
 
 def last_said(turn: Turn) -> str:

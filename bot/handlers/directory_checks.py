@@ -3,6 +3,10 @@
 A product you don't have is offered as a request: one the request catalogue names opens
 its request ticket with its approval at once ("Request it" is the catalogue's "Send the
 request", `bot.handlers.catalogue_requests.send`); any other is a ticket proposal.
+
+Asking for something writes to a manager or a group's owner, so it takes an explicit
+"Request it" (its button, its number or its words): a bare "ok" / 「好」 after the answer
+acknowledges it and requests nothing (`_only_acknowledged`), the offer still waiting.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from bot.handlers.licence_match import subject as subject_of
 from bot.handlers.outcomes import said
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
+from bot.intents import yes_or_no
 from bot.messages import Choice, Reply
 from bot.request_catalogue import CatalogueItem
 from bot.selfservice.approvals import request_group_access
@@ -29,6 +34,22 @@ _REQUEST = "request:open"
 
 def _request(t: Translator) -> tuple[Choice, ...]:
     return (Choice(t("request.open"), _REQUEST, "primary"), human_choice(t))
+
+
+def _shown(product: str) -> str:
+    """A product's name as written: "Power BI", not "Power Bi" (a word of two letters is an
+    acronym)."""
+    return " ".join(w.upper() if len(w) <= 2 else w[:1].upper() + w[1:] for w in product.split())
+
+
+def _only_acknowledged(turn: Turn, choices: tuple[Choice, ...]) -> list[Reply] | None:
+    """The answer to a bare yes / "ok" typed after a check's offer to request something: it
+    asked no question, so the yes acknowledges the answer; nothing is requested and the
+    offer still waits (None for any other message)."""
+    if turn.msg.choice is not None or yes_or_no(turn.msg.text) is not True:
+        return None
+    t = turn.t
+    return [Reply(t("request.only_when_asked", label=choices[0].label), choices=choices)]
 
 
 class LicenceCheck:
@@ -57,7 +78,7 @@ class LicenceCheck:
                     Reply(
                         t(
                             "licence.disabled",
-                            product=product.title(),
+                            product=_shown(product),
                             licence=licence.name,
                             plan=plan,
                         ),
@@ -65,22 +86,25 @@ class LicenceCheck:
                     )
                 ]
             if has:
-                return [Reply(t("licence.yes", product=product.title(), licence=licence.name))]
+                return [Reply(t("licence.yes", product=_shown(product), licence=licence.name))]
         providers = providers_of(product)[:3]
         turn.expect(
             "licence_check.request",
             {
-                "product": product.title(),
+                "product": _shown(product),
                 "providers": ", ".join(providers),
                 "text": turn.msg.text,
             },
         )
-        text = t("licence.no", product=product.title(), licences=names)
+        text = t("licence.no", product=_shown(product), licences=names)
         if providers:
             text += "\n" + t("licence.provided_by", licences=", ".join(providers))
         return [Reply(text, choices=_request(t))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
+        acknowledged = _only_acknowledged(turn, _request(turn.t))
+        if acknowledged is not None:
+            return acknowledged
         if turn.picked(_request(turn.t)) != _REQUEST:
             return None
         product = str(pending.state.get("product", ""))
@@ -160,7 +184,11 @@ class GroupCheck:
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         group = str(pending.state.get("group", ""))
-        if turn.picked((Choice(turn.t("group.request", group=group), _ASK_ACCESS),)) is None:
+        offer = (Choice(turn.t("group.request", group=group), _ASK_ACCESS, "primary"),)
+        acknowledged = _only_acknowledged(turn, offer)
+        if acknowledged is not None:
+            return acknowledged
+        if turn.picked(offer) is None:
             return None
         turn.done()
         return said(turn, await request_group_access(turn, group))

@@ -156,7 +156,7 @@ class Knowledge:
             log.event(search_id, article.article_id, "read")  # the article this person read
             return [
                 Reply(
-                    f"**{article.title}**\n\n{article.body}",
+                    f"**{article.title}**\n\n{_without_title(article.body, article.title)}",
                     choices=(
                         Choice(t("kb.solved"), _SOLVED, "primary"),
                         Choice(t("kb.not_quite"), _NOT_QUITE),
@@ -204,3 +204,10 @@ def _as_result(query: str, articles: list[Article]) -> SearchResult:
     from bot.knowledge import SearchResult
 
     return SearchResult(query, True, tuple(SearchHit(a, 0.0) for a in articles), 0.0)
+
+
+def _without_title(body: str, title: str) -> str:
+    """The article's body without a first heading that repeats its title (it is shown in
+    bold above it already)."""
+    first, _, rest = body.lstrip().partition("\n")
+    return rest.lstrip("\n") if first.lstrip("# ").strip() == title.strip() else body

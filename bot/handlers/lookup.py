@@ -19,6 +19,7 @@ from bot.handlers.base import Turn
 from bot.integrations.directory import (
     DirectoryError,
     ManagedDevice,
+    NotFound,
     PolicyViolation,
     SignInTrouble,
 )
@@ -76,7 +77,8 @@ async def lookup(turn: Turn, who: str, email: str) -> list[Reply]:
         account = await directory.find_by_email(email)
     except DirectoryError as exc:
         turn.audit(action="lookup", outcome="failed", target=None, actor=actor, reason=str(exc))
-        return [Reply(t("lookup.not_found", user=who, why=type(exc).__name__), private=True)]
+        why = t("lookup.why_unknown" if isinstance(exc, NotFound) else "lookup.why_unanswered")
+        return [Reply(t("lookup.not_found", user=who, why=why), private=True)]
     lines = [f"**{account.display_name}** <{account.email}> · id {account.directory_id}"]
     if account.federated:
         source = "federated (another identity provider)"

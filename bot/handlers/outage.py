@@ -12,7 +12,10 @@ words give less than a P1 ("my whole team can't print": several people, can't wo
 it gets the ordinary ticket proposal at that priority: a P1 pages someone, and the model's
 guess alone is not enough for that. Asked as a question ("is there an outage?", 「係咪有
 outage呀？」), it is answered with the major incidents IT is working on (`bot.incidents`),
-or that none is known, instead of a ticket whose summary would be the question.
+or that none is known, instead of a ticket whose summary would be the question; an open P1
+reported as an outage counts too (`bot/handlers/known_problems.py`). A report of a problem
+IT already knows of is told so, with the incident or the report, before it is offered
+"Open P1 now": the person can still open one when theirs is a different problem.
 
 The first reply gives `bot.support_phone` and offers "Open P1 now": one click opens the
 ticket at P1 (business impact, critical urgency) and the ticket service pages the engineer
@@ -26,7 +29,7 @@ import re
 from typing import ClassVar
 
 from bot.handlers.base import Turn, menu
-from bot.handlers.commands.incident import incidents
+from bot.handlers.known_problems import known_line, known_problem_like, known_problems
 from bot.handlers.tickets import propose_ticket, summary_line
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
@@ -81,7 +84,11 @@ class UrgentOutage:
             "urgent_outage.offer", {"summary": summary, "description": text, "category": category}
         )
         phone = turn.services.settings.bot.support_phone
-        return [Reply(turn.t("urgent.call", phone=phone, summary=summary), choices=_choices(turn))]
+        offer = turn.t("urgent.call", phone=phone, summary=summary)
+        known = known_problem_like(turn, text)
+        if known is not None:  # told first: another P1 pages the on-call engineer again
+            offer = f"{turn.t('urgent.already_known', known=known_line(turn, known))}\n{offer}"
+        return [Reply(offer, choices=_choices(turn))]
 
     async def resume(self, turn: Turn, pending: PendingFlow) -> list[Reply] | None:
         t, msg = turn.t, turn.msg
@@ -116,13 +123,12 @@ class UrgentOutage:
 
 
 def known_outages(turn: Turn) -> list[Reply]:
-    """ "Is there an outage?": the open major incidents, or that IT knows of none."""
+    """ "Is there an outage?": the problems IT knows of (`known_problems`: the open major
+    incidents and the open P1 outage reports), or that IT knows of none."""
     t = turn.t
     phone = turn.services.settings.bot.support_phone
-    known = incidents(turn).open_ones()
+    known = known_problems(turn)
     if not known:
         return [Reply(t("urgent.none_known", phone=phone), choices=menu(t))]
-    lines = "\n".join(
-        t("urgent.known_line", incident=incident.ref, title=incident.title) for incident in known
-    )
+    lines = "\n".join(known_line(turn, problem) for problem in known)
     return [Reply(f"{t('urgent.known', count=len(known))}\n{lines}", choices=menu(t))]

@@ -2,7 +2,8 @@
 "I think I clicked a phishing link".
 
 A message that already says the link was clicked or a password typed goes straight to the
-incident; otherwise the bot asks. Not clicked: guidance (Outlook's Report button, don't
+incident, one that says it was not ("i didnt click anything", 「我冇撳」) straight to the
+guidance; otherwise the bot asks. Not clicked: guidance (Outlook's Report button, don't
 reply) and a security ticket. Clicked: a P1 for security at once, then, only if the person
 says yes, their sessions are revoked and a password change forced
 (`bot.selfservice.phishing`, where each step is audited and alerted).
@@ -82,6 +83,10 @@ class Phishing:
         clicked, typed = _said_clicked(text)
         if clicked:
             return await self._incident(turn, text, typed)
+        if _NEGATED_CLICK.search(unicodedata.normalize("NFKC", text)):
+            # "i didnt click anything", 「我冇撳」: already answered, so not asked again
+            account = await turn.requester()
+            return [Reply(turn.t("phishing.guidance", ticket=report_phish(turn, account, text)))]
         turn.expect("phishing.clicked", {"said": text})
         return [Reply(turn.t("phishing.ask"), choices=self._asked(turn), private=True)]
 

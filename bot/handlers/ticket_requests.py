@@ -11,7 +11,8 @@ adds a contact note and tells the assignee (`bot.handlers.chase`).
 
 A typed rating ("5 stars", 「俾五粒星」, "HD-1042 4/5") rates the named ticket, or the one
 resolved ticket not yet rated; the engine sends any message that is a rating here (it is
-read from the words, not by the intent model, so it is no intent of its own).
+read from the words, not by the intent model, so it is no intent of its own). A rating that
+opens a longer message ("5/5 好快手 多謝") rates too, and its words are the comment.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.handlers.base import Turn
 from bot.handlers.chase import chase
 from bot.handlers.context import forget, gives_reason, last_said
 from bot.handlers.tickets import TicketStatus, can_reopen, detail, own_ticket
-from bot.intents import find_entities, rating
+from bot.intents import find_entities, rating, rating_with_words
 from bot.messages import Reply
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import OPEN, RESOLVED, Ticket
@@ -110,7 +111,10 @@ class TicketRate(_TicketAction):
         return ticket.state in (RESOLVED, "closed") and ticket.csat_score is None
 
     async def act(self, turn: Turn, ticket: Ticket) -> list[Reply]:
-        score = rating(turn.msg.text)
+        text = turn.msg.text
+        with_words = rating_with_words(text)
+        score = rating(text) or (with_words[0] if with_words else None)
         if score is None:
             return [await detail(turn, ticket)]
-        return TicketStatus().rate(turn, ticket.number, score)
+        comment = with_words[1] if with_words else ""
+        return TicketStatus().rate(turn, ticket.number, score, comment)

@@ -19,9 +19,14 @@ from typing import ClassVar
 
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
+from bot.handlers.approval_status import (
+    approval_lines,
+    asks_about_approval,
+    requests_waiting,
+)
 from bot.handlers.base import Turn, human_choice, menu
 from bot.handlers.chase import chase, said_before
-from bot.handlers.context import Topic, forget, topic
+from bot.handlers.context import Topic, forget, gives_reason, topic
 from bot.handlers.interrupted import parked
 from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
@@ -34,11 +39,13 @@ from bot.tickets.floor import raised
 from bot.tickets.model import (
     OPEN,
     RESOLVED,
+    WAITING,
     Ticket,
     TicketError,
     csat_choice,
     parse_ticket_ref,
 )
+from bot.tickets.model import ref as ticket_ref
 from bot.tickets.proposal import URGENCIES, priority_of, propose
 from bot.tickets.service import transcript_was_redacted
 
@@ -218,6 +225,21 @@ def asks_for_a_person(classify: Callable[[str], IntentResult], text: str) -> boo
     return first.intent == "human" and first.confidence >= _PERSON_FIRST
 
 
+def _urgency_said(turn: Turn, state: dict[str, object]) -> str | None:
+    """The urgency a typed answer to "How much is this stopping your work?" gives in its
+    words ("urgent, cant print client contracts": critical), else None. The answer is
+    added to the description; the summary stays what the problem was ("printer on 25F not
+    working"), never the answer."""
+    text = turn.msg.text
+    if not text or bare_answer(text):
+        return None
+    urgency = propose(text, turn.services.tickets.categories).urgency
+    if urgency == "medium":  # the words say nothing of urgency: not an answer
+        return None
+    state["description"] = f"{state.get('description', '')}\n{text}".strip()
+    return urgency
+
+
 class Human:
     """Talk to a person: I open a ticket for the service desk: `talk to a human`, `開單`."""
 
@@ -227,6 +249,13 @@ class Human:
         msg, t = turn.msg, turn.t
         if msg.choice in (FORM, FROM_MESSAGE) and msg.form is not None:
             return await self._open_submitted(turn, msg.choice, msg.form)
+        described = described_before(turn.services.classifier.classify, msg.text)
+        described = described or described_in(msg.text)
+        if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
+            forget(turn)  # this message's own problem, never an older one kept
+            return await propose_ticket(
+                turn, summary=described, description=msg.text, category="other"
+            )
         said = topic(turn)
         if said is not None:  # after a failed answer, a refusal or a check: what was asked
             forget(turn)
@@ -237,12 +266,6 @@ class Human:
                     description=t("ticket.context_description", question=said.text),
                     category=said.category,
                 )
-        described = described_before(turn.services.classifier.classify, msg.text)
-        described = described or described_in(msg.text)
-        if described and not msg.forms:  # "open a ticket: my spacebar sticks" says what
-            return await propose_ticket(
-                turn, summary=described, description=msg.text, category="other"
-            )
         turn.expect("human.describe")
         text = t("ticket.describe", phone=turn.services.settings.bot.support_phone)
         return [Reply(text, form=ticket_form(turn, said) if msg.forms else None)]
@@ -301,6 +324,8 @@ class Human:
             part = pending.flow.removeprefix("human.")
             options = _category_choices(turn) if part == "category" else _urgency_choices(t)
             picked = turn.picked(options)
+            if picked is None and part == "urgency":
+                picked = _urgency_said(turn, state)
             if picked is None:
                 return None
             state[part] = picked
@@ -352,7 +377,8 @@ def own_ticket(turn: Turn, number: int | None, shown: str) -> Ticket:
     """The actor's own ticket `number`; someone else's looks the same as none."""
     ticket = turn.services.tickets.get(number) if number else None
     if ticket is None or ticket.requester_email != (turn.msg.actor.email or ""):
-        raise TicketError("ticket.not_yours", ref=shown)
+        # named as the ticket's ref ("HD-1003"), whatever was typed ("1003", "#1003")
+        raise TicketError("ticket.not_yours", ref=ticket_ref(number) if number else shown)
     return ticket
 
 
@@ -411,8 +437,21 @@ class TicketStatus:
         email = msg.actor.email or ""
         refs = find_entities(msg.text).tickets
         if refs:
-            return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
+            ticket = own_ticket(turn, refs[0].number, refs[0].text.upper())
+            if ticket.state == WAITING and gives_reason(msg.text):
+                # "HD-1011 the asset tag is PRN-25F-03" while IT waits on them: the answer
+                ticket = turn.services.tickets.comment(ticket.number, email, msg.text)
+                return [Reply(t("ticket.comment_added", ref=ticket.ref))]
+            return [await detail(turn, ticket)]
         tickets = turn.services.tickets.for_requester(email)
+        if not tickets or asks_about_approval(msg.text):
+            # "has it been approved?": the approvals asked for, with or without a ticket
+            approvals = await approval_lines(turn)
+            replies = [Reply("\n".join(approvals))] if approvals else []
+            for number in requests_waiting(turn):
+                replies.append(await detail(turn, own_ticket(turn, number, f"HD-{number}")))
+            if replies:
+                return replies
         if not tickets:
             waiting = parked(turn)
             if waiting is not None and waiting.flow == REQUEST_CONFIRM_FLOW:
@@ -471,12 +510,17 @@ class TicketStatus:
             return [Reply(t("ticket.csat_ask"), choices=_rate_choices(ticket.number))]
         return [Reply(t("engine.choice_expired"), choices=menu(t))]
 
-    def rate(self, turn: Turn, number: int | None, score: int) -> list[Reply]:
+    def rate(self, turn: Turn, number: int | None, score: int, comment: str = "") -> list[Reply]:
+        """Rate the ticket; a `comment` typed with the rating is kept with it, and then no
+        comment is asked for."""
         t = turn.t
         ticket = own_ticket(turn, number, f"HD-{number}")
         actor = turn.msg.actor.email or ""
-        if not turn.services.tickets.csat(ticket.number, actor, score):
+        if not turn.services.tickets.csat(ticket.number, actor, score, comment):
             return [Reply(t("ticket.csat_already", ref=ticket.ref))]
+        if comment:
+            turn.done()
+            return [Reply(t("ticket.csat_noted", ref=ticket.ref))]
         # A comment is welcome but optional: no button to skip it, saying nothing skips it.
         turn.expect("ticket_status.csat_comment", {"ticket": ticket.number})
         return [Reply(t("ticket.csat_thanks", ref=ticket.ref))]

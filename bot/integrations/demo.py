@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.clock import parse_iso
 from bot.errors import ConfigError
+from bot.integrations.bitlocker import RecoveryKey, starts_with
 from bot.integrations.directory import (
     Account,
     FailedSignIn,
@@ -180,6 +181,26 @@ def _devices(raw: Any, index: int) -> tuple[ManagedDevice, ...]:
     return tuple(found)
 
 
+def _keys(raw: Any, index: int) -> tuple[tuple[RecoveryKey, str], ...]:
+    """Optional `recovery_keys` of a demo user (the owner of each device): {key_id, device,
+    device_id, password, server}; the passwords are fictional."""
+    where = f"user {index + 1}"
+    found = []
+    for item in raw.get("recovery_keys", []):
+        if not isinstance(item, dict) or not {"key_id", "device", "password"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each recovery key needs key_id, device, password")
+        key = RecoveryKey(
+            key_id=str(item["key_id"]).upper(),
+            device_id=str(item.get("device_id", item["device"])),
+            device_name=str(item["device"]),
+            owned=False,
+            server=bool(item.get("server", False)),
+            store="demo",
+        )
+        found.append((key, str(item["password"])))
+    return tuple(found)
+
+
 def _methods(raw: Any, index: int) -> tuple[SignInMethod, ...]:
     """Optional `sign_in_methods` of a demo user: {id, kind, name, created}."""
     where = f"user {index + 1}"
@@ -226,6 +247,8 @@ class DemoDirectory:
         self._trouble: dict[str, SignInTrouble] = {}
         self._devices: dict[str, tuple[ManagedDevice, ...]] = {}
         self._methods: dict[str, tuple[SignInMethod, ...]] = {}
+        self._keys: list[tuple[str, RecoveryKey, str]] = []
+        """(owner's directory id, key, its secret) for every demo recovery key."""
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
             if account.directory_id in self._accounts:
@@ -236,6 +259,7 @@ class DemoDirectory:
             self._trouble[account.directory_id] = _trouble(raw, index, account.locked_at)
             self._devices[account.directory_id] = _devices(raw, index)
             self._methods[account.directory_id] = _methods(raw, index)
+            self._keys += [(account.directory_id, k, p) for k, p in _keys(raw, index)]
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -354,3 +378,18 @@ class DemoDirectory:
             for a in self._accounts.values()
             if a.locked and a.locked_at is not None and a.locked_at >= since
         )
+
+    async def recovery_keys(self, account: Account, key_id: str) -> tuple[RecoveryKey, ...]:
+        return tuple(
+            dataclasses.replace(key, owned=owner == account.directory_id)
+            for owner, key, _ in self._keys
+            if starts_with(key.key_id, key_id)
+        )
+
+    async def recovery_password(self, account: Account, key: RecoveryKey) -> str:
+        for owner, known, secret in self._keys:
+            if known.key_id == key.key_id:
+                if owner != account.directory_id or known.server:
+                    raise ProtectedAccount("not the account's device, or a server")
+                return secret
+        raise NotFound("no such recovery key")

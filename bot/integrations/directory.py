@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Literal, Protocol, TypeVar
 
 from bot.errors import UserFacingError
+from bot.integrations.bitlocker import RecoveryKey
 
 Source = Literal["onprem", "cloud"]
 T = TypeVar("T")
@@ -301,4 +302,15 @@ class Directory(Protocol):
     async def require_password_change(self, account: Account) -> None:
         """Make the account choose a new password at its next sign-in, keeping the current one
         until then (AD `pwdLastSet=0`; Entra `forceChangePasswordNextSignIn`)."""
+        ...
+
+    async def recovery_keys(self, account: Account, key_id: str) -> tuple[RecoveryKey, ...]:
+        """BitLocker recovery keys whose id starts with `key_id` (upper-case hex, at least 8
+        characters), on any device the backend can see, each saying whether the device is
+        `account`'s and a server; never the secret (`bot.integrations.bitlocker`)."""
+        ...
+
+    async def recovery_password(self, account: Account, key: RecoveryKey) -> str:
+        """The secret of one recovery key, read afresh; ProtectedAccount when the device is
+        not `account`'s or is a server by now, NotFound when the key is gone."""
         ...

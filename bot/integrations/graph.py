@@ -43,6 +43,7 @@ from bot.integrations.directory import (
     Unavailable,
     exactly_one,
 )
+from bot.integrations.graph_bitlocker import EntraRecoveryKeys
 from bot.integrations.graph_gateway import (
     SCOPE,
     GraphConfig,
@@ -62,7 +63,7 @@ _USER_FIELDS = (
 )
 
 
-class GraphDirectory(EntraSecurity):
+class GraphDirectory(EntraSecurity, EntraRecoveryKeys):
     """A `Directory` over Entra ID: cloud accounts, licences, groups, TAPs, cloud resets."""
 
     name = "graph"

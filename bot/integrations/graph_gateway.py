@@ -95,6 +95,16 @@ def _graph_error(response: httpx.Response) -> tuple[str, str]:
         return "", response.text[:200]
 
 
+def _headers(url: str, token: str) -> dict[str, str]:
+    """The bearer token; the BitLocker endpoints also ask who is calling (`ocp-client-name`,
+    `ocp-client-version`, which Entra's key-access audit records)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if "informationProtection/bitlocker" in url:
+        headers["ocp-client-name"] = "helpdesk-bot"
+        headers["ocp-client-version"] = "1"
+    return headers
+
+
 def _retry_after(response: httpx.Response) -> float:
     try:
         return max(0.0, float(response.headers.get("Retry-After", "1")))
@@ -226,7 +236,7 @@ class GraphGateway:
                     url,  # relative to HELPDESK_GRAPH_URL, or an absolute @odata.nextLink
                     params=params,
                     json=json,
-                    headers={"Authorization": f"Bearer {token}"},
+                    headers=_headers(url, token),
                 )
             except httpx.HTTPError as exc:
                 if method != "GET":

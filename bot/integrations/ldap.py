@@ -83,6 +83,7 @@ from bot.integrations.directory import (
     exactly_one,
 )
 from bot.integrations.identity import checked, exact_account
+from bot.integrations.ldap_bitlocker import AdRecoveryKeys
 
 T = TypeVar("T")
 
@@ -249,7 +250,7 @@ def _close(conn: Connection) -> None:
             sock.close()
 
 
-class LdapDirectory:
+class LdapDirectory(AdRecoveryKeys):
     """A `Directory` over Active Directory (see the module docstring for the decisions)."""
 
     name = "ldap"
@@ -275,6 +276,11 @@ class LdapDirectory:
         self._lock = threading.Lock()
         self._protected_sids: dict[str, str] | None = None
         self._policy: tuple[float, PasswordPolicy, int] | None = None
+
+    _guid_filter = staticmethod(guid_filter)
+
+    def _base_dn(self) -> str:
+        return self._config.base_dn
 
     def _under_base(self, dn: str) -> str:
         norm = _norm_dn(dn)

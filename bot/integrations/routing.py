@@ -6,6 +6,8 @@
 - Licences always come from Entra (AD has none); for an AD account the Entra object is
   found by the same verified email.
 - Groups are AD's transitive groups plus Entra's (cloud groups and synced ones), by name.
+- BitLocker recovery keys are looked for in both (a hybrid-joined laptop may back its key
+  up to either or both); each key's secret is read where it was found.
 - Unlock and password reset go to the account's own directory: AD for on-prem (synced)
   accounts, Entra for cloud-only ones. Temporary Access Passes and group changes are
   Entra's, and so is revoking sign-in sessions (for synced accounts too); a forced password
@@ -20,6 +22,7 @@ import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.integrations.bitlocker import RecoveryKey
 from bot.integrations.directory import (
     Account,
     Directory,
@@ -28,6 +31,7 @@ from bot.integrations.directory import (
     ManagedDevice,
     NotFound,
     PasswordPolicy,
+    PolicyViolation,
     SignInMethod,
     SignInTrouble,
 )
@@ -134,3 +138,24 @@ class CombinedDirectory:
 
     async def require_password_change(self, account: Account) -> None:
         await self._for(account).require_password_change(account)
+
+    async def recovery_keys(self, account: Account, key_id: str) -> tuple[RecoveryKey, ...]:
+        """AD's keys and Entra's: a tenant that refuses the key endpoints to the app
+        (PolicyViolation) still leaves the AD keys; with none, the refusal stands."""
+        found = await self.ad.recovery_keys(account, key_id) if account.source == "onprem" else ()
+        try:
+            return (
+                *found,
+                *await self.cloud.recovery_keys(await self._cloud_twin(account), key_id),
+            )
+        except NotFound:
+            return found
+        except PolicyViolation:
+            if found:
+                return found
+            raise
+
+    async def recovery_password(self, account: Account, key: RecoveryKey) -> str:
+        if key.store == "entra":
+            return await self.cloud.recovery_password(await self._cloud_twin(account), key)
+        return await self.ad.recovery_password(account, key)

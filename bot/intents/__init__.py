@@ -8,6 +8,7 @@ from bot.intents.entities import (
     confirmation,
     find_entities,
     rating,
+    rating_with_words,
     thanks_or_bye,
     yes_or_no,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "confirmation",
     "find_entities",
     "rating",
+    "rating_with_words",
     "thanks_or_bye",
     "yes_or_no",
 ]

@@ -105,6 +105,11 @@ _RATING_RE: Final = re.compile(
     re.IGNORECASE,
 )
 _NUMBER_WORDS: Final = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_LEADING_RATING_RE: Final = re.compile(
+    r"^\s*(?:(?P<n>[1-5])\s*(?:/\s*5|out of 5|stars?|粒星|顆星)|(?P<emoji>⭐{1,5}))"
+    r"(?P<rest>(?:[\s,，.。!！:：;；-]+|(?<=[星5])(?=[\u3400-\u9fff])).*\S.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 GroupKind = Literal["group", "mailbox"]
 
@@ -265,6 +270,21 @@ def rating(text: str) -> int | None:
         return _NUMBER_WORDS[match.group("word").lower()]
     n = match.group("n")
     return int(n) if n.isdigit() else _HAN_DIGITS[n]
+
+
+def rating_with_words(text: str) -> tuple[int, str] | None:
+    """A rating that opens a message with words after it ("5/5 好快手 多謝", "4 stars,
+    quick fix", "⭐⭐⭐⭐⭐ thanks!"): the score and the words, which are a comment on the
+    help. Only a score written as one ("/5", "stars", 「粒星」, ⭐) counts: a bare "5 ..." is
+    not; a ticket ref beside it does not count either (`rating`)."""
+    folded = unicodedata.normalize("NFKC", text)
+    if _TICKET_RE.search(folded):
+        return None
+    match = _LEADING_RATING_RE.match(folded)
+    if match is None:
+        return None
+    score = len(match.group("emoji")) if match.group("emoji") else int(match.group("n"))
+    return score, match.group("rest").strip(" ,，.。:：;；-")
 
 
 def _tickets(text: str) -> tuple[TicketRef, ...]:

@@ -34,6 +34,7 @@ INTENTS: Final = (
     "phishing",
     "my_device",
     "new_phone",
+    "bitlocker_key",
 )
 FALLBACK: Final = "kb_question"
 """What a message is when nothing else is clear: a question for the knowledge base."""

@@ -162,11 +162,14 @@ async def perform_reset(
         reason=(reason + "; " if reason else "") + ("temporary access pass" if tap else "password"),
     )
     msg = ctx.msg
+    notice = "reset.tap_notice" if tap else "reset.notice"  # a pass is no new password
     if target.directory_id == actor.directory_id:
-        reset_notice(ctx, Recipient.person(msg.platform, msg.actor.user_id), t("reset.by_you"))
+        you = Recipient.person(msg.platform, msg.actor.user_id)
+        reset_notice(ctx, you, t("reset.by_you"), notice)
         key = "reset.tap" if tap else "reset.secret"
     else:
-        reset_notice(ctx, Recipient.by_email(target.email), t("reset.by_desk", ticket=ticket))
+        by = t("reset.by_desk", ticket=ticket)
+        reset_notice(ctx, Recipient.by_email(target.email), by, notice)
         key = "reset.tap_for" if tap else "reset.secret_for"
     minutes = settings.secret_minutes
     return Outcome(

@@ -15,7 +15,7 @@ from bot.chat_numbers import whole_number
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError
 from bot.selfservice.actions import add_member, perform_reset, perform_unlock
-from bot.selfservice.approvals import tell_requester
+from bot.selfservice.approvals import tell_requester, wording
 from bot.selfservice.context import ActionContext, Outcome
 from bot.selfservice.guardrails import limited, refusal, refuse_limited
 from bot.selfservice.recovery import integration_down, own_account
@@ -25,9 +25,23 @@ RUN_RESET = "@password_reset:run:"
 """The requester's button after an approval: `@password_reset:run:<approval id>`."""
 RUN_PASS = "@new_phone:run:"  # noqa: S105 (a button value, not a secret)
 """The requester's button after their new-phone pass was approved: `@new_phone:run:<id>`."""
-RUN_BUTTONS = {"password_reset": RUN_RESET, "mfa_pass": RUN_PASS}
+RUN_KEY = "@bitlocker_key:run:"
+"""The requester's button after their BitLocker recovery key was approved."""
+RUN_BUTTONS = {"password_reset": RUN_RESET, "mfa_pass": RUN_PASS, "bitlocker_key": RUN_KEY}
 """Approved actions that carry a secret run in the requester's own conversation."""
-RUN_INTENT = {"password_reset": "password_reset", "mfa_pass": "new_phone"}
+RUN_INTENT = {
+    "password_reset": "password_reset",
+    "mfa_pass": "new_phone",
+    "bitlocker_key": "bitlocker_key",
+}
+_RUN_WORDS = {
+    "password_reset": ("approval.approved_reset", "approval.run", "approval.approved_ok"),
+    "password_reset_tap": ("approval.approved_tap", "approval.run_pass", "approval.pass_ok"),
+    "mfa_pass": ("approval.approved_pass", "approval.run_pass", "approval.pass_ok"),
+    "bitlocker_key": ("approval.approved_key", "approval.run_key", "approval.key_ok"),
+}
+"""By the approval's wording (`wording`): what the requester reads when it is approved,
+their button's label, and what the approver is told."""
 
 
 def check_answer(ctx: ActionContext, approval: Approval, clicker: Account) -> Outcome | None:
@@ -75,7 +89,8 @@ async def carry_out(
     an unlock or a group's access act now."""
     services = ctx.services
     requester_t = Translator("zh-Hant" if approval.requester_lang == "zh-Hant" else "en")
-    what = requester_t(f"approval.you.{approval.action}", group=approval.subject_name)
+    worded = wording(approval.action, approval.subject_name)
+    what = requester_t(f"approval.you.{worded}", group=approval.subject_name)
     if not approve:
         ctx.audit(
             action=approval.action,
@@ -97,28 +112,19 @@ async def carry_out(
         verification="approval",
     )
     if approval.action in RUN_BUTTONS:
+        told, button, approved = _RUN_WORDS[worded]
         tell_requester(
             ctx,
             approval,
             requester_t(
-                "approval.approved_reset"
-                if approval.action == "password_reset"
-                else "approval.approved_pass",
+                told,
                 approver=clicker.display_name,
                 minutes=services.settings.self_service.approval_minutes,
+                device=approval.subject_name,
             ),
-            [
-                [
-                    requester_t(
-                        "approval.run"
-                        if approval.action == "password_reset"
-                        else "approval.run_pass"
-                    ),
-                    f"{RUN_BUTTONS[approval.action]}{approval.id}",
-                ]
-            ],
+            [[requester_t(button), f"{RUN_BUTTONS[approval.action]}{approval.id}"]],
         )
-        return Outcome("approval.approved_ok", {"email": approval.requester_email})
+        return Outcome(approved, {"email": approval.requester_email})
     if approval.action == "group_add":
         added = await add_member(ctx, approval, clicker)
         group = approval.subject_name

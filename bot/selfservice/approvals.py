@@ -5,6 +5,11 @@ Verification is set per action (`self_service.unlock_verification`, `reset_verif
 "none" (unlock only) or "approval", with a one-time nonce that expires
 (`bot.store.approvals`). Denied approvals (`max_failed_verifications` in 24 h) lock the
 user's self-service for the day (`bot.selfservice.guardrails.limited`).
+
+A password reset of a cloud account under `graph.cloud_recovery = "tap"` issues a one-time
+sign-in pass, not a password: every message about that approval (to the manager, to the
+requester, "has it been approved?") says so. The approval row remembers it in its
+`subject_name` (`TAP`), so the wording stays right when it is answered later (`wording`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ from bot.selfservice.context import ActionContext, Outcome, refused
 from bot.selfservice.guardrails import limited, refuse_limited
 from bot.selfservice.recovery import integration_down, own_account
 from bot.store.approvals import Approval
+
+TAP = "tap"
+"""`subject_name` of a password reset's approval that issues a Temporary Access Pass."""
+
+
+def wording(action: str, subject_name: str) -> str:
+    """The catalogue key's last part for an approval's action: `password_reset_tap` for a
+    reset that issues a one-time pass, else the action itself."""
+    return f"{action}_tap" if action == "password_reset" and subject_name == TAP else action
 
 
 async def approver_for(ctx: ActionContext, account: Account) -> tuple[Account, str] | None:
@@ -63,16 +77,22 @@ async def request_approval(
     action: str,
     *,
     group: Group | None = None,
+    subject: tuple[str, str] | None = None,
+    reason: str = "",
 ) -> Outcome:
     """Ask the approver privately; the action runs only once they approve. For a group the
-    approver is one of its owners; otherwise the user's manager or the on-call approver."""
+    approver is one of its owners; otherwise the user's manager or the on-call approver.
+    `subject` is what the action is about other than a group (id, name: a device's key),
+    named to the approver; `reason` goes into the audit record of the request."""
     t = ctx.t
     services = ctx.services
     settings = services.settings.self_service
     if group is None and (why := limited(ctx, account, action)):
         return refuse_limited(ctx, account, action, why)
-    subject = group.group_id if group else ""
-    waiting = services.approvals.open_for(account.directory_id, action, subject)
+    if group is not None:
+        subject = (group.group_id, group.name)
+    subject_id, subject_name = subject or ("", "")
+    waiting = services.approvals.open_for(account.directory_id, action, subject_id)
     if waiting is not None and waiting.state == "pending":
         return Outcome("approval.already", {"approver": waiting.approver_email})
     try:
@@ -90,31 +110,46 @@ async def request_approval(
         )
         return refused("approval.nobody")
     approver, kind = found
-    what = t(f"approval.action.{action}", group=group.name if group else "")
+    tap = (
+        action == "password_reset"
+        and account.source == "cloud"
+        and services.settings.graph.cloud_recovery == "tap"
+    )
+    if tap:
+        subject_name = TAP
+    worded = wording(action, subject_name)
+    named = "" if tap else subject_name
+    what = t(f"approval.action.{worded}", group=named)
+    # Access is a business decision, not a check that the person is who they say: it waits
+    # as long as a catalogue request (`tickets.request_approval_days`), worded as one.
+    days = services.settings.tickets.request_approval_days
     ask_approver(
         ctx,
         account,
         approver,
         kind,
         action=action,
-        lifetime=timedelta(minutes=settings.approval_minutes),
+        lifetime=timedelta(days=days) if group else timedelta(minutes=settings.approval_minutes),
         text=t(
-            "approval.ask",
+            "approval.ask_access" if group else "approval.ask",
             name=account.display_name,
             email=account.email,
             what=what,
             minutes=settings.approval_minutes,
+            days=days,
             role=t(f"approval.role.{kind}"),
         ),
-        subject=subject,
-        subject_name=group.name if group else "",
+        subject=subject_id,
+        subject_name=subject_name,
+        reason=reason,
     )
     return Outcome(
-        "approval.sent",
+        "approval.sent_access" if group else "approval.sent",
         {
             "approver": approver.display_name,
-            "what": t(f"approval.you.{action}", group=group.name if group else ""),
+            "what": t(f"approval.you.{worded}", group=named),
             "minutes": settings.approval_minutes,
+            "days": days,
         },
     )
 

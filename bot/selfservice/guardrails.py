@@ -109,7 +109,17 @@ def refuse_limited(
     ctx: ActionContext, account: Account, action: str, why: str, actor: Account | None = None
 ) -> Outcome:
     ctx.audit(action=action, outcome="refused", target=account, actor=actor or account, reason=why)
-    return refused(f"limits.{why}", limit=limit_for(ctx, action).per_day)
+    limit = limit_for(ctx, action)
+    key = f"limits.{why}"
+    until = ""
+    if why == "cooldown":
+        last = ctx.services.audit.last_time(account.directory_id, action, "done")
+        if last is not None:
+            until = ctx.local_time(parse_iso(last) + timedelta(minutes=limit.cooldown_minutes))
+        # an engineer acting for someone is told whose account it is, not "your account"
+        if actor is not None and actor.directory_id != account.directory_id:
+            key = "limits.cooldown_for"
+    return refused(key, limit=limit.per_day, until=until, name=account.display_name)
 
 
 async def lockout_burst(ctx: ActionContext) -> bool:

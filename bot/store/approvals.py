@@ -160,6 +160,16 @@ class Approvals:
         ).fetchall()
         return [a for a in (self.get(int(row[0])) for row in rows) if a is not None]
 
+    def asked_by(self, requester_email: str) -> list[Approval]:
+        """The requester's unexpired requests still pending or approved but not yet used,
+        newest first: what "has it been approved?" is about."""
+        rows = self._conn.execute(
+            "SELECT id FROM approvals WHERE requester_email = ?"
+            " AND state IN ('pending', 'approved') AND expires_at > ? ORDER BY id DESC",
+            (requester_email, iso(self._clock())),
+        ).fetchall()
+        return [a for a in (self.get(int(row[0])) for row in rows) if a is not None]
+
     def open_for(self, target: str, action: str, subject: str = "") -> Approval | None:
         """The newest pending or approved, unexpired request for this account and action."""
         row = self._conn.execute(

@@ -51,6 +51,24 @@ class Outbox:
         )
         return cursor.rowcount == 1
 
+    def latest_choices(
+        self, recipient: Recipient, since: str, after: str = ""
+    ) -> tuple[str, list[Any]] | None:
+        """The newest notice to `recipient` queued at or after `since`, and after `after`,
+        that carries buttons: when it was queued, and its choices ([label, value] each);
+        None if there is none."""
+        rows = self._conn.execute(
+            "SELECT created_at, payload_json FROM outbox WHERE kind = 'notice'"
+            " AND recipient = ? AND created_at >= ? AND created_at > ?"
+            " ORDER BY id DESC LIMIT 20",
+            (str(recipient), since, after),
+        ).fetchall()
+        for created_at, payload in rows:
+            choices = json.loads(payload).get("choices")
+            if choices:
+                return str(created_at), list(choices)
+        return None
+
     def exists(self, dedupe_key: str) -> bool:
         """Whether a message with this key was ever queued."""
         row = self._conn.execute(

@@ -116,7 +116,7 @@ class Commands:
         action = pending.flow.removeprefix("command.")
         return await self.run(turn, action, [str(pending.state["ticket"]), *turn.msg.text.split()])
 
-    def _refuse(self, turn: Turn, name: str) -> list[Reply]:
+    def _refuse(self, turn: Turn, name: str, role: Role = Role.REQUESTER) -> list[Reply]:
         turn.audit(
             action=f"command.{name}",
             outcome="refused",
@@ -124,7 +124,9 @@ class Commands:
             actor=None,
             reason="not a member of a group allowed to run it",
         )
-        return [Reply(turn.t("commands.refused"), private=True)]
+        # an engineer is the service desk: what they lack is the supervisor's role
+        key = "commands.refused_supervisor" if role >= Role.ENGINEER else "commands.refused"
+        return [Reply(turn.t(key), private=True)]
 
     async def run(self, turn: Turn, name: str, args: list[str]) -> list[Reply]:
         command = BY_NAME.get(name)
@@ -139,7 +141,7 @@ class Commands:
             listed = help_text(t, role, near or COMMANDS)
             return [Reply(t(key, name=name) + "\n" + listed, private=True)]
         if not may_run(role, command):
-            return self._refuse(turn, name)
+            return self._refuse(turn, name, role)
         if len(args) < command.args:
             return [Reply(t("commands.usage", usage=f"/helpdesk {command.usage}"), private=True)]
         if name == "help":

@@ -74,9 +74,9 @@ async def queue(call: Call) -> list[Reply]:
         f" · {x.assignee or '—'} · {x.team} · {x.summary}"
         for x in found
     ]
-    head = t(
-        "commands.queue_one" if len(found) == 1 else "commands.queue", view=view, count=len(found)
-    )
+    shown = f"{view} {team_named(turn, team) or team}" if view == "team" and team else view
+    key = "commands.queue_one" if len(found) == 1 else "commands.queue"
+    head = t(key, view=shown, count=len(found))
     return [Reply(head + "\n" + "\n".join(lines), private=True)]
 
 

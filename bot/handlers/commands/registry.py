@@ -126,10 +126,11 @@ def may_run(role: Role, command: Command) -> bool:
 
 
 def help_text(t: Translator, role: Role, shown: Sequence[Command]) -> str:
-    """One line per subcommand of `shown` the asker may run: usage, then its help."""
+    """Per subcommand of `shown` the asker may run: its usage, then its help indented on
+    the next line. Not padded into columns: the longest usage padded every line to about
+    105 characters, which wraps badly on a phone or a narrow terminal."""
     lines = [c for c in shown if may_run(role, c)]
-    width = max(len(c.usage) for c in lines)
-    return "\n".join(f"/helpdesk {c.usage.ljust(width)}  {t(c.help_key)}" for c in lines)
+    return "\n".join(f"/helpdesk {c.usage}\n    {t(c.help_key)}" for c in lines)
 
 
 def usage_hint(commands: Sequence[Command], limit: int = 100) -> str:
