@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -182,10 +182,18 @@ class Inbox:
                 stored.append(row)
         return stored
 
-    def unfinished(self) -> list[Stored]:
-        """Messages acknowledged but not finished (the process stopped): oldest first."""
+    def unfinished(self, besides: Set[int] = frozenset()) -> list[Stored]:
+        """Messages acknowledged but not finished, oldest first: at start, what the last run
+        left; in the engine's process, what was stored since (`besides`: the rows it has)."""
+        ids = [r[0] for r in self._conn.execute("SELECT id FROM inbox ORDER BY id")]
+        new = [i for i in ids if i not in besides]
+        if not new:
+            return []
+        marks = ",".join("?" * len(new))
         rows = self._conn.execute(
-            "SELECT id, conversation, incoming_json, route_json, received_at FROM inbox ORDER BY id"
+            "SELECT id, conversation, incoming_json, route_json, received_at FROM inbox"
+            f" WHERE id IN ({marks}) ORDER BY id",
+            new,
         ).fetchall()
         return [
             Stored(r[0], r[1], codec.incoming(r[2]), json.loads(r[3]), parse_iso(r[4]))

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot import metrics
 from bot.engine import Engine
@@ -33,16 +33,25 @@ LANES = 2
 
 
 class InboxWorker:
-    def __init__(self, inbox: Inbox, engine: Engine, replied: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        engine: Engine,
+        replied: Callable[[], None],
+        finished: Callable[[Stored], None] = lambda _: None,
+    ) -> None:
         self._inbox = inbox
         self._engine = engine
         self._replied = replied
+        self._finished = finished
+        """Told of each message whose inbox row is gone (its replies committed)."""
         self._lanes: list[asyncio.Queue[Stored]] = [asyncio.Queue() for _ in range(LANES)]
         self._tasks: list[asyncio.Task[None]] = []
 
-    def start(self) -> int:
-        """Queue the unfinished messages, start the lanes; return how many were unfinished."""
-        left = self._inbox.unfinished()
+    def start(self, left: Sequence[Stored] | None = None) -> int:
+        """Queue the unfinished messages (`left`, else read now), start the lanes; return
+        how many were unfinished."""
+        left = self._inbox.unfinished() if left is None else left
         for stored in left:
             self.submit(stored)
         self._tasks = [asyncio.create_task(self._lane(queue)) for queue in self._lanes]
@@ -83,5 +92,6 @@ class InboxWorker:
         finally:
             current_request.reset(token)
         self._inbox.finish(stored, replies)
+        self._finished(stored)
         log.info("message %s handled: %d replies queued", stored.row_id, len(replies))
         self._replied()

@@ -1,0 +1,214 @@
+"""The engine's side of the bot: the inbox workers, the outbox worker with every
+platform's transport, and the background jobs, on one event loop and one SQLite connection.
+
+It runs either on the engine's thread (`bot.inbox.engine_thread`) or in the engine's own
+process (`bot.inbox.engine_process`), and is the same in both: what the serving loop has
+stored in the inbox is handed to `submit` (a thread) or found by `take_new` (a process,
+woken through a pipe or every `POLL_S`); the workers process it; `stop` drains.
+
+The jobs: the outbox (woken after every message, else every `OUTBOX_EVERY_S`), the SLA
+scan and the handoff and weekly reports (every `SLA_SCAN_EVERY_S`), the deletion of
+expired secrets (every `DELETIONS_EVERY_S`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from bot.clock import Clock
+from bot.engine import Engine
+from bot.inbox.held import HeldSecrets
+from bot.inbox.store import Inbox, Stored
+from bot.inbox.worker import InboxWorker
+from bot.messages import MessageRef
+from bot.outbox.render import Renderer
+from bot.outbox.transport import Delivery, DeliveryFailed, Transport
+from bot.outbox.worker import OutboxWorker
+from bot.reports.schedule import queue_due_handoffs, queue_weekly_report
+from bot.services import Services
+from bot.store.deletions import Deletions
+
+log = logging.getLogger(__name__)
+
+OUTBOX_EVERY_S = 1.0
+SLA_SCAN_EVERY_S = 30.0
+DELETIONS_EVERY_S = 5.0
+DRAIN_S = 10.0
+"""At shutdown, at most this long for the inbox workers, and as long again for the outbox."""
+
+
+async def every(
+    seconds: float, job: Callable[[], Awaitable[object]], wake: asyncio.Event | None = None
+) -> None:
+    """Run `job` every `seconds` (sooner when `wake` is set); a failing run is logged."""
+    while True:
+        try:
+            await job()
+        except Exception:
+            log.exception("background job %s failed", getattr(job, "__name__", job))
+        if wake is None:
+            await asyncio.sleep(seconds)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), seconds)
+        wake.clear()
+
+
+class PlatformTransports:
+    """The outbox's one transport over every adapter's: a message for a person or a
+    conversation goes by their platform; one for a channel or an email by the first
+    adapter's (the platform the desk's channels live on)."""
+
+    def __init__(self, transports: Sequence[Transport]) -> None:
+        if not transports:
+            raise ValueError("no adapter to deliver with")
+        self._by_platform = {t.platform: t for t in transports}
+        self._first = transports[0]
+        self.platform = self._first.platform
+        self.platforms = tuple(self._by_platform)
+
+    def of(self, platform: str) -> Transport:
+        return self._by_platform.get(platform, self._first)
+
+    def _for(self, delivery: Delivery) -> Transport:
+        return self.of(delivery.recipient.platform)
+
+    async def deliver(self, delivery: Delivery) -> str:
+        return await self._for(delivery).deliver(delivery)
+
+    async def was_delivered(self, delivery: Delivery) -> bool:
+        return await self._for(delivery).was_delivered(delivery)
+
+    async def delete(self, ref: MessageRef) -> None:
+        await self._first.delete(ref)
+
+
+async def delete_secrets(transport: Transport, deletions: Deletions, clock: Clock) -> int:
+    """Delete the messages whose time is up (secrets, rule 5); return how many went. One the
+    platform refuses stays scheduled and is tried again on the next run."""
+    done = 0
+    for ref in deletions.due(transport.platform, clock()):
+        try:
+            await transport.delete(ref)
+        except DeliveryFailed as failed:
+            log.warning("deleting a secret message failed: %s", failed.reason)
+            continue
+        deletions.done(transport.platform, ref)
+        done += 1
+    return done
+
+
+class EngineSide:
+    """Started and stopped on the loop it runs on; `services` are its own connection's."""
+
+    def __init__(
+        self,
+        services: Services,
+        engine: Engine,
+        transports: Sequence[Transport],
+        held: HeldSecrets,
+    ) -> None:
+        self.services = services
+        self.engine = engine
+        self.transports = PlatformTransports(transports)
+        self.held = held
+        self.workers: InboxWorker | None = None
+        self.outbox: OutboxWorker | None = None
+        self._finisher: Inbox | None = None
+        self._taken: set[int] = set()
+        """The inbox rows handed to the workers and not finished (a row's id is reused
+        once it is gone, so the newest id would not do)."""
+        self._jobs: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """The inbox workers (what the last run left unfinished first), the outbox, the jobs."""
+        services = self.services
+        wake = asyncio.Event()
+        finisher = Inbox(
+            services.db,
+            services.conversations,
+            services.tickets,
+            self.held,
+            lambda _: None,
+            services.clock,
+        )
+        self._finisher = finisher
+        workers = InboxWorker(finisher, self.engine, wake.set, self._finished)
+        self.workers = workers
+        left = finisher.unfinished()
+        self._taken = {stored.row_id for stored in left}
+        workers.start(left)
+        transports = self.transports
+        renderer = Renderer(services, self.held, transports.platforms)
+        outbox = OutboxWorker(services.db, transports, renderer, services.clock, finisher.given_up)
+        self.outbox = outbox
+        deletions = Deletions(services.db.conn)
+
+        async def delete_due() -> int:
+            return sum(
+                [
+                    await delete_secrets(transports.of(p), deletions, services.clock)
+                    for p in transports.platforms
+                ]
+            )
+
+        async def scan() -> None:
+            if any(services.tickets.scan().values()):
+                wake.set()
+
+        started_at = services.clock()
+
+        async def reports() -> None:
+            if queue_due_handoffs(services, started_at) or queue_weekly_report(
+                services, started_at
+            ):
+                wake.set()
+
+        self._jobs = [
+            asyncio.create_task(every(SLA_SCAN_EVERY_S, reports)),
+            asyncio.create_task(every(OUTBOX_EVERY_S, outbox.run_once, wake)),
+            asyncio.create_task(every(SLA_SCAN_EVERY_S, scan)),
+            asyncio.create_task(every(DELETIONS_EVERY_S, delete_due)),
+        ]
+
+    def submit(self, stored: Stored) -> None:
+        """A message the serving loop stored (same process): to its lane."""
+        if self.workers is not None:
+            self.workers.submit(stored)
+
+    def take_new(self) -> int:
+        """The messages stored since the last look (another process stored them): to their
+        lanes; returns how many."""
+        if self._finisher is None or self.workers is None:
+            return 0
+        new = self._finisher.unfinished(besides=self._taken)
+        for stored in new:
+            self._taken.add(stored.row_id)
+            self.workers.submit(stored)
+        return len(new)
+
+    def _finished(self, stored: Stored) -> None:
+        self._taken.discard(stored.row_id)
+
+    async def stop(self) -> None:
+        """Finish what is stored (`DRAIN_S`), deliver what is due (`DRAIN_S`), stop the jobs."""
+        if self.workers is not None:
+            await self.workers.drain(DRAIN_S)
+        for job in self._jobs:
+            job.cancel()
+        if self.outbox is not None:
+            await _deliver_due(self.outbox.run_once, DRAIN_S)
+
+
+async def _deliver_due(run_once: Callable[[], Awaitable[int]], seconds: float) -> None:
+    """Deliver until nothing more goes out or time is up (what is left waits in the outbox)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            if not await asyncio.wait_for(run_once(), deadline - asyncio.get_running_loop().time()):
+                return
+        except TimeoutError:
+            return
