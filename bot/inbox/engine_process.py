@@ -16,9 +16,10 @@ connection waits up to its busy timeout; both write in short transactions) and t
   `GET /metrics` shows the serving process's counts with the engine's added.
 
 The engine's process dies with the serving one: `PR_SET_PDEATHSIG` (Linux) kills it when
-its parent dies, even by SIGKILL, and it checks its parent at every look at the inbox
-(elsewhere). It ignores SIGTERM and SIGINT (a terminal's Ctrl-C or a service manager
-signals the whole group): the serving process tells it when to drain. If it dies, the
+its parent dies, even by SIGKILL; elsewhere it checks its parent at every look at the
+inbox and exits when the wake-up pipe closes. It ignores SIGTERM and SIGINT (a terminal's
+Ctrl-C or a service manager signals the whole group): the serving process tells it when
+to drain. If it dies, the
 serving process logs it and starts another after `RESTART_AFTER_S`; what was acknowledged
 is in the inbox and is processed by the new one (a reply with a secret held in the dead
 one's memory is lost, as after any crash: `bot.inbox.held`).
