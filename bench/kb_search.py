@@ -10,7 +10,9 @@ query (single thread), index build time and memory; then build time and latency 
 A query is a hit@k when any relevant id is among the first k results, answered or not.
 --queries FILE measures on another set: bench/data/queries_holdout.jsonl and
 queries_unseen.jsonl (160 each, written blind, since used for tuning: see README,
-"Knowledge search") and queries_final.jsonl (written blind, run once at the end).
+"Knowledge search"), queries_final.jsonl (written blind, run once, since used to learn
+the confidence) and queries_blind2.jsonl (written blind, run once after the confidence
+model was frozen).
 --no-semantic searches without the static-embedding signal (the retriever before it);
 --vectors FILE uses another vector file (see tools/distill_vectors.py);
 --no-encoder searches without the sentence encoder (the retriever before it).

@@ -144,6 +144,47 @@ def slack_manifest(name: str, url: str | None) -> None:
 
 
 @main.group()
+def teams() -> None:
+    """Set up the Teams app."""
+
+
+@teams.command("manifest")
+@click.option("--name", default="IT Helpdesk", show_default=True, help="The app's name in Teams.")
+@click.option(
+    "--url",
+    required=True,
+    metavar="https://HOST",
+    help="The public base URL; Teams posts to HOST/api/messages (the messaging endpoint).",
+)
+@click.option(
+    "--output",
+    "-o",
+    default="helpdesk-teams.zip",
+    show_default=True,
+    help="Where to write the app package (a zip to upload in Teams).",
+)
+@config_errors
+def teams_manifest(name: str, url: str, output: str) -> None:
+    """Write the Teams app package (manifest.json with the bot, its command menus and valid
+    domains, plus the two icons) for `teams.app_id`, ready to upload to the org catalogue."""
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    from bot.adapters.teams.manifest import package
+
+    settings = load()
+    if not settings.teams.app_id:
+        raise click.UsageError("set teams.app_id (the Azure Bot's Microsoft App ID) first")
+    where = urlsplit(url)
+    if where.scheme != "https" or not where.hostname:
+        raise click.BadParameter("Teams only calls https:// endpoints", param_hint="--url")
+    Path(output).write_bytes(package(settings.teams.app_id, where.netloc, name))
+    click.echo(
+        f"wrote {output}: upload it in Teams; messaging endpoint {url.rstrip('/')}/api/messages"
+    )
+
+
+@main.group()
 def intents() -> None:
     """See how the bot understands messages."""
 

@@ -42,9 +42,20 @@ from bot.rotation import Rotation, default_rotation, parse_rotation
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("text", "json")
 _MAY_BE_EMPTY = frozenset(
-    {"self_service.oncall_approver", "slack.app_id", "kb.encoder_model", "market_hours.timezone"}
+    {
+        "self_service.oncall_approver",
+        "slack.app_id",
+        "kb.encoder_model",
+        "market_hours.timezone",
+        "teams.app_id",
+        "teams.tenant_id",
+        "teams.token_url",
+        "teams.ca_file",
+        "teams.triage_channel",
+    }
 )
 """String settings where "" is meaningful (nobody)."""
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,8 @@ class GraphSettings:
     """Reads answered 429/503/504 are retried this many times, after their Retry-After."""
     max_wait_seconds: int = 30
     """A longer Retry-After is not waited for in chat: the user is told to try again later."""
+    sign_in_log_size: int = 50
+    """How many of a person's latest sign-ins are read to say what is locking them out."""
     cloud_recovery: str = "tap"
     """How a cloud-only account gets back in: "tap" (a one-time Temporary Access Pass,
     preferred) or "password" (a temporary password that must be changed at sign-in)."""
@@ -175,6 +188,8 @@ class SelfServiceSettings:
     """Unlocks and resets one engineer may do for others in 24 hours (then refused, alerted)."""
     security_channel: str = "it-security"
     """Where refusals on protected accounts and lockout bursts are alerted (a channel)."""
+    security_team: str = "Security"
+    """The resolver team phishing reports and incidents are assigned to (one of `tickets.teams`)."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,38 @@ class SlackSettings:
     """The Slack app's App ID (`A…`, Basic Information). Requests for another app id are
     dropped; "" takes it from `auth.test`, and `helpdesk serve` refuses to start when that
     gives none either."""
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    """Microsoft Teams (`bot/adapters/teams`). The client secret comes from the environment
+    (`TEAMS_APP_PASSWORD`), never this file."""
+
+    app_id: str = ""
+    """The Azure Bot's Microsoft App ID (a GUID); "" = Teams off. Inbound tokens must be
+    for this audience."""
+    tenant_id: str = ""
+    """The Entra tenant (a GUID) the bot serves: an activity from any other tenant is refused."""
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    """Where the signing keys and issuer of Teams' inbound tokens are published."""
+    token_url: str = ""
+    """Where the bot gets its own token (client credentials); "" =
+    `https://login.microsoftonline.com/<tenant_id>/oauth2/v2.0/token` (single tenant)."""
+    allowed_service_urls: tuple[str, ...] = ("https://smba.trafficmanager.net/",)
+    """The Bot Connector URLs the bot will ever call (an activity's `serviceUrl` must start
+    with one of them, and equal the token's `serviceurl` claim)."""
+    ca_file: str = ""
+    """A PEM CA bundle trusted for the authority, token endpoint and connector ("" = the
+    system's)."""
+    user_cache_minutes: int = 60
+    """How long a member's UPN from the connector is trusted before asking again."""
+    triage_channel: str = ""
+    """A Teams channel id (`19:…@thread.tacv2`) for the triage posts, their threads and SLA
+    alerts (and, when Teams posts the channels, pages and summaries); "" = they stay in
+    Slack (`tickets.triage_channel`). Teams alone needs it for any channel message."""
+    anonymous: bool = False
+    """Development only: accept activities without a token. `helpdesk serve` refuses it unless
+    the directory is the demo one and the listener is on loopback."""
 
 
 @dataclass(frozen=True)
@@ -391,6 +438,7 @@ class Settings:
     self_service: SelfServiceSettings = field(default_factory=SelfServiceSettings)
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     slack: SlackSettings = field(default_factory=SlackSettings)
+    teams: TeamsSettings = field(default_factory=TeamsSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     sla: SlaSettings = field(default_factory=SlaSettings)
     roles: RoleSettings = field(default_factory=RoleSettings)
@@ -425,6 +473,7 @@ SECTIONS: dict[str, type] = {
     "self_service": SelfServiceSettings,
     "console": ConsoleSettings,
     "slack": SlackSettings,
+    "teams": TeamsSettings,
     "tickets": TicketSettings,
     "sla": SlaSettings,
     "roles": RoleSettings,
@@ -459,10 +508,12 @@ _RANGES: dict[str, tuple[float, float]] = {
     "reports.late_after_minutes": (1, 24 * 60),
     "graph.timeout_seconds": (1, 120),
     "graph.max_retries": (0, 10),
+    "graph.sign_in_log_size": (1, 999),
     "graph.max_wait_seconds": (0, 300),
     "graph.tap_minutes": (10, 480),
     "tickets.reopen_days": (0, 365),
     "slack.user_cache_minutes": (1, 24 * 60),
+    "teams.user_cache_minutes": (1, 24 * 60),
     "tickets.transcript_messages": (0, 200),
     "tickets.request_approval_days": (1, 60),
     "sla.at_risk_fraction": (0.05, 1.0),
@@ -549,6 +600,17 @@ def _check_value(setting: str, value: Any) -> None:
         raise ConfigError(setting, '"none" is allowed for unlocks only: a reset needs "approval"')
     if setting == "slack.app_id" and value and not re.fullmatch(r"A[A-Z0-9]{2,30}", value):
         raise ConfigError(setting, f"{value!r} is not a Slack App ID (A followed by capitals)")
+    if setting in ("teams.app_id", "teams.tenant_id") and value and not _GUID.fullmatch(value):
+        raise ConfigError(setting, f"{value!r} is not a GUID")
+    https = value.startswith("https://") if isinstance(value, str) else True
+    if setting in ("teams.openid_metadata_url", "teams.token_url") and value and not https:
+        raise ConfigError(setting, f"must be an https URL, not {value!r}")
+    if setting == "teams.allowed_service_urls":
+        for url in value:
+            if not re.fullmatch(r"https://[^/\s]+/\S*", url):
+                raise ConfigError(setting, f"{url!r} is not an https URL ending in /")
+    if setting == "teams.ca_file" and value:
+        check_ca_file(setting, value)
     if setting in ("tickets.categories", "tickets.teams", "roles.engineer_groups") and not value:
         raise ConfigError(setting, "must name at least one")
     if hours and leaf == "timezone" and value:

@@ -11,8 +11,8 @@ answer:
 - the directory: demo (the file loads); ldap (TLS, the bind, one search: the domain's
   password policy); graph (a token from the authority, then one read: `GET /users?$top=1`);
 - each chat platform whose token is set: Slack `auth.test` (and `apps.connections.open`
-  with SLACK_APP_TOKEN). Teams: `PLATFORM_CHECKS` is the hook its adapter adds its token
-  check to (`platform_checks`); until then the line says it is not configured.
+  with SLACK_APP_TOKEN); Teams: the bot's token from the authority and the OpenID
+  metadata (`check_teams`). `PLATFORM_CHECKS` lists them.
 
 Each check runs with a time limit (`CHECK_TIMEOUT_S`) and on its own: one part down does
 not hide the others. Exit status 1 when any check failed (`run` returns the lines and that).
@@ -268,10 +268,54 @@ async def check_slack(settings: Settings, env: Mapping[str, str]) -> Finding | N
     return Finding("slack", OK, f"auth.test: workspace {team}{mode}")
 
 
+async def check_teams(settings: Settings, env: Mapping[str, str]) -> Finding | None:
+    """None when Teams is not configured (no `teams.app_id`). Else the bot's own token from
+    the authority (`teams.token_url`, client credentials with TEAMS_APP_PASSWORD), the call
+    every proactive message starts with; and the OpenID metadata inbound tokens are checked
+    against."""
+    import aiohttp
+
+    from bot.adapters.teams import TeamsAdapter, TeamsConfig
+
+    if not settings.teams.app_id:
+        return None
+    try:
+        config = TeamsConfig.from_settings(settings.teams, settings.directory.backend, env)
+    except ConfigError as exc:
+        return Finding("teams", FAIL, str(exc), f"set {exc.setting}")
+    assert config is not None, "teams.app_id is set"
+    if config.anonymous:
+        return Finding("teams", SKIP, "teams.anonymous (development): no token to check")
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        try:
+            await TeamsAdapter(config, session).check_token()
+        except ConfigError as exc:
+            fix = (
+                "TEAMS_APP_PASSWORD or teams.app_id was refused: make a new client secret"
+                " in the Azure Bot's app registration"
+                if exc.setting == "TEAMS_APP_PASSWORD"
+                else "check the network path (proxy, firewall) to teams.token_url on 443"
+            )
+            return Finding("teams", FAIL, str(exc), fix)
+        try:
+            async with session.get(config.openid_metadata_url, ssl=config.tls()) as response:
+                metadata = await response.json(content_type=None)
+            if not isinstance(metadata, dict) or not metadata.get("jwks_uri"):
+                raise ValueError("no jwks_uri")
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return Finding(
+                "teams",
+                FAIL,
+                f"OpenID metadata: {type(exc).__name__}",
+                "check teams.openid_metadata_url and the network path to it",
+            )
+    return Finding("teams", OK, f"bot token issued for app {config.app_id}; signing keys published")
+
+
 PlatformCheck = Callable[[Settings, Mapping[str, str]], Awaitable["Finding | None"]]
-PLATFORM_CHECKS: dict[str, PlatformCheck] = {"slack": check_slack}
-"""Each chat platform's check: None when that platform is not configured. The Teams adapter
-adds "teams" here (its bot token from the Bot Framework's authority) when it lands."""
+PLATFORM_CHECKS: dict[str, PlatformCheck] = {"slack": check_slack, "teams": check_teams}
+"""Each chat platform's check: None when that platform is not configured."""
 
 
 async def _limited(part: str, check: Awaitable[Finding]) -> Finding:
@@ -293,8 +337,6 @@ async def examine(settings: Settings, env: Mapping[str, str]) -> list[Finding]:
             findings.append(found)
         else:
             findings.append(Finding(name, SKIP, "not configured"))
-    if "teams" not in PLATFORM_CHECKS:
-        findings.append(Finding("teams", SKIP, "not configured (no Teams adapter in this build)"))
     return findings
 
 

@@ -29,6 +29,10 @@ class Actor:
     timezone: str | None = None
     """The person's own IANA time zone where the platform knows it (Slack `users.info` tz):
     times are shown to them in it; else in `bot.timezone`."""
+    entra_id: str | None = None
+    """The Entra object id the platform verified (Teams' `aadObjectId`): with the Graph
+    directory the actor is that account (by immutable id), whose UPN or mail must also be
+    `email`; with AD, `email` (the UPN) alone names it, exactly."""
 
 
 COMMAND_WORDS = ("/helpdesk", "/hd")

@@ -41,6 +41,10 @@ from rapidfuzz import fuzz
 
 from bot.errors import ConfigError
 
+REQUEST_CONFIRM_FLOW = "request.confirm"
+"""The question "Send the request?" for a catalogue item; its state names the item, so
+"has it been approved?" asked before sending is answered "not sent yet"."""
+
 KINDS = ("hardware", "software", "licence", "access")
 APPROVERS = ("manager", "owner", "none")
 _PRIORITIES = ("P1", "P2", "P3", "P4")

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -128,9 +128,13 @@ class Server:
         services: Services,
         engine: Engine,
         adapters: Sequence[Adapter],
+        channels: str | None = None,
         recipe: EngineRecipe | None = None,
     ) -> None:
+        """`channels`: the platform channel messages go to (None: the first adapter's);
+        `recipe`: how to build the engine's side in its own process (None: on a thread)."""
         self.services = services
+        self.channels = channels
         self.engine = engine
         self.adapters = tuple(adapters)
         self.recipe = recipe
@@ -163,7 +167,7 @@ class Server:
         adapter's transport on the thread's own aiohttp session."""
         self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100))
         transports = [a.make_transport(self._session) for a in self.adapters]
-        side = EngineSide(self.services, self.engine, transports, self.held)
+        side = EngineSide(self.services, self.engine, transports, self.held, self.channels)
         side.start()
         return side
 
@@ -171,7 +175,7 @@ class Server:
         """The engine's side, in its process or on its thread; returns how the inbox tells
         it of a stored message."""
         if self.recipe is not None:
-            process = EngineProcess(self.recipe)
+            process = EngineProcess(replace(self.recipe, channels=self.channels))
             self.process = process
             await process.start()
             return lambda _: process.wake()

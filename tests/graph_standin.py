@@ -48,7 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from aiohttp import web
 from cryptography import x509
@@ -175,6 +175,8 @@ class _User:
     password: str | None = None
     force_change: bool | None = None
     taps: list[dict[str, Any]] = field(default_factory=list)
+    methods: list[dict[str, Any]] = field(default_factory=list)
+    revocations: int = 0
 
 
 @dataclass
@@ -395,6 +397,8 @@ class GraphStandIn:
         self._client_certs: dict[str, Any] = {}  # "sha1:hex" / "sha256:hex" -> certificate
         self._skiptokens: dict[str, int] = {}
         self._failures: list[_Failure] = []
+        self._sign_ins: list[dict[str, Any]] = []
+        self._devices: dict[str, dict[str, Any]] = {}
         self._route_table: list[tuple[str, re.Pattern[str], Callable[..., _Answer]]] = []
         self._lock = threading.RLock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -617,6 +621,110 @@ class GraphStandIn:
     def password_changed_at(self, upn: str) -> datetime:
         with self._lock:
             return self._user_ref(upn).password_changed
+
+    def add_sign_in(
+        self,
+        upn: str,
+        at: datetime,
+        *,
+        app: str = "Office 365 Exchange Online",
+        client: str = "Exchange ActiveSync",
+        city: str = "Hong Kong",
+        country: str = "HK",
+        error_code: int = 50126,
+        reason: str = "Invalid username or password or Invalid on-premise username or password.",
+    ) -> None:
+        """Log one sign-in of the user (error_code 0: a success) for auditLogs/signIns."""
+        with self._lock:
+            user = self._user_ref(upn)
+            self._sign_ins.append(
+                {
+                    "id": str(uuid.uuid4()),
+                    "createdDateTime": _iso(at),
+                    "userId": user.id,
+                    "userPrincipalName": user.upn,
+                    "appDisplayName": app,
+                    "clientAppUsed": client,
+                    "location": {"city": city, "state": "", "countryOrRegion": country},
+                    "status": {
+                        "errorCode": error_code,
+                        "failureReason": reason if error_code else "Other.",
+                    },
+                }
+            )
+
+    def add_managed_device(
+        self,
+        upn: str,
+        name: str,
+        *,
+        os: str = "Windows",
+        version: str = "10.0.22631.4460",
+        compliance: str = "compliant",
+        last_sync: datetime | None = None,
+        encrypted: bool = True,
+        failing: Sequence[str] = (),
+        owner_type: str = "company",
+    ) -> str:
+        """An Intune-managed device whose primary user is `upn`; `failing` names the
+        compliance settings it fails (its policy states say nonCompliant for them)."""
+        with self._lock:
+            user = self._user_ref(upn)
+            device_id = str(uuid.uuid4())
+            self._devices[device_id] = {
+                "id": device_id,
+                "userId": user.id,
+                "deviceName": name,
+                "operatingSystem": os,
+                "osVersion": version,
+                "complianceState": compliance,
+                "lastSyncDateTime": _iso(last_sync or self.clock()),
+                "isEncrypted": encrypted,
+                "managedDeviceOwnerType": owner_type,
+                "failing": list(failing),
+            }
+            return device_id
+
+    _METHOD_TYPES: ClassVar[dict[str, str]] = {
+        "authenticator": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+        "phone": "#microsoft.graph.phoneAuthenticationMethod",
+        "fido2": "#microsoft.graph.fido2AuthenticationMethod",
+    }
+
+    def add_auth_method(
+        self, upn: str, kind: str, name: str, created: datetime | None = None
+    ) -> str:
+        """Register a sign-in method: "authenticator" (`name` the phone model), "phone"
+        (`name` the number) or "fido2" (`name` the key model); returns its id."""
+        with self._lock:
+            user = self._user_ref(upn)
+            method: dict[str, Any] = {
+                "@odata.type": self._METHOD_TYPES[kind],
+                "id": str(uuid.uuid4()),
+                "createdDateTime": _iso(created or self.clock()),
+            }
+            if kind == "phone":
+                method.update(phoneNumber=name, phoneType="mobile", smsSignInState="notEnabled")
+            elif kind == "fido2":
+                method.update(model=name, displayName=name)
+            else:
+                method.update(displayName=name, deviceTag="SoftwareTokenActivated")
+            user.methods.append(method)
+            return str(method["id"])
+
+    def methods_of(self, upn: str) -> list[str]:
+        """Display names (or numbers) of the user's registered methods, in order."""
+        with self._lock:
+            return [
+                str(m.get("displayName") or m.get("phoneNumber"))
+                for m in self._user_ref(upn).methods
+            ]
+
+    def sessions_of(self, upn: str) -> tuple[int, bool | None]:
+        """(how many times the user's sessions were revoked, forceChangePasswordNextSignIn)."""
+        with self._lock:
+            user = self._user_ref(upn)
+            return user.revocations, user.force_change
 
     def taps_of(self, upn: str) -> list[dict[str, Any]]:
         """Every Temporary Access Pass issued to the user, secrets included."""
@@ -982,6 +1090,13 @@ class GraphStandIn:
             ("GET", f"/users/{seg}", self._get_user),
             ("PATCH", f"/users/{seg}", self._patch_user),
             ("GET", f"/users/{seg}/manager", self._get_manager),
+            ("GET", f"/users/{seg}/authentication/methods", self._list_methods),
+            (
+                "DELETE",
+                f"/users/{seg}/authentication/microsoftAuthenticatorMethods/{seg}",
+                self._delete_authenticator,
+            ),
+            ("POST", f"/users/{seg}/revokeSignInSessions", self._revoke_sessions),
             ("GET", f"/users/{seg}/licenseDetails", self._license_details),
             ("GET", f"/users/{seg}/transitiveMemberOf", self._transitive_member_of),
             ("GET", f"/users/{seg}/authentication/temporaryAccessPassMethods", self._list_taps),
@@ -1002,6 +1117,13 @@ class GraphStandIn:
             ("GET", f"/groups/{seg}/members", self._group_members),
             ("POST", f"/groups/{seg}/members/\\$ref", self._add_member),
             ("GET", f"/domains/{seg}", self._get_domain),
+            ("GET", "/auditLogs/signIns", self._list_sign_ins),
+            ("GET", f"/users/{seg}/managedDevices", self._user_devices),
+            (
+                "GET",
+                f"/deviceManagement/managedDevices/{seg}/deviceCompliancePolicyStates",
+                self._device_policy_states,
+            ),
         ]
         return [(m, re.compile(p), h) for m, p, h in table]
 
@@ -1308,6 +1430,12 @@ class GraphStandIn:
                 f"(got {sorted(body)}).",
             )
         password = profile.get("password")
+        if password is None and set(profile) == {"forceChangePasswordNextSignIn"}:
+            # Graph lets an admin require a change without setting a password (the user
+            # keeps signing in with the current one, to choose a new one)
+            self._check_password_writable(user)
+            user.force_change = bool(profile["forceChangePasswordNextSignIn"])
+            return _Answer(204, None)
         extra = set(profile) - {
             "password",
             "forceChangePasswordNextSignIn",
@@ -1315,6 +1443,27 @@ class GraphStandIn:
         }
         if not isinstance(password, str) or extra:
             raise _graph_error(400, "Request_BadRequest", "Invalid passwordProfile.")
+        self._check_password_writable(user)
+        classes = [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
+        if not 8 <= len(password) <= 256 or sum(classes) < 3:
+            raise _graph_error(
+                400,
+                "Request_BadRequest",
+                "The specified password does not comply with password complexity requirements. "
+                "Please provide a different password.",
+            )
+        user.password = password
+        user.force_change = bool(profile.get("forceChangePasswordNextSignIn", True))
+        user.password_changed = self.clock()
+        return _Answer(204, None)
+
+    def _check_password_writable(self, user: _User) -> None:
+        """What Entra says when the app may not change this user's password profile."""
         if self.protect_privileged and self._privileged(user):
             raise _graph_error(
                 403,
@@ -1335,23 +1484,103 @@ class GraphStandIn:
                 "Request_BadRequest",
                 "The password of a user in a federated domain cannot be updated in Entra ID.",
             )
-        classes = [
-            any(c.islower() for c in password),
-            any(c.isupper() for c in password),
-            any(c.isdigit() for c in password),
-            any(not c.isalnum() for c in password),
+
+    def _list_sign_ins(self, call: Call) -> _Answer:
+        """Newest first, as Graph returns them; `$filter` on userId (eq) only, and no
+        `$select` (the sign-in log does not take one here)."""
+        if any(k.lower() == "$select" for k in call.query):
+            raise _unsupported("$select on auditLogs/signIns")
+        items = sorted(self._sign_ins, key=lambda s: s["createdDateTime"], reverse=True)
+        found = self._filtered(call, items, ["userId", "userPrincipalName", "appDisplayName"])
+        return self._collection(call, found, [])
+
+    _DEVICE_PROPS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "deviceName",
+        "operatingSystem",
+        "osVersion",
+        "complianceState",
+        "lastSyncDateTime",
+        "isEncrypted",
+        "managedDeviceOwnerType",
+        "userId",
+    )
+
+    def _user_devices(self, call: Call, key: str) -> _Answer:
+        user = self._user_or_404(key)
+        mine = [
+            {k: v for k, v in d.items() if k in self._DEVICE_PROPS}
+            for d in self._devices.values()
+            if d["userId"] == user.id
         ]
-        if not 8 <= len(password) <= 256 or sum(classes) < 3:
-            raise _graph_error(
-                400,
-                "Request_BadRequest",
-                "The specified password does not comply with password complexity requirements. "
-                "Please provide a different password.",
+        return self._collection(call, mine, self._DEVICE_PROPS)
+
+    def _device_policy_states(self, call: Call, device_id: str) -> _Answer:
+        device = self._devices.get(device_id)
+        if device is None:
+            raise _not_found(device_id)
+        settings = [
+            {
+                "setting": f"Windows10CompliancePolicy.{name}",
+                "settingName": name,
+                "state": "nonCompliant",
+            }
+            for name in device["failing"]
+        ]
+        state = "nonCompliant" if settings else "compliant"
+        policy = {
+            "id": "policy-1",
+            "displayName": "Windows 10 baseline",
+            "state": state,
+            "settingStates": settings,
+        }
+        return _Answer(200, {"value": [policy]})
+
+    def _list_methods(self, call: Call, key: str) -> _Answer:
+        """The password method, every registered method and the usable TAPs (no secrets)."""
+        user = self._user_or_404(key)
+        password = {
+            "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+            "id": "28c10230-6103-485e-b985-444c60001490",
+            "password": None,
+            "createdDateTime": _iso(user.created),
+        }
+        taps = [
+            {
+                "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
+                **self._tap_json(t, secret=False),
+            }
+            for t in user.taps
+        ]
+        return _Answer(200, {"value": [password, *user.methods, *taps]})
+
+    def _delete_authenticator(self, call: Call, key: str, method_id: str) -> _Answer:
+        user = self._user_or_404(key)
+        kept = [
+            m
+            for m in user.methods
+            if not (
+                m["id"] == method_id and m["@odata.type"] == self._METHOD_TYPES["authenticator"]
             )
-        user.password = password
-        user.force_change = bool(profile.get("forceChangePasswordNextSignIn", True))
-        user.password_changed = self.clock()
+        ]
+        if len(kept) == len(user.methods):
+            raise _not_found(method_id)
+        user.methods = kept
         return _Answer(204, None)
+
+    def _revoke_sessions(self, call: Call, key: str) -> _Answer:
+        """POST revokeSignInSessions: every refresh token issued before now stops working;
+        privileged users need a higher role than the app's (403, as Entra answers)."""
+        user = self._user_or_404(key)
+        if self.protect_privileged and self._privileged(user):
+            raise _graph_error(
+                403,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            )
+        user.properties["signInSessionsValidFromDateTime"] = _iso(self.clock())
+        user.revocations += 1
+        return _Answer(200, {"value": True})
 
     def _tap_window(self, tap: Mapping[str, Any]) -> tuple[datetime, datetime]:
         start = datetime.fromisoformat(tap["startDateTime"].replace("Z", "+00:00"))

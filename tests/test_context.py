@@ -207,6 +207,25 @@ def test_a_second_chase_within_the_hour_changes_nothing_and_says_when(bot: BotHa
 
 
 @pytest.mark.parametrize(
+    ("asked", "chase_label", "told"),
+    [("HD-{n} any news?", "Chase it", "told ho.kawai"), ("HD-{n}有冇進展", "催吓佢", "通知咗")],
+)
+def test_any_news_shows_the_status_with_a_chase_button_that_chases(
+    bot: BotHarness, asked: str, chase_label: str, told: str
+) -> None:
+    number = open_ticket(bot)
+    bot.command(f"/helpdesk claim HD-{number}", user=ENGINEER)
+    status = text_of(bot.say(asked.format(n=number), user=REQUESTER))
+    assert f"HD-{number}" in status and ("in progress" in status or "處理緊" in status)
+    assert chases(bot, number) == []  # asking is not chasing
+    assert chase_label in bot.labels()
+    assert told in text_of(bot.click(chase_label))
+    assert chases(bot, number) == [(REQUESTER, asked.format(n=number))]
+    dms = bot.rows("SELECT payload_json FROM outbox WHERE recipient = ?", f"email:{ENGINEER}")
+    assert asked.format(n=number) in json.loads(str(dms[-1][0]))["text"]
+
+
+@pytest.mark.parametrize(
     ("asked", "summary"),
     [
         (

@@ -203,3 +203,71 @@ def test_a_chinese_speaking_engineer_is_answered_in_chinese_even_for_english_wor
     replies = as_person(bot, f"resolve HD-{number} replaced the toner", "zh-Hant")
     assert "已解決" in text_of(replies)
     assert bot.rows("SELECT assignee, state FROM tickets") == [(ENGINEER, "resolved")]
+
+
+def _language_of(bot: BotHarness, user: str) -> list[tuple[object, ...]]:
+    return bot.rows(
+        "SELECT lang, chosen FROM person_languages WHERE user_id = ?", bot.actor(user).user_id
+    )
+
+
+def test_a_chinese_comment_by_an_english_engineer_reaches_the_requester_and_keeps_english(
+    bot: BotHarness,
+) -> None:
+    number = open_ticket(bot, chinese=True)
+    bot.say("good morning, anything new for me?", user=ENGINEER)  # remembered: English
+    bot.say(f"claim HD-{number}", user=ENGINEER)
+    bot.deliver()
+    replies = bot.say(f"/helpdesk comment HD-{number} 已經幫你重設", user=ENGINEER)
+    assert text_of(replies).startswith(f"HD-{number}: reply done.")
+    notices = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"]
+    assert notices == [
+        f"IT 喺 HD-{number}（部打印機冇晒墨，印唔到嘢）覆你：\n已經幫你重設\n"
+        "講「我啲單」再揀「加留言」就可以回覆。"
+    ]
+    assert _language_of(bot, ENGINEER) == [("en", 0)]
+    # their own later messages are still answered in English
+    assert "among yours" in text_of(bot.say(f"HD-{number}", user=ENGINEER))
+    assert text_of(bot.say(f"note HD-{number} 換咗碳粉", user=ENGINEER)).startswith(
+        f"HD-{number}: note done."
+    )
+    assert _language_of(bot, ENGINEER) == [("en", 0)]
+
+
+def test_a_chinese_reply_in_the_triage_thread_keeps_the_engineers_english(
+    bot: BotHarness,
+) -> None:
+    number = open_ticket(bot, chinese=True)
+    bot.deliver()
+    thread = str(bot.rows("SELECT message_ref FROM triage_posts")[0][0])
+    bot.send(Incoming(bot.actor(ENGINEER), "helpdesk-triage", "今日下晝換碳粉", thread_id=thread))
+    notices = [str(m.payload["text"]) for m in bot.deliver() if m.kind == "notice"]
+    assert any(f"IT 喺 HD-{number}" in n and "今日下晝換碳粉" in n for n in notices)
+    assert _language_of(bot, ENGINEER) == []
+    assert "among yours" in text_of(bot.say(f"HD-{number}", user=ENGINEER))
+
+
+def test_an_engineers_own_comment_on_their_own_ticket_stays_a_requester_comment(
+    bot: BotHarness,
+) -> None:
+    bot.say("talk to a human", user=ENGINEER)
+    bot.say("my docking station has no power", user=ENGINEER)
+    bot.click("Open ticket", user=ENGINEER)
+    replies = bot.say("/helpdesk comment HD-1001 it came back after a restart", user=ENGINEER)
+    assert "Added to HD-1001" in text_of(replies)
+    assert bot.rows("SELECT kind, actor FROM ticket_events WHERE kind IN ('comment', 'reply')") == [
+        ("comment", ENGINEER)
+    ]
+
+
+def test_an_engineers_chosen_language_wins_over_the_platforms_for_their_replies(
+    bot: BotHarness,
+) -> None:
+    number = open_ticket(bot)
+    as_person(bot, "講中文", "en")
+    replies = as_person(bot, f"claim HD-{number}", "en")
+    assert text_of(replies).startswith(f"HD-{number}：claim 完成。")
+    as_person(bot, "English please", "zh-Hant")
+    replies = as_person(bot, f"note HD-{number} 換咗碳粉", "zh-Hant")
+    assert text_of(replies).startswith(f"HD-{number}: note done.")
+    assert _language_of(bot, ENGINEER) == [("en", 1)]

@@ -9,7 +9,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -274,6 +274,73 @@ def test_a_429_read_waits_at_least_retry_after(graph: GraphStandIn) -> None:
     assert asyncio.run(run()) >= 1.0
 
 
+def test_licence_check_while_entra_is_down_opens_a_ticket_and_audits_it(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Rule 7 in the engine's error boundary: the licence handler does nothing about an
+    outage itself, and still the user gets a plain answer, a ticket and an audit record."""
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/licenseDetails", status=503, retry_after=0, times=4)
+    text = text_of(bot.say("do I have visio?", user=WONG))
+    assert "can't reach the account system" in text and "HD-1001" in text
+    assert "503" not in text and "Unavailable" not in text
+    assert bot.rows("SELECT summary, priority, requester_email FROM tickets") == [
+        ("Self-service licence check failed", "P2", WONG)
+    ]
+    assert bot.rows("SELECT action, outcome, reason, ticket FROM audit_log") == [
+        ("licence_check", "failed", "Unavailable", "HD-1001")
+    ]
+    # the next question is answered normally: nothing was left waiting
+    assert "Visio" in text_of(bot.say("do I have visio?", user=WONG))
+
+
+# -- phishing ---------------------------------------------------------------------------------
+
+
+def _alert_texts(bot: BotHarness) -> list[str]:
+    rows = bot.rows("SELECT payload_json FROM outbox WHERE kind = 'security_alert' ORDER BY id")
+    return [str(json.loads(str(r[0]))["text"]) for r in rows]
+
+
+def test_phishing_containment_survives_a_503_after_the_write_and_forces_the_change(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """revokeSignInSessions answered 503 after it applied: revoking is idempotent, so it is
+    sent once more; the forced change lands in Entra (a cloud-only account)."""
+    user = "phish.one@corp.example.com"
+    graph.add_user(user, "Phish One", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    bot.say("I clicked a link in a phishing email and typed my password", user=user)
+    graph.fail_next("POST", r"/revokeSignInSessions$", status=503, after_apply=True)
+    done = text_of(bot.click("Yes, sign me out and make me change my password", user=user))
+    assert "signed out everywhere" in done
+    assert graph.sessions_of(user) == (2, True)
+    rows = bot.rows("SELECT action, outcome FROM audit_log ORDER BY seq")
+    assert ("revoke_sessions", "done") in rows and ("require_password_change", "done") in rows
+    assert rows[-1] == ("phish_containment", "done")
+
+
+def test_phishing_containment_with_graph_failing_audits_each_step(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Graph keeps failing the revocation: that step is audited as failed, alerted and noted
+    on the P1 ticket for security to do by hand; the forced change still runs."""
+    user = "phish.two@corp.example.com"
+    graph.add_user(user, "Phish Two", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    bot.say("我撳咗封釣魚email嘅link", user=user)
+    graph.fail_next("POST", r"/revokeSignInSessions$", status=503, times=2)
+    answer = text_of(bot.say("好", user=user))
+    assert "人手處理" in answer and "HD-1001" in answer
+    assert graph.sessions_of(user) == (0, True)
+    rows = bot.rows("SELECT action, outcome, reason, ticket FROM audit_log ORDER BY seq")
+    assert ("revoke_sessions", "failed", "MaybeApplied", "HD-1001") in rows
+    assert rows[-1][:2] == ("phish_containment", "failed")
+    assert any("revoke sessions" in a and "failed" in a for a in _alert_texts(bot))
+    notes = bot.rows("SELECT body FROM ticket_events WHERE kind = 'note'")
+    assert any("revoke the sign-in sessions" in str(n[0]) for n in notes)
+
+
 def test_token_endpoint_down_gives_a_clear_reply_and_a_ticket(
     tmp_path: Path, graph: GraphStandIn
 ) -> None:
@@ -321,6 +388,131 @@ def test_engineer_lookup_shows_one_screen_and_is_audited(
         assert part in screen, part
     assert bot.rows("SELECT action, outcome FROM audit_log WHERE action = 'lookup'") == [
         ("lookup", "done")
+    ]
+
+
+def test_engineer_lookup_reads_the_sign_in_log_through_a_throttle(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    """Failed sign-ins from Entra's log (a success in between is no failure), read again
+    after a 429 with Retry-After."""
+    user = "locked.out@corp.example.com"
+    graph.add_user(user, "Locked Out", manager=HO)
+    now = datetime.now(UTC)
+    for minutes in (50, 40, 30, 20):
+        graph.add_sign_in(user, now - timedelta(minutes=minutes))
+    graph.add_sign_in(user, now - timedelta(minutes=45), client="Browser", error_code=0)
+    graph.add_sign_in(user, now - timedelta(days=3), client="Browser")  # too old to count
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/auditLogs/signIns$", status=429, retry_after=0)
+    screen = text_of(bot.command("/helpdesk lookup locked.out", user=HO))
+    assert "Entra: 4 failed in 24 h" in screen
+    assert "4 from Exchange ActiveSync / Office 365 Exchange Online / Hong Kong, HK" in screen
+    assert "(50126)" in screen and "phone, tablet or mail app" in screen
+    reads = graph.called("GET", r"/auditLogs/signIns$")
+    assert [c.status for c in reads if graph.user_id(user) in c.query["$filter"]] == [429, 200]
+
+
+def test_my_device_reads_intune_through_a_throttle_with_the_reasons_it_fails(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "device.owner@corp.example.com"
+    graph.add_user(user, "Device Owner", manager=HO)
+    graph.add_managed_device(
+        user,
+        "LAPTOP-DO01",
+        version="10.0.19045.3803",
+        compliance="noncompliant",
+        encrypted=False,
+        failing=["BitLockerEnabled", "osMinimumVersion"],
+    )
+    graph.add_managed_device(user, "DO-iPhone", os="iOS", version="18.1")
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("GET", r"/managedDevices$", status=429, retry_after=0)
+    said = text_of(bot.say("is my laptop compliant?", user=user))
+    assert "**LAPTOP-DO01** — Windows 10.0.19045.3803 · NOT compliant" in said
+    assert "BitLocker is off, Windows is too old" in said and "NOT encrypted" in said
+    assert "**DO-iPhone** — iOS 18.1 · compliant" in said
+    states = graph.called("GET", r"/deviceCompliancePolicyStates$")
+    assert len([c for c in states if c.status == 200]) == 1  # only the failing one is asked
+    assert bot.rows("SELECT action, outcome FROM audit_log WHERE action = 'device_check'") == [
+        ("device_check", "done")
+    ]
+
+
+# -- new phone --------------------------------------------------------------------------------
+
+
+def _approve_pass(bot: BotHarness, user: str) -> list[object]:
+    bot.say("I got a new phone and can't approve sign-ins", user=user)
+    bot.click("Get a one-time pass (manager approves)", user=user)
+    bot.click(_choice(bot, f"email:{HO}")["Approve"], user=HO)
+    run = _choice(bot, f"user:test:U-{user}")
+    return list(bot.click(run["Show my one-time pass now"], user=user))
+
+
+def test_new_phone_pass_for_a_synced_account_is_a_one_time_tap_shown_once(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.synced@corp.example.com"
+    graph.add_user(user, "Phone Synced", synced=True, manager=HO)
+    graph.add_auth_method(user, "authenticator", "iPhone 12", datetime(2024, 3, 2, tzinfo=UTC))
+    graph.add_auth_method(user, "phone", "+852 91234567")
+    bot = graph_bot(tmp_path, graph)
+    listed = text_of(bot.say("new phone, how do I move Microsoft Authenticator", user=user))
+    assert "Microsoft Authenticator: iPhone 12" in listed and "mobile ••••567" in listed
+    assert "91234567" not in listed and "password" in listed
+    shown = _approve_pass(bot, user)
+    taps = graph.taps_of(user)
+    assert len(taps) == 1 and taps[0]["isUsableOnce"] is True
+    assert f"`{taps[0]['temporaryAccessPass']}`" in text_of(shown)  # type: ignore[arg-type]
+    assert taps[0]["temporaryAccessPass"] not in str(bot.rows("SELECT * FROM audit_log"))
+
+
+def test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.flaky@corp.example.com"
+    graph.add_user(user, "Phone Flaky", manager=HO)
+    bot = graph_bot(tmp_path, graph)
+    graph.fail_next("POST", r"/temporaryAccessPassMethods$", status=503, after_apply=True)
+    said = text_of(_approve_pass(bot, user))  # type: ignore[arg-type]
+    assert "couldn't create the pass" in said and "HD-1001" in said
+    assert len(graph.taps_of(user)) == 1  # it was created: the ticket says to delete it
+    description = str(bot.rows("SELECT description FROM tickets")[0][0])
+    assert "may have been created: delete it" in description
+    rows = bot.rows("SELECT action, outcome, reason, ticket FROM audit_log ORDER BY seq")
+    assert rows[-1] == ("mfa_pass", "failed", "MaybeApplied", "HD-1001")
+
+
+def test_old_phone_removal_survives_a_503_after_it_applied_not_one_before(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    user = "phone.two@corp.example.com"
+    graph.add_user(user, "Phone Two", manager=HO)
+    graph.add_auth_method(user, "authenticator", "Galaxy S21", datetime(2023, 6, 1, tzinfo=UTC))
+    graph.add_auth_method(user, "authenticator", "Pixel 9", datetime(2026, 11, 20, tzinfo=UTC))
+    bot = graph_bot(tmp_path, graph)
+    # a 503 before the delete applied: still registered, so it failed (a ticket, audited)
+    bot.say("I changed my phone and now the MFA prompts go to the old one", user=user)
+    graph.fail_next("DELETE", r"/microsoftAuthenticatorMethods/", status=503)
+    failed = text_of(bot.click("Remove the old phone (Galaxy S21)", user=user))
+    assert "couldn't remove the old phone" in failed and "HD-1001" in failed
+    assert graph.methods_of(user) == ["Galaxy S21", "Pixel 9"]
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'mfa_remove' ORDER BY seq") == [
+        ("failed",)
+    ]
+    # a 503 after it applied, behind a throttled read: gone, so done
+    bot.clock.advance(hours=1)  # past the cooldown
+    graph.fail_next("GET", r"/authentication/methods$", status=429, retry_after=0)
+    bot.say("I changed my phone and now the MFA prompts go to the old one", user=user)
+    graph.fail_next("DELETE", r"/microsoftAuthenticatorMethods/", status=503, after_apply=True)
+    done = text_of(bot.click("Remove the old phone (Galaxy S21)", user=user))
+    assert "can no longer approve" in done
+    assert graph.methods_of(user) == ["Pixel 9"]
+    assert bot.rows("SELECT outcome FROM audit_log WHERE action = 'mfa_remove' ORDER BY seq") == [
+        ("failed",),
+        ("done",),
     ]
 
 

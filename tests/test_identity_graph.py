@@ -68,3 +68,37 @@ def test_a_ticket_keeps_the_entra_object_id_of_its_requester(
     say_as(bot, "U-wong", WONG, "Teams keeps crashing when I share my screen")
     assert "HD-1001" in say_as(bot, "U-wong", WONG, "yes")
     assert bot.rows("SELECT requester_directory_id FROM tickets") == [(IDS[WONG],)]
+
+
+def _as_teams(bot: object, entra_id: str, upn: str, text: str) -> str:
+    from bot.messages import Actor, Incoming
+    from tests.harness import BotHarness, text_of
+
+    assert isinstance(bot, BotHarness)
+    actor = Actor("teams", entra_id, upn, entra_id=entra_id)
+    return text_of(bot.send(Incoming(actor=actor, conversation_id=f"a:1:{entra_id}", text=text)))
+
+
+def test_a_teams_requester_is_found_by_their_entra_object_id(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    before = len(graph.calls)
+    _as_teams(bot, IDS[WONG], WONG, "talk to a human")
+    _as_teams(bot, IDS[WONG], WONG, "Teams keeps crashing when I share my screen")
+    assert "HD-1001" in _as_teams(bot, IDS[WONG], WONG, "yes")
+    assert bot.rows("SELECT requester_directory_id FROM tickets") == [(IDS[WONG],)]
+    calls = [c for c in graph.calls[before:] if "/users" in c.path]
+    assert any(c.path.endswith(f"/users/{IDS[WONG]}") for c in calls)
+    searched = [c for c in calls if "mail eq" in c.query.get("$filter", "")]
+    assert searched == []  # found by its immutable id, never searched by address
+
+
+def test_a_teams_object_id_whose_account_has_another_upn_is_refused(
+    tmp_path: Path, graph: GraphStandIn
+) -> None:
+    bot = graph_bot(tmp_path, graph)
+    someone_else = next(i for name, i in IDS.items() if name != WONG)
+    _as_teams(bot, someone_else, WONG, "do I have Visio?")
+    (row,) = bot.rows("SELECT action, outcome, reason FROM audit_log")
+    assert row[:2] == ("licence_check", "refused") and str(row[2]).startswith("inexact_match")

@@ -212,3 +212,19 @@ def test_resolving_again_after_a_crash_finishes_the_job_and_tells_nobody_twice(
         assert sum(t.startswith("Fixed: VPN down") for t in notices_to(bot, user)) == 1
     keys = bot.rows("SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'incident:1:resolved:%'")
     assert keys == [(3,)]
+
+
+def test_asking_whether_there_is_an_outage_lists_the_open_incidents(bot: BotHarness) -> None:
+    asker = "ng.kwokwing@corp.example.com"
+    none = text_of(bot.say("is there an outage?", user=asker))
+    assert "no outage" in none and "HD-" not in none  # no ticket proposal made of the question
+    for user, text in zip(
+        REPORTERS,
+        ("VPN keeps disconnecting", "the VPN is not connecting", "VPN down since 9"),
+        strict=True,
+    ):
+        report(bot, user, text)
+    known = text_of(bot.say("is there an outage?", user=asker))
+    assert "INC-1" in known and "VPN keeps disconnecting" in known
+    assert "INC-1" in text_of(bot.say("係咪有outage呀?", user=asker))
+    assert bot.rows("SELECT count(*) FROM tickets WHERE requester_email = ?", asker) == [(0,)]

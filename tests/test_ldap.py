@@ -114,6 +114,20 @@ def test_locked_user_is_told_until_when_and_unlocked_then_can_bind(
     assert audit(bot) == [("unlock", "done", guid(dc, "lee.siuming"), "none", "", None)]
 
 
+def test_locked_user_is_told_the_wrong_passwords_the_dc_counted(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """badPwdCount and badPasswordTime from the DC the bot reads (three bad binds locked it),
+    said before the unlock, and in the engineer's lookup."""
+    restore.append("lee.siuming")
+    dc.lock("lee.siuming")
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(bot.say("my account is locked", user=dc.email("lee.siuming")))
+    assert "The directory counted 3 wrong passwords, the last at" in said
+    screen = text_of(bot.command("/helpdesk lookup lee.siuming", user=dc.email("eng.lam")))
+    assert "badPwdCount 3 on localhost (last" in screen
+
+
 def test_why_cant_i_log_in_explains_a_password_that_must_be_changed(
     tmp_path: Path, dc: DomainController, restore: list[str]
 ) -> None:
@@ -779,3 +793,43 @@ def test_an_engineer_is_capped_per_day(
     assert bot.rows(
         "SELECT count(*) FROM outbox WHERE dedupe_key LIKE 'security:engineer-limit:%'"
     ) == [(1,)]
+
+
+def test_phishing_containment_on_ad_forces_a_change_and_says_sessions_are_not_possible(
+    tmp_path: Path, dc: DomainController, restore: list[str]
+) -> None:
+    """AD alone: the forced change is `pwdLastSet=0` on the DC (a bind then answers 773, must
+    change); AD keeps no sign-in sessions, so that step is audited as not possible."""
+    restore.append("lee.siuming")
+    bot = ldap_bot(tmp_path, dc)
+    user = dc.email("lee.siuming")
+    said = text_of(bot.say("I clicked a link in a phishing email", user=user))
+    assert "HD-1001" in said
+    done = text_of(bot.click("Yes, sign me out and make me change my password", user=user))
+    assert "new password at your next sign-in" in done and "no cloud sign-ins" in done
+    assert dc.read("lee.siuming", "pwdLastSet")["pwdLastSet"] == [b"0"]
+    assert dc.bind("lee.siuming", PASSWORD) == "773"
+    rows = [r[:2] for r in audit(bot)]
+    assert ("revoke_sessions", "not_possible") in rows
+    assert ("require_password_change", "done") in rows
+    assert rows[-1] == ("phish_containment", "done")
+
+
+def test_my_device_without_intune_is_refused_plainly_and_audited(
+    tmp_path: Path, dc: DomainController
+) -> None:
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(bot.say("is my laptop compliant?", user=dc.email("lee.siuming")))
+    assert "Intune" in said and bot.labels() == ["Talk to a person"]
+    assert [r[:2] for r in audit(bot)] == [("device_check", "refused")]
+
+
+def test_new_phone_without_entra_is_refused_plainly_and_audited(
+    tmp_path: Path, dc: DomainController
+) -> None:
+    bot = ldap_bot(tmp_path, dc)
+    said = text_of(
+        bot.say("I got a new phone and can't approve sign-ins", user=dc.email("lee.siuming"))
+    )
+    assert "Entra ID" in said and bot.labels() == ["Talk to a person"]
+    assert [r[:2] for r in audit(bot)] == [("mfa_methods", "refused")]

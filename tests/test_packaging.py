@@ -112,3 +112,17 @@ def test_one_replica_on_sqlite_is_recreated_never_doubled_and_probed() -> None:
 
     parsed = parse_settings(settings, "configmap", {})
     assert parsed.directory.backend == "ldap+graph" and parsed.retention.dedupe_days == 30
+
+
+def test_the_repository_ships_no_store_and_no_audit_anchor() -> None:
+    """A fresh clone starts with an empty store: a committed anchor (`*.audit-head`) would
+    not match the new store's first record, and the audit trail would read BROKEN from the
+    first self-service action on."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout (an sdist or a copied tree)")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert tracked, "git ls-files lists the checkout"
+    generated = re.compile(r"\.(db|db-wal|db-shm|audit-head)$|(^|/)backups/")
+    assert [path for path in tracked if generated.search(path)] == []

@@ -14,7 +14,12 @@ from pathlib import Path
 from bot.i18n import catalogue
 from tests.harness import ROOT, BotHarness, text_of
 
-MODULES = ("bot/handlers/account.py", "bot/handlers/on_behalf.py", "bot/handlers/base.py")
+MODULES = (
+    "bot/handlers/account.py",
+    "bot/handlers/on_behalf.py",
+    "bot/handlers/base.py",
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "bot/selfservice").glob("*.py")),
+)
 REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "account.disabled": "test_unlock_refuses_disabled_and_service_accounts",
     "account.protected": "test_unlock_refuses_domain_admin_audits_and_alerts_security",
@@ -39,6 +44,11 @@ REFUSALS = {  # catalogue key (or prefix) -> the test asserting its audit record
     "group.not_requestable": "test_a_group_that_is_not_requestable_is_refused_and_audited",
     "group.privileged": "test_role_assignable_groups_are_never_requestable",
     "limits.": "test_unlock_is_rate_limited_per_day_and_spaced_by_a_cooldown",
+    "phone.no_entra": "test_new_phone_without_entra_is_refused_plainly_and_audited",
+    "phone.no_new_yet": "test_removing_the_only_phone_is_refused_and_audited",
+    "phone.pass_failed": "test_new_phone_pass_answered_503_opens_a_ticket_to_delete_it",
+    "phone.remove_failed": "test_old_phone_removal_survives_a_503_after_it_applied_not_one_before",
+    "phishing.contain_failed": "test_phishing_containment_with_graph_failing_audits_each_step",
     "reset.failed": "test_dc_stopped_mid_conversation_gives_a_clear_reply_and_a_ticket",
     "unlock.burst": "test_lockout_burst_pauses_unlocks_alerts_security_once_and_opens_a_ticket",
     "unlock.changed": "test_unlock_target_changed_is_refused_and_audited",
@@ -50,11 +60,18 @@ NOT_REFUSALS = {
     "unlock.declined": "the user said no",
     "kb.gone": "the password guide article is missing: an answer, not an action",
 }
-PREFIXES_NOT_REPLIES = ("approval.action.", "approval.role.", "approval.you.", "password.", "menu.")
+PREFIXES_NOT_REPLIES = (
+    "approval.action.",
+    "approval.role.",
+    "approval.you.",
+    "password.",
+    "menu.",
+    "lockcause.",  # what is locking an account: a sentence within the unlock question
+)
 OTHER = re.compile(
     r"^(approval\.(approve|deny|ask|run|sent|approved_ok|approved_reset|denied|denied_ok|"
     r"unlocked)|group\.(added|added_ok)|reset\.|unlock\.(confirm|done|done_for|locked|no|"
-    r"not_locked|since|until|yes|yes_approval)|password_reset\.next)"
+    r"not_locked|since|until|yes|yes_approval)|password_reset\.next|phishing\.contained|phone\.(pass|pass_for|removed|notice)$)"
 )
 
 
@@ -63,7 +80,7 @@ def _keys() -> set[str]:
     for module in MODULES:
         text = (ROOT / module).read_text("utf-8")
         keys |= set(re.findall(r'"([a-z_]+\.[a-z_.]+)"', text))
-        keys |= {k + "." for k in re.findall(r't\(f"([a-z_]+)\.\{', text)}
+        keys |= {k + "." for k in re.findall(r'(?:\bt|refused|Outcome)\(f"([a-z_]+)\.\{', text)}
     return keys
 
 

@@ -203,3 +203,15 @@ def test_a_catalogue_item_for_an_unknown_team_is_refused() -> None:
     )
     with pytest.raises(ConfigError, match=r"catalogue\.X\.team"):
         parse_settings(toml, "test", {})
+
+
+def test_has_it_been_approved_before_sending_says_it_was_not_sent(tmp_path: Path) -> None:
+    bot = BotHarness(tmp_path)
+    bot.say("I need a Visio licence")
+    offer = text_of(bot.click(1))  # request something new
+    assert "Visio" in offer
+    answer = text_of(bot.say("has it been approved?"))
+    assert "not been sent" in answer and "Send the request" in answer
+    assert bot.rows("SELECT count(*) FROM tickets") == [(0,)]
+    # the request question is still there to answer
+    assert "Visio" in text_of(bot.click(1))  # "Back to my earlier question"

@@ -40,6 +40,7 @@ def pages(bot: BotHarness) -> list[tuple[object, ...]]:
         "market data is stale on every screen",
         "I can't trade, the platform keeps timing out",
         "the whole floor cannot print",
+        "whole sales desk can't get bloomberg prices, urgent!!",
     ],
 )
 def test_an_english_outage_gets_the_phone_line_and_a_one_click_p1_that_pages_on_call(
@@ -59,7 +60,13 @@ def test_an_english_outage_gets_the_phone_line_and_a_one_click_p1_that_pages_on_
 
 
 @pytest.mark.parametrize(
-    "text", ["成層部電腦都用唔到", "落唔到單呀，好急", "全部人都上唔到 outlook"]
+    "text",
+    [
+        "成層部電腦都用唔到",
+        "落唔到單呀，好急",
+        "全部人都上唔到 outlook",
+        "成個desk啲報價冇郁，死咗",
+    ],
 )
 def test_a_cantonese_outage_is_answered_in_cantonese_with_a_one_click_p1(
     tmp_path: Path, text: str

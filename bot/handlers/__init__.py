@@ -15,7 +15,10 @@ from bot.handlers.commands import Commands
 from bot.handlers.directory_checks import GroupCheck, LicenceCheck
 from bot.handlers.greeting import Greeting
 from bot.handlers.knowledge import Knowledge
+from bot.handlers.my_device import MyDevice
+from bot.handlers.new_phone import NewPhone
 from bot.handlers.outage import UrgentOutage
+from bot.handlers.phishing import Phishing
 from bot.handlers.requests import Request
 from bot.handlers.small_talk import ThanksBye
 from bot.handlers.ticket_requests import TicketCancel, TicketChase, TicketRate, TicketReopen
@@ -39,6 +42,9 @@ def default_handlers() -> tuple[Handler, ...]:
         GroupCheck(),
         Request(),
         UrgentOutage(),
+        Phishing(),
+        MyDevice(),
+        NewPhone(),
     )
     approvals = ApprovalAnswer({"catalogue_request": decide_catalogue_request})
     return (

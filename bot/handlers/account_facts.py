@@ -18,6 +18,7 @@ directory that cannot answer, or an identity it refuses, leaves the answer as it
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.handlers.base import Turn, human_choice, intent_choice
 from bot.integrations.directory import Account, DirectoryError
@@ -97,6 +98,32 @@ async def account_fact(turn: Turn, action: str = "account_facts") -> Reply | Non
     try:
         account = await turn.account(action)
     except DirectoryError:
+        return None
+    return fact_for(turn, account)
+
+
+async def fact_before_question(turn: Turn, offered: Sequence[str]) -> Reply | None:
+    """The account's fact to put before a clarify question offering the intents `offered`,
+    unless the question already offers its remedy: a locked account asked "unlock or reset?"
+    needs no "first: unlock it" above the question; a disabled one always hears who can
+    re-enable it."""
+    if not turn.msg.actor.email:
+        return None
+    try:
+        account = await turn.account("account_facts")
+    except DirectoryError:
+        return None
+    if account.enabled and account.locked and "unlock" in offered:
+        return None
+    expired = account.password_expires is not None and (
+        account.password_expires <= turn.services.clock()
+    )
+    if (
+        account.enabled
+        and not account.locked
+        and "password_reset" in offered
+        and (expired or account.must_change_password)
+    ):
         return None
     return fact_for(turn, account)
 

@@ -28,7 +28,7 @@ from bot.integrations.directory import (
     MalformedIdentity,
     NotFound,
 )
-from bot.integrations.identity import checked
+from bot.integrations.identity import checked, exact_account
 from bot.intents import confirmation, yes_or_no
 from bot.messages import Choice, Incoming, Recipient, Reply
 from bot.redact import SecretContext
@@ -42,6 +42,11 @@ _NUMBER = re.compile(
     r"^\s*(?:no\.?|#|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:個|项|項)?\s*[.)]?\s*$"
 )
 _HAN_NUMBERS = "一二三四五六七八九十"
+_FILLER_AROUND = re.compile(
+    r"^(?:(?:咁|好|得|係|ok|okay|then|so|yes|yeah|sure)[\s,，]*)+"
+    r"|(?:[\s,，]*(?:啦|喇|吖|呀|啊|囉|咯|la|lor|then|pls|please|plz|thanks|thx))+$"
+)
+"""Words around a typed label that add nothing to it: 「咁申請啦」 picks 「申請」."""
 
 
 _ACTIONS = frozenset(
@@ -119,10 +124,13 @@ class Turn:
             digit = number.group(1)
             n = int(digit) if digit.isdecimal() else _HAN_NUMBERS.index(digit) + 1
             return self._intent_or(choices[n - 1].value) if 1 <= n <= len(choices) else None
+        bare = _FILLER_AROUND.sub("", text).strip()
         for choice in choices:
-            labels = in_both_languages(choice.label)
-            if text and any(fuzz.ratio(text, label.lower()) >= 85 for label in labels):
+            labels = [label.lower() for label in in_both_languages(choice.label)]
+            if text and any(fuzz.ratio(text, label) >= 85 for label in labels):
                 return self._intent_or(choice.value)
+            if bare and bare != text and any(fuzz.ratio(bare, label) >= 85 for label in labels):
+                return self._intent_or(choice.value)  # 「咁申請啦」, "ok open ticket pls"
         answer = confirmation(msg.text)
         if answer is not None and (yes if answer else no) is not None:
             return yes if answer else no
@@ -184,6 +192,11 @@ class Turn:
             checked(actor.user_id, "the platform id")
             if not actor.email:
                 raise NotFound("the platform gave no verified email", email="?")
+            if actor.entra_id and self.services.settings.directory.backend == "graph":
+                found = await self.services.directory.find_by_id(
+                    checked(actor.entra_id, "the verified object id")
+                )
+                return exact_account(found, checked(actor.email, "the verified email"))
             # checked here and again by every backend: no directory call sees a bad value
             return await self.services.directory.find_by_email(
                 checked(actor.email, "the verified email")

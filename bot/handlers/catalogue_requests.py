@@ -21,22 +21,23 @@ from datetime import timedelta
 from rapidfuzz import fuzz, process
 from rapidfuzz.utils import default_process
 
-from bot.handlers.account import approver_for, request_group_access, tell_requester
-from bot.handlers.approval_ask import ask_approver
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.licence_match import providing_licence
+from bot.handlers.outcomes import said
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.integrations.directory import Account, DirectoryError, Unavailable
 from bot.messages import Choice, Reply
-from bot.request_catalogue import CatalogueItem
+from bot.request_catalogue import REQUEST_CONFIRM_FLOW, CatalogueItem
+from bot.selfservice.approval_ask import ask_approver
+from bot.selfservice.approvals import approver_for, request_group_access, tell_requester
 from bot.store.approvals import Approval
 from bot.store.conversations import PendingFlow
 from bot.tickets.model import OPEN
 
 CATALOGUE_REQUEST = "catalogue_request"
 """The approval action of a catalogue request; its subject is the ticket number."""
-CONFIRM_FLOW = "request.confirm"
+CONFIRM_FLOW = REQUEST_CONFIRM_FLOW
 GROUP_FLOW = "request.group"
 _SEND = "request:send"
 _GROUP = "request:group:"
@@ -154,7 +155,9 @@ async def resume(turn: Turn, pending: PendingFlow) -> list[Reply] | None:
                 description=t("group.request_description", name=text),
                 category="account & access",
             )
-        return await request_group_access(turn, groups[int(picked.removeprefix(_GROUP))])
+        return said(
+            turn, await request_group_access(turn, groups[int(picked.removeprefix(_GROUP))])
+        )
     item = next(
         (i for i in turn.services.settings.catalogue if i.name == pending.state.get("item")), None
     )

@@ -29,8 +29,20 @@ def last_chase(events: list[TicketEvent]) -> datetime | None:
     return parse_iso(chased[-1].at) if chased else None
 
 
-def chase(turn: Turn, ticket: Ticket) -> list[Reply]:
-    """Chase the person's open `ticket` with what they just wrote."""
+def said_before(turn: Turn) -> str:
+    """What the person last typed in this conversation ("HD-1042 any news?" before they
+    clicked "Chase it"), for the chase's note; empty when they typed nothing yet."""
+    typed = [
+        text
+        for speaker, text in turn.services.transcripts.recent(turn.key)
+        if speaker == "user" and text and not text.startswith("[")
+    ]
+    return typed[-1] if typed else ""
+
+
+def chase(turn: Turn, ticket: Ticket, words: str | None = None) -> list[Reply]:
+    """Chase the person's open `ticket` with what they just wrote (`words` when the chase
+    was a click: what they wrote before it; a line of the team's language when nothing)."""
     t, services = turn.t, turn.services
     last = last_chase(services.tickets.events(ticket.number))
     if last is not None and services.clock() - last < CHASE_INTERVAL:
@@ -46,14 +58,11 @@ def chase(turn: Turn, ticket: Ticket) -> list[Reply]:
         ]
     requester = turn.msg.actor.email or ""
     team = Translator("zh-Hant" if services.settings.reports.language == "zh-Hant" else "en")
+    text = (turn.msg.text if words is None else words) or team("chase.no_words")
     tell = team(
-        "chase.tell",
-        ref=ticket.ref,
-        requester=requester,
-        summary=ticket.summary,
-        text=turn.msg.text,
+        "chase.tell", ref=ticket.ref, requester=requester, summary=ticket.summary, text=text
     )
-    chased = services.tickets.chase(ticket.number, requester, turn.msg.text, tell)
+    chased = services.tickets.chase(ticket.number, requester, text, tell)
     if chased.assignee:
         return [Reply(t("chase.told_assignee", ref=chased.ref, assignee=chased.assignee))]
     return [Reply(t("chase.told_team", ref=chased.ref, team=chased.team))]

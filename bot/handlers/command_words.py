@@ -102,8 +102,13 @@ def closest(word: str, commands: Sequence[_C], limit: int = 3) -> list[_C]:
 
 
 def in_own_language(turn: Turn) -> Turn:
-    """The same turn, answered in the engineer's own language (not the typed text's)."""
-    lang = turn.msg.locale or turn.msg.lang
+    """The same turn, answered in the engineer's own language, not the typed text's: the
+    one they asked for ("English please", 「講中文」, remembered), else their platform's."""
+    remembered = turn.services.languages.get(turn.msg.actor)
+    if remembered is not None and remembered.chosen:
+        lang = remembered.lang
+    else:
+        lang = turn.msg.locale or turn.msg.lang
     if lang == turn.t.lang:
         return turn
     return replace(turn, msg=replace(turn.msg, lang=lang), t=Translator(lang))

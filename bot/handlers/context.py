@@ -12,7 +12,8 @@ conversation for `conversation.timeout_minutes`, under the conversation's key pl
   reason instead of asking why (`last_said`); a reopen message that carries its own reason
   ("reopen HD-1042, the problem is back") uses itself (`gives_reason`).
 
-A topic is forgotten once a ticket or a reopen has used it.
+A short follow-up that names nothing new ("still slow", 「仲係唔得」) keeps the topic it
+follows (`follows_up`). A topic is forgotten once a ticket or a reopen has used it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.handlers.base import Turn
+from bot.handlers.things import names_a_thing
 from bot.intents import find_entities
 from bot.store.conversations import PendingFlow
 
@@ -38,6 +40,8 @@ TOPIC_INTENTS: Final = frozenset(
 )
 _FAULT_INTENTS: Final = frozenset({"kb_question", "urgent_outage", "unlock", "password_reset"})
 _SUFFIX: Final = "|topic"
+_HAN_CHAR: Final = re.compile(r"[\u3400-\u9fff]")
+_FOLLOW_UP_WORDS: Final = 4
 _CATEGORIES: Final = {
     "unlock": "account & access",
     "password_reset": "account & access",
@@ -65,9 +69,22 @@ class Topic:
         return _CATEGORIES.get(self.intent, "other")
 
 
+def follows_up(turn: Turn) -> bool:
+    """Whether the message only follows up the problem already told ("still slow", 「仲係
+    唔得」): at most 4 words (a Chinese character counting half), naming no IT thing, with
+    a topic kept. It leaves the topic as it was: a ticket's summary stays "excel is slow
+    with the big pnl file", not "still slow"."""
+    text = turn.msg.text
+    words = len(_HAN_CHAR.sub(" ", text).split()) + len(_HAN_CHAR.findall(text)) / 2
+    if words > _FOLLOW_UP_WORDS or topic(turn) is None:
+        return False
+    return not names_a_thing(text, turn.services.settings.incidents.services)
+
+
 def remember(turn: Turn, intent: str) -> None:
-    """Keep this message as the conversation's topic when it describes a problem."""
-    if intent in TOPIC_INTENTS and turn.msg.text:
+    """Keep this message as the conversation's topic when it describes a problem (a short
+    follow-up of the one kept leaves that one, `follows_up`)."""
+    if intent in TOPIC_INTENTS and turn.msg.text and not follows_up(turn):
         state = {"text": turn.msg.text, "intent": intent}
         turn.services.conversations.put(
             turn.key + _SUFFIX, PendingFlow("topic", state, turn.t.lang)

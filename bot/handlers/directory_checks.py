@@ -16,10 +16,12 @@ from bot.handlers.account_facts import facts_first
 from bot.handlers.base import Turn, human_choice
 from bot.handlers.licence_match import has_product, providers_of, wanted_product
 from bot.handlers.licence_match import subject as subject_of
+from bot.handlers.outcomes import said
 from bot.handlers.tickets import propose_ticket
 from bot.i18n import Translator
 from bot.messages import Choice, Reply
 from bot.request_catalogue import CatalogueItem
+from bot.selfservice.approvals import request_group_access
 from bot.store.conversations import PendingFlow
 
 _REQUEST = "request:open"
@@ -161,6 +163,4 @@ class GroupCheck:
         if turn.picked((Choice(turn.t("group.request", group=group), _ASK_ACCESS),)) is None:
             return None
         turn.done()
-        from bot.handlers.account import request_group_access
-
-        return await request_group_access(turn, group)
+        return said(turn, await request_group_access(turn, group))

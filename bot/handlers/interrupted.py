@@ -54,16 +54,23 @@ def back_choice(turn: Turn) -> Choice:
 
 
 def offer_back(turn: Turn, replies: list[Reply]) -> list[Reply]:
-    """`replies` with the "Back to my earlier question" button on the last public one."""
-    for i in range(len(replies) - 1, -1, -1):
-        if not replies[i].private:
-            last = replies[i]
-            return [
-                *replies[:i],
-                replace(last, choices=(*last.choices, back_choice(turn))),
-                *replies[i + 1 :],
-            ]
-    return replies
+    """`replies` with the "Back to my earlier question" button on the last public one, or
+    on the last one when all are private (an account answer is shown to its owner only)."""
+    if not replies:
+        return replies
+    public = [i for i, reply in enumerate(replies) if not reply.private]
+    i = public[-1] if public else len(replies) - 1
+    last = replies[i]
+    return [
+        *replies[:i],
+        replace(last, choices=(*last.choices, back_choice(turn))),
+        *replies[i + 1 :],
+    ]
+
+
+def parked(turn: Turn) -> PendingFlow | None:
+    """The question kept aside in this conversation, if any."""
+    return turn.services.conversations.get(_parked_key(turn))
 
 
 def back(turn: Turn) -> list[Reply]:

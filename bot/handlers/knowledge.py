@@ -10,7 +10,9 @@ question. Every search, card shown, article read and verdict is logged
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+import unicodedata
+from typing import ClassVar, Final
 
 from bot.handlers.account_facts import about_the_account, facts_first
 from bot.handlers.base import Turn, human_choice
@@ -25,6 +27,38 @@ _NOT_QUITE = "kb:not_quite"
 _TICKET = "kb:ticket"
 _READ = "kb:read:"
 _SHOW_RELATIVE = 0.75  # show a runner-up card when its score is this close to the best
+
+
+_DID_NOT_HELP: Final = (
+    "not quite", "didn't work", "didnt work", "did not work", "doesn't work", "doesnt work",
+    "does not work", "not working", "still broken", "still the same", "no luck", "didn't help",
+    "didnt help", "did not help", "not helpful", "no help", "no use", "useless", "same issue",
+    "same problem", "tried that", "tried it", "tried already", "not it", "not this",
+    "唔work", "唔得", "冇用", "無用", "唔啱", "唔係呢個", "試咗", "仲係咁", "都係咁", "一樣",
+    "幫唔到", "解決唔到", "都係唔", "仲係唔",
+)  # fmt: skip
+_HELPED: Final = (
+    "that worked", "it worked", "worked", "works now", "working now", "fixed", "solved",
+    "sorted", "all good", "ok now", "搞掂", "得咗", "work咗", "work 咗", "可以喇", "好返", "解決咗",
+    "用得返", "冇問題喇",
+)  # fmt: skip
+_SHORT: Final = 6
+_HAN: Final = re.compile(r"[\u3400-\u9fff]")
+
+
+def typed_verdict(text: str) -> str | None:
+    """A typed verdict on the articles shown, from a short message (at most 6 words, a
+    Chinese character counting half): "didn't work", 「唔work呀」, 「試咗都唔得」 are "Not
+    quite"; "that worked", 「搞掂喇」 are "This solved it"; None for anything else (then the
+    message is understood afresh). "Not" wins: "still not fixed" did not help."""
+    folded = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    if len(_HAN.sub(" ", folded).split()) + len(_HAN.findall(folded)) / 2 > _SHORT:
+        return None
+    if any(phrase in folded for phrase in _DID_NOT_HELP) or re.search(
+        r"\b(?:not|still|no|never)\b.*\b(?:fixed|solved|working|work)\b", folded
+    ):
+        return _NOT_QUITE
+    return _SOLVED if any(phrase in folded for phrase in _HELPED) else None
 
 
 def _card(article: Article) -> ArticleCard:
@@ -111,7 +145,7 @@ class Knowledge:
             return await self._propose(turn, query)
         shown_ids: list[str] = pending.state.get("shown", [])
         shown = _in_language(kb, shown_ids, t.lang)
-        picked = turn.picked(self._feedback_choices(turn, shown))
+        picked = turn.picked(self._feedback_choices(turn, shown)) or typed_verdict(turn.msg.text)
         if picked is None:
             return None
         if picked.startswith(_READ):

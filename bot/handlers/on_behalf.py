@@ -1,4 +1,6 @@
-"""Engineers act for someone else: `/helpdesk unlock|reset <user> <ID>`.
+"""Engineers act for someone else: `/helpdesk unlock|reset|tap <user> <ID>` (`tap`: a
+one-time pass for a new phone, shown to the engineer to read out after checking who is on
+the line).
 
 The checks, in order, each refusal audited (with the ticket when there is one):
 
@@ -22,16 +24,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.handlers.account import (
-    directory_down,
-    limited,
-    own_account,
-    perform_reset,
-    perform_unlock,
-    refusal,
-    refuse_limited,
-)
 from bot.handlers.base import Turn
+from bot.handlers.outcomes import said
 from bot.handlers.roles import is_engineer, person
 from bot.integrations.directory import (
     Account,
@@ -41,6 +35,10 @@ from bot.integrations.directory import (
     Unavailable,
 )
 from bot.messages import Reply
+from bot.selfservice.actions import perform_reset, perform_unlock
+from bot.selfservice.guardrails import limited, refusal, refuse_limited
+from bot.selfservice.new_phone import MFA_PASS, issue_pass
+from bot.selfservice.recovery import integration_down, own_account
 from bot.tickets.model import Ticket
 
 _CLOSED = ("resolved", "closed", "cancelled")
@@ -77,7 +75,7 @@ async def _named_account(
     try:
         return await turn.services.directory.find_by_email(wanted)
     except Unavailable as exc:
-        return directory_down(turn, name, exc)
+        return said(turn, integration_down(turn, name, exc))
     except Ambiguous as exc:
         why = f"shared_address: {wanted} ({exc.detail})"
         text = t("account.shared_address", user=wanted)
@@ -111,10 +109,10 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     from bot.tickets.model import parse_ticket_ref
 
     t = turn.t
-    name = "unlock" if action == "unlock" else "password_reset"
+    name = {"unlock": "unlock", "tap": MFA_PASS}.get(action, "password_reset")
     engineer = await own_account(turn, name)
     if not isinstance(engineer, Account):
-        return engineer
+        return said(turn, engineer)
     if not await is_engineer(turn):
         turn.audit(
             action=name,
@@ -137,7 +135,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
         text = t("account.use_own")
         return _refuse(turn, name, engineer, "own_account", text, target=target, ticket=ticket)
     if refused := refusal(turn, target, name, engineer):
-        return refused
+        return said(turn, refused)
     if wrong := _ticket_refusal(ticket, target):
         text = t(wrong[1], ticket=ticket.ref)
         return _refuse(turn, name, engineer, wrong[0], text, target=target, ticket=ticket)
@@ -145,7 +143,7 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
     day = turn.services.clock() - timedelta(days=1)
     done = sum(
         turn.services.audit.count_all(a, "done", day, actor=engineer.directory_id)
-        for a in ("unlock", "password_reset")
+        for a in ("unlock", "password_reset", MFA_PASS)
     )
     if done >= settings.engineer_actions_per_day:
         turn.alert_security(
@@ -159,22 +157,38 @@ async def for_someone_else(turn: Turn, action: str, args: list[str]) -> list[Rep
             turn, name, engineer, "engineer_daily_limit", text, target=target, ticket=ticket
         )
     if name == "unlock":
-        return (
-            await perform_unlock(
-                turn,
-                target,
-                engineer,
-                verification="engineer_role",
-                ticket=ticket.ref,
-                requester_turn=False,
-            )
-        )[1]
+        unlocked = await perform_unlock(
+            turn,
+            target,
+            engineer,
+            verification="engineer_role",
+            ticket=ticket.ref,
+            requester_turn=False,
+        )
+        return said(turn, unlocked)
     if why := limited(turn, target, name):
-        return refuse_limited(turn, target, name, why, engineer)
-    replies = await perform_reset(
+        return said(turn, refuse_limited(turn, target, name, why, engineer))
+    if name == MFA_PASS:
+        issued = await issue_pass(
+            turn,
+            target,
+            engineer,
+            verification="engineer_role",
+            reason=f"for {ticket.ref}",
+            ticket=ticket.ref,
+        )
+        if issued.done:  # security sees every pass issued for someone else
+            turn.alert_security(
+                f"engineer-pass:{turn.request_id}",
+                f"{engineer.email} issued a one-time pass to {target.email} for {ticket.ref}.",
+                {"action": name, "actor": engineer.directory_id, "target": target.directory_id},
+            )
+        return said(turn, issued)
+    reset = await perform_reset(
         turn, target, engineer, verification="engineer_role", ticket=ticket.ref
     )
-    if any(r.delete_after_s for r in replies):  # done: security sees every reset for others
+    replies = said(turn, reset)
+    if reset.done:  # security sees every reset for others
         turn.alert_security(
             f"engineer-reset:{turn.request_id}",
             f"{engineer.email} reset the password of {target.email} for {ticket.ref}.",

@@ -10,7 +10,9 @@ their tickets keeps its answer, and any ticket it proposes is a P1 from the same
 When the intent model reads a message as an outage but it has no outage words and its
 words give less than a P1 ("my whole team can't print": several people, can't work → P2),
 it gets the ordinary ticket proposal at that priority: a P1 pages someone, and the model's
-guess alone is not enough for that.
+guess alone is not enough for that. Asked as a question ("is there an outage?", 「係咪有
+outage呀？」), it is answered with the major incidents IT is working on (`bot.incidents`),
+or that none is known, instead of a ticket whose summary would be the question.
 
 The first reply gives `bot.support_phone` and offers "Open P1 now": one click opens the
 ticket at P1 (business impact, critical urgency) and the ticket service pages the engineer
@@ -20,9 +22,11 @@ the ordinary proposal (text, category, urgency); "Not now" opens nothing.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from bot.handlers.base import Turn, menu
+from bot.handlers.commands.incident import incidents
 from bot.handlers.tickets import propose_ticket, summary_line
 from bot.messages import Choice, Reply
 from bot.store.conversations import PendingFlow
@@ -35,6 +39,10 @@ _ANSWERED_HERE = frozenset({"kb_question", "greeting", "human", "request", URGEN
 _OPEN = "urgent:open"
 _CHANGE = "urgent:change"
 _NOT_NOW = "urgent:not_now"
+_ASKING = re.compile(
+    r"[?？]\s*$|^\s*(is|are|any|anything|has|have|does|do)\b|有冇|係咪|是否|是不是|嗎",
+    re.IGNORECASE,
+)
 
 
 def urgent_intent(intent: str, text: str) -> str:
@@ -65,6 +73,8 @@ class UrgentOutage:
         category = guess.category
         if not outage_words(text) and guess.priority != "P1":
             # the model's reading alone ("my whole team can't print"): no page at night
+            if _ASKING.search(text):
+                return known_outages(turn)
             return await propose_ticket(turn, summary=text, description=text, category=category)
         summary = summary_line(text)
         turn.expect(
@@ -103,3 +113,16 @@ class UrgentOutage:
         )
         phone = turn.services.settings.bot.support_phone
         return [Reply(t("urgent.opened", ref=ticket.ref, priority=ticket.priority, phone=phone))]
+
+
+def known_outages(turn: Turn) -> list[Reply]:
+    """ "Is there an outage?": the open major incidents, or that IT knows of none."""
+    t = turn.t
+    phone = turn.services.settings.bot.support_phone
+    known = incidents(turn).open_ones()
+    if not known:
+        return [Reply(t("urgent.none_known", phone=phone), choices=menu(t))]
+    lines = "\n".join(
+        t("urgent.known_line", incident=incident.ref, title=incident.title) for incident in known
+    )
+    return [Reply(f"{t('urgent.known', count=len(known))}\n{lines}", choices=menu(t))]

@@ -20,12 +20,15 @@ from typing import ClassVar
 from bot.chat_numbers import whole_number
 from bot.clock import parse_iso
 from bot.handlers.base import Turn, human_choice, menu
+from bot.handlers.chase import chase, said_before
 from bot.handlers.context import Topic, forget, topic
+from bot.handlers.interrupted import parked
 from bot.handlers.people import display_names
 from bot.handlers.priority import note_floor, requester_floor
 from bot.i18n import Translator
 from bot.intents import IntentResult, bare_answer, find_entities, rating
 from bot.messages import TICKET_FROM_MESSAGE, Choice, Form, FormField, Reply
+from bot.request_catalogue import REQUEST_CONFIRM_FLOW
 from bot.store.conversations import PendingFlow
 from bot.tickets.floor import raised
 from bot.tickets.model import (
@@ -387,6 +390,7 @@ async def detail(turn: Turn, ticket: Ticket) -> Reply:
             Choice(t("ticket.add_comment"), f"{ACTION}comment:{n}"),
             Choice(t("ticket.add_attachment"), f"{ACTION}attach:{n}"),
             Choice(t("ticket.cancel_ticket"), f"{ACTION}cancel:{n}", "danger"),
+            Choice(t("ticket.chase_it"), f"{ACTION}chase:{n}"),
         ]
     if can_reopen(turn, ticket):
         choices.append(Choice(t("ticket.reopen"), f"{ACTION}reopen:{n}"))
@@ -410,6 +414,18 @@ class TicketStatus:
             return [await detail(turn, own_ticket(turn, refs[0].number, refs[0].text.upper()))]
         tickets = turn.services.tickets.for_requester(email)
         if not tickets:
+            waiting = parked(turn)
+            if waiting is not None and waiting.flow == REQUEST_CONFIRM_FLOW:
+                # "has it been approved?" before "Send the request": nothing was sent yet
+                return [
+                    Reply(
+                        t(
+                            "ticket.request_not_sent",
+                            item=waiting.state.get("item", ""),
+                            send=t("request.send"),
+                        )
+                    )
+                ]
             return [Reply(t("ticket.none"), choices=(human_choice(t),))]
         still_open = [ticket for ticket in tickets if ticket.state in OPEN]
         if len(still_open) == 1:
@@ -434,6 +450,8 @@ class TicketStatus:
         ticket = own_ticket(turn, number, parts[1] if len(parts) > 1 else "?")
         if action == "show":
             return [await detail(turn, ticket)]
+        if action == "chase" and ticket.state in OPEN:
+            return chase(turn, ticket, said_before(turn))
         if action in ("comment", "attach", "reopen"):
             turn.expect(f"ticket_status.{action}", {"ticket": ticket.number})
             return [Reply(t(f"ticket.ask_{action}", ref=ticket.ref))]

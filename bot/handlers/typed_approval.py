@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from bot.handlers.account import ApprovalAnswer, own_account
+from bot.handlers.account import ApprovalAnswer
 from bot.handlers.base import Turn
+from bot.handlers.outcomes import said
 from bot.integrations.directory import Account
 from bot.intents import approval_answer
 from bot.messages import Reply
+from bot.selfservice.recovery import own_account
 from bot.store.conversations import PendingFlow
 
 TYPED_APPROVAL = "approval_typed"
@@ -36,7 +38,7 @@ class TypedApproval:
         approve = approval_answer(turn.msg.text)
         me = await own_account(turn, "approval")
         if not isinstance(me, Account):
-            return me
+            return said(turn, me)
         waiting = turn.services.approvals.waiting_for(me.directory_id)
         if approve is None or not waiting:
             return [Reply(t("approval.none_waiting"))]

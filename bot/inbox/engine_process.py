@@ -73,6 +73,8 @@ class EngineRecipe:
     env: Mapping[str, str]
     transports: Callable[[Settings, Mapping[str, str], aiohttp.ClientSession], Sequence[Transport]]
     """Every configured adapter's transport on `session` (`bot.serve.transports`)."""
+    channels: str | None = None
+    """The platform channel messages go to (`bot.inbox.engine_side.PlatformTransports`)."""
 
 
 class EngineDied(RuntimeError):
@@ -273,6 +275,7 @@ async def _engine(recipe: EngineRecipe, wake: Connection, control: Connection, p
             engine,
             recipe.transports(recipe.settings, recipe.env, session),
             HeldSecrets(),
+            recipe.channels,
         )
         side.start()
         loop.add_reader(wake.fileno(), heard)

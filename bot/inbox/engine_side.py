@@ -59,14 +59,16 @@ async def every(
 
 class PlatformTransports:
     """The outbox's one transport over every adapter's: a message for a person or a
-    conversation goes by their platform; one for a channel or an email by the first
-    adapter's (the platform the desk's channels live on)."""
+    conversation goes by their platform; one for a channel by `channels`' (the platform
+    the desk's channels live on: Teams with `teams.triage_channel`), else the first
+    adapter's; one for an email by the first adapter's."""
 
-    def __init__(self, transports: Sequence[Transport]) -> None:
+    def __init__(self, transports: Sequence[Transport], channels: str | None = None) -> None:
         if not transports:
             raise ValueError("no adapter to deliver with")
         self._by_platform = {t.platform: t for t in transports}
         self._first = transports[0]
+        self._channels = self._by_platform.get(channels or "", self._first)
         self.platform = self._first.platform
         self.platforms = tuple(self._by_platform)
 
@@ -74,6 +76,8 @@ class PlatformTransports:
         return self._by_platform.get(platform, self._first)
 
     def _for(self, delivery: Delivery) -> Transport:
+        if delivery.recipient.kind == "channel":
+            return self._channels
         return self.of(delivery.recipient.platform)
 
     async def deliver(self, delivery: Delivery) -> str:
@@ -110,10 +114,12 @@ class EngineSide:
         engine: Engine,
         transports: Sequence[Transport],
         held: HeldSecrets,
+        channels: str | None = None,
     ) -> None:
+        """`channels`: the platform channel messages go to (`PlatformTransports`)."""
         self.services = services
         self.engine = engine
-        self.transports = PlatformTransports(transports)
+        self.transports = PlatformTransports(transports, channels)
         self.held = held
         self.workers: InboxWorker | None = None
         self.outbox: OutboxWorker | None = None

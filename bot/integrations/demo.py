@@ -22,11 +22,15 @@ from bot.clock import parse_iso
 from bot.errors import ConfigError
 from bot.integrations.directory import (
     Account,
+    FailedSignIn,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     ProtectedAccount,
+    SignInMethod,
+    SignInTrouble,
     exactly_one,
 )
 from bot.integrations.identity import answers_to, checked
@@ -96,6 +100,73 @@ def _user(raw: Any, index: int) -> tuple[Account, tuple[Licence, ...], tuple[str
     return account, tuple(licences), tuple(str(g) for g in raw["groups"])
 
 
+def _trouble(raw: Any, index: int, locked_at: datetime | None) -> SignInTrouble:
+    """Optional `bad_password_count`, `last_bad_password` and `failed_sign_ins` (a list of
+    {at, app, client, location, reason}) of a demo user."""
+    where = f"user {index + 1}"
+    failures = []
+    for item in raw.get("failed_sign_ins", []):
+        if not isinstance(item, dict) or not {"at", "app", "client"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each failed sign-in needs at, app and client")
+        at = _when(item["at"], f"{where}.failed_sign_ins.at")
+        if at is None:
+            raise ConfigError(SETTING, f"{where}: a failed sign-in needs a time")
+        failures.append(
+            FailedSignIn(
+                at=at,
+                app=str(item["app"]),
+                client=str(item["client"]),
+                location=str(item.get("location", "")),
+                reason=str(item.get("reason", "")),
+            )
+        )
+    count = raw.get("bad_password_count")
+    return SignInTrouble(
+        bad_password_count=count if isinstance(count, int) else None,
+        last_bad_password=_when(raw.get("last_bad_password"), f"{where}.last_bad_password"),
+        locked_at=locked_at,
+        failures=tuple(sorted(failures, key=lambda f: f.at, reverse=True)),
+        where="demo",
+    )
+
+
+def _devices(raw: Any, index: int) -> tuple[ManagedDevice, ...]:
+    """Optional `devices` of a demo user: {id, name, os, os_version, compliance,
+    last_check_in, encrypted, failing}."""
+    where = f"user {index + 1}"
+    found = []
+    for item in raw.get("devices", []):
+        if not isinstance(item, dict) or not {"id", "name", "os", "compliance"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each device needs id, name, os and compliance")
+        found.append(
+            ManagedDevice(
+                device_id=str(item["id"]),
+                name=str(item["name"]),
+                os=str(item["os"]),
+                os_version=str(item.get("os_version", "")),
+                compliance=str(item["compliance"]),
+                last_check_in=_when(item.get("last_check_in"), f"{where}.devices.last_check_in"),
+                encrypted=item.get("encrypted")
+                if isinstance(item.get("encrypted"), bool)
+                else None,
+                failing=tuple(str(f) for f in item.get("failing", [])),
+            )
+        )
+    return tuple(found)
+
+
+def _methods(raw: Any, index: int) -> tuple[SignInMethod, ...]:
+    """Optional `sign_in_methods` of a demo user: {id, kind, name, created}."""
+    where = f"user {index + 1}"
+    found = []
+    for item in raw.get("sign_in_methods", []):
+        if not isinstance(item, dict) or not {"id", "kind", "name"} <= item.keys():
+            raise ConfigError(SETTING, f"{where}: each sign-in method needs id, kind and name")
+        created = _when(item.get("created"), f"{where}.sign_in_methods.created")
+        found.append(SignInMethod(str(item["id"]), str(item["kind"]), str(item["name"]), created))
+    return tuple(found)
+
+
 class DemoDirectory:
     """A `Directory` over the demo file."""
 
@@ -117,9 +188,14 @@ class DemoDirectory:
         if not isinstance(owners, dict):
             raise ConfigError(SETTING, f'{path}: "group_owners" must map group → [emails]')
         self._owners = {str(k): tuple(str(e).lower() for e in v) for k, v in owners.items()}
+        self.revoked: list[str] = []
+        """Directory ids whose sign-in sessions were revoked (the demo has no sessions)."""
         self._accounts: dict[str, Account] = {}
         self._licences: dict[str, tuple[Licence, ...]] = {}
         self._groups: dict[str, tuple[str, ...]] = {}
+        self._trouble: dict[str, SignInTrouble] = {}
+        self._devices: dict[str, tuple[ManagedDevice, ...]] = {}
+        self._methods: dict[str, tuple[SignInMethod, ...]] = {}
         for index, raw in enumerate(users):
             account, licences, groups = _user(raw, index)
             if account.directory_id in self._accounts:
@@ -127,6 +203,9 @@ class DemoDirectory:
             self._accounts[account.directory_id] = account
             self._licences[account.directory_id] = licences
             self._groups[account.directory_id] = groups
+            self._trouble[account.directory_id] = _trouble(raw, index, account.locked_at)
+            self._devices[account.directory_id] = _devices(raw, index)
+            self._methods[account.directory_id] = _methods(raw, index)
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -196,6 +275,48 @@ class DemoDirectory:
         current = self._groups.get(account.directory_id, ())
         if group.name not in current:
             self._groups[account.directory_id] = (*current, group.name)
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        return self._trouble.get(account.directory_id, SignInTrouble(where="demo"))
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        return self._devices.get(account.directory_id, ())
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        return self._methods.get(account.directory_id, ())
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        """A pass that works nowhere (no tenant behind the demo), recorded as a method."""
+        self._changeable(account, "issue a pass for")
+        import secrets
+
+        self._methods[account.directory_id] = (
+            *self._methods.get(account.directory_id, ()),
+            SignInMethod("tap-" + secrets.token_hex(4), "temporary_access_pass", "one-time pass"),
+        )
+        return "demo-" + secrets.token_urlsafe(9)
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        self._changeable(account, "remove a sign-in method of")
+        kept = tuple(
+            m
+            for m in self._methods.get(account.directory_id, ())
+            if m.method_id != method.method_id
+        )
+        if len(kept) == len(self._methods.get(account.directory_id, ())):
+            raise NotFound(f"no method {method.method_id}")
+        self._methods[account.directory_id] = kept
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """The demo has no sessions: it records the revocation (`revoked`)."""
+        self._changeable(account, "revoke the sessions of")
+        self.revoked.append(account.directory_id)
+
+    async def require_password_change(self, account: Account) -> None:
+        current = self._changeable(account, "require a password change of")
+        self._accounts[account.directory_id] = dataclasses.replace(
+            current, must_change_password=True
+        )
 
     async def lockouts_since(self, since: datetime) -> int:
         return sum(

@@ -146,6 +146,68 @@ class Account:
 
 
 @dataclass(frozen=True)
+class FailedSignIn:
+    """One failed sign-in from the identity provider's log (Entra `auditLogs/signIns`)."""
+
+    at: datetime
+    app: str
+    """The application signed in to (`Office 365 Exchange Online`, `Microsoft Teams`)."""
+    client: str
+    """How (`Mobile Apps and Desktop clients`, `Browser`, `Exchange ActiveSync`, `IMAP4`)."""
+    location: str
+    """City and country as the log has them, or "" when unknown."""
+    reason: str = ""
+    """The failure as the log states it (`Invalid username or password...`, error 50126)."""
+
+
+@dataclass(frozen=True)
+class SignInTrouble:
+    """What the directory can tell about wrong passwords and failed sign-ins of one account.
+
+    `bad_password_count` and `last_bad_password` are AD's `badPwdCount` / `badPasswordTime`,
+    kept by each DC and not replicated: they are the DC the bot reads (`where`); a DC passes
+    every wrong password on to the PDC emulator, so pointing `HELPDESK_LDAP_URL` at the PDC
+    emulator gives the domain's count. `failures` are Entra's failed sign-ins, newest first.
+    """
+
+    bad_password_count: int | None = None
+    last_bad_password: datetime | None = None
+    locked_at: datetime | None = None
+    failures: tuple[FailedSignIn, ...] = ()
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class ManagedDevice:
+    """A device the account is the primary user of, as Intune reports it."""
+
+    device_id: str
+    name: str
+    os: str
+    os_version: str
+    compliance: str
+    """Intune's `complianceState`: compliant, noncompliant, inGracePeriod, unknown..."""
+    last_check_in: datetime | None
+    encrypted: bool | None
+    failing: tuple[str, ...] = ()
+    """The compliance settings it fails (`BitLockerEnabled`, `osMinimumVersion`...)."""
+    company_owned: bool = True
+
+
+@dataclass(frozen=True)
+class SignInMethod:
+    """A way the account signs in or approves sign-ins: its kind and name, never a secret
+    (a phone number is kept only with all but its last 3 digits hidden)."""
+
+    method_id: str
+    kind: str
+    """authenticator, phone, fido2, windows_hello, software_oath, email, password,
+    temporary_access_pass, other."""
+    name: str
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
 class PasswordPolicy:
     """The rules a new password must meet, as the directory states them."""
 
@@ -206,4 +268,37 @@ class Directory(Protocol):
 
     async def add_to_group(self, group: Group, account: Account) -> None:
         """Add the account to the group (already a member counts as done)."""
+        ...
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """Wrong passwords (AD) and recent failed sign-ins (Entra) of the account, read only."""
+        ...
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        """The account's Intune-managed devices, with why a device is not compliant.
+        PolicyViolation where there is no Intune to ask (AD alone)."""
+        ...
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        """The account's registered sign-in methods (MFA), names and kinds only.
+        PolicyViolation where there is no MFA registration to read (AD alone)."""
+        ...
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        """A one-time Temporary Access Pass to register a new phone, for cloud and synced
+        accounts alike (it is a sign-in method, not a password); returns its secret."""
+        ...
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        """Delete an Authenticator app registration (the old phone's)."""
+        ...
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """Sign the account out everywhere (Entra: every refresh token and browser session).
+        PolicyViolation where the directory keeps no sessions to revoke (AD alone)."""
+        ...
+
+    async def require_password_change(self, account: Account) -> None:
+        """Make the account choose a new password at its next sign-in, keeping the current one
+        until then (AD `pwdLastSet=0`; Entra `forceChangePasswordNextSignIn`)."""
         ...

@@ -72,10 +72,13 @@ from bot.integrations.directory import (
     Ambiguous,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
     PolicyViolation,
     ProtectedAccount,
+    SignInMethod,
+    SignInTrouble,
     Unavailable,
     exactly_one,
 )
@@ -543,6 +546,29 @@ class LdapDirectory:
             raise NotFound("not a GUID") from None
         return await self._call(lambda conn: self._one(conn, search, "that id"))
 
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """`badPwdCount` and `badPasswordTime` as this DC keeps them (not replicated), and the
+        replicated `lockoutTime`; AD has no log of sign-ins to add."""
+
+        def work(conn: Connection) -> SignInTrouble:
+            conn.search(
+                self._config.base_dn,
+                f"(&(objectCategory=person)(objectClass=user){guid_filter(account.directory_id)})",
+                SUBTREE,
+                attributes=["badPwdCount", "badPasswordTime", "lockoutTime"],
+                size_limit=2,
+            )
+            entry = exactly_one(self._entries(conn), "account for that id")
+            attrs = entry["raw_attributes"]
+            return SignInTrouble(
+                bad_password_count=_int(attrs, "badPwdCount"),
+                last_bad_password=filetime(_int(attrs, "badPasswordTime")),
+                locked_at=filetime(_int(attrs, "lockoutTime")),
+                where=self._config.host,
+            )
+
+        return await self._call(work)
+
     async def licences(self, account: Account) -> tuple[Licence, ...]:
         """Licences live in Entra ID, not in AD: none here (the Graph backend answers)."""
         return ()
@@ -655,6 +681,29 @@ class LdapDirectory:
     async def unlock(self, account: Account) -> None:
         changes = {"lockoutTime": [(MODIFY_REPLACE, [0])]}
         await self._call(lambda conn: self._modify(conn, account, changes))
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        """AD knows computers, not their compliance: Intune (through Graph) does."""
+        raise PolicyViolation("device compliance is Intune's (directory.backend ldap+graph)")
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        raise PolicyViolation("MFA registration is Entra's (directory.backend ldap+graph)")
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        raise PolicyViolation("Temporary Access Passes are Entra's")
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        raise PolicyViolation("MFA registration is Entra's")
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """AD keeps no sign-in sessions to revoke (Kerberos tickets run out by themselves,
+        within `MaxTicketAge`); the hybrid directory revokes the Entra side."""
+        raise PolicyViolation("Active Directory has no sign-in sessions to revoke")
+
+    async def require_password_change(self, account: Account) -> None:
+        """`pwdLastSet=0`: the current password works only to choose a new one."""
+        changes = {"pwdLastSet": [(MODIFY_REPLACE, [0])]}
+        await self._call(lambda conn: self._modify(conn, account, changes), retry=False)
 
     async def reset_password(self, account: Account, password: str) -> None:
         """Reset, require a change at next logon and end a lockout, in one modify.

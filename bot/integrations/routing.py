@@ -8,7 +8,9 @@
 - Groups are AD's transitive groups plus Entra's (cloud groups and synced ones), by name.
 - Unlock and password reset go to the account's own directory: AD for on-prem (synced)
   accounts, Entra for cloud-only ones. Temporary Access Passes and group changes are
-  Entra's. The lockout-burst count is AD's (Entra does not expose smart lockout).
+  Entra's, and so is revoking sign-in sessions (for synced accounts too); a forced password
+  change goes to the account's own directory. The lockout-burst count is AD's (Entra does
+  not expose smart lockout).
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from bot.integrations.directory import (
     Directory,
     Group,
     Licence,
+    ManagedDevice,
     NotFound,
     PasswordPolicy,
+    SignInMethod,
+    SignInTrouble,
 )
 
 if TYPE_CHECKING:
@@ -99,3 +104,33 @@ class CombinedDirectory:
 
     async def add_to_group(self, group: Group, account: Account) -> None:
         await self.cloud.add_to_group(group, await self._cloud_twin(account))
+
+    async def sign_in_trouble(self, account: Account) -> SignInTrouble:
+        """AD's wrong-password count and lockout with Entra's failed sign-ins (by the twin)."""
+        if account.source == "cloud":
+            return await self.cloud.sign_in_trouble(account)
+        ad = await self.ad.sign_in_trouble(account)
+        try:
+            cloud = await self.cloud.sign_in_trouble(await self._cloud_twin(account))
+        except NotFound:
+            return ad
+        return dataclasses.replace(ad, failures=cloud.failures, where=f"{ad.where} + entra")
+
+    async def managed_devices(self, account: Account) -> tuple[ManagedDevice, ...]:
+        return await self.cloud.managed_devices(await self._cloud_twin(account))
+
+    async def sign_in_methods(self, account: Account) -> tuple[SignInMethod, ...]:
+        return await self.cloud.sign_in_methods(await self._cloud_twin(account))
+
+    async def issue_mfa_pass(self, account: Account, minutes: int) -> str:
+        return await self.cloud.issue_mfa_pass(await self._cloud_twin(account), minutes)
+
+    async def remove_sign_in_method(self, account: Account, method: SignInMethod) -> None:
+        await self.cloud.remove_sign_in_method(await self._cloud_twin(account), method)
+
+    async def revoke_sessions(self, account: Account) -> None:
+        """Sessions are Entra's, for synced accounts too (AD keeps none)."""
+        await self.cloud.revoke_sessions(await self._cloud_twin(account))
+
+    async def require_password_change(self, account: Account) -> None:
+        await self._for(account).require_password_change(account)

@@ -31,6 +31,9 @@ INTENTS: Final = (
     "group_check",
     "request",
     "urgent_outage",
+    "phishing",
+    "my_device",
+    "new_phone",
 )
 FALLBACK: Final = "kb_question"
 """What a message is when nothing else is clear: a question for the knowledge base."""

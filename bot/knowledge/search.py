@@ -22,20 +22,25 @@ Chinese or Kongish one is encoded twice, in one batch: as typed (natively), and 
 English words the glossary and the typo corrector read in it; each gives a list (the
 English one weighs more: MiniLM learnt on English) and an article's cosine is the higher.
 
-The confidence of an article blends two views of it: the IDF-weighted share of the
-question's concepts it contains — fully in its head, partly in its body — where a word
-found nowhere in the knowledge base (or Chinese the glossary cannot read) counts against
-it; and the encoder's cosine, rescaled from [ENC_LO, ENC_HI] to [0, 1]. The search's
-confidence is the best of the first CONFIDENCE_HITS hits' (the person sees three): a
-question whose best fit is ranked second is still answered. Without the encoder, the
-top hit's concept share is blended with the static embeddings' cosine, rescaled from
-[SEM_LO, SEM_HI], and a question with no word they know keeps the concept share alone.
-Below `kb.min_score` the search abstains.
+With the encoder, the search's confidence is a small logistic model (`confidence.py`)
+over what the first CONFIDENCE_HITS hits show (the person sees three): the best of their
+IDF-weighted shares of the question's concepts (fully in the head, partly in the body;
+a word found nowhere in the knowledge base, or Chinese the glossary cannot read, counts
+against it), their best encoder cosine, the blend of the two (the confidence before the
+model), the nearest article's cosine and how far it stands out from the fifth nearest,
+the share of the question the KB does not know, whether the lexical and the encoder's top
+articles agree, the question's language and its number of known words. An English
+question whose words were corrected (typos, shorthand) is also encoded as corrected, for
+the confidence only: that reading does not rank. The model reads the hits; it never
+changes their order. Without the encoder, the top hit's concept share is blended with the
+static embeddings' cosine, rescaled from [SEM_LO, SEM_HI], and a question with no word
+they know keeps the concept share alone. Below `kb.min_score` the search abstains.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
 from collections import Counter
@@ -48,6 +53,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.knowledge.articles import Article
+from bot.knowledge.confidence import Evidence
+from bot.knowledge.confidence import confidence as model_confidence
 from bot.knowledge.embedding import Matrix, StaticEmbedder, default_embedder
 from bot.knowledge.encoder import EncoderUnavailable, SentenceEncoder, default_encoder
 from bot.knowledge.question import (
@@ -57,7 +64,7 @@ from bot.knowledge.question import (
     porter_phrase,
     typo_index,
 )
-from bot.knowledge.text import HAN, fold, han_bigrams, index_terms
+from bot.knowledge.text import HAN, fold, han_bigrams, index_terms, words
 from bot.knowledge.vector_cache import article_vectors
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,8 @@ ENC_NATIVE_WEIGHT = 2.0  # a Chinese question's list from its own words, as type
 ENC_CANDIDATES = 30  # nearest articles by the encoder (per list) added to the candidates
 ENC_SHARE = 0.5  # confidence = (1 - share) * concept share + share * rescaled cosine
 ENC_LO, ENC_HI = 0.3, 0.55  # encoder cosine rescaled linearly from [lo, hi] to [0, 1]
-CONFIDENCE_HITS = 3  # with the encoder, the confidence is the best of the first hits'
+CONFIDENCE_HITS = 3  # with the encoder, the confidence reads the first hits
+STAND_OUT_RANK = 5  # the nearest article's cosine is compared with the fifth nearest's
 _SLUG_SPLIT = re.compile(r"[-_/]+")
 
 
@@ -98,6 +106,7 @@ class SearchResult:
     answered: bool
     hits: tuple[SearchHit, ...]
     confidence: float = 0.0
+    evidence: Evidence | None = None  # what the confidence model read (with the encoder)
 
 
 @dataclass(frozen=True)
@@ -303,7 +312,9 @@ class KnowledgeBase:
         }
         body_rank = self._ranked("body", self._within_budget(list(body_df), body_df, BODY_ROWS))
         nearest: list[int] = []
-        for _, sims in views:
+        for weight, sims in views:
+            if not weight:  # a reading for the confidence only
+                continue
             k = min(ENC_CANDIDATES, len(sims))
             top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(k)
             nearest.extend(top.tolist())
@@ -340,7 +351,9 @@ class KnowledgeBase:
             (_WEIGHTS[3], sorted(candidates, key=lambda i: -fuzzy[i])),
             (SEM_WEIGHT, sorted(cosine, key=lambda i: -cosine[i])),
         ]
-        lists.extend((weight, sorted(m, key=m.__getitem__, reverse=True)) for weight, m in meanings)
+        lists.extend(
+            (weight, sorted(m, key=m.__getitem__, reverse=True)) for weight, m in meanings if weight
+        )
         fused: dict[int, float] = dict.fromkeys(candidates, 0.0)
         for weight, order in lists:
             for rank, i in enumerate(order):
@@ -361,23 +374,58 @@ class KnowledgeBase:
             SearchHit(self.in_language(self._docs[i].article, lang), round(fused[i] / top_score, 4))
             for i in shown[:limit]
         )
+        evidence: Evidence | None = None
         if meanings:
-            confidence = max(
-                _blend(
-                    self._confidence(i, parsed, total),
-                    max(m[i] for _, m in meanings),
-                    ENC_SHARE,
-                    ENC_LO,
-                    ENC_HI,
-                )
-                for i in shown[:CONFIDENCE_HITS]
-            )
+            evidence = self._evidence(query, parsed, total, shown, views, meanings, head_rank)
+            confidence = model_confidence(evidence)
         else:
             confidence = self._confidence(ranked[0], parsed, total)
             if cosine:
                 confidence = _blend(confidence, cosine[ranked[0]], SEM_SHARE, SEM_LO, SEM_HI)
         confidence = round(confidence, 4)
-        return SearchResult(query, confidence >= self.min_score, hits, confidence)
+        return SearchResult(query, confidence >= self.min_score, hits, confidence, evidence)
+
+    def _evidence(
+        self,
+        query: str,
+        parsed: Query,
+        total: float,
+        shown: list[int],
+        views: list[tuple[float, Matrix]],
+        meanings: list[tuple[float, dict[int, float]]],
+        head_rank: list[int],
+    ) -> Evidence:
+        """What the confidence model reads: the first hits' concept shares and cosines, the
+        nearest articles' cosines, the words the KB does not know, and whether the lexical
+        and the encoder's top articles agree."""
+        first = shown[:CONFIDENCE_HITS]
+        shares = [self._confidence(i, parsed, total) for i in first]
+        cosines = [max(m[i] for _, m in meanings) for i in first]
+        blends = [
+            _blend(s, c, ENC_SHARE, ENC_LO, ENC_HI) for s, c in zip(shares, cosines, strict=True)
+        ]
+        sims = views[0][1] if len(views) == 1 else np.maximum(views[0][1], views[1][1])
+        # the nearest article by the ranked readings (not a reading for the confidence only)
+        ranked_sims = sims if len(views) == 1 or views[1][0] else views[0][1]
+        k = min(STAND_OUT_RANK, len(sims))
+        top = np.partition(sims, len(sims) - k)[len(sims) - k :]
+        nearest, fifth = float(top.max()), float(top.min())
+        agree = bool(head_rank) and (
+            self._docs[head_rank[0]].article.group_id
+            == self._docs[int(np.argmax(ranked_sims))].article.group_id
+        )
+        weight = sum(c.weight for c in parsed.concepts)
+        return Evidence(
+            blend=max(blends),
+            share=max(shares),
+            cosine=max(cosines),
+            nearest=nearest,
+            stand_out=nearest - fifth,
+            unknown=max(0.0, 1.0 - weight / total) if total else 0.0,
+            agree=float(agree),
+            chinese=float(HAN.search(query) is not None),
+            words=math.log1p(sum(HAN.search(c.word) is None for c in parsed.concepts)),
+        )
 
     def _encoder_views(self, query: str, parsed: Query) -> list[tuple[float, Matrix]]:
         """The encoder's cosine of the question with every article, per reading of the
@@ -393,12 +441,16 @@ class KnowledgeBase:
         if not text:
             return []
         native = HAN.search(text) is not None and bool(parsed.clean)
-        texts = [text, parsed.clean] if native else [text]
+        typed = set(words(fold(text)))
+        corrected = not native and any(w not in typed for w in parsed.clean.split())
+        texts = [text, parsed.clean] if native or corrected else [text]
         # einsum, not `@`: a BLAS matrix-vector product wakes OpenBLAS's threads, whose
         # spinning afterwards slowed the next encoding ×3 on two cores (measured)
         sims: Matrix = np.einsum("ij,kj->ki", self._enc_vecs, self.encoder.encode(texts))
         if native:
             return [(ENC_NATIVE_WEIGHT, sims[0]), (ENC_WEIGHT, sims[1])]
+        if corrected:  # the corrected reading is read by the confidence only, not ranked
+            return [(ENC_WEIGHT, sims[0]), (0.0, sims[1])]
         return [(ENC_WEIGHT, sims[0])]
 
     def _confidence(self, rowid: int, parsed: Query, total: float) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.handlers.base import Turn
 from bot.handlers.commands.registry import Call, command, engineer_version
+from bot.handlers.commands.requester import comment as requester_comment
 from bot.handlers.lookup import lookup as lookup_account
 from bot.handlers.people import display_name
 from bot.handlers.roles import Role, is_engineer, person
@@ -145,6 +146,19 @@ async def reply(call: Call) -> list[Reply]:
     turn = call.turn
     ticket = turn.services.tickets.reply(_number(call), _me(turn), " ".join(call.args[1:]))
     return _done(turn, ticket, "reply")
+
+
+@engineer_version("comment")
+async def comment(call: Call) -> list[Reply]:
+    """An engineer's comment on someone else's ticket is a reply to its requester (they are
+    told, in their own language, with the words as typed); on the engineer's own ticket, or
+    with no ticket named, it is the requester's comment."""
+    turn = call.turn
+    number = parse_ticket_ref(call.args[0])
+    ticket = turn.services.tickets.get(number) if number else None
+    if ticket is None or ticket.requester_email == (turn.msg.actor.email or ""):
+        return await requester_comment(call)
+    return await reply(call)
 
 
 @command("contact", "contact <ID> phone|email|chat <note>", ENGINEER, 2)

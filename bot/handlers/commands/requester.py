@@ -91,6 +91,13 @@ async def reset(call: Call) -> list[Reply]:
     return await _intent(call, "password_reset", "reset my password")
 
 
+@command("tap", "tap [<user> <ID>]")
+async def tap(call: Call) -> list[Reply]:
+    if call.args:
+        return await for_someone_else(call.turn, "tap", call.args)
+    return await _intent(call, "new_phone", "I got a new phone")
+
+
 @command("licences", "licences")
 async def licences(call: Call) -> list[Reply]:
     return await _intent(call, "licence_check", "what licences do I have")

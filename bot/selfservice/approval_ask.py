@@ -1,7 +1,7 @@
 """Asking an approver: one pending approval, its Approve / Deny buttons sent privately to
 the approver, and the audit record that says so.
 
-Self-service actions (`bot.handlers.account.request_approval`) and catalogue requests
+Self-service actions (`bot.selfservice.approvals.request_approval`) and catalogue requests
 (`bot.handlers.catalogue_requests`) both ask this way; they differ only in what the
 approver reads and how long the answer may take. The nonce travels only in the buttons
 (the store keeps its hash), and the notice is scrubbed once delivered.
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.handlers.base import Turn
 from bot.integrations.directory import Account
 from bot.messages import Recipient
+from bot.selfservice.context import ActionContext
 from bot.store.approvals import Approval
 
 APPROVE = "@approval:"
@@ -21,7 +21,7 @@ APPROVE = "@approval:"
 
 
 def ask_approver(
-    turn: Turn,
+    ctx: ActionContext,
     account: Account,
     approver: Account,
     kind: str,
@@ -36,7 +36,7 @@ def ask_approver(
 ) -> Approval:
     """Store a pending approval of `action` for `account`, send `approver` (found as `kind`:
     manager, on-call, group owner) `text` with Approve / Deny, and audit the request."""
-    t, services, msg = turn.t, turn.services, turn.msg
+    t, services, msg = ctx.t, ctx.services, ctx.msg
     approval, nonce = services.approvals.create(
         action=action,
         requester_platform=msg.platform,
@@ -65,7 +65,7 @@ def ask_approver(
         },
     )
     asked = f"approval {approval.id} asked of {kind} {approver.directory_id}"
-    turn.audit(
+    ctx.audit(
         action=action,
         outcome="requested",
         target=account,
