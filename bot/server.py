@@ -5,8 +5,9 @@ Each adapter (`bot.adapters.base.Adapter`) brings a sub-application, mounted at 
 `mount` path (Slack `/slack` → `POST /slack/events`; Teams `/api` → `POST /api/messages`),
 beside `GET /healthz` (liveness), `GET /readyz` and `GET /metrics` (`bot.ops_http`).
 What it translates goes to `BotCore.accept`: the inbox stores it with its dedupe claim in
-one durable commit (grouped: one `fsync` for every request that arrived meanwhile), then
-the adapter acknowledges. That is all the serving event loop does.
+one durable commit (grouped: one `fsync` for every request that arrived meanwhile; with the
+engine in its own process, waiting for the write lock without stopping the loop:
+`bot.inbox.writer`), then the adapter acknowledges. That is all the serving event loop does.
 
 The engine's side (`bot.inbox.engine_side`) runs the rest: the inbox workers take each
 stored message through the engine, its replies and effects commit together; the outbox
@@ -51,10 +52,12 @@ from bot.inbox import HeldSecrets, Inbox, Stored
 from bot.inbox.engine_process import EngineProcess, EngineRecipe
 from bot.inbox.engine_side import DRAIN_S, EngineSide, PlatformTransports, delete_secrets
 from bot.inbox.engine_thread import EngineThread
+from bot.inbox.writer import InboxWriter
 from bot.messages import Incoming, Reply
 from bot.ops_http import ops_routes
 from bot.services import Services, on_connection
 from bot.store import open_store
+from bot.store.database import connect
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +201,10 @@ class Server:
         for adapter in self.adapters:
             await adapter.start(core)
             metrics.platform_contact(adapter.platform, ok=True)  # its credentials answered
-        inbox.start()
+        path = services.db.path
+        # the engine's process holds the write lock often: wait for it off the loop's back
+        writer = None if self.process is None or path is None else InboxWriter(connect(path))
+        inbox.start(writer)
         if listen is not None:
             self._runner = web.AppRunner(self.web(), access_log=None, handle_signals=False)
             await self._runner.setup()

@@ -14,7 +14,11 @@ from bot.config import parse_settings
 from bot.inbox.engine_process import EngineRecipe
 from bot.serve import Platforms, transports
 
-TEAMS = '[teams]\napp_id = "00000000-0000-4000-8000-00000000b07a"\ntenant_id = "00000000-0000-4000-8000-0000000000aa"\n'
+TEAMS = (
+    "[teams]\n"
+    'app_id = "00000000-0000-4000-8000-00000000b07a"\n'
+    'tenant_id = "00000000-0000-4000-8000-0000000000aa"\n'
+)
 SLACK_ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s" * 32}
 TEAMS_ENV = {"TEAMS_APP_PASSWORD": "teams-secret"}
 
