@@ -39,10 +39,14 @@ LOCK_RETRY_S = 0.0005
 
 
 class InboxWriter:
-    """Durable transactions on `conn` (the writer's alone: its busy timeout is set to 0)."""
+    """Durable transactions on `conn` (the writer's alone: its busy timeout is set to 0,
+    and it never checkpoints the write-ahead log: a checkpoint copies pages into the
+    database and syncs it, which the commit that crosses the threshold would do on the
+    event loop; the engine's connections, which checkpoint as usual, do it instead)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 0")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         self._conn = conn
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
