@@ -1,6 +1,7 @@
 """The inbox's writer (`bot.inbox.writer.InboxWriter`) on a real SQLite store: while another
 connection (the engine's process) holds the write lock it waits without stopping the
-event loop, commits durably as soon as the lock is free, and gives up after its patience."""
+event loop, commits durably as soon as the lock is free, and gives up after its patience;
+and the inbox it serves refuses what arrives after it closed."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.inbox import HeldSecrets, Inbox
 from bot.inbox import writer as writer_module
+from bot.inbox.store import InboxClosed
 from bot.inbox.writer import InboxWriter
+from bot.messages import Actor, Incoming
 from bot.store import open_store
 from bot.store.database import connect
+from tests.harness import BotHarness
 
 
 def _store(tmp_path: Path) -> Path:
@@ -79,3 +84,38 @@ def test_the_writer_gives_up_when_the_lock_stays_taken(
     engine.execute("ROLLBACK")
     writer.close()
     engine.close()
+
+
+def test_a_message_translated_after_the_inbox_closed_is_refused_not_left_waiting(
+    tmp_path: Path,
+) -> None:
+    """At shutdown a handler still translating (a Teams member lookup) reaches the inbox
+    after its writer stopped: it hears `InboxClosed` at once (its adapter answers 503), and
+    what was accepted before is stored, through the writer's own connection."""
+    bot = BotHarness(tmp_path)
+    services = bot.services
+    actor = Actor("teams", "29:user", "chan.taiman@corp.example.com")
+
+    async def run() -> bool:
+        inbox = Inbox(
+            services.db,
+            services.conversations,
+            services.tickets,
+            HeldSecrets(),
+            lambda _: None,
+            services.clock,
+        )
+        path = services.db.path
+        assert path is not None
+        inbox.start(InboxWriter(connect(path)))
+        stored = await inbox.accept(Incoming(actor, "a:1", "vpn drops", event_id="e-1"), {})
+        await inbox.close()
+        with pytest.raises(InboxClosed):
+            await asyncio.wait_for(
+                inbox.accept(Incoming(actor, "a:1", "late", event_id="e-2"), {}), 1.0
+            )
+        return stored
+
+    assert asyncio.run(run())
+    rows = services.db.conn.execute("SELECT event_id FROM inbox").fetchall()
+    assert rows == [("e-1",)]

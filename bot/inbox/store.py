@@ -76,6 +76,11 @@ class Stored:
     """When the inbox stored it (for the reply latency)."""
 
 
+class InboxClosed(RuntimeError):
+    """The inbox stores no more (shutting down): the message is not acknowledged, so the
+    platform sends it again."""
+
+
 @dataclass(frozen=True)
 class _Arrival:
     msg: Incoming
@@ -105,6 +110,7 @@ class Inbox:
         self._writer: asyncio.Task[None] | None = None
         self._commits: InboxWriter | None = None
         self._committing = False
+        self._closed = False
 
     def start(self, commits: InboxWriter | None = None) -> None:
         """Start the writer: its commits through `commits` (a connection of their own),
@@ -113,7 +119,9 @@ class Inbox:
         self._writer = asyncio.create_task(self._write())
 
     async def close(self) -> None:
-        """Store what is waiting, then stop the writer (the adapter accepts no more)."""
+        """Store what is waiting, then stop the writer (the adapter accepts no more; a
+        message its handler was still translating is refused: `InboxClosed`)."""
+        self._closed = True
         while self._arrivals or self._committing:
             await asyncio.sleep(0.005)
         if self._writer is not None:
@@ -125,7 +133,10 @@ class Inbox:
 
     async def accept(self, msg: Incoming, route: Mapping[str, Any]) -> bool:
         """Store `msg` durably with its claim; False for a redelivery (nothing stored).
-        Raises if it could not be stored: the adapter must then not acknowledge it."""
+        Raises if it could not be stored (`InboxClosed` once shutting down): the adapter
+        must then not acknowledge it."""
+        if self._closed:
+            raise InboxClosed("the inbox is closed")
         pending = self._conversations.get(conversation_key(msg))
         msg, found = redact_incoming(msg, pending.context if pending else SecretContext.NONE)
         msg = replace(msg, redacted=msg.redacted or found)
