@@ -189,6 +189,7 @@ class Registry:
     def __init__(self) -> None:
         self._metrics: dict[str, _Metric] = {}
         self._collectors: dict[str, Collector] = {}
+        self._other: Callable[[], Sequence[Family]] = list
 
     def add(self, metric: _Metric) -> None:
         if metric.name in self._metrics:
@@ -208,7 +209,25 @@ class Registry:
                 collected.extend(collector())
             except Exception:  # noqa: BLE001 - one broken collector must not hide the rest
                 SCRAPE_ERRORS.inc()
-        return [m.family() for m in self._metrics.values()] + collected
+        return _added(self.snapshot(), self._other()) + collected
+
+    def snapshot(self) -> list[Family]:
+        """This process's own counts (no collector): what the engine's process sends to
+        the serving one."""
+        return [m.family() for m in self._metrics.values()]
+
+    def count_with(self, other: Callable[[], Sequence[Family]]) -> None:
+        """Expose, added to this process's counts, the counters and histograms `other`
+        gives (the engine's process, `bot.inbox.engine_process`)."""
+        self._other = other
+
+    def take_gauges(self, families: Sequence[Family]) -> None:
+        """Set this process's gauges to the values another process sent (the latest wins)."""
+        for family in families:
+            gauge = self._metrics.get(family.name)
+            if isinstance(gauge, Gauge):
+                for sample in family.samples:
+                    gauge.set(sample.value, *(v for _, v in sample.labels))
 
     def render(self) -> str:
         """The text exposition format, version 0.0.4."""
@@ -224,6 +243,33 @@ class Registry:
 
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _added(mine: Sequence[Family], other: Sequence[Family]) -> list[Family]:
+    """`mine` with the counters and histograms of `other` added, sample by sample (gauges
+    come through `take_gauges`)."""
+    theirs = {f.name: f for f in other if f.kind in ("counter", "histogram")}
+    added: list[Family] = []
+    for family in mine:
+        extra = theirs.get(family.name)
+        if extra is None:
+            added.append(family)
+            continue
+        values: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        for sample in (*family.samples, *extra.samples):
+            key = (sample.name, sample.labels)
+            values[key] = values.get(key, 0.0) + sample.value
+        samples = [Sample(name, labels, v) for (name, labels), v in values.items()]
+        added.append(Family(family.name, family.kind, family.help, samples))
+    return added
+
+
+def added_up(*snapshots: Sequence[Family]) -> list[Family]:
+    """Several processes' counts as one (an engine's process that was restarted)."""
+    total: list[Family] = []
+    for snapshot in snapshots:
+        total = _added(total, snapshot) if total else list(snapshot)
+    return total
 
 
 def _number(value: float) -> str:

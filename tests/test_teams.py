@@ -58,11 +58,14 @@ class ServedTeams:
             f'ca_file = "{self.teams.ca_file.as_posix()}"\n'
             f'triage_channel = "{triage}"\n' + more_config
         )
-        env = {"TEAMS_APP_PASSWORD": APP_SECRET}
+        # the engine in its own process whatever the machine's cores (what `auto` picks on
+        # more than one): it builds the Teams transport and posts channel messages there too
+        env = {"TEAMS_APP_PASSWORD": APP_SECRET, "HELPDESK_ENGINE_PROCESS": "1"}
         if not slack:
             env |= {"SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": ""}
         self.served = Served(tmp, config_text=config, extra_env=env)
         self.url = self.served.url.replace("/slack/events", "/api/messages")
+        assert "engine in its own process" in "\n".join(self.served.log)
         # the app added to the helpdesk team: the bot can post in its triage channel
         if triage:
             assert self.send(self.teams.team_install(HO, triage)) == 200

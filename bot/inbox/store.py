@@ -8,10 +8,12 @@ adapter acknowledge. A redelivery (the claim exists) is acknowledged and not sto
 Group commit keeps the ack fast without weakening that: one writer task takes every
 message waiting, commits them in one transaction (one `fsync` for all) and answers each;
 messages arriving meanwhile form the next batch. No timer: under load the batch is
-whatever arrived while the event loop was busy, alone a message waits for nothing. The
-commit runs on the event loop itself (0.2-0.3 ms here): a commit in a worker thread
-measured worse, since that thread must win the GIL back from the engine's work for every
-hop (ack p99 at 200 events/s 230 ms).
+whatever arrived while the last commit ran, alone a message waits for nothing. The
+commit runs on the event loop (0.2-0.3 ms of work, plus the `fsync`): a commit in a worker
+thread measured worse, as that thread must win the GIL back for every SQLite call. With
+the engine in its own process, the writer has a connection of its own
+(`bot.inbox.writer.InboxWriter`) that waits for the write lock the engine's process holds
+without stopping the loop and takes it as soon as it is free.
 
 `finish` ends a message: its replies become outbox rows (kind `reply`, typed payload: the
 adapter's route and the `Reply`) and the inbox row is deleted, in one transaction. That
@@ -27,7 +29,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,11 +39,13 @@ from bot.clock import Clock, iso, parse_iso, utcnow
 from bot.i18n import Translator
 from bot.inbox import codec, lease
 from bot.inbox.held import HeldSecrets
+from bot.inbox.writer import InboxWriter
 from bot.messages import Incoming, Recipient, Reply
 from bot.outbox.transport import REPLY, Outbound
 from bot.redact import SecretContext, redact_incoming
 from bot.replicas import alive_lease
 from bot.store.addresses import remember_in
+from bot.store.connection import Connection
 from bot.store.conversations import ConversationStore, conversation_key
 from bot.store.database import Database, bookkeeping, transaction
 from bot.store.events import claim_in
@@ -82,6 +86,11 @@ class Stored:
     """When the inbox stored it (for the reply latency)."""
 
 
+class InboxClosed(RuntimeError):
+    """The inbox stores no more (shutting down): the message is not acknowledged, so the
+    platform sends it again."""
+
+
 @dataclass(frozen=True)
 class _Arrival:
     msg: Incoming
@@ -115,22 +124,35 @@ class Inbox:
         self._arrivals: list[_Arrival] = []
         self._arrived = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._commits: InboxWriter | None = None
+        self._committing = False
+        self._closed = False
 
-    def start(self) -> None:
+    def start(self, commits: InboxWriter | None = None) -> None:
+        """Start the writer: its commits through `commits` (a connection of their own),
+        else on the inbox's connection under its busy timeout."""
+        self._commits = commits
         self._writer = asyncio.create_task(self._write())
 
     async def close(self) -> None:
-        """Store what is waiting, then stop the writer (the adapter accepts no more)."""
-        while self._arrivals:
+        """Store what is waiting, then stop the writer (the adapter accepts no more; a
+        message its handler was still translating is refused: `InboxClosed`)."""
+        self._closed = True
+        while self._arrivals or self._committing:
             await asyncio.sleep(0.005)
         if self._writer is not None:
             self._writer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer
+        if self._commits is not None:
+            self._commits.close()
 
     async def accept(self, msg: Incoming, route: Mapping[str, Any]) -> bool:
         """Store `msg` durably with its claim; False for a redelivery (nothing stored).
-        Raises if it could not be stored: the adapter must then not acknowledge it."""
+        Raises if it could not be stored (`InboxClosed` once shutting down): the adapter
+        must then not acknowledge it."""
+        if self._closed:
+            raise InboxClosed("the inbox is closed")
         pending = self._conversations.get(conversation_key(msg))
         msg, found = redact_incoming(msg, pending.context if pending else SecretContext.NONE)
         msg = replace(msg, redacted=msg.redacted or found)
@@ -154,52 +176,63 @@ class Inbox:
             batch, self._arrivals = self._arrivals, []
             if not batch:
                 continue
+            self._committing = True
             try:
-                stored = self._commit(batch)
+                stored = await self._commit(batch)
             except Exception as exc:  # noqa: BLE001 - each sender hears it and does not ack
                 log.error("inbox commit failed: %s", type(exc).__name__)
                 for arrival in batch:
-                    arrival.future.set_exception(exc)
+                    if not arrival.future.done():
+                        arrival.future.set_exception(exc)
                 continue
+            finally:
+                self._committing = False
             for arrival, row in zip(batch, stored, strict=True):
-                arrival.future.set_result(row)
+                if not arrival.future.done():  # its sender may have gone (cancelled)
+                    arrival.future.set_result(row)
                 if row is not None:
                     self._on_stored(row)
 
-    def _commit(self, batch: Sequence[_Arrival]) -> list[Stored | None]:
+    async def _commit(self, batch: Sequence[_Arrival]) -> list[Stored | None]:
         """One durable transaction for the whole batch."""
+        if self._commits is not None:
+            return await self._commits.run(lambda conn: self._rows(conn, batch))
+        with transaction(self._conn) as conn:
+            return self._rows(conn, batch)
+
+    def _rows(self, conn: Connection, batch: Sequence[_Arrival]) -> list[Stored | None]:
+        """The batch's claims and rows, inside the caller's transaction."""
         moment = self._clock()
         now = iso(moment)
         until = iso(moment + self.lease_length)
         stored: list[Stored | None] = []
-        with transaction(self._conn) as conn:
-            for arrival in batch:
-                msg = arrival.msg
-                if not claim_in(conn, msg.platform, str(msg.event_id), now):
-                    stored.append(None)
-                    continue
-                conversation = ordered_in(msg)
-                if msg.address:
-                    remember_in(
-                        conn, msg.platform, msg.actor.user_id, msg.actor.email, msg.address, now
-                    )
-                cursor = conn.execute(
-                    "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
-                    " route_json, received_at, claimed_by, lease_until)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (
-                        msg.platform,
-                        msg.event_id,
-                        conversation,
-                        codec.dump(msg),
-                        json.dumps(dict(arrival.route)),
-                        now,
-                        self.replica,
-                        until,
-                    ),
+        for arrival in batch:
+            msg = arrival.msg
+            if not claim_in(conn, msg.platform, str(msg.event_id), now):
+                stored.append(None)
+                continue
+            conversation = ordered_in(msg)
+            if msg.address:
+                remember_in(
+                    conn, msg.platform, msg.actor.user_id, msg.actor.email, msg.address, now
                 )
-                row = Stored(int(cursor.fetchone()[0]), conversation, msg, arrival.route, moment)
-                stored.append(row)
+            cursor = conn.execute(
+                "INSERT INTO inbox (platform, event_id, conversation, incoming_json,"
+                " route_json, received_at, claimed_by, lease_until)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    msg.platform,
+                    msg.event_id,
+                    conversation,
+                    codec.dump(msg),
+                    json.dumps(dict(arrival.route)),
+                    now,
+                    self.replica,
+                    until,
+                ),
+            )
+            row = Stored(int(cursor.fetchone()[0]), conversation, msg, arrival.route, moment)
+            stored.append(row)
         return stored
 
     def unfinished(self) -> list[Stored]:
@@ -212,10 +245,34 @@ class Inbox:
         """The messages of replicas whose lease ran out (they died), now this replica's."""
         return self._taken(own_too=False)
 
+    def stored_since(self, besides: Set[int]) -> list[Stored]:
+        """In the engine's process: the messages this replica's serving process stored
+        (claimed by this replica) that it does not have yet (`besides`); oldest first."""
+        ids = [
+            r[0]
+            for r in self._conn.execute(
+                "SELECT id FROM inbox WHERE claimed_by = ? ORDER BY id", (self.replica,)
+            )
+        ]
+        new = [i for i in ids if i not in besides]
+        if not new:
+            return []
+        marks = ",".join("?" * len(new))
+        rows = self._conn.execute(
+            "SELECT id, conversation, incoming_json, route_json, received_at FROM inbox"
+            f" WHERE id IN ({marks}) ORDER BY id",
+            tuple(new),
+        ).fetchall()
+        return self._stored(rows)
+
     def _taken(self, *, own_too: bool) -> list[Stored]:
         rows = lease.take_over(
             self._conn, self.replica, self._clock(), self.lease_length, own_too=own_too
         )
+        return self._stored(rows)
+
+    @staticmethod
+    def _stored(rows: Sequence[Any]) -> list[Stored]:
         return [
             Stored(r[0], r[1], codec.incoming(r[2]), json.loads(r[3]), parse_iso(r[4]))
             for r in rows

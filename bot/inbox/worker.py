@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot import metrics
 from bot.engine import Engine
@@ -40,17 +40,26 @@ ORDER_POLL_S = 0.05
 
 
 class InboxWorker:
-    def __init__(self, inbox: Inbox, engine: Engine, replied: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        engine: Engine,
+        replied: Callable[[], None],
+        finished: Callable[[Stored], None] = lambda _: None,
+    ) -> None:
         self._inbox = inbox
         self._engine = engine
         self._replied = replied
+        self._finished = finished
+        """Told of each message whose inbox row is gone (its replies committed)."""
         self._lanes: list[asyncio.Queue[Stored]] = [asyncio.Queue() for _ in range(LANES)]
         self._tasks: list[asyncio.Task[None]] = []
         self._queued: set[int] = set()
 
-    def start(self) -> int:
-        """Queue the unfinished messages, start the lanes; return how many were unfinished."""
-        left = self._inbox.unfinished()
+    def start(self, left: Sequence[Stored] | None = None) -> int:
+        """Queue the unfinished messages (`left`, else read now), start the lanes; return
+        how many were unfinished."""
+        left = self._inbox.unfinished() if left is None else left
         for stored in left:
             self.submit(stored)
         self._tasks = [asyncio.create_task(self._lane(queue)) for queue in self._lanes]
@@ -65,16 +74,16 @@ class InboxWorker:
         lane = zlib.crc32(stored.conversation.encode()) % LANES
         self._lanes[lane].put_nowait(stored)
 
-    def take_over(self) -> int:
+    def take_over(self) -> list[Stored]:
         """Renew this replica's leases, then queue the messages of replicas that died;
-        return how many were taken over."""
+        return those taken over."""
         self._inbox.renew()
         taken = self._inbox.taken_over()
         for stored in taken:
             self.submit(stored)
         if taken:
             log.warning("took over %s messages from a replica that stopped", len(taken))
-        return len(taken)
+        return taken
 
     async def drain(self, timeout: float) -> None:
         """Finish what is queued (at shutdown, after the adapters stopped accepting), then
@@ -110,5 +119,6 @@ class InboxWorker:
         finally:
             current_request.reset(token)
         self._inbox.finish(stored, replies)
+        self._finished(stored)
         log.info("message %s handled: %d replies queued", stored.row_id, len(replies))
         self._replied()
